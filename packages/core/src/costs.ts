@@ -1,0 +1,85 @@
+/**
+ * Cost events: what the kernel would spend, counted exactly. The table in
+ * shared/research/zap-path.md section 5 is the reference for what each strategy costs.
+ * Counters live in one Float64Array so that hot paths increment by index.
+ */
+
+export const CostEvent = {
+  /** ptep_get(): reads of a PTE (the batch scan ahead counts here too). */
+  pteRead: 0,
+  /** ptep_get_and_clear_full() / clear_full_ptes(): PTEs cleared. */
+  pteClear: 1,
+  /** set_pte_at()/set_ptes(): PTEs written by faults, fork, restores. */
+  pteSet: 2,
+  /** tlb_flush_pte_range() bookkeeping calls (tlb_remove_tlb_entry/entries). */
+  tlbRangeUpdate: 3,
+  /** flush_tlb_mm_range() that stayed a range flush. */
+  tlbFlushRange: 4,
+  /** full TLB flushes (fullmm, or x86 range above tlb_single_page_flush_ceiling). */
+  tlbFlushFull: 5,
+  /** pages covered by range flushes. */
+  tlbFlushPages: 6,
+  /** atomic RMW on page->_mapcount (or folio->_mapcount of a small folio). */
+  mapcountAtomic: 7,
+  /** updates of folio->_large_mapcount (MM_ID: bit spinlock acquire). */
+  largeMapcountAtomic: 8,
+  /** atomic RMW on folio->_nr_pages_mapped. */
+  nrPagesMappedAtomic: 9,
+  /** atomic RMW on folio->_entire_mapcount. */
+  entireMapcountAtomic: 10,
+  /** atomic RMW on folio->_refcount (get, put, sub_and_test). */
+  refcountAtomic: 11,
+  /** __lruvec_stat_mod_folio() calls (NR_ANON_MAPPED, NR_FILE_MAPPED, NR_ANON_THPS). */
+  lruvecStatUpdate: 12,
+  /** lruvec lock acquisitions (LRU removal on free). */
+  lruvecLock: 13,
+  /** split_queue_lock acquisitions. */
+  splitQueueLock: 14,
+  /** folios added to the deferred split queue. */
+  deferredSplitEnqueue: 15,
+  /** folios removed from the deferred split queue. */
+  deferredSplitDequeue: 16,
+  /** mmu_gather entries written (8 bytes each; contig-range ranges are 16). */
+  gatherEntries: 17,
+  /** mmu_gather batch pages allocated (tlb_next_batch). */
+  gatherBatchAlloc: 18,
+  /** struct page cache lines touched (64 bytes each). */
+  structPageLines: 19,
+  /** PT lock acquisitions (one per PTE table visited). */
+  ptLock: 20,
+  /** percpu_counter_add() on mm->rss_stat (add_mm_rss_vec folds). */
+  rssCounterAdd: 21,
+  /** folio_mark_dirty()/set_page_dirty() calls. */
+  folioMarkDirty: 22,
+  /** folio_mark_accessed()/mark_page_accessed() calls. */
+  folioMarkAccessed: 23,
+  /** free_swap_cache() calls. */
+  freeSwapCache: 24,
+  /** lru_add_drain() calls. */
+  lruAddDrain: 25,
+  /** memcg uncharge calls (mem_cgroup_uncharge_list / _folios). */
+  memcgUncharge: 26,
+  /** 4 KiB pages returned to the page allocator. */
+  pagesFreed: 27,
+  /** folios returned to the page allocator. */
+  foliosFreed: 28,
+  /** mmu_gather flushes that freed gathered pages (tlb_flush_mmu_free with pages). */
+  gatherFlush: 29,
+  /** munlock_vma_folio() checks. */
+  munlockCheck: 30,
+  /** folios allocated by the page allocator for user memory. */
+  foliosAllocated: 31,
+} as const;
+
+export type CostEventName = keyof typeof CostEvent;
+export const COST_EVENT_NAMES: readonly CostEventName[] = Object.keys(CostEvent) as CostEventName[];
+export const COST_EVENT_COUNT = COST_EVENT_NAMES.length;
+
+/** Kernel-style snake_case names, used in the result contract. */
+export const COST_EVENT_KEYS: readonly string[] = COST_EVENT_NAMES.map((n) => n.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+
+export function costsToRecord(costs: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < COST_EVENT_COUNT; i++) out[COST_EVENT_KEYS[i] as string] = costs[i] as number;
+  return out;
+}

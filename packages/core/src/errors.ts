@@ -1,0 +1,54 @@
+/**
+ * Errors a user can act on. None of them should surface as a bare stack trace: each names
+ * what was wrong (the op, the field, the invariant, the strategy).
+ */
+
+/** A scenario that cannot run: malformed spec, bad range, unsupported op. */
+export class ScenarioError extends Error {
+  override name = "ScenarioError";
+}
+
+/** What an invariant violation is about, for tools that report it. */
+export interface ViolationDetail {
+  invariant: InvariantName;
+  pfn: number;
+  folio: number;
+  op: string;
+  strategy: string;
+  detail: string;
+}
+
+export const INVARIANTS = {
+  "refcount>=mapcount": "every folio holds at least one reference per mapping (refcount >= mapcount)",
+  "tlb-flush-before-free": "no folio is freed while a stale TLB translation to it may exist",
+  "no-lost-write": "a dirty shared file folio is marked dirty, TLB-flushed, and only then removed from the rmap",
+  "no-use-after-free": "no freed folio is reachable from a PTE, a gather batch or the split queue",
+  "mapcount-matches-page-tables": "per-page and folio mapcounts equal the mappings in page tables",
+  "rss-matches-page-tables": "each process's RSS counters equal the pages its page tables map",
+  "deferred-split-queue":
+    "the deferred split queue holds only anon large folios that are partially mapped (or PMD THPs queued as underused candidates)",
+  "strategy-contract": "a strategy consumes at least one PTE and stays inside the range it was given",
+} as const;
+export type InvariantName = keyof typeof INVARIANTS;
+
+/** An invariant of the model broke: names the invariant, pfn, folio, operation and strategy. */
+export class InvariantViolation extends Error {
+  override name = "InvariantViolation";
+  constructor(readonly violation: ViolationDetail) {
+    super(
+      `invariant "${violation.invariant}" violated: ${violation.detail} ` +
+        `(pfn ${violation.pfn}, folio ${violation.folio}, op ${violation.op}, strategy ${violation.strategy})`,
+    );
+  }
+}
+
+/** A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). */
+export class StrategyError extends Error {
+  override name = "StrategyError";
+  constructor(
+    readonly strategy: string,
+    message: string,
+  ) {
+    super(`strategy "${strategy}": ${message}`);
+  }
+}

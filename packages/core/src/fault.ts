@@ -1,0 +1,294 @@
+/**
+ * Page faults (mm/memory.c, mm/huge_memory.c, Linux 6.18): anonymous faults with mTHP size
+ * selection, the zero page and huge zero page, PMD THP faults, file faults through the page
+ * cache, and write-protect faults (reuse or copy).
+ */
+
+import { CostEvent } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { folioGet, folioMapcount, folioPut, folioRefAdd } from "./folio.js";
+import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
+import type { Kernel } from "./kernel.js";
+import { NIL, PG, ZERO_PFN } from "./mem-map.js";
+import { MM_ANONPAGES, MM_FILEPAGES, type MmStruct, VM, type Vma } from "./mm.js";
+import { flushTlbMmRange } from "./mmu-gather.js";
+import { mkPte, PTE, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
+import { MTHP, VMSTAT } from "./stats.js";
+import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+
+/** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */
+export function thpOrderAllowed(k: Kernel, vma: Vma, order: number): boolean {
+  if (vma.kind !== "anon" || (vma.flags & VM.nohugepage) !== 0) return false;
+  const p = k.config.mthp[order];
+  return p === "always" || (p === "madvise" && (vma.flags & VM.hugepage) !== 0);
+}
+
+function oom(k: Kernel): never {
+  throw new ScenarioError(
+    `${k.currentOp}: out of model memory (config.memory = ${(k.config.memoryPages * 4) / 1024} MiB); raise config.memory`,
+  );
+}
+
+/** Allocate a user folio or fail the scenario with a clear out-of-memory error. */
+function allocUserFolio(k: Kernel, order: number): number {
+  const folio = k.mem.allocPages(order);
+  if (folio === NIL) oom(k);
+  k.costs[CostEvent.foliosAllocated]++;
+  return folio;
+}
+
+/** pte_range_none(): every PTE in [i, i + nr) is empty. */
+function pteRangeNone(ptes: Uint32Array, i: number, nr: number): boolean {
+  for (let j = i; j < i + nr; j++) if ((ptes[j] as number) !== 0) return false;
+  return true;
+}
+
+/**
+ * do_anonymous_page() with alloc_anon_folio(): a read maps the zero page; a write gets the
+ * largest enabled mTHP order (below PMD order) whose naturally aligned range lies inside the
+ * VMA and is wholly unpopulated, falling back order by order, and maps the whole folio.
+ */
+function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write: boolean): number {
+  const i = pteIndex(vpn);
+  if (!write) {
+    ptes[i] = mkPte(ZERO_PFN, PTE.present);
+    k.costs[CostEvent.pteSet]++;
+    return ZERO_PFN;
+  }
+  let order = 0;
+  let folio = NIL;
+  for (let o = HPAGE_PMD_ORDER - 1; o >= 2; o--) {
+    if (!thpOrderAllowed(k, vma, o)) continue;
+    const nr = 1 << o;
+    const start = vpn - (vpn % nr);
+    if (start < vma.start || start + nr > vma.end) continue;
+    if (!pteRangeNone(ptes, pteIndex(start), nr)) continue;
+    const f = k.mem.allocPages(o);
+    if (f === NIL) {
+      k.stats.modMthp(o, MTHP.anonFaultFallback, 1);
+      continue;
+    }
+    k.costs[CostEvent.foliosAllocated]++;
+    k.stats.modMthp(o, MTHP.anonFaultAlloc, 1);
+    order = o;
+    folio = f;
+    break;
+  }
+  if (folio === NIL) folio = allocUserFolio(k, 0);
+  const nr = 1 << order;
+  const start = vpn - (vpn % nr);
+  if (nr > 1) folioRefAdd(k, folio, nr - 1);
+  folioAddNewAnonRmap(k, folio, vma, start, false);
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  const si = pteIndex(start);
+  for (let j = 0; j < nr; j++) ptes[si + j] = mkPte(folio + j, PTE.present | PTE.write | PTE.dirty | PTE.young);
+  k.costs[CostEvent.pteSet] += nr;
+  vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + nr;
+  k.costs[CostEvent.rssCounterAdd]++;
+  return folio + (vpn - start);
+}
+
+/** filemap_get_folio() or a new page cache folio of an empty file (the cache holds a reference). */
+function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
+  const file = vma.file as NonNullable<Vma["file"]>;
+  const index = vma.pgoff + (vpn - vma.start);
+  let folio = file.pagecache[index] as number;
+  if (folio === -1) {
+    folio = allocUserFolio(k, 0);
+    k.mem.aux0[folio] = file.id;
+    k.mem.aux1[folio] = index;
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+    file.pagecache[index] = folio;
+  }
+  return folio;
+}
+
+/**
+ * wp_page_copy(): copy the page into a new exclusive order-0 anon folio, switch the PTE (and
+ * flush its TLB entry) and only then drop the old mapping and reference.
+ */
+function wpPageCopy(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
+  const i = pteIndex(vpn);
+  const old = ptes[i] as number;
+  const oldPfn = old >>> PTE_PFN_SHIFT;
+  const folio = allocUserFolio(k, 0);
+  k.mem.content[folio] = oldPfn === ZERO_PFN ? 0 : (k.mem.content[oldPfn] as number);
+  folioAddNewAnonRmap(k, folio, vma, vpn, false);
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
+  k.costs[CostEvent.pteSet]++;
+  flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // ptep_clear_flush()
+  const mm = vma.mm;
+  if (oldPfn === ZERO_PFN || k.mem.isReserved(oldPfn)) {
+    mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
+  } else {
+    const oldFolio = k.mem.pageFolio(oldPfn);
+    const wasAnon = ((k.mem.flags[oldFolio] as number) & PG.anon) !== 0;
+    if (!wasAnon) {
+      mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) - 1;
+      mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
+    }
+    folioRemoveRmapPte(k, oldFolio, oldPfn, vma);
+    folioPut(k, oldFolio);
+  }
+  return folio;
+}
+
+/**
+ * wp_can_reuse_anon_folio() (6.15+): an order-0 folio is reused when only we hold it; a
+ * PTE-mapped large folio when MM_ID says no other mm may map it and every reference is a
+ * mapping (refcount == mapcount), unless only a single page is still mapped.
+ */
+export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
+  const m = k.mem;
+  const flags = m.flags[folio] as number;
+  if ((m.order[folio] as number) === 0) {
+    return (m.refcount[folio] as number) === 1 && (flags & PG.swapcache) === 0;
+  }
+  const mapcount = folioMapcount(k, folio);
+  if (mapcount <= 1) return false;
+  if ((flags & PG.mmIdsShared) !== 0) return false;
+  return mapcount === (m.refcount[folio] as number);
+}
+
+/** do_wp_page(): a write to a present, read-only PTE. */
+function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
+  const i = pteIndex(vpn);
+  const pte = ptes[i] as number;
+  const pfn = pte >>> PTE_PFN_SHIFT;
+  if (pfn === ZERO_PFN || k.mem.isReserved(pfn)) return wpPageCopy(k, vma, ptes, vpn);
+  const folio = k.mem.pageFolio(pfn);
+  const flags = k.mem.flags[folio] as number;
+  if (vma.kind === "file-shared") {
+    // wp_page_shared(): make it writable and dirty.
+    ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
+    k.mem.flags[folio] = flags | PG.dirty;
+    k.costs[CostEvent.folioMarkDirty]++;
+    return pfn;
+  }
+  if ((flags & PG.anon) !== 0) {
+    const exclusive = ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0;
+    if (exclusive || wpCanReuseAnonFolio(k, folio)) {
+      // wp_page_reuse(): only this page becomes exclusive and writable.
+      k.mem.flags[pfn] = (k.mem.flags[pfn] as number) | PG.anonExclusive;
+      ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
+      return pfn;
+    }
+  }
+  return wpPageCopy(k, vma, ptes, vpn);
+}
+
+/** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
+function doFileFault(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write: boolean): number {
+  const i = pteIndex(vpn);
+  const cache = pagecacheFolio(k, vma, vpn);
+  const mm = vma.mm;
+  if (write && vma.kind === "file-private") {
+    // do_cow_fault(): a private copy of the file page.
+    folioGet(k, cache);
+    const folio = allocUserFolio(k, 0);
+    k.mem.content[folio] = k.mem.content[cache] as number;
+    folioAddNewAnonRmap(k, folio, vma, vpn, false);
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+    ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
+    mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
+    k.costs[CostEvent.pteSet]++;
+    folioPut(k, cache);
+    return folio;
+  }
+  folioGet(k, cache);
+  folioAddFileRmapPtes(k, cache, cache, 1, vma);
+  let flags = PTE.present | PTE.young;
+  if (write) {
+    flags |= PTE.write | PTE.dirty;
+    k.mem.flags[cache] = (k.mem.flags[cache] as number) | PG.dirty;
+    k.costs[CostEvent.folioMarkDirty]++;
+  }
+  ptes[i] = mkPte(cache, flags);
+  mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) + 1;
+  k.costs[CostEvent.pteSet]++;
+  return cache;
+}
+
+/**
+ * handle_mm_fault() for one page, followed by the access that faulted: returns the pfn that
+ * now backs vpn. Counts pgfault only when a fault was needed.
+ */
+export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean): number {
+  const vma = mm.findVma(vpn);
+  if (!vma) throw new ScenarioError(`${k.currentOp}: address is not mapped (segmentation fault)`);
+  if (write ? (vma.flags & VM.write) === 0 : (vma.flags & VM.read) === 0) {
+    throw new ScenarioError(
+      `${k.currentOp}: ${write ? "write to a mapping without write permission" : "read of a PROT_NONE mapping"} (segmentation fault)`,
+    );
+  }
+  const pgt = mm.pgtables;
+  const pmdIdx = pmdIndex(vpn);
+  const huge = pgt.hugePmd.get(pmdIdx);
+  if (huge !== undefined) {
+    const off = vpn - pmdIdx * PTRS_PER_PTE;
+    if (!write || (huge & PTE.write) !== 0) {
+      pgt.hugePmd.set(pmdIdx, (huge | PTE.young | (write ? PTE.dirty : 0)) >>> 0);
+      return (huge >>> PTE_PFN_SHIFT) + off;
+    }
+    k.stats.countVm(VMSTAT.pgfault);
+    if (isHugeZeroPmd(huge)) {
+      // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
+      pgt.hugePmd.delete(pmdIdx);
+      flushTlbMmRange(k, mm, pmdIdx * PTRS_PER_PTE, pmdIdx * PTRS_PER_PTE + 1, false);
+      if (doHugePmdAnonymousPage(k, vma, pmdIdx)) return ((pgt.hugePmd.get(pmdIdx) as number) >>> PTE_PFN_SHIFT) + off;
+      pgt.hugePmd.set(pmdIdx, huge);
+      splitHugePmd(k, vma, pmdIdx);
+    } else {
+      const folio = huge >>> PTE_PFN_SHIFT;
+      if (((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0 || (k.mem.refcount[folio] as number) === 1) {
+        // do_huge_pmd_wp_page(): reuse the whole PMD.
+        k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
+        pgt.hugePmd.set(pmdIdx, (huge | PTE.write | PTE.dirty | PTE.young) >>> 0);
+        return folio + off;
+      }
+      // Shared: split only this mm's PMD and COW the one page on the PTE path.
+      splitHugePmd(k, vma, pmdIdx);
+    }
+    const ptes = pgt.pte.get(pmdIdx) as Uint32Array;
+    return doWpPage(k, vma, ptes, vpn);
+  }
+  let ptes = pgt.pte.get(pmdIdx);
+  if (!ptes && vma.kind === "anon" && thpOrderAllowed(k, vma, HPAGE_PMD_ORDER)) {
+    const start = pmdIdx * PTRS_PER_PTE;
+    if (start >= vma.start && start + PTRS_PER_PTE <= vma.end) {
+      if (write) {
+        k.stats.countVm(VMSTAT.pgfault);
+        if (doHugePmdAnonymousPage(k, vma, pmdIdx)) {
+          return ((pgt.hugePmd.get(pmdIdx) as number) >>> PTE_PFN_SHIFT) + (vpn - start);
+        }
+        k.stats.countVm(VMSTAT.pgfault, -1);
+      } else if (k.config.useHugeZeroPage) {
+        k.stats.countVm(VMSTAT.pgfault);
+        mapHugeZeroPmd(vma, pmdIdx);
+        return ZERO_PFN;
+      }
+    }
+  }
+  if (!ptes) ptes = pgt.pteAlloc(pmdIdx);
+  const i = pteIndex(vpn);
+  const pte = ptes[i] as number;
+  if (pte === 0) {
+    k.stats.countVm(VMSTAT.pgfault);
+    if (vma.kind === "anon") return doAnonymousPage(k, vma, ptes, vpn, write);
+    return doFileFault(k, vma, ptes, vpn, write);
+  }
+  if ((pte & PTE.present) === 0) {
+    k.stats.countVm(VMSTAT.pgfault);
+    if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
+    k.doSwapPage(vma, ptes, vpn);
+    return accessPage(k, mm, vpn, write);
+  }
+  if (write && (pte & PTE.write) === 0) {
+    k.stats.countVm(VMSTAT.pgfault);
+    return doWpPage(k, vma, ptes, vpn);
+  }
+  ptes[i] = (pte | PTE.young | (write ? PTE.dirty : 0)) >>> 0;
+  return pte >>> PTE_PFN_SHIFT;
+}

@@ -1,0 +1,115 @@
+/**
+ * @foliolab/core: an executable, checked model of the Linux kernel's memory teardown path
+ * (Linux 6.18 semantics) and the one interface a zap strategy implements.
+ */
+
+export { COST_EVENT_KEYS, COST_EVENT_NAMES, CostEvent, type CostEventName, costsToRecord } from "./costs.js";
+export { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
+export {
+  INVARIANTS,
+  type InvariantName,
+  InvariantViolation,
+  ScenarioError,
+  StrategyError,
+  type ViolationDetail,
+} from "./errors.js";
+export { accessPage, thpOrderAllowed, wpCanReuseAnonFolio } from "./fault.js";
+export {
+  ENTIRELY_MAPPED,
+  FOLIO_PAGES_MAPPED,
+  folioEntireMapcount,
+  folioGet,
+  folioMapcount,
+  folioMapped,
+  folioNrPages,
+  folioNrPagesMapped,
+  folioOrder,
+  folioPut,
+  folioPutRefs,
+  folioRefAdd,
+  folioRefCount,
+  folioRefSubAndTest,
+  folioTestAnon,
+  folioTestFlag,
+  folioTestLarge,
+  folioTestLazyfree,
+  freeFolio,
+  pageFolio,
+  pageMapcount,
+} from "./folio.js";
+export { splitHugePmd, zapHugePmd } from "./huge-memory.js";
+export { auditInvariants } from "./invariants.js";
+export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
+export { FileObject, type Mapping, MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
+export {
+  flushTlbMmRange,
+  GATHER,
+  MmuGather,
+  TLB_SINGLE_PAGE_FLUSH_CEILING,
+  tlbDelayRmap,
+  tlbFinishMmu,
+  tlbFlushMmu,
+  tlbFlushMmuTlbonly,
+  tlbFlushPteRange,
+  tlbGatherMmu,
+  tlbRemoveFolioPages,
+  tlbRemovePage,
+  tlbRemovePmdTlbEntry,
+  tlbRemoveTlbEntries,
+  tlbRemoveTlbEntry,
+} from "./mmu-gather.js";
+export {
+  isSwapPte,
+  mkPte,
+  PageTables,
+  PTE,
+  PTE_PFN_SHIFT,
+  pteDirty,
+  ptePfn,
+  ptePresent,
+  pteWrite,
+  pteYoung,
+} from "./page-table.js";
+export {
+  folioAddAnonRmapPtes,
+  folioAddFileRmapPtes,
+  folioAddNewAnonRmap,
+  folioAddRmapPmd,
+  folioMmIds,
+  folioRemoveRmapPmd,
+  folioRemoveRmapPte,
+  folioRemoveRmapPtes,
+  folioRemoveRmapRange,
+  MM_ID_DUMMY,
+  pageRemoveRmap,
+} from "./rmap.js";
+export {
+  createKernel,
+  type ExpectResult,
+  kernelConfig,
+  NOT_YET_SUPPORTED,
+  type ProcStatus,
+  type RunOptions,
+  runScenario,
+  type ScenarioResult,
+  snapshotCounters,
+} from "./run-scenario.js";
+export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp } from "./scenario.js";
+export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
+export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ZapStrategy } from "./strategy.js";
+export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
+export { doExit, doMmap, doMprotect, doMunmap, madviseDontneed, peekContent, userRead, userWrite } from "./syscalls.js";
+export { HPAGE_PMD_NR, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize } from "./units.js";
+export {
+  clearFullPtes,
+  folioMarkAccessed,
+  folioMarkDirty,
+  folioPteBatch,
+  getAndClearFullPtes,
+  mmCounter,
+  ptepGet,
+  ptepGetAndClearFull,
+  vmNormalPage,
+  ZapContext,
+} from "./zap.js";

@@ -1,0 +1,106 @@
+/**
+ * The model's whole state: physical memory, processes, files, the deferred split queue,
+ * counters, and the checker's bookkeeping. Functions named after kernel functions take it
+ * as their first argument, as kernel functions reach global state.
+ */
+
+import { COST_EVENT_COUNT } from "./costs.js";
+import { type InvariantName, InvariantViolation } from "./errors.js";
+import { MemMap } from "./mem-map.js";
+import { FileObject, MmStruct } from "./mm.js";
+import { KernelStats } from "./stats.js";
+import type { ZapStrategy } from "./strategy.js";
+import { HPAGE_PMD_ORDER } from "./units.js";
+
+export type Arch = "x86_64" | "s390";
+export type ThpPolicy = "always" | "madvise" | "never";
+
+export interface KernelConfig {
+  arch: Arch;
+  /** hugepages-<size>kB/enabled per order (index = order; orders 2..9 used). */
+  mthp: ThpPolicy[];
+  /** Pages of physical memory the model has. */
+  memoryPages: number;
+  /** Swap slots (pages); 0 = no swap. */
+  swapPages: number;
+  /** Run the invariant checker. */
+  invariants: boolean;
+  /** transparent_hugepage/use_zero_page. */
+  useHugeZeroPage: boolean;
+  /** transparent_hugepage/shrink_underused: PMD THPs are queued (uncounted) at fault. */
+  shrinkUnderused: boolean;
+}
+
+export function defaultMthp(): ThpPolicy[] {
+  const p: ThpPolicy[] = new Array(HPAGE_PMD_ORDER + 1).fill("never");
+  p[HPAGE_PMD_ORDER] = "madvise";
+  return p;
+}
+
+export class Kernel {
+  readonly mem: MemMap;
+  readonly costs = new Float64Array(COST_EVENT_COUNT);
+  readonly stats = new KernelStats();
+  readonly procs = new Map<string, MmStruct>();
+  readonly files: FileObject[] = [];
+  /** The deferred split queue (one node, no memcg split): folio heads in list order. */
+  readonly deferredSplitQueue = new Set<number>();
+  /** On s390, MMU_GATHER_NO_GATHER: PTE clears invalidate the TLB at once. */
+  readonly noGather: boolean;
+  readonly invariants: boolean;
+  /** Per-pfn count of stale TLB translations and of the dirty ones (checker only). */
+  readonly staleTlb: Int32Array | null;
+  readonly staleDirty: Int32Array | null;
+  /** Swap cache removal, installed by the swap model (core part 2). */
+  swapcacheRemove: ((folio: number) => void) | undefined = undefined;
+  /** free_swap_and_cache(), installed by the swap model. */
+  freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
+  /** do_swap_page(), installed by the swap model. */
+  doSwapPage: ((vma: import("./mm.js").Vma, ptes: Uint32Array, vpn: number) => void) | undefined = undefined;
+  /** Content of a swapped-out page, installed by the swap model. */
+  peekSwap: ((pte: number) => number) | undefined = undefined;
+  /** What is running now, for error messages. */
+  currentOp = "setup";
+  private nextMmId = 1;
+  private nextAnonVma = 1;
+
+  constructor(
+    readonly config: KernelConfig,
+    readonly strategy: ZapStrategy,
+  ) {
+    this.mem = new MemMap(config.memoryPages);
+    this.noGather = config.arch === "s390";
+    this.invariants = config.invariants;
+    this.staleTlb = config.invariants ? new Int32Array(config.memoryPages) : null;
+    this.staleDirty = config.invariants ? new Int32Array(config.memoryPages) : null;
+  }
+
+  newMm(name: string): MmStruct {
+    const mm = new MmStruct(this.nextMmId++, name);
+    this.procs.set(name, mm);
+    return mm;
+  }
+
+  newAnonVma(): number {
+    return this.nextAnonVma++;
+  }
+
+  newFile(nrPages: number): FileObject {
+    const f = new FileObject(this.files.length + 1, nrPages);
+    this.files.push(f);
+    return f;
+  }
+
+  /** Throw the named invariant violation for a pfn. */
+  violate(invariant: InvariantName, pfn: number, detail: string): never {
+    const folio = pfn >= 0 && pfn < this.mem.nrPages ? this.mem.pageFolio(pfn) : pfn;
+    throw new InvariantViolation({
+      invariant,
+      pfn,
+      folio,
+      op: this.currentOp,
+      strategy: this.strategy.name,
+      detail,
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Physical memory: the struct page array (mem_map) as typed arrays indexed by pfn, and the
+ * buddy allocator that hands out naturally aligned blocks.
+ *
+ * The kernel's struct page is 64 bytes and struct folio overlays the first pages of a large
+ * folio. We do the same at 27 bytes per page: every page has a mapcount, refcount, flags,
+ * order and content tag, plus three 32-bit "aux" words that the folio overlays:
+ *
+ * | page      | aux0             | aux1              | aux2              |
+ * |-----------|------------------|-------------------|-------------------|
+ * | head + 0  | mapping id       | index (pgoff)     | private (swap)    |
+ * | head + 1  | _large_mapcount  | _nr_pages_mapped  | _entire_mapcount  |
+ * | head + 2  | _pincount        | _mm_id[0]         | _mm_id[1]         |
+ * | head + 3  | _mm_id_mapcount[0] | _mm_id_mapcount[1] | (unused)        |
+ *
+ * so, as in the kernel, order-1 folios have no MM_ID slots and no deferred list, and the
+ * per-folio fields cost nothing extra. Free buddy blocks reuse aux0/aux1 of their head as
+ * the free-list links, as the kernel reuses page->lru.
+ */
+
+import { HPAGE_PMD_ORDER, MAX_PAGE_ORDER } from "./units.js";
+
+/** Page and folio flags (one Uint16 per page; folio flags live on the head page). */
+export const PG = {
+  /** Page belongs to an allocated folio (head and tails). */
+  allocated: 1 << 0,
+  /** Head of a free buddy block (PageBuddy). */
+  buddy: 1 << 1,
+  anon: 1 << 2,
+  swapbacked: 1 << 3,
+  dirty: 1 << 4,
+  referenced: 1 << 5,
+  active: 1 << 6,
+  lru: 1 << 7,
+  swapcache: 1 << 8,
+  /** PG_partially_mapped (6.12+). */
+  partiallyMapped: 1 << 9,
+  /** On the deferred split queue (!list_empty(&folio->_deferred_list)). */
+  deferredList: 1 << 10,
+  mlocked: 1 << 11,
+  /** PageAnonExclusive: per page, not per folio. */
+  anonExclusive: 1 << 12,
+  /** FOLIO_MM_IDS_SHARED_BIT: "maybe mapped shared" (MM_ID, 6.15+). */
+  mmIdsShared: 1 << 13,
+  workingset: 1 << 14,
+  /** The shared zero page and the huge zero folio: never allocated or freed. */
+  reserved: 1 << 15,
+} as const;
+
+/** Sentinel for "none" in aux links. */
+export const NIL = -1;
+
+/** The shared zero page (ZERO_PAGE(0)). */
+export const ZERO_PFN = 0;
+/** The huge zero folio (order 9) sits in the first reserved 4 MiB block. */
+export const HUGE_ZERO_PFN = 512;
+/** Pfns below this are reserved: zero page and huge zero folio. */
+export const RESERVED_PAGES = 1 << MAX_PAGE_ORDER;
+
+export class MemMap {
+  readonly nrPages: number;
+  /** page->_mapcount, -1 based as in the kernel. */
+  readonly mapcount: Int32Array;
+  /** page->_refcount (meaningful on the head page). */
+  readonly refcount: Int32Array;
+  readonly flags: Uint16Array;
+  /** Order of the folio (or free block) the page belongs to. */
+  readonly order: Uint8Array;
+  /** Content tag: what a write stored, so tests can check what a process reads. */
+  readonly content: Uint32Array;
+  readonly aux0: Int32Array;
+  readonly aux1: Int32Array;
+  readonly aux2: Int32Array;
+
+  /** Heads of the buddy free lists, one per order. */
+  private readonly freeHead: Int32Array;
+  /** Pages on the free lists (NR_FREE_PAGES). */
+  nrFree = 0;
+
+  constructor(nrPages: number) {
+    if (nrPages % RESERVED_PAGES !== 0 || nrPages <= RESERVED_PAGES) {
+      throw new RangeError(`memory must be a multiple of 4M and larger than 4M (got ${nrPages} pages)`);
+    }
+    this.nrPages = nrPages;
+    this.mapcount = new Int32Array(nrPages).fill(-1);
+    this.refcount = new Int32Array(nrPages);
+    this.flags = new Uint16Array(nrPages);
+    this.order = new Uint8Array(nrPages);
+    this.content = new Uint32Array(nrPages);
+    this.aux0 = new Int32Array(nrPages);
+    this.aux1 = new Int32Array(nrPages);
+    this.aux2 = new Int32Array(nrPages);
+    this.freeHead = new Int32Array(MAX_PAGE_ORDER + 1).fill(NIL);
+
+    // Reserved block: the zero page at pfn 0 and the huge zero folio at 512..1023.
+    for (let pfn = 0; pfn < RESERVED_PAGES; pfn++) this.flags[pfn] = PG.reserved | PG.allocated;
+    this.order.fill(HPAGE_PMD_ORDER, HUGE_ZERO_PFN, HUGE_ZERO_PFN + (1 << HPAGE_PMD_ORDER));
+    this.refcount[ZERO_PFN] = 1;
+    this.refcount[HUGE_ZERO_PFN] = 1;
+    for (let pfn = RESERVED_PAGES; pfn < nrPages; pfn += RESERVED_PAGES) {
+      this.pushFree(pfn, MAX_PAGE_ORDER);
+    }
+  }
+
+  /** Bytes of typed-array state per simulated 4 KiB page. */
+  static bytesPerPage(): number {
+    return 4 + 4 + 2 + 1 + 4 + 4 + 4 + 4;
+  }
+
+  /** compound_head(): the folio's head pfn. Folios are naturally aligned. */
+  pageFolio(pfn: number): number {
+    const order = this.order[pfn] as number;
+    return pfn & ~((1 << order) - 1);
+  }
+
+  isReserved(pfn: number): boolean {
+    return ((this.flags[pfn] as number) & PG.reserved) !== 0;
+  }
+
+  isAllocatedHead(pfn: number): boolean {
+    if (pfn < 0 || pfn >= this.nrPages) return false;
+    const f = this.flags[pfn] as number;
+    return (f & PG.allocated) !== 0 && this.pageFolio(pfn) === pfn;
+  }
+
+  private pushFree(pfn: number, order: number): void {
+    const head = this.freeHead[order] as number;
+    this.flags[pfn] = PG.buddy;
+    this.order[pfn] = order;
+    this.aux0[pfn] = head;
+    this.aux1[pfn] = NIL;
+    if (head !== NIL) this.aux1[head] = pfn;
+    this.freeHead[order] = pfn;
+    this.nrFree += 1 << order;
+  }
+
+  private unlinkFree(pfn: number, order: number): void {
+    const next = this.aux0[pfn] as number;
+    const prev = this.aux1[pfn] as number;
+    if (prev === NIL) this.freeHead[order] = next;
+    else this.aux0[prev] = next;
+    if (next !== NIL) this.aux1[next] = prev;
+    this.flags[pfn] = 0;
+    this.aux0[pfn] = 0;
+    this.aux1[pfn] = 0;
+    this.nrFree -= 1 << order;
+  }
+
+  /**
+   * __rmqueue_smallest() + expand(): take the smallest free block of at least `order`,
+   * return its low part and put the high halves back. Returns the head pfn or NIL.
+   * The folio's struct pages are reset as prep_new_page()/prep_compound_page() would.
+   */
+  allocPages(order: number): number {
+    let o = order;
+    while (o <= MAX_PAGE_ORDER && this.freeHead[o] === NIL) o++;
+    if (o > MAX_PAGE_ORDER) return NIL;
+    const pfn = this.freeHead[o] as number;
+    this.unlinkFree(pfn, o);
+    while (o > order) {
+      o--;
+      this.pushFree(pfn + (1 << o), o);
+    }
+    const nr = 1 << order;
+    const end = pfn + nr;
+    this.mapcount.fill(-1, pfn, end);
+    this.flags.fill(PG.allocated, pfn, end);
+    this.order.fill(order, pfn, end);
+    this.content.fill(0, pfn, end);
+    this.aux0.fill(0, pfn, end);
+    this.aux1.fill(0, pfn, end);
+    this.aux2.fill(0, pfn, end);
+    this.refcount.fill(0, pfn, end);
+    this.refcount[pfn] = 1;
+    if (order >= 1) {
+      // _large_mapcount = -1, _nr_pages_mapped = 0, _entire_mapcount = -1
+      this.aux0[pfn + 1] = -1;
+      this.aux2[pfn + 1] = -1;
+    }
+    if (order >= 2) {
+      // _mm_id_mapcount[0..1] = -1
+      this.aux0[pfn + 3] = -1;
+      this.aux1[pfn + 3] = -1;
+    }
+    return pfn;
+  }
+
+  /** __free_one_page(): give a folio back, merging with free buddies. */
+  freePages(pfn: number, order: number): void {
+    const nr = 1 << order;
+    this.mapcount.fill(-1, pfn, pfn + nr);
+    this.flags.fill(0, pfn, pfn + nr);
+    this.refcount.fill(0, pfn, pfn + nr);
+    this.aux0.fill(0, pfn, pfn + nr);
+    this.aux1.fill(0, pfn, pfn + nr);
+    this.aux2.fill(0, pfn, pfn + nr);
+    let head = pfn;
+    let o = order;
+    while (o < MAX_PAGE_ORDER) {
+      const buddy = head ^ (1 << o);
+      if (buddy >= this.nrPages || buddy < RESERVED_PAGES) break;
+      if (((this.flags[buddy] as number) & PG.buddy) === 0 || this.order[buddy] !== o) break;
+      this.unlinkFree(buddy, o);
+      head = Math.min(head, buddy);
+      o++;
+    }
+    this.pushFree(head, o);
+  }
+
+  /** Free blocks of each order, for reporting (like /proc/buddyinfo). */
+  buddyInfo(): number[] {
+    const out: number[] = [];
+    for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
+      let n = 0;
+      for (let p = this.freeHead[o] as number; p !== NIL; p = this.aux0[p] as number) n++;
+      out.push(n);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Processes (mm_struct), VMAs and the files that file mappings are backed by.
+ */
+
+import { PageTables } from "./page-table.js";
+
+/** vm_flags bits the model uses. */
+export const VM = {
+  read: 1 << 0,
+  write: 1 << 1,
+  shared: 1 << 2,
+  locked: 1 << 3,
+  hugepage: 1 << 4,
+  nohugepage: 1 << 5,
+} as const;
+
+export type VmaKind = "anon" | "file-private" | "file-shared";
+
+/** MM counters (enum mm_counters order). */
+export const MM_FILEPAGES = 0;
+export const MM_ANONPAGES = 1;
+export const MM_SWAPENTS = 2;
+export const NR_MM_COUNTERS = 3;
+
+/** A file with a page cache: pfn of the cached folio per page index, -1 when absent. */
+export class FileObject {
+  readonly pagecache: Int32Array;
+  constructor(
+    readonly id: number,
+    readonly nrPages: number,
+  ) {
+    this.pagecache = new Int32Array(nrPages).fill(-1);
+  }
+}
+
+/** vm_area_struct. Addresses are virtual page numbers; end is exclusive. */
+export interface Vma {
+  start: number;
+  end: number;
+  flags: number;
+  kind: VmaKind;
+  /** Backing file (file mappings). */
+  file: FileObject | null;
+  /** vm_pgoff: file page (or linear anon index) of `start`. */
+  pgoff: number;
+  /** anon_vma root id: lets the rmap find every VMA that may map an anon folio. */
+  anonVma: number;
+  /** Scenario mapping id this VMA came from. */
+  mapping: string;
+  /** vma->vm_mm. */
+  mm: MmStruct;
+}
+
+/** A scenario mapping: the address range an `mmap` op created, addressed by its id. */
+export interface Mapping {
+  id: string;
+  start: number;
+  nrPages: number;
+  kind: VmaKind;
+  file: FileObject | null;
+}
+
+/** A stale translation left in the TLB by a cleared PTE, until a flush covers it. */
+export interface StaleTlb {
+  vpn: number[];
+  pfn: number[];
+  dirty: number[];
+}
+
+export class MmStruct {
+  readonly pgtables = new PageTables();
+  vmas: Vma[] = [];
+  readonly rss = new Float64Array(NR_MM_COUNTERS);
+  readonly mappings = new Map<string, Mapping>();
+  /** Pending stale TLB entries (kept only while invariants are checked). */
+  readonly staleTlb: StaleTlb = { vpn: [], pfn: [], dirty: [] };
+  /** Next free virtual page for mmap (simple bump allocator). */
+  mmapCursor = 0x7f0000000;
+  exited = false;
+  /** MMF_HAS_PINNED: set once the mm took a long-term pin. */
+  hasPinned = false;
+
+  constructor(
+    /** mm->mm_id (MM_ID, 6.15+); never 0 (MM_ID_DUMMY). */
+    readonly id: number,
+    readonly name: string,
+  ) {}
+
+  /** find_vma(): the VMA containing vpn, or undefined. */
+  findVma(vpn: number): Vma | undefined {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = vmas[mid] as Vma;
+      if (vpn < v.start) hi = mid - 1;
+      else if (vpn >= v.end) lo = mid + 1;
+      else return v;
+    }
+    return undefined;
+  }
+
+  insertVma(vma: Vma): void {
+    let i = 0;
+    while (i < this.vmas.length && (this.vmas[i] as Vma).start < vma.start) i++;
+    this.vmas.splice(i, 0, vma);
+  }
+
+  /** __split_vma(): cut the VMA containing `at` so that a VMA starts at `at`. */
+  splitVmaAt(at: number): void {
+    const v = this.findVma(at);
+    if (!v || v.start === at) return;
+    const tail: Vma = { ...v, start: at, pgoff: v.pgoff + (at - v.start) };
+    v.end = at;
+    this.insertVma(tail);
+  }
+
+  /** VMAs overlapping [start, end), in address order. */
+  vmasIn(start: number, end: number): Vma[] {
+    return this.vmas.filter((v) => v.end > start && v.start < end);
+  }
+
+  /** vma_merge(): fold neighbours that became identical again. */
+  mergeVmas(): void {
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      const prev = out[out.length - 1];
+      if (
+        prev &&
+        prev.end === v.start &&
+        prev.flags === v.flags &&
+        prev.kind === v.kind &&
+        prev.file === v.file &&
+        prev.anonVma === v.anonVma &&
+        prev.mapping === v.mapping &&
+        prev.pgoff + (prev.end - prev.start) === v.pgoff
+      ) {
+        prev.end = v.end;
+      } else {
+        out.push(v);
+      }
+    }
+    this.vmas = out;
+  }
+}

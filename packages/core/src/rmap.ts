@@ -1,0 +1,361 @@
+/**
+ * Reverse-map accounting (mm/rmap.c, Linux 6.18 with CONFIG_PAGE_MAPCOUNT=y and CONFIG_MM_ID=y):
+ * per-page _mapcount, folio _large_mapcount, _nr_pages_mapped with ENTIRELY_MAPPED,
+ * _entire_mapcount, the MM_ID owner slots, NR_ANON_MAPPED/NR_FILE_MAPPED and the
+ * deferred-split decision. Callers follow the kernel's order: a reference is taken before
+ * the mapcount rises and dropped after it falls.
+ */
+
+import { CostEvent } from "./costs.js";
+import { deferredSplitFolio } from "./deferred-split.js";
+import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioMapcount } from "./folio.js";
+import type { Kernel } from "./kernel.js";
+import { PG } from "./mem-map.js";
+import { type MmStruct, VM, type Vma } from "./mm.js";
+import { MTHP } from "./stats.js";
+
+/** MM_ID_DUMMY: an empty owner slot. */
+export const MM_ID_DUMMY = 0;
+
+// ---- MM_ID owner tracking (include/linux/rmap.h, 6.15+) -------------------------------
+
+/** folio_set_large_mapcount(): a new folio mapped `mapcount` times by one mm. */
+function folioSetLargeMapcount(k: Kernel, folio: number, mapcount: number, mm: MmStruct): void {
+  const m = k.mem;
+  m.aux0[folio + 1] = mapcount - 1;
+  if ((m.order[folio] as number) >= 2) {
+    m.aux1[folio + 2] = mm.id;
+    m.aux2[folio + 2] = MM_ID_DUMMY;
+    m.aux0[folio + 3] = mapcount - 1;
+    m.aux1[folio + 3] = -1;
+    m.flags[folio] = (m.flags[folio] as number) & ~PG.mmIdsShared;
+  }
+}
+
+/** folio_add_large_mapcount(): under the MM_ID bit spinlock. */
+function folioAddLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStruct): void {
+  const m = k.mem;
+  const total = (m.aux0[folio + 1] as number) + diff;
+  m.aux0[folio + 1] = total;
+  k.costs[CostEvent.largeMapcountAtomic]++;
+  if ((m.order[folio] as number) < 2) return;
+  const id0 = m.aux1[folio + 2] as number;
+  const id1 = m.aux2[folio + 2] as number;
+  if (id0 === mm.id) {
+    m.aux0[folio + 3] = (m.aux0[folio + 3] as number) + diff;
+  } else if (id1 === mm.id) {
+    m.aux1[folio + 3] = (m.aux1[folio + 3] as number) + diff;
+  } else if (id0 === MM_ID_DUMMY) {
+    m.aux1[folio + 2] = mm.id;
+    m.aux0[folio + 3] = diff - 1;
+    if (total !== diff - 1) m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
+  } else if (id1 === MM_ID_DUMMY) {
+    m.aux2[folio + 2] = mm.id;
+    m.aux1[folio + 3] = diff - 1;
+    m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
+  } else {
+    m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
+  }
+}
+
+/** folio_sub_large_mapcount(): returns the new _large_mapcount (-1 based). */
+function folioSubLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStruct): number {
+  const m = k.mem;
+  const total = (m.aux0[folio + 1] as number) - diff;
+  m.aux0[folio + 1] = total;
+  k.costs[CostEvent.largeMapcountAtomic]++;
+  if ((m.order[folio] as number) < 2) return total;
+  for (let slot = 0; slot < 2; slot++) {
+    const idArr = slot === 0 ? m.aux1 : m.aux2;
+    const cntArr = slot === 0 ? m.aux0 : m.aux1;
+    if ((idArr[folio + 2] as number) === mm.id) {
+      const cnt = (cntArr[folio + 3] as number) - diff;
+      if (cnt >= 0) {
+        cntArr[folio + 3] = cnt;
+        return total;
+      }
+      idArr[folio + 2] = MM_ID_DUMMY;
+      cntArr[folio + 3] = -1;
+      break;
+    }
+  }
+  if ((m.aux0[folio + 3] as number) === total || (m.aux1[folio + 3] as number) === total) {
+    m.flags[folio] = (m.flags[folio] as number) & ~PG.mmIdsShared;
+  }
+  return total;
+}
+
+/** The MM_ID slots of a folio: [id0, mapcount0, id1, mapcount1] (logical counts). */
+export function folioMmIds(k: Kernel, folio: number): [number, number, number, number] {
+  const m = k.mem;
+  if ((m.order[folio] as number) < 2) return [MM_ID_DUMMY, 0, MM_ID_DUMMY, 0];
+  return [
+    m.aux1[folio + 2] as number,
+    (m.aux0[folio + 3] as number) + 1,
+    m.aux2[folio + 2] as number,
+    (m.aux1[folio + 3] as number) + 1,
+  ];
+}
+
+// ---- statistics ---------------------------------------------------------------------
+
+/** __folio_mod_stat(): NR_ANON_MAPPED / NR_FILE_MAPPED and NR_ANON_THPS. */
+function folioModStat(k: Kernel, folio: number, nr: number, nrPmdmapped: number): void {
+  const anon = ((k.mem.flags[folio] as number) & PG.anon) !== 0;
+  if (nr !== 0) {
+    if (anon) k.stats.nrAnonMapped += nr;
+    else k.stats.nrFileMapped += nr;
+    k.costs[CostEvent.lruvecStatUpdate]++;
+  }
+  if (nrPmdmapped !== 0) {
+    if (anon) k.stats.nrAnonThps += nrPmdmapped;
+    k.costs[CostEvent.lruvecStatUpdate]++;
+  }
+}
+
+function checkRefAfterMap(k: Kernel, folio: number): void {
+  const ref = k.mem.refcount[folio] as number;
+  const mc = folioMapcount(k, folio);
+  if (ref < mc) {
+    k.violate("refcount>=mapcount", folio, `mapcount rose to ${mc} above refcount ${ref}: take the reference first`);
+  }
+}
+
+// ---- adding mappings ----------------------------------------------------------------
+
+function linearPageIndex(vma: Vma, vpn: number): number {
+  return vma.pgoff + (vpn - vma.start);
+}
+
+/**
+ * folio_add_new_anon_rmap() (6.18): a fresh anon folio mapped by this VMA, either by all
+ * its PTEs (`pmd` false) or by one PMD. Exclusive: PageAnonExclusive on every page (PTE)
+ * or on the head (PMD). Counts per-size nr_anon.
+ */
+export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: number, pmd: boolean): void {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  m.aux0[folio] = vma.anonVma;
+  m.aux1[folio] = linearPageIndex(vma, vpn);
+  m.flags[folio] = (m.flags[folio] as number) | PG.anon | PG.swapbacked;
+  if (order === 0) {
+    m.mapcount[folio] = 0;
+    m.flags[folio] = (m.flags[folio] as number) | PG.anonExclusive;
+    k.costs[CostEvent.structPageLines]++;
+  } else if (!pmd) {
+    for (let p = folio; p < folio + nr; p++) {
+      m.mapcount[p] = 0;
+      m.flags[p] = (m.flags[p] as number) | PG.anonExclusive;
+    }
+    m.aux1[folio + 1] = nr;
+    folioSetLargeMapcount(k, folio, nr, vma.mm);
+    k.costs[CostEvent.structPageLines] += nr + 1;
+  } else {
+    m.aux2[folio + 1] = 0;
+    m.aux1[folio + 1] = ENTIRELY_MAPPED;
+    folioSetLargeMapcount(k, folio, 1, vma.mm);
+    m.flags[folio] = (m.flags[folio] as number) | PG.anonExclusive;
+    k.costs[CostEvent.structPageLines] += 2;
+  }
+  folioModStat(k, folio, nr, pmd ? nr : 0);
+  k.stats.modMthp(order, MTHP.nrAnon, 1);
+  if (k.invariants) checkRefAfterMap(k, folio);
+}
+
+/**
+ * __folio_add_rmap() at PTE level: nr consecutive pages starting at pfn, all in `folio`.
+ * Shared by folio_add_anon_rmap_ptes() and folio_add_file_rmap_ptes().
+ */
+function folioAddRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): number {
+  const m = k.mem;
+  if ((m.order[folio] as number) === 0) {
+    const v = (m.mapcount[folio] as number) + 1;
+    m.mapcount[folio] = v;
+    k.costs[CostEvent.mapcountAtomic]++;
+    k.costs[CostEvent.structPageLines]++;
+    return v === 0 ? 1 : 0;
+  }
+  folioAddLargeMapcount(k, folio, nr, vma.mm);
+  let first = 0;
+  for (let p = pfn; p < pfn + nr; p++) {
+    const v = (m.mapcount[p] as number) + 1;
+    m.mapcount[p] = v;
+    if (v === 0) first++;
+  }
+  k.costs[CostEvent.mapcountAtomic] += nr;
+  k.costs[CostEvent.structPageLines] += nr + 2;
+  if (first === 0) return 0;
+  const mapped = (m.aux1[folio + 1] as number) + first;
+  m.aux1[folio + 1] = mapped;
+  k.costs[CostEvent.nrPagesMappedAtomic]++;
+  return mapped < ENTIRELY_MAPPED ? first : 0;
+}
+
+/**
+ * folio_add_anon_rmap_ptes(): map nr pages of an existing anon folio (PMD split, swap-in,
+ * fork's duplicate uses folio_try_dup_anon_rmap_ptes instead). `exclusive` sets
+ * PageAnonExclusive on the pages (RMAP_EXCLUSIVE).
+ */
+export function folioAddAnonRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma, exclusive: boolean): void {
+  const n = folioAddRmapPtes(k, folio, pfn, nr, vma);
+  if (exclusive) {
+    for (let p = pfn; p < pfn + nr; p++) k.mem.flags[p] = (k.mem.flags[p] as number) | PG.anonExclusive;
+  }
+  folioModStat(k, folio, n, 0);
+  if (k.invariants) checkRefAfterMap(k, folio);
+}
+
+/** folio_add_file_rmap_ptes(). */
+export function folioAddFileRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
+  const n = folioAddRmapPtes(k, folio, pfn, nr, vma);
+  folioModStat(k, folio, n, 0);
+  if (k.invariants) checkRefAfterMap(k, folio);
+}
+
+/** __folio_add_rmap() at PMD level (folio_add_anon_rmap_pmd / folio_try_dup_anon_rmap_pmd's add). */
+export function folioAddRmapPmd(k: Kernel, folio: number, vma: Vma): void {
+  const m = k.mem;
+  const nrPages = 1 << (m.order[folio] as number);
+  folioAddLargeMapcount(k, folio, 1, vma.mm);
+  const entire = (m.aux2[folio + 1] as number) + 1;
+  m.aux2[folio + 1] = entire;
+  k.costs[CostEvent.entireMapcountAtomic]++;
+  k.costs[CostEvent.structPageLines] += 2;
+  let nr = 0;
+  let nrPmdmapped = 0;
+  if (entire === 0) {
+    const v = (m.aux1[folio + 1] as number) + ENTIRELY_MAPPED;
+    m.aux1[folio + 1] = v;
+    k.costs[CostEvent.nrPagesMappedAtomic]++;
+    if (v < ENTIRELY_MAPPED + ENTIRELY_MAPPED) {
+      nrPmdmapped = nrPages;
+      nr = nrPages - (v & FOLIO_PAGES_MAPPED);
+    }
+  }
+  folioModStat(k, folio, nr, nrPmdmapped);
+  if (k.invariants) checkRefAfterMap(k, folio);
+}
+
+// ---- removing mappings --------------------------------------------------------------
+
+/** munlock_vma_folio(): only small folios or whole (PMD) mappings are munlocked here. */
+function munlockVmaFolio(k: Kernel, folio: number, vma: Vma, pmd: boolean): void {
+  k.costs[CostEvent.munlockCheck]++;
+  if ((vma.flags & VM.locked) !== 0 && (pmd || (k.mem.order[folio] as number) === 0)) {
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.mlocked;
+  }
+}
+
+function maybeDeferredSplit(k: Kernel, folio: number, partiallyMapped: boolean): void {
+  const f = k.mem.flags[folio] as number;
+  if (partiallyMapped && (f & PG.anon) !== 0 && (f & PG.partiallyMapped) === 0) {
+    deferredSplitFolio(k, folio, true);
+  }
+}
+
+/**
+ * folio_remove_rmap_ptes() (6.12+ form, mm/rmap.c __folio_remove_rmap): one _large_mapcount
+ * update, nr per-page _mapcount atomics, a single _nr_pages_mapped update, one stat call,
+ * and a deferred-split enqueue only when pages stay mapped (Zi Yan, 6.10).
+ */
+export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
+  const m = k.mem;
+  let unmapped = 0;
+  let partiallyMapped = false;
+  if ((m.order[folio] as number) === 0) {
+    const v = (m.mapcount[folio] as number) - 1;
+    m.mapcount[folio] = v;
+    k.costs[CostEvent.mapcountAtomic]++;
+    k.costs[CostEvent.structPageLines]++;
+    if (v === -1) unmapped = 1;
+    if (k.invariants && v < -1) k.violate("mapcount-matches-page-tables", folio, "mapcount went below zero");
+  } else {
+    folioSubLargeMapcount(k, folio, nr, vma.mm);
+    let last = 0;
+    for (let p = pfn; p < pfn + nr; p++) {
+      const v = (m.mapcount[p] as number) - 1;
+      m.mapcount[p] = v;
+      if (v === -1) last++;
+      else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", p, "page mapcount went below zero");
+    }
+    k.costs[CostEvent.mapcountAtomic] += nr;
+    k.costs[CostEvent.structPageLines] += nr + 2;
+    if (last > 0) {
+      const mapped = (m.aux1[folio + 1] as number) - last;
+      m.aux1[folio + 1] = mapped;
+      k.costs[CostEvent.nrPagesMappedAtomic]++;
+      if (mapped < ENTIRELY_MAPPED) unmapped = last;
+      partiallyMapped = unmapped !== 0 && mapped !== 0;
+    }
+  }
+  if (k.invariants && unmapped > 0 && ((m.flags[folio] as number) & PG.anon) === 0) checkLostWrite(k, pfn, nr);
+  maybeDeferredSplit(k, folio, partiallyMapped);
+  folioModStat(k, folio, -unmapped, 0);
+  munlockVmaFolio(k, folio, vma, false);
+}
+
+/** folio_remove_rmap_pte(). */
+export function folioRemoveRmapPte(k: Kernel, folio: number, pfn: number, vma: Vma): void {
+  folioRemoveRmapPtes(k, folio, pfn, 1, vma);
+}
+
+/**
+ * page_remove_rmap(page, vma, false) of v6.5, the per-page call the old zap_pte_range made.
+ * On the model's 6.18 state it is folio_remove_rmap_pte() of the page's folio: one page at a
+ * time, so a large folio looks partially mapped after its first page.
+ */
+export function pageRemoveRmap(k: Kernel, pfn: number, vma: Vma): void {
+  folioRemoveRmapPtes(k, k.mem.pageFolio(pfn), pfn, 1, vma);
+}
+
+/**
+ * folio_remove_rmap_range() from Ryan Roberts' series (v4 2/3, July 2023; Aug v1 1/4): the
+ * per-page mapcount loop, then one _nr_pages_mapped update, one stat call and the
+ * deferred-split decision once. On 6.18 state it also keeps _large_mapcount and the MM_ID
+ * slots right, exactly what folio_remove_rmap_ptes() later merged as.
+ */
+export function folioRemoveRmapRange(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
+  folioRemoveRmapPtes(k, folio, pfn, nr, vma);
+}
+
+/** folio_remove_rmap_pmd() (6.18). */
+export function folioRemoveRmapPmd(k: Kernel, folio: number, vma: Vma): void {
+  const m = k.mem;
+  const nrPages = 1 << (m.order[folio] as number);
+  folioSubLargeMapcount(k, folio, 1, vma.mm);
+  const entire = (m.aux2[folio + 1] as number) - 1;
+  m.aux2[folio + 1] = entire;
+  k.costs[CostEvent.entireMapcountAtomic]++;
+  k.costs[CostEvent.structPageLines] += 2;
+  let nr = 0;
+  let nrPmdmapped = 0;
+  let partiallyMapped = false;
+  if (entire === -1) {
+    const v = (m.aux1[folio + 1] as number) - ENTIRELY_MAPPED;
+    m.aux1[folio + 1] = v;
+    k.costs[CostEvent.nrPagesMappedAtomic]++;
+    if (v < ENTIRELY_MAPPED) {
+      nrPmdmapped = nrPages;
+      nr = nrPages - v;
+      partiallyMapped = nr !== 0 && nr < nrPmdmapped;
+    }
+  }
+  maybeDeferredSplit(k, folio, partiallyMapped);
+  folioModStat(k, folio, -nr, -nrPmdmapped);
+  munlockVmaFolio(k, folio, vma, true);
+}
+
+/**
+ * The lost-write rule (Linus, Oct 2022; merged for 6.2): the rmap of a file page whose PTE was
+ * dirty may only go once the TLB no longer holds a dirty translation of it, or writeback's
+ * folio_mkclean() cannot see the writer and its later writes are lost.
+ */
+function checkLostWrite(k: Kernel, pfn: number, nr: number): void {
+  const dirty = k.staleDirty as Int32Array;
+  for (let p = pfn; p < pfn + nr; p++) {
+    if ((dirty[p] as number) > 0) {
+      k.violate("no-lost-write", p, "rmap of a dirty shared file page removed before the TLB flush");
+    }
+  }
+}

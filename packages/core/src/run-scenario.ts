@@ -1,0 +1,392 @@
+/**
+ * runScenario(): run a scenario under a strategy and return the result contract, a plain
+ * JSON object whose names are the kernel's own (per-size mTHP stats, /proc/vmstat,
+ * /proc/meminfo, /proc/PID/status), so the same scenario can be compared with a real kernel.
+ */
+
+import { costsToRecord } from "./costs.js";
+import { InvariantViolation, ScenarioError, StrategyError } from "./errors.js";
+import { isHugeZeroPmd } from "./huge-memory.js";
+import { auditInvariants } from "./invariants.js";
+import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+import { PG } from "./mem-map.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
+import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
+import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
+import type { ZapStrategy } from "./strategy.js";
+import {
+  doExit,
+  doMmap,
+  doMprotect,
+  doMunmap,
+  madviseDontneed,
+  madviseHugepage,
+  peekContent,
+  userRead,
+  userWrite,
+} from "./syscalls.js";
+import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, parseSize, sizeNameToOrder } from "./units.js";
+
+export interface ProcStatus {
+  RssAnon: number;
+  RssFile: number;
+  VmSwap: number;
+  AnonHugePages: number;
+}
+
+export interface ExpectResult {
+  op: number;
+  ok: boolean;
+  message: string;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  strategy: string;
+  arch: string;
+  mthp: Record<string, Record<string, number>>;
+  vmstat: Record<string, number>;
+  meminfo: { AnonPages: number; AnonHugePages: number; MemFree: number };
+  procs: Record<string, ProcStatus>;
+  expects: ExpectResult[];
+  costs: Record<string, number>;
+}
+
+export interface RunOptions {
+  strategy: ZapStrategy;
+  /** Override config.invariants. */
+  invariants?: boolean;
+  /** Called after every op with the model, e.g. to inspect state in tests. */
+  onOp?: (kernel: Kernel, op: ScenarioOp, index: number) => void;
+}
+
+/** Ops and advice the model does not implement yet: rejected up front, by name. */
+export const NOT_YET_SUPPORTED = new Set<string>([
+  "fork",
+  "mremap",
+  "pin",
+  "unpin",
+  "reclaim",
+  "madvise:free",
+  "madvise:cold",
+  "madvise:pageout",
+]);
+
+const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
+
+function opName(op: ScenarioOp, i: number): string {
+  return `ops[${i}] (${op.op})`;
+}
+
+/** Build the kernel config from the scenario's config, sizing memory when it is not given. */
+export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
+  const c = s.config ?? {};
+  const mthp = defaultMthp();
+  for (const [size, policy] of Object.entries(c.mthp ?? {})) {
+    mthp[sizeNameToOrder(size) as number] = policy as ThpPolicy;
+  }
+  let memoryPages: number;
+  if (c.memory !== undefined) {
+    const bytes = sizeField(c.memory, "config.memory");
+    if (bytes % (4 << 20) !== 0 || bytes <= 4 << 20)
+      throw new ScenarioError("config.memory: must be a multiple of 4M and larger than 4M");
+    memoryPages = bytes / PAGE_SIZE;
+  } else {
+    let mapped = 0;
+    let forks = 0;
+    for (const op of s.ops) {
+      if (op.op === "mmap") mapped += parseSize(op.size) ?? 0;
+      if (op.op === "fork") forks++;
+    }
+    const bytes = 2 * mapped * (1 + forks) + (32 << 20);
+    memoryPages = Math.ceil(bytes / (4 << 20)) * 1024;
+  }
+  const swapPages = c.swap === undefined ? 0 : sizeField(c.swap, "config.swap", true) / PAGE_SIZE;
+  return {
+    arch: c.arch ?? "x86_64",
+    mthp,
+    memoryPages,
+    swapPages,
+    invariants: invariants ?? c.invariants ?? true,
+    useHugeZeroPage: true,
+    shrinkUnderused: true,
+  };
+}
+
+interface ProcShape {
+  ids: Map<string, number>;
+  exited: boolean;
+}
+
+/** Static checks: procs and ids exist, ranges lie inside mappings, unsupported ops named. */
+function validateOps(s: Scenario): void {
+  if (s.config?.swap !== undefined) sizeField(s.config.swap, "config.swap", true);
+  if (s.config?.swap !== undefined && parseSize(s.config.swap) !== 0) {
+    throw new ScenarioError("config.swap: swap is not yet supported by this model version");
+  }
+  const procs = new Map<string, ProcShape>([["main", { ids: new Map(), exited: false }]]);
+  s.ops.forEach((op, i) => {
+    const where = opName(op, i);
+    const key = op.op === "madvise" ? `madvise:${op.advice}` : op.op;
+    if (NOT_YET_SUPPORTED.has(key)) {
+      throw new ScenarioError(
+        `${where}: ${op.op === "madvise" ? `advice "${op.advice}"` : `op "${op.op}"`} is not yet supported`,
+      );
+    }
+    if (op.op === "reclaim") return;
+    const pname = ("proc" in op ? op.proc : undefined) ?? "main";
+    const p = procs.get(pname);
+    if (!p) throw new ScenarioError(`${where}: field "proc": unknown proc "${pname}"`);
+    if (p.exited) throw new ScenarioError(`${where}: field "proc": proc "${pname}" has already exited`);
+    if (op.op === "mmap") {
+      if (p.ids.has(op.id)) throw new ScenarioError(`${where}: field "id": mapping "${op.id}" already exists in proc "${pname}"`);
+      const size = sizeField(op.size, `${where}: field "size"`);
+      if (op.align !== undefined) {
+        const a = sizeField(op.align, `${where}: field "align"`);
+        if ((a & (a - 1)) !== 0) throw new ScenarioError(`${where}: field "align": must be a power of two`);
+      }
+      p.ids.set(op.id, size);
+      return;
+    }
+    if (op.op === "exit") {
+      p.exited = true;
+      return;
+    }
+    if (op.op === "fork") return;
+    if (op.op === "expect") {
+      if (op.id !== undefined) {
+        const size = p.ids.get(op.id);
+        if (size === undefined) throw new ScenarioError(`${where}: field "id": unknown mapping "${op.id}" in proc "${pname}"`);
+        const off = op.offset === undefined ? 0 : sizeField(op.offset, `${where}: field "offset"`, true);
+        if (off >= size) throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${op.id}" (size ${size})`);
+      } else if (op.value !== undefined) {
+        throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
+      }
+      if (op.counters) validateCounters(op.counters, where);
+      return;
+    }
+    const size = p.ids.get(op.id);
+    if (size === undefined) throw new ScenarioError(`${where}: field "id": unknown mapping "${op.id}" in proc "${pname}"`);
+    const off = op.offset === undefined ? 0 : sizeField(op.offset, `${where}: field "offset"`, true);
+    if (off >= size) throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${op.id}" (size ${size})`);
+    const len = op.length === undefined ? size - off : sizeField(op.length, `${where}: field "length"`);
+    if (off + len > size) {
+      throw new ScenarioError(
+        `${where}: field "length": offset ${off} + length ${len} runs past the end of mapping "${op.id}" (size ${size})`,
+      );
+    }
+    if ("stride" in op && op.stride !== undefined) {
+      const stride = sizeField(op.stride, `${where}: field "stride"`);
+      if (stride < len) throw new ScenarioError(`${where}: field "stride": ${stride} is smaller than length ${len}`);
+    }
+  });
+}
+
+function validateCounters(counters: Record<string, unknown>, where: string): void {
+  for (const [group, value] of Object.entries(counters)) {
+    if (!(COUNTER_GROUPS as readonly string[]).includes(group)) {
+      throw new ScenarioError(`${where}: field "counters.${group}": unknown group (expected ${COUNTER_GROUPS.join(", ")})`);
+    }
+    if (typeof value !== "object" || value === null)
+      throw new ScenarioError(`${where}: field "counters.${group}": must be an object`);
+    for (const [k1, v1] of Object.entries(value)) {
+      const path = `counters.${group}.${k1}`;
+      if (group === "mthp") {
+        if (!MTHP_ORDERS.some((o) => hugepagesDirName(o) === k1))
+          throw new ScenarioError(`${where}: field "${path}": unknown size directory`);
+        if (typeof v1 !== "object" || v1 === null) throw new ScenarioError(`${where}: field "${path}": must be an object`);
+        for (const [k2, v2] of Object.entries(v1)) {
+          if (!(MTHP_STAT_NAMES as readonly string[]).includes(k2))
+            throw new ScenarioError(`${where}: field "${path}.${k2}": unknown counter`);
+          if (typeof v2 !== "number") throw new ScenarioError(`${where}: field "${path}.${k2}": must be a number`);
+        }
+      } else if (group === "procs") {
+        if (typeof v1 !== "object" || v1 === null) throw new ScenarioError(`${where}: field "${path}": must be an object`);
+        for (const [k2, v2] of Object.entries(v1)) {
+          if (!["RssAnon", "RssFile", "VmSwap", "AnonHugePages"].includes(k2))
+            throw new ScenarioError(`${where}: field "${path}.${k2}": unknown field`);
+          if (typeof v2 !== "number") throw new ScenarioError(`${where}: field "${path}.${k2}": must be a number`);
+        }
+      } else {
+        const names: readonly string[] = group === "vmstat" ? VMSTAT_NAMES : ["AnonPages", "AnonHugePages", "MemFree"];
+        if (!names.includes(k1)) throw new ScenarioError(`${where}: field "${path}": unknown counter`);
+        if (typeof v1 !== "number") throw new ScenarioError(`${where}: field "${path}": must be a number`);
+      }
+    }
+  }
+}
+
+function procStatus(mm: MmStruct): ProcStatus {
+  let pmdAnon = 0;
+  for (const pmd of mm.pgtables.hugePmd.values()) if (!isHugeZeroPmd(pmd)) pmdAnon++;
+  return {
+    RssAnon: (mm.rss[MM_ANONPAGES] as number) * 4,
+    RssFile: (mm.rss[MM_FILEPAGES] as number) * 4,
+    VmSwap: (mm.rss[MM_SWAPENTS] as number) * 4,
+    AnonHugePages: pmdAnon * 2048,
+  };
+}
+
+/** The counters part of the result contract at this moment. */
+export function snapshotCounters(
+  k: Kernel,
+  exitedStatus: Map<string, ProcStatus>,
+): Omit<ScenarioResult, "scenario" | "strategy" | "arch" | "expects"> {
+  const mthp: Record<string, Record<string, number>> = {};
+  for (const order of MTHP_ORDERS) {
+    const row: Record<string, number> = {};
+    MTHP_STAT_NAMES.forEach((name, i) => {
+      row[name] = k.stats.mthpValue(order, i);
+    });
+    mthp[hugepagesDirName(order)] = row;
+  }
+  const vmstat: Record<string, number> = {};
+  VMSTAT_NAMES.forEach((name, i) => {
+    vmstat[name] = k.stats.vmstat[i] as number;
+  });
+  const procs: Record<string, ProcStatus> = {};
+  for (const [name, mm] of k.procs) procs[name] = exitedStatus.get(name) ?? procStatus(mm);
+  return {
+    mthp,
+    vmstat,
+    meminfo: { AnonPages: k.stats.nrAnonMapped * 4, AnonHugePages: k.stats.nrAnonThps * 4, MemFree: k.mem.nrFree * 4 },
+    procs,
+    costs: costsToRecord(k.costs),
+  };
+}
+
+function compareCounters(expected: Record<string, unknown>, actual: unknown, path: string, out: string[]): void {
+  for (const [key, want] of Object.entries(expected)) {
+    const have = (actual as Record<string, unknown> | undefined)?.[key];
+    const p = path ? `${path}.${key}` : key;
+    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out);
+    else if (have !== want) out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
+  }
+}
+
+/** Resolve [start, end) page ranges an op addresses (strided ops give several). */
+function opRanges(
+  mm: MmStruct,
+  op: {
+    id: string;
+    offset?: string | number | undefined;
+    length?: string | number | undefined;
+    stride?: string | number | undefined;
+  },
+): Array<[number, number]> {
+  const mapping = mm.mappings.get(op.id);
+  if (!mapping) throw new ScenarioError(`mapping "${op.id}" is not in proc "${mm.name}"`);
+  const off = op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE;
+  const len = op.length === undefined ? mapping.nrPages - off : (parseSize(op.length) as number) / PAGE_SIZE;
+  const out: Array<[number, number]> = [];
+  if (op.stride === undefined) {
+    out.push([mapping.start + off, mapping.start + off + len]);
+    return out;
+  }
+  const stride = (parseSize(op.stride) as number) / PAGE_SIZE;
+  for (let s = off; s + len <= mapping.nrPages; s += stride) out.push([mapping.start + s, mapping.start + s + len]);
+  return out;
+}
+
+/** Run one validated op against the model. */
+function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
+  if (op.op === "reclaim") return;
+  const mm = k.procs.get(("proc" in op ? op.proc : undefined) ?? "main") as MmStruct;
+  switch (op.op) {
+    case "mmap": {
+      const align = op.align === undefined ? 2 << 20 : (parseSize(op.align) as number);
+      doMmap(
+        k,
+        mm,
+        op.id,
+        (parseSize(op.size) as number) / PAGE_SIZE,
+        op.kind,
+        Math.max(1, align / PAGE_SIZE),
+        op.locked ?? false,
+      );
+      return;
+    }
+    case "write": {
+      const value = op.value ?? index + 1;
+      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) userWrite(k, mm, v, value);
+      return;
+    }
+    case "read":
+      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) userRead(k, mm, v);
+      return;
+    case "munmap":
+      for (const [s, e] of opRanges(mm, op)) doMunmap(k, mm, s, e);
+      return;
+    case "madvise":
+      for (const [s, e] of opRanges(mm, op)) {
+        if (op.advice === "dontneed") madviseDontneed(k, mm, s, e);
+        else if (op.advice === "hugepage" || op.advice === "nohugepage") madviseHugepage(k, mm, s, e, op.advice === "hugepage");
+      }
+      return;
+    case "mprotect":
+      for (const [s, e] of opRanges(mm, op)) doMprotect(k, mm, s, e, op.prot);
+      return;
+    case "exit":
+      exited.set(mm.name, procStatus(mm));
+      doExit(k, mm);
+      return;
+    case "expect": {
+      const problems: string[] = [];
+      if (op.value !== undefined && op.id !== undefined) {
+        const mapping = mm.mappings.get(op.id);
+        const vpn = (mapping?.start ?? 0) + (op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE);
+        const got = peekContent(k, mm, vpn);
+        if (got === null) problems.push(`${mm.name} reads nothing at ${op.id}+${op.offset ?? 0}: not mapped`);
+        else if (got !== op.value) problems.push(`${mm.name} reads ${got} at ${op.id}+${op.offset ?? 0}, expected ${op.value}`);
+      }
+      if (op.counters) compareCounters(op.counters, snapshotCounters(k, exited), "", problems);
+      expects.push({ op: index, ok: problems.length === 0, message: problems.length === 0 ? "ok" : problems.join("; ") });
+      return;
+    }
+    default:
+      throw new ScenarioError(`${opName(op, index)}: op "${op.op}" is not yet supported`);
+  }
+}
+
+/** Create a model for a parsed scenario without running it (tests and tools drive it). */
+export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
+  const k = new Kernel(kernelConfig(scenario, options.invariants), options.strategy);
+  k.newMm("main");
+  return k;
+}
+
+/**
+ * Run a scenario (object or JSON text) under a strategy. Invalid input throws ScenarioError
+ * before anything runs; a broken invariant throws InvariantViolation naming it; anything a
+ * strategy throws comes back as StrategyError naming the strategy and the op.
+ */
+export function runScenario(spec: unknown, options: RunOptions): ScenarioResult {
+  const scenario = parseScenario(spec);
+  validateOps(scenario);
+  const k = createKernel(scenario, options);
+  const exited = new Map<string, ProcStatus>();
+  const expects: ExpectResult[] = [];
+  scenario.ops.forEach((op, i) => {
+    k.currentOp = opName(op, i);
+    try {
+      runOp(k, op, i, exited, expects);
+      if (k.invariants) auditInvariants(k);
+    } catch (e) {
+      if (e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError) throw e;
+      throw new StrategyError(options.strategy.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+    options.onOp?.(k, op, i);
+  });
+  return {
+    scenario: scenario.name,
+    strategy: options.strategy.name,
+    arch: k.config.arch,
+    ...snapshotCounters(k, exited),
+    expects,
+  };
+}
+
+/** True when every PG flag in `flag` is set on the folio (for tests). */
+export function folioHasFlag(k: Kernel, folio: number, flag: keyof typeof PG): boolean {
+  return ((k.mem.flags[folio] as number) & PG[flag]) !== 0;
+}

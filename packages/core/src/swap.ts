@@ -1,0 +1,116 @@
+/**
+ * Releasing gathered pages (mm/swap.c, mm/swap_state.c): the v6.5 release_pages() that drops
+ * one reference per entry, the 6.9+ folios_put_refs() that drops many per folio in batches of
+ * PAGEVEC_SIZE, and free_swap_cache(). Lock, uncharge and free costs are counted as the
+ * kernel pays them, so strategies that batch differently show it.
+ */
+
+import { CostEvent } from "./costs.js";
+import { folioMapped, folioRefSubAndTest, freeFolio } from "./folio.js";
+import type { Kernel } from "./kernel.js";
+import { PG } from "./mem-map.js";
+
+/** SWAP_CLUSTER_MAX: release_pages() drops the lruvec lock this often. */
+export const SWAP_CLUSTER_MAX = 32;
+/** PAGEVEC_SIZE: folios per folio_batch (31 since 6.10). */
+export const PAGEVEC_SIZE = 31;
+
+/** lru_add_drain(): flush this CPU's LRU add batches (the model adds to the LRU at once). */
+export function lruAddDrain(k: Kernel): void {
+  k.costs[CostEvent.lruAddDrain]++;
+}
+
+/**
+ * free_swap_cache(): a folio in the swap cache that is no longer mapped leaves it, so its
+ * swap slot and the swap cache's references go.
+ */
+export function freeSwapCache(k: Kernel, folio: number): void {
+  k.costs[CostEvent.freeSwapCache]++;
+  if (((k.mem.flags[folio] as number) & PG.swapcache) !== 0 && !folioMapped(k, folio)) {
+    k.swapcacheRemove?.(folio);
+  }
+}
+
+/**
+ * release_pages() (v6.5): one reference per entry. Small folios that hit zero leave the LRU
+ * under the lruvec lock, held across up to SWAP_CLUSTER_MAX entries; a large folio's final
+ * put drops the lock and takes it again on its own (__page_cache_release).
+ */
+export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, to: number): void {
+  const m = k.mem;
+  let locked = false;
+  let lockBatch = 0;
+  let freedAny = false;
+  for (let i = from; i < to; i++) {
+    const folio = m.pageFolio(pfns[i] as number);
+    k.costs[CostEvent.structPageLines]++;
+    if (locked && ++lockBatch === SWAP_CLUSTER_MAX) {
+      locked = false;
+    }
+    if (m.isReserved(folio)) continue;
+    if (!folioRefSubAndTest(k, folio, 1)) continue;
+    freedAny = true;
+    const onLru = ((m.flags[folio] as number) & PG.lru) !== 0;
+    if ((m.order[folio] as number) > 0) {
+      locked = false;
+      if (onLru) k.costs[CostEvent.lruvecLock]++;
+      freeFolio(k, folio);
+      continue;
+    }
+    if (onLru && !locked) {
+      locked = true;
+      lockBatch = 0;
+      k.costs[CostEvent.lruvecLock]++;
+    }
+    freeFolio(k, folio);
+  }
+  if (freedAny) k.costs[CostEvent.memcgUncharge]++;
+}
+
+/**
+ * folios_put_refs() (6.9+): drop refs[i] from folios[i] for a folio_batch; the lruvec lock
+ * is taken once and held across the batch, memcg is uncharged once, and the batch is freed
+ * together by free_unref_folios().
+ */
+export function foliosPutRefs(k: Kernel, folios: ArrayLike<number>, refs: ArrayLike<number>, n: number): void {
+  const m = k.mem;
+  let locked = false;
+  let freedAny = false;
+  for (let i = 0; i < n; i++) {
+    const folio = folios[i] as number;
+    if (m.isReserved(folio)) continue;
+    if (!folioRefSubAndTest(k, folio, refs[i] as number)) continue;
+    freedAny = true;
+    if (((m.flags[folio] as number) & PG.lru) !== 0 && !locked) {
+      locked = true;
+      k.costs[CostEvent.lruvecLock]++;
+    }
+    freeFolio(k, folio);
+  }
+  if (freedAny) k.costs[CostEvent.memcgUncharge]++;
+}
+
+/**
+ * A folio_batch being filled for folios_put_refs(): free_pages_and_swap_cache() (6.9+)
+ * adds each gathered folio with its reference count and puts the batch when it is full.
+ */
+export class FolioBatch {
+  readonly folios = new Int32Array(PAGEVEC_SIZE);
+  readonly refs = new Int32Array(PAGEVEC_SIZE);
+  nr = 0;
+
+  constructor(private readonly k: Kernel) {}
+
+  /** folio_batch_add(); puts the batch (folios_put_refs) once it holds PAGEVEC_SIZE folios. */
+  add(folio: number, refs: number): void {
+    this.folios[this.nr] = folio;
+    this.refs[this.nr] = refs;
+    if (++this.nr === PAGEVEC_SIZE) this.flush();
+  }
+
+  flush(): void {
+    if (this.nr === 0) return;
+    foliosPutRefs(this.k, this.folios, this.refs, this.nr);
+    this.nr = 0;
+  }
+}

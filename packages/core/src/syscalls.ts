@@ -1,0 +1,196 @@
+/**
+ * The system calls a scenario makes: mmap, munmap, madvise, mprotect, exit, and the user
+ * accesses (writes and reads) that fault pages in. Each follows the kernel's order of VMA
+ * work and teardown (mm/mmap.c, mm/vma.c, mm/madvise.c, mm/mprotect.c, kernel/exit.c).
+ */
+
+import { CostEvent } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { accessPage } from "./fault.js";
+import { splitHugePmd, splitHugePmdAddress } from "./huge-memory.js";
+import type { Kernel } from "./kernel.js";
+import { PG } from "./mem-map.js";
+import { type Mapping, type MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
+import { flushTlbMmRange } from "./mmu-gather.js";
+import { PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import { PTRS_PER_PTE } from "./units.js";
+import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
+
+/** Gap left between mappings so that neighbours never merge. */
+const MMAP_GAP = PTRS_PER_PTE;
+
+/** do_mmap(): a new private anon, private file or shared file mapping. */
+export function doMmap(
+  k: Kernel,
+  mm: MmStruct,
+  id: string,
+  nrPages: number,
+  kind: VmaKind,
+  alignPages: number,
+  locked: boolean,
+): Mapping {
+  const start = Math.ceil(mm.mmapCursor / alignPages) * alignPages;
+  mm.mmapCursor = start + nrPages + MMAP_GAP;
+  const file = kind === "anon" ? null : k.newFile(nrPages);
+  let flags = VM.read | VM.write;
+  if (kind === "file-shared") flags |= VM.shared;
+  if (locked) flags |= VM.locked;
+  const vma: Vma = {
+    start,
+    end: start + nrPages,
+    flags,
+    kind,
+    file,
+    pgoff: kind === "anon" ? start : 0,
+    anonVma: kind === "file-shared" ? 0 : k.newAnonVma(),
+    mapping: id,
+    mm,
+  };
+  mm.insertVma(vma);
+  const mapping: Mapping = { id, start, nrPages, kind, file };
+  mm.mappings.set(id, mapping);
+  if (locked) {
+    // mm_populate(): MAP_LOCKED faults everything in and mlocks it.
+    for (let vpn = start; vpn < start + nrPages; vpn++) {
+      const pfn = accessPage(k, mm, vpn, kind !== "file-shared");
+      if (!k.mem.isReserved(pfn)) {
+        const folio = k.mem.pageFolio(pfn);
+        k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.mlocked;
+      }
+    }
+  }
+  return mapping;
+}
+
+/** Split VMAs (and any PMD-mapped THP a boundary falls inside) so [start, end) is whole VMAs. */
+function splitAround(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  for (const at of [start, end]) {
+    const v = mm.findVma(at);
+    if (v && v.start !== at) {
+      splitHugePmdAddress(k, v, at);
+      mm.splitVmaAt(at);
+    }
+  }
+}
+
+/** do_vmi_munmap(): split, tear down through one mmu_gather, remove VMAs, free page tables. */
+export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  if (mm.vmasIn(start, end).length === 0) return;
+  splitAround(k, mm, start, end);
+  const vmas = mm.vmasIn(start, end);
+  unmapRegion(k, mm, vmas, start, end);
+  mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
+  freePgtables(mm, start, end);
+}
+
+/** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): VMA flags only (split and merged as needed). */
+export function madviseHugepage(k: Kernel, mm: MmStruct, start: number, end: number, huge: boolean): void {
+  splitAround(k, mm, start, end);
+  for (const v of mm.vmasIn(start, end)) {
+    if (huge) v.flags = (v.flags | VM.hugepage) & ~VM.nohugepage;
+    else v.flags = (v.flags | VM.nohugepage) & ~VM.hugepage;
+  }
+  mm.mergeVmas();
+}
+
+/** madvise(MADV_DONTNEED): zap each VMA's part with its own gather; VMAs stay. */
+export function madviseDontneed(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  const vmas = mm.vmasIn(start, end);
+  for (const v of vmas) {
+    if ((v.flags & VM.locked) !== 0) {
+      throw new ScenarioError(`${k.currentOp}: MADV_DONTNEED on a VM_LOCKED mapping fails with EINVAL`);
+    }
+  }
+  for (const v of vmas) zapPageRangeSingle(k, mm, v, Math.max(start, v.start), Math.min(end, v.end));
+}
+
+/**
+ * mprotect(): split VMAs, change_protection() on present PTEs and PMDs, flush, merge back.
+ * Making a range writable again only grants write to PTEs that may be written without a
+ * fault (can_change_pte_writable): exclusive anon pages and dirty shared file pages.
+ */
+export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, prot: "r" | "rw" | "none"): void {
+  splitAround(k, mm, start, end);
+  const pgt = mm.pgtables;
+  for (const v of mm.vmasIn(start, end)) {
+    v.flags &= ~(VM.read | VM.write);
+    if (prot !== "none") v.flags |= VM.read;
+    if (prot === "rw") v.flags |= VM.write;
+    for (let addr = v.start; addr < v.end; ) {
+      const next = pmdAddrEnd(addr, v.end);
+      const idx = pmdIndex(addr);
+      const huge = pgt.hugePmd.get(idx);
+      if (huge !== undefined) {
+        if (next - addr < PTRS_PER_PTE) {
+          splitHugePmd(k, v, idx);
+        } else {
+          const folio = huge >>> PTE_PFN_SHIFT;
+          const canWrite = prot === "rw" && !k.mem.isReserved(folio) && ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
+          pgt.hugePmd.set(idx, (canWrite ? huge | PTE.write : huge & ~PTE.write) >>> 0);
+          addr = next;
+          continue;
+        }
+      }
+      const ptes = pgt.pte.get(idx);
+      if (ptes) {
+        for (let i = pteIndex(addr); i < pteIndex(addr) + (next - addr); i++) {
+          const pte = ptes[i] as number;
+          if ((pte & PTE.present) === 0) continue;
+          let w = false;
+          if (prot === "rw") {
+            const pfn = pte >>> PTE_PFN_SHIFT;
+            if (!k.mem.isReserved(pfn)) {
+              const anon = ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) !== 0;
+              if (anon) w = ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0;
+              else w = v.kind === "file-shared" && (pte & PTE.dirty) !== 0;
+            }
+          }
+          ptes[i] = (w ? pte | PTE.write : pte & ~PTE.write) >>> 0;
+          k.costs[CostEvent.pteSet]++;
+        }
+      }
+      addr = next;
+    }
+  }
+  flushTlbMmRange(k, mm, start, end, false);
+  mm.mergeVmas();
+}
+
+/** do_exit() -> exit_mmap(). */
+export function doExit(k: Kernel, mm: MmStruct): void {
+  exitMmap(k, mm);
+  mm.exited = true;
+}
+
+/** A user write of `value` to one page (faulting as needed). */
+export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): void {
+  const pfn = accessPage(k, mm, vpn, true);
+  k.mem.content[pfn] = value;
+}
+
+/** A user read of one page (faulting as needed); returns the content tag. */
+export function userRead(k: Kernel, mm: MmStruct, vpn: number): number {
+  const pfn = accessPage(k, mm, vpn, false);
+  return k.mem.content[pfn] as number;
+}
+
+/**
+ * What a read at vpn would return, without faulting anything in: present page, huge PMD,
+ * page cache of a file mapping, zero for untouched anon memory. Null when nothing is mapped.
+ */
+export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null {
+  const vma = mm.findVma(vpn);
+  if (!vma) return null;
+  const pgt = mm.pgtables;
+  const idx = pmdIndex(vpn);
+  const huge = pgt.hugePmd.get(idx);
+  if (huge !== undefined) return k.mem.content[(huge >>> PTE_PFN_SHIFT) + (vpn - idx * PTRS_PER_PTE)] as number;
+  const pte = pgt.readPte(vpn);
+  if ((pte & PTE.present) !== 0) return k.mem.content[pte >>> PTE_PFN_SHIFT] as number;
+  if (pte !== 0 && k.peekSwap) return k.peekSwap(pte);
+  if (vma.file) {
+    const folio = vma.file.pagecache[vma.pgoff + (vpn - vma.start)] as number;
+    return folio === -1 ? 0 : (k.mem.content[folio] as number);
+  }
+  return 0;
+}

@@ -1,0 +1,333 @@
+/**
+ * The teardown walk (mm/memory.c, Linux 6.18): unmap_vmas() -> unmap_page_range() ->
+ * zap_pmd_range() -> zap_pte_range(). Core walks and handles the PMD level, non-present
+ * entries, the PT lock and the flush points; the run of present PTEs goes to the strategy
+ * through a ZapContext and the primitives below, each named after the kernel function.
+ */
+
+import { CostEvent } from "./costs.js";
+import { folioTestAnon } from "./folio.js";
+import { splitHugePmd, zapHugePmd } from "./huge-memory.js";
+import type { Kernel } from "./kernel.js";
+import { PG, ZERO_PFN } from "./mem-map.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
+import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
+import { isSwapPte, PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+
+/** What zap_pte_range() has in hand while a strategy unmaps present PTEs. */
+export class ZapContext {
+  vma!: Vma;
+  mm!: MmStruct;
+  ptes!: Uint32Array;
+  /** Virtual page of ptes[0]. */
+  vpnBase = 0;
+  /** Slot of the PTE the strategy is called for. */
+  index = 0;
+  /** Its value, as zap_pte_range read it. */
+  ptent = 0;
+  /** rss[] local to this PTE table, folded by add_mm_rss_vec(). */
+  readonly rss = new Float64Array(NR_MM_COUNTERS);
+  forceFlush = false;
+  forceBreak = false;
+  /** Pages of dirty file PTEs cleared under this PT lock (checker only). */
+  readonly dirtyFileCleared: number[] = [];
+
+  constructor(
+    readonly k: Kernel,
+    readonly tlb: MmuGather,
+  ) {}
+
+  /** rss[counter] += delta, the local counter zap_pte_range() folds at the end of the table. */
+  addRss(counter: number, delta: number): void {
+    this.rss[counter] = (this.rss[counter] as number) + delta;
+  }
+
+  /** Virtual page number of slot i. */
+  vpn(i: number): number {
+    return this.vpnBase + i;
+  }
+}
+
+/** ptep_get(): read a PTE (counted). */
+export function ptepGet(z: ZapContext, i: number): number {
+  z.k.costs[CostEvent.pteRead]++;
+  return z.ptes[i] as number;
+}
+
+function noteCleared(z: ZapContext, i: number, pte: number): void {
+  if ((pte & PTE.present) === 0) return;
+  const k = z.k;
+  const pfn = pte >>> PTE_PFN_SHIFT;
+  if (k.mem.isReserved(pfn)) return;
+  const fileDirty = (pte & PTE.dirty) !== 0 && ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) === 0;
+  recordStaleTlb(k, z.mm, z.vpn(i), pfn, fileDirty);
+  if (fileDirty) z.dirtyFileCleared.push(pfn);
+}
+
+/** ptep_get_and_clear_full(): clear one PTE and return what it held. */
+export function ptepGetAndClearFull(z: ZapContext, i: number): number {
+  const pte = z.ptes[i] as number;
+  z.ptes[i] = 0;
+  z.k.costs[CostEvent.pteClear]++;
+  if (z.k.invariants) noteCleared(z, i, pte);
+  return pte;
+}
+
+/** clear_full_ptes() (6.9): clear nr PTEs whose accessed/dirty bits are not needed (anon). */
+export function clearFullPtes(z: ZapContext, i: number, nr: number): void {
+  const ptes = z.ptes;
+  if (z.k.invariants) for (let j = i; j < i + nr; j++) noteCleared(z, j, ptes[j] as number);
+  ptes.fill(0, i, i + nr);
+  z.k.costs[CostEvent.pteClear] += nr;
+}
+
+/** get_and_clear_full_ptes() (6.9): clear nr PTEs, returning the first with dirty/young ORed in. */
+export function getAndClearFullPtes(z: ZapContext, i: number, nr: number): number {
+  const ptes = z.ptes;
+  let pte = ptes[i] as number;
+  for (let j = i; j < i + nr; j++) {
+    const p = ptes[j] as number;
+    pte |= p & (PTE.dirty | PTE.young);
+    if (z.k.invariants) noteCleared(z, j, p);
+  }
+  ptes.fill(0, i, i + nr);
+  z.k.costs[CostEvent.pteClear] += nr;
+  return pte;
+}
+
+/** vm_normal_page(): the pfn a present PTE maps, or -1 for the zero page (no struct page to zap). */
+export function vmNormalPage(z: ZapContext, pte: number): number {
+  const pfn = pte >>> PTE_PFN_SHIFT;
+  if (pfn === ZERO_PFN || z.k.mem.isReserved(pfn)) return -1;
+  return pfn;
+}
+
+/**
+ * folio_pte_batch() (6.9+, FPB_IGNORE_DIRTY | FPB_IGNORE_SOFT_DIRTY): how many PTEs from slot
+ * i map consecutive pages of `folio`, capped at max and the folio's end. Reads n-1 more PTEs.
+ */
+export function folioPteBatch(z: ZapContext, folio: number, i: number, max: number): number {
+  const k = z.k;
+  const ptes = z.ptes;
+  const first = ptes[i] as number;
+  const pfn = first >>> PTE_PFN_SHIFT;
+  const folioEnd = folio + (1 << (k.mem.order[folio] as number));
+  let limit = folioEnd - pfn;
+  if (max < limit) limit = max;
+  const want = first & (PTE.present | PTE.write);
+  let n = 1;
+  while (n < limit) {
+    const p = ptes[i + n] as number;
+    k.costs[CostEvent.pteRead]++;
+    if ((p & PTE.present) === 0 || (p & (PTE.present | PTE.write)) !== want || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    n++;
+  }
+  return n;
+}
+
+/** mm_counter(): which RSS counter a folio is accounted in. */
+export function mmCounter(k: Kernel, folio: number): number {
+  return folioTestAnon(k, folio) ? MM_ANONPAGES : MM_FILEPAGES;
+}
+
+/** folio_mark_dirty() / set_page_dirty(). */
+export function folioMarkDirty(k: Kernel, folio: number): void {
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
+  k.costs[CostEvent.folioMarkDirty]++;
+}
+
+/** folio_mark_accessed() / mark_page_accessed(): first call sets referenced, the next activates. */
+export function folioMarkAccessed(k: Kernel, folio: number): void {
+  k.costs[CostEvent.folioMarkAccessed]++;
+  const f = k.mem.flags[folio] as number;
+  if ((f & PG.active) !== 0) return;
+  if ((f & PG.referenced) === 0) k.mem.flags[folio] = f | PG.referenced;
+  else k.mem.flags[folio] = (f & ~PG.referenced) | PG.active;
+}
+
+/** add_mm_rss_vec(): fold the table's local rss into the mm (one percpu add per counter). */
+function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
+  for (let i = 0; i < NR_MM_COUNTERS; i++) {
+    const v = rss[i] as number;
+    if (v !== 0) {
+      mm.rss[i] = (mm.rss[i] as number) + v;
+      k.costs[CostEvent.rssCounterAdd]++;
+      rss[i] = 0;
+    }
+  }
+}
+
+/**
+ * zap_pte_range() (6.18, with the do_zap_pte_range() split folded in): one PTE table from
+ * addr to end under its PT lock. Returns the address reached: less than end when the gather
+ * filled and zap_pmd_range() must call again.
+ */
+export function zapPteRange(z: ZapContext, ptes: Uint32Array, pmdIdx: number, addr: number, end: number): number {
+  const k = z.k;
+  const strategy = k.strategy;
+  z.ptes = ptes;
+  z.vpnBase = pmdIdx * PTRS_PER_PTE;
+  z.forceFlush = false;
+  z.forceBreak = false;
+  k.costs[CostEvent.ptLock]++;
+  let i = pteIndex(addr);
+  const endIdx = end - z.vpnBase;
+  while (i < endIdx) {
+    const pte = ptes[i] as number;
+    k.costs[CostEvent.pteRead]++;
+    if (pte === 0) {
+      i++;
+      continue;
+    }
+    if ((pte & PTE.present) !== 0) {
+      z.index = i;
+      z.ptent = pte;
+      const n = strategy.zapPresentPtes(z, endIdx - i);
+      if (k.invariants) checkStrategyStep(z, i, n, endIdx - i);
+      i += n;
+    } else {
+      zapNonpresentPte(z, i, pte);
+      i++;
+    }
+    if (z.forceBreak) break;
+  }
+  addMmRssVec(k, z.mm, z.rss);
+  if (z.forceFlush) tlbFlushMmuTlbonly(z.tlb);
+  strategy.flushRmaps?.(z);
+  ptlUnlock(z);
+  if (z.forceFlush) tlbFlushMmu(z.tlb);
+  return z.vpnBase + i;
+}
+
+function checkStrategyStep(z: ZapContext, i: number, n: number, max: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    z.k.violate(
+      "strategy-contract",
+      (z.ptes[i] as number) >>> PTE_PFN_SHIFT,
+      `zapPresentPtes returned ${n} at slot ${i}; it must consume 1..${max} PTE slots`,
+    );
+  }
+  for (let j = i; j < i + n; j++) {
+    if ((z.ptes[j] as number) !== 0 && !z.forceBreak) {
+      z.k.violate(
+        "strategy-contract",
+        (z.ptes[j] as number) >>> PTE_PFN_SHIFT,
+        `zapPresentPtes consumed slot ${j} but left its PTE in place`,
+      );
+    }
+  }
+}
+
+/** pte_unmap_unlock(): a dirty file page must be marked dirty before the lock goes. */
+function ptlUnlock(z: ZapContext): void {
+  const k = z.k;
+  if (!k.invariants) return;
+  for (const pfn of z.dirtyFileCleared) {
+    if (((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.dirty) === 0) {
+      k.violate(
+        "no-lost-write",
+        pfn,
+        "dirty PTE of a file page cleared without marking the folio dirty before the PT lock was dropped",
+      );
+    }
+  }
+  z.dirtyFileCleared.length = 0;
+}
+
+/** zap_nonpresent_ptes(): swap entries give back their slot. */
+function zapNonpresentPte(z: ZapContext, i: number, pte: number): void {
+  const k = z.k;
+  z.ptes[i] = 0;
+  k.costs[CostEvent.pteClear]++;
+  if (isSwapPte(pte)) {
+    z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - 1;
+    k.freeSwapAndCache?.(pte >>> PTE_PFN_SHIFT);
+  }
+}
+
+/**
+ * zap_pmd_range(): PMD-mapped THPs covered whole go to zap_huge_pmd(); a partial range
+ * splits the PMD first (__split_huge_pmd) and continues on the PTE table.
+ */
+function zapPmdRange(z: ZapContext, vma: Vma, start: number, end: number): void {
+  const k = z.k;
+  const pgt = vma.mm.pgtables;
+  for (let addr = start; addr < end; ) {
+    const next = pmdAddrEnd(addr, end);
+    const idx = pmdIndex(addr);
+    if (pgt.hugePmd.has(idx)) {
+      if (next - addr === 1 << HPAGE_PMD_ORDER) {
+        zapHugePmd(k, z.tlb, vma, idx);
+        addr = next;
+        continue;
+      }
+      splitHugePmd(k, vma, idx);
+    }
+    const ptes = pgt.pte.get(idx);
+    if (ptes) {
+      let a = addr;
+      do {
+        a = zapPteRange(z, ptes, idx, a, next);
+      } while (a !== next);
+    }
+    addr = next;
+  }
+}
+
+/** unmap_page_range() for one VMA: tlb_end_vma() flushes at the VMA end unless fullmm. */
+function unmapPageRange(z: ZapContext, vma: Vma, start: number, end: number): void {
+  z.vma = vma;
+  z.mm = vma.mm;
+  zapPmdRange(z, vma, start, end);
+  if (!z.tlb.fullmm) tlbFlushMmuTlbonly(z.tlb);
+}
+
+/** unmap_vmas(): zap [start, end) of each VMA through one mmu_gather. */
+export function unmapVmas(k: Kernel, tlb: MmuGather, vmas: readonly Vma[], start: number, end: number): void {
+  const z = new ZapContext(k, tlb);
+  for (const vma of vmas) {
+    const s = Math.max(start, vma.start);
+    const e = Math.min(end, vma.end);
+    if (s < e) unmapPageRange(z, vma, s, e);
+  }
+}
+
+/** free_pgtables(): drop PTE tables no VMA covers any more. */
+export function freePgtables(mm: MmStruct, start: number, end: number): void {
+  const pgt = mm.pgtables;
+  for (let idx = pmdIndex(start); idx <= pmdIndex(end - 1); idx++) {
+    const lo = idx * PTRS_PER_PTE;
+    if (mm.vmasIn(lo, lo + PTRS_PER_PTE).length === 0) pgt.pte.delete(idx);
+  }
+}
+
+/**
+ * zap_page_range_single() as MADV_DONTNEED uses it: its own mmu_gather per VMA; VMAs and page
+ * tables stay.
+ */
+export function zapPageRangeSingle(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number): void {
+  const tlb = tlbGatherMmu(k, mm, false);
+  unmapVmas(k, tlb, [vma], start, end);
+  tlbFinishMmu(tlb);
+}
+
+/** unmap_region(): munmap's teardown of VMAs already split to [start, end). */
+export function unmapRegion(k: Kernel, mm: MmStruct, vmas: readonly Vma[], start: number, end: number): void {
+  const tlb = tlbGatherMmu(k, mm, false);
+  unmapVmas(k, tlb, vmas, start, end);
+  tlbFinishMmu(tlb);
+}
+
+/** exit_mmap(): a fullmm gather over every VMA. */
+export function exitMmap(k: Kernel, mm: MmStruct): void {
+  const tlb = tlbGatherMmu(k, mm, true);
+  const vmas = mm.vmas;
+  if (vmas.length > 0) {
+    unmapVmas(k, tlb, vmas, (vmas[0] as Vma).start, (vmas[vmas.length - 1] as Vma).end);
+  }
+  tlbFinishMmu(tlb);
+  mm.vmas = [];
+  mm.pgtables.pte.clear();
+  mm.pgtables.hugePmd.clear();
+}
