@@ -39,6 +39,7 @@ export {
 } from "./folio.js";
 export { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
+export { type ObservableState, type ObservedPage, observe } from "./observe.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
 export { FileObject, type Mapping, MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
@@ -92,6 +93,7 @@ export {
   type ProcStatus,
   type RunOptions,
   runScenario,
+  runScenarioDetailed,
   type ScenarioResult,
   snapshotCounters,
 } from "./run-scenario.js";

@@ -361,6 +361,11 @@ export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
  * strategy throws comes back as StrategyError naming the strategy and the op.
  */
 export function runScenario(spec: unknown, options: RunOptions): ScenarioResult {
+  return runScenarioDetailed(spec, options).result;
+}
+
+/** runScenario() that also hands back the model, to observe or audit its final state. */
+export function runScenarioDetailed(spec: unknown, options: RunOptions): { result: ScenarioResult; kernel: Kernel } {
   const scenario = parseScenario(spec);
   validateOps(scenario);
   const k = createKernel(scenario, options);
@@ -377,13 +382,14 @@ export function runScenario(spec: unknown, options: RunOptions): ScenarioResult 
     }
     options.onOp?.(k, op, i);
   });
-  return {
+  const result: ScenarioResult = {
     scenario: scenario.name,
     strategy: options.strategy.name,
     arch: k.config.arch,
     ...snapshotCounters(k, exited),
     expects,
   };
+  return { result, kernel: k };
 }
 
 /** True when every PG flag in `flag` is set on the folio (for tests). */
