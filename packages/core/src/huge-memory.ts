@@ -98,11 +98,16 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const folio = pmd >>> PTE_PFN_SHIFT;
   const flags = pmd & PTE_FLAG_MASK;
   const exclusive = ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
-  folioRefAdd(k, folio, HPAGE_PMD_NR - 1);
+  // The kernel adds HPAGE_PMD_NR - 1 references and lets the PMD's own reference pass to one
+  // PTE, under the PMD lock where nobody can look. The model adds all HPAGE_PMD_NR first and
+  // hands the PMD's back after its rmap is gone (one atomic, as folio_ref_add), so that
+  // refcount >= mapcount holds at every step the checker can see.
+  folioRefAdd(k, folio, HPAGE_PMD_NR);
   for (let i = 0; i < HPAGE_PMD_NR; i++) ptes[i] = mkPte(folio + i, flags);
   k.costs[CostEvent.pteSet] += HPAGE_PMD_NR;
   folioAddAnonRmapPtes(k, folio, folio, HPAGE_PMD_NR, vma, exclusive);
   folioRemoveRmapPmd(k, folio, vma);
+  k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;
 }
 
 /** split_huge_pmd_address() for a VMA boundary falling inside a PMD-mapped THP. */

@@ -39,7 +39,6 @@ export {
 } from "./folio.js";
 export { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
-export { type ObservableState, type ObservedPage, observe } from "./observe.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
 export { FileObject, type Mapping, MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
@@ -60,6 +59,7 @@ export {
   tlbRemoveTlbEntries,
   tlbRemoveTlbEntry,
 } from "./mmu-gather.js";
+export { type ObservableState, type ObservedPage, observe } from "./observe.js";
 export {
   isSwapPte,
   mkPte,

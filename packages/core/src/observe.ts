@@ -10,9 +10,9 @@ import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
 import { PTE, PTE_PFN_SHIFT, pmdIndex } from "./page-table.js";
-import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
 import { MTHP } from "./stats.js";
 import { peekContent } from "./syscalls.js";
+import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
 
 export interface ObservedPage {
   /** Content tag a read returns, or null when the address is not mapped. */

@@ -46,6 +46,7 @@ const opSchemas = [
       op: z.literal("madvise"),
       proc,
       ...rangeFields,
+      stride: sizeLike.optional(),
       advice: z.enum(["hugepage", "nohugepage", "dontneed", "free", "cold", "pageout"]),
     })
     .strict(),
@@ -62,7 +63,9 @@ const opSchemas = [
   z.object({ op: z.literal("fork"), proc, as: z.string().min(1) }).strict(),
   z.object({ op: z.literal("exit"), proc }).strict(),
   z.object({ op: z.literal("munmap"), proc, ...rangeFields, stride: sizeLike.optional() }).strict(),
-  z.object({ op: z.literal("mprotect"), proc, ...rangeFields, prot: z.enum(["r", "rw", "none"]) }).strict(),
+  z
+    .object({ op: z.literal("mprotect"), proc, ...rangeFields, stride: sizeLike.optional(), prot: z.enum(["r", "rw", "none"]) })
+    .strict(),
   z
     .object({ op: z.literal("mremap"), proc, id: z.string().min(1), offset: sizeLike, length: sizeLike, to: z.string().min(1) })
     .strict(),

@@ -1,0 +1,106 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { runScenario } from "./run-scenario.js";
+import { reference } from "./testing/per-pte.js";
+
+/**
+ * Random operation sequences: whatever is mapped, written, unmapped, protected or advised,
+ * every invariant holds after every op and every process reads back what it wrote.
+ */
+
+const SIZES = [1, 3, 4, 16, 17, 64, 512, 600];
+const KINDS = ["anon", "anon", "file-private", "file-shared"] as const;
+const ACTIONS = ["write", "read", "munmap", "dontneed", "protect", "huge", "nohuge"] as const;
+
+const actionArb = fc.record({
+  kind: fc.constantFrom(...ACTIONS),
+  map: fc.nat(3),
+  start: fc.nat(1000),
+  len: fc.integer({ min: 1, max: 80 }),
+  stride: fc.constantFrom(0, 0, 2, 16, 100),
+  value: fc.integer({ min: 1, max: 1000 }),
+});
+
+const scenarioArb = fc.record({
+  mthp: fc.subarray(["16K", "64K", "2M"]),
+  maps: fc.array(fc.record({ pages: fc.constantFrom(...SIZES), kind: fc.constantFrom(...KINDS) }), {
+    minLength: 1,
+    maxLength: 4,
+  }),
+  actions: fc.array(actionArb, { maxLength: 14 }),
+  exit: fc.boolean(),
+});
+
+type Gen = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** Turn abstract actions into a valid scenario, tracking what is mapped and what each page holds. */
+function build(g: Gen) {
+  const ops: object[] = [];
+  const mapped = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
+  const writable = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
+  const content = g.maps.map((m) => new Array<number>(m.pages).fill(0));
+  g.maps.forEach((m, i) => ops.push({ op: "mmap", id: `m${i}`, size: m.pages * 4096, kind: m.kind }));
+  for (const a of g.actions) {
+    const i = a.map % g.maps.length;
+    const n = (g.maps[i] as { pages: number }).pages;
+    const start = a.start % n;
+    const len = Math.min(a.len, n - start);
+    const stride = a.stride >= len ? a.stride : 0;
+    const pages: number[] = [];
+    for (let s = start; s + len <= n; s += stride || n) {
+      for (let p = s; p < s + len; p++) pages.push(p);
+      if (!stride) break;
+    }
+    const range = { id: `m${i}`, offset: start * 4096, length: len * 4096, ...(stride ? { stride: stride * 4096 } : {}) };
+    const allMapped = pages.every((p) => mapped[i]?.[p]);
+    switch (a.kind) {
+      case "write":
+        if (!allMapped || !pages.every((p) => writable[i]?.[p])) break;
+        ops.push({ op: "write", ...range, value: a.value });
+        for (const p of pages) (content[i] as number[])[p] = a.value;
+        break;
+      case "read":
+        if (allMapped) ops.push({ op: "read", ...range });
+        break;
+      case "munmap":
+        ops.push({ op: "munmap", ...range });
+        for (const p of pages) (mapped[i] as boolean[])[p] = false;
+        break;
+      case "dontneed":
+        if (!allMapped) break;
+        ops.push({ op: "madvise", ...range, advice: "dontneed" });
+        if (g.maps[i]?.kind !== "file-shared") for (const p of pages) (content[i] as number[])[p] = 0;
+        break;
+      case "protect":
+        if (!allMapped) break;
+        ops.push({ op: "mprotect", ...range, prot: a.value % 2 ? "r" : "rw" });
+        for (const p of pages) (writable[i] as boolean[])[p] = a.value % 2 === 0;
+        break;
+      case "huge":
+      case "nohuge":
+        if (allMapped) ops.push({ op: "madvise", ...range, advice: a.kind === "huge" ? "hugepage" : "nohugepage" });
+        break;
+    }
+  }
+  g.maps.forEach((_m, i) => {
+    for (let p = 0; p < (mapped[i] as boolean[]).length; p++) {
+      if (mapped[i]?.[p]) ops.push({ op: "expect", id: `m${i}`, offset: p * 4096, value: content[i]?.[p] });
+    }
+  });
+  if (g.exit) ops.push({ op: "exit" });
+  return { name: "random", config: { mthp: Object.fromEntries(g.mthp.map((s) => [s, "always"])) }, ops };
+}
+
+describe("random operation sequences", () => {
+  it("keep every invariant and every written value", () => {
+    fc.assert(
+      fc.property(scenarioArb, (g) => {
+        const spec = build(g);
+        const r = runScenario(spec, { strategy: reference });
+        const bad = r.expects.filter((e) => !e.ok);
+        expect(bad, JSON.stringify(spec)).toEqual([]);
+      }),
+      { numRuns: 300, seed: 20261122 },
+    );
+  });
+});

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { ScenarioError } from "./errors.js";
+import { runScenario } from "./run-scenario.js";
+import { reference } from "./testing/per-pte.js";
+
+function error(spec: unknown): string {
+  try {
+    runScenario(spec, { strategy: reference });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ScenarioError");
+}
+
+const mm = { op: "mmap", id: "a", size: "64K", kind: "anon" };
+
+describe("scenario validation names the op and the field", () => {
+  it.each([
+    ["not JSON", "{", /not valid JSON/],
+    ["missing name", { ops: [] }, /name/],
+    ["unknown top-level field", { name: "x", ops: [], extra: 1 }, /unknown field "extra"/],
+    ["unknown op", { name: "x", ops: [{ op: "mmapp" }] }, /ops\[0\] \(mmapp\): unknown op "mmapp"/],
+    ["missing op", { name: "x", ops: [{ id: "a" }] }, /ops\[0\]: missing field "op"/],
+    ["unknown field", { name: "x", ops: [{ ...mm, sise: 1 }] }, /ops\[0\] \(mmap\): unknown field "sise"/],
+    [
+      "size not a 4K multiple",
+      { name: "x", ops: [{ ...mm, size: 5000 }] },
+      /ops\[0\] \(mmap\): field "size": 5000 is not a multiple of 4K/,
+    ],
+    ["size text", { name: "x", ops: [{ ...mm, size: "lots" }] }, /field "size": "lots" is not a size/],
+    ["bad kind", { name: "x", ops: [{ ...mm, kind: "heap" }] }, /ops\[0\] \(mmap\).*kind/],
+    ["unknown id", { name: "x", ops: [mm, { op: "write", id: "b" }] }, /ops\[1\] \(write\): field "id": unknown mapping "b"/],
+    [
+      "unknown proc",
+      { name: "x", ops: [mm, { op: "write", id: "a", proc: "child" }] },
+      /ops\[1\] \(write\): field "proc": unknown proc "child"/,
+    ],
+    [
+      "range past the end",
+      { name: "x", ops: [mm, { op: "munmap", id: "a", offset: "32K", length: "64K" }] },
+      /ops\[1\] \(munmap\): field "length".*runs past the end/,
+    ],
+    [
+      "offset outside",
+      { name: "x", ops: [mm, { op: "write", id: "a", offset: "64K" }] },
+      /ops\[1\] \(write\): field "offset".*outside/,
+    ],
+    [
+      "unaligned offset",
+      { name: "x", ops: [mm, { op: "munmap", id: "a", offset: 100, length: "4K" }] },
+      /field "offset": 100 is not a multiple of 4K/,
+    ],
+    ["stride below length", { name: "x", ops: [mm, { op: "munmap", id: "a", length: "8K", stride: "4K" }] }, /field "stride"/],
+    [
+      "proc after exit",
+      { name: "x", ops: [mm, { op: "exit" }, { op: "write", id: "a" }] },
+      /ops\[2\] \(write\).*has already exited/,
+    ],
+    ["duplicate id", { name: "x", ops: [mm, mm] }, /ops\[1\] \(mmap\): field "id": mapping "a" already exists/],
+    ["unknown mthp size", { name: "x", config: { mthp: { "3K": "always" } }, ops: [] }, /config.mthp: unknown folio size "3K"/],
+    ["bad policy", { name: "x", config: { mthp: { "64K": "sometimes" } }, ops: [] }, /config.*mthp/],
+    [
+      "unknown counter",
+      { name: "x", ops: [{ op: "expect", counters: { vmstat: { pgfaults: 1 } } }] },
+      /ops\[0\] \(expect\): field "counters.vmstat.pgfaults": unknown counter/,
+    ],
+    [
+      "unknown counter group",
+      { name: "x", ops: [{ op: "expect", counters: { slab: {} } }] },
+      /field "counters.slab": unknown group/,
+    ],
+    [
+      "not yet supported op",
+      { name: "x", ops: [mm, { op: "fork", as: "c" }] },
+      /ops\[1\] \(fork\): op "fork" is not yet supported/,
+    ],
+    [
+      "not yet supported advice",
+      { name: "x", ops: [mm, { op: "madvise", id: "a", advice: "pageout" }] },
+      /ops\[1\] \(madvise\): advice "pageout" is not yet supported/,
+    ],
+    ["odd memory", { name: "x", config: { memory: "6M" }, ops: [] }, /config.memory: must be a multiple of 4M/],
+  ])("%s", (_label, spec, pattern) => {
+    const msg = error(spec);
+    expect(msg).toMatch(pattern);
+    expect(msg).not.toMatch(/\n\s+at /);
+  });
+
+  it("a segmentation fault at run time is an error naming the op", () => {
+    const msg = error({ name: "x", ops: [mm, { op: "munmap", id: "a", offset: "0", length: "4K" }, { op: "write", id: "a" }] });
+    expect(msg).toMatch(/ops\[2\] \(write\): address is not mapped/);
+    expect(error({ name: "x", ops: [mm, { op: "mprotect", id: "a", prot: "r" }, { op: "write", id: "a" }] })).toMatch(
+      /ops\[2\] \(write\): write to a mapping without write permission/,
+    );
+  });
+
+  it("running out of model memory says so and names config.memory", () => {
+    expect(
+      error({
+        name: "x",
+        config: { memory: "8M" },
+        ops: [
+          { op: "mmap", id: "a", size: "16M", kind: "anon" },
+          { op: "write", id: "a" },
+        ],
+      }),
+    ).toMatch(/ops\[1\] \(write\): out of model memory.*config.memory/);
+  });
+
+  it("failed expectations are reported, not thrown", () => {
+    const r = runScenario(
+      {
+        name: "x",
+        ops: [
+          mm,
+          { op: "write", id: "a", value: 3 },
+          { op: "expect", id: "a", value: 4 },
+          { op: "expect", counters: { meminfo: { AnonPages: 1 } } },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects).toEqual([
+      { op: 2, ok: false, message: "main reads 3 at a+0, expected 4" },
+      { op: 3, ok: false, message: "meminfo.AnonPages: expected 1, got 64" },
+    ]);
+  });
+});

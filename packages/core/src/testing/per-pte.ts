@@ -1,0 +1,89 @@
+/**
+ * A minimal v6.5-style strategy for core's own tests (core may not depend on strategy
+ * packages). Options let a test break one rule on purpose.
+ */
+
+import { folioPutRefs, folioTestAnon, pageFolio } from "../folio.js";
+import { GATHER, type MmuGather, tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "../mmu-gather.js";
+import { PTE } from "../page-table.js";
+import { pageRemoveRmap } from "../rmap.js";
+import type { ZapStrategy } from "../strategy.js";
+import { freeSwapCache, lruAddDrain, releasePages } from "../swap.js";
+import { folioMarkAccessed, folioMarkDirty, mmCounter, ptepGetAndClearFull, vmNormalPage, type ZapContext } from "../zap.js";
+
+export interface Breakage {
+  /** Drop the reference inside the PTE loop instead of gathering it (frees before the flush). */
+  freeBeforeFlush?: boolean;
+  /** Never remove the rmap, and leak the reference. */
+  forgetRmapAndRef?: boolean;
+  /** Drop one extra reference on the first page of each large folio, before its rmap goes. */
+  extraPut?: boolean;
+  /** Remove the rmap of dirty file pages at once instead of after the flush. */
+  noDelayRmap?: boolean;
+  /** Do not mark dirty file folios dirty. */
+  skipMarkDirty?: boolean;
+  /** Forget the RSS update. */
+  skipRss?: boolean;
+  /** Return 0 from zapPresentPtes. */
+  badReturn?: boolean;
+  /** Leave the tlb_remove_tlb_entry() out, so no flush covers the cleared PTE. */
+  skipTlbEntry?: boolean;
+}
+
+export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): ZapStrategy {
+  return {
+    name,
+    zapPresentPtes(z: ZapContext): number {
+      if (broken.badReturn) return 0;
+      const k = z.k;
+      const i = z.index;
+      const pfn = vmNormalPage(z, z.ptent);
+      const pte = ptepGetAndClearFull(z, i);
+      if (!broken.skipTlbEntry) tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+      if (pfn < 0) return 1;
+      const folio = pageFolio(k, pfn);
+      let delay = false;
+      if (!folioTestAnon(k, folio)) {
+        if ((pte & PTE.dirty) !== 0) {
+          if (!broken.skipMarkDirty) folioMarkDirty(k, folio);
+          if (!broken.noDelayRmap && tlbDelayRmap(z.tlb)) {
+            delay = true;
+            z.forceFlush = true;
+          }
+        }
+        if ((pte & PTE.young) !== 0) folioMarkAccessed(k, folio);
+      }
+      if (!broken.skipRss) z.addRss(mmCounter(k, folio), -1);
+      if (broken.forgetRmapAndRef) return 1;
+      if (broken.extraPut && folio === pfn && (k.mem.order[folio] as number) > 0) folioPutRefs(k, folio, 1);
+      if (!delay) pageRemoveRmap(k, pfn, z.vma);
+      if (broken.freeBeforeFlush) {
+        folioPutRefs(k, folio, 1);
+        return 1;
+      }
+      if (tlbRemovePage(z.tlb, pfn, delay)) {
+        z.forceFlush = true;
+        z.forceBreak = true;
+      }
+      return 1;
+    },
+    flushRmaps(z: ZapContext): void {
+      const tlb = z.tlb;
+      if (!tlb.delayedRmap) return;
+      for (let i = 0; i < tlb.count; i++) {
+        if ((tlb.itemFlags[i] as number) & GATHER.delayRmap) {
+          pageRemoveRmap(z.k, tlb.itemPfn[i] as number, z.vma);
+          tlb.itemFlags[i] = (tlb.itemFlags[i] as number) & ~GATHER.delayRmap;
+        }
+      }
+      tlb.delayedRmap = false;
+    },
+    releaseGathered(tlb: MmuGather, from: number, to: number): void {
+      lruAddDrain(tlb.k);
+      for (let i = from; i < to; i++) freeSwapCache(tlb.k, pageFolio(tlb.k, tlb.itemPfn[i] as number));
+      releasePages(tlb.k, tlb.itemPfn, from, to);
+    },
+  };
+}
+
+export const reference = perPteStrategy();
