@@ -39,7 +39,9 @@ function build(g: Gen) {
   const mapped = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
   const writable = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
   const content = g.maps.map((m) => new Array<number>(m.pages).fill(0));
-  g.maps.forEach((m, i) => ops.push({ op: "mmap", id: `m${i}`, size: m.pages * 4096, kind: m.kind }));
+  g.maps.forEach((m, i) => {
+    ops.push({ op: "mmap", id: `m${i}`, size: m.pages * 4096, kind: m.kind });
+  });
   for (const a of g.actions) {
     const i = a.map % g.maps.length;
     const n = (g.maps[i] as { pages: number }).pages;
