@@ -4,6 +4,42 @@
  * Counters live in one Float64Array so that hot paths increment by index.
  */
 
+/** Internal: the same indices as a const enum, so hot paths index with literals. */
+export enum Ev {
+  pteRead = 0,
+  pteClear = 1,
+  pteSet = 2,
+  tlbRangeUpdate = 3,
+  tlbFlushRange = 4,
+  tlbFlushFull = 5,
+  tlbFlushPages = 6,
+  mapcountAtomic = 7,
+  largeMapcountAtomic = 8,
+  nrPagesMappedAtomic = 9,
+  entireMapcountAtomic = 10,
+  refcountAtomic = 11,
+  lruvecStatUpdate = 12,
+  lruvecLock = 13,
+  splitQueueLock = 14,
+  deferredSplitEnqueue = 15,
+  deferredSplitDequeue = 16,
+  gatherEntries = 17,
+  gatherBatchAlloc = 18,
+  structPageLines = 19,
+  ptLock = 20,
+  rssCounterAdd = 21,
+  folioMarkDirty = 22,
+  folioMarkAccessed = 23,
+  freeSwapCache = 24,
+  lruAddDrain = 25,
+  memcgUncharge = 26,
+  pagesFreed = 27,
+  foliosFreed = 28,
+  gatherFlush = 29,
+  munlockCheck = 30,
+  foliosAllocated = 31,
+}
+
 export const CostEvent = {
   /** ptep_get(): reads of a PTE (the batch scan ahead counts here too). */
   pteRead: 0,

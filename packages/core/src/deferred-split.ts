@@ -4,7 +4,7 @@
  * shrinker can later split it and free its unmapped pages.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MTHP, VMSTAT } from "./stats.js";
@@ -22,8 +22,8 @@ export function deferredSplitFolio(k: Kernel, folio: number, partiallyMapped: bo
   if (!partiallyMapped && !k.config.shrinkUnderused) return;
   let flags = m.flags[folio] as number;
   if ((flags & PG.swapcache) !== 0) return;
-  k.costs[CostEvent.splitQueueLock]++;
-  k.costs[CostEvent.structPageLines]++; // page[2]: _deferred_list
+  k.costs[Ev.splitQueueLock]++;
+  k.costs[Ev.structPageLines]++; // page[2]: _deferred_list
   if (partiallyMapped && (flags & PG.partiallyMapped) === 0) {
     flags |= PG.partiallyMapped;
     if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpDeferredSplitPage);
@@ -33,7 +33,7 @@ export function deferredSplitFolio(k: Kernel, folio: number, partiallyMapped: bo
   if ((flags & PG.deferredList) === 0) {
     flags |= PG.deferredList;
     k.deferredSplitQueue.add(folio);
-    k.costs[CostEvent.deferredSplitEnqueue]++;
+    k.costs[Ev.deferredSplitEnqueue]++;
   }
   m.flags[folio] = flags;
 }
@@ -47,8 +47,8 @@ export function folioUnqueueDeferredSplit(k: Kernel, folio: number): void {
   if ((m.order[folio] as number) < 2) return;
   let flags = m.flags[folio] as number;
   if ((flags & PG.deferredList) === 0) return;
-  k.costs[CostEvent.splitQueueLock]++;
-  k.costs[CostEvent.deferredSplitDequeue]++;
+  k.costs[Ev.splitQueueLock]++;
+  k.costs[Ev.deferredSplitDequeue]++;
   k.deferredSplitQueue.delete(folio);
   flags &= ~PG.deferredList;
   if ((flags & PG.partiallyMapped) !== 0) {

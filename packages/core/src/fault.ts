@@ -4,7 +4,7 @@
  * cache, and write-protect faults (reuse or copy).
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
 import { folioGet, folioMapcount, folioPut, folioRefAdd } from "./folio.js";
 import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
@@ -34,7 +34,7 @@ function oom(k: Kernel): never {
 function allocUserFolio(k: Kernel, order: number): number {
   const folio = k.mem.allocPages(order);
   if (folio === NIL) oom(k);
-  k.costs[CostEvent.foliosAllocated]++;
+  k.costs[Ev.foliosAllocated]++;
   return folio;
 }
 
@@ -53,7 +53,7 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, wr
   const i = pteIndex(vpn);
   if (!write) {
     ptes[i] = mkPte(ZERO_PFN, PTE.present);
-    k.costs[CostEvent.pteSet]++;
+    k.costs[Ev.pteSet]++;
     return ZERO_PFN;
   }
   let order = 0;
@@ -69,7 +69,7 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, wr
       k.stats.modMthp(o, MTHP.anonFaultFallback, 1);
       continue;
     }
-    k.costs[CostEvent.foliosAllocated]++;
+    k.costs[Ev.foliosAllocated]++;
     k.stats.modMthp(o, MTHP.anonFaultAlloc, 1);
     order = o;
     folio = f;
@@ -83,9 +83,9 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, wr
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
   const si = pteIndex(start);
   for (let j = 0; j < nr; j++) ptes[si + j] = mkPte(folio + j, PTE.present | PTE.write | PTE.dirty | PTE.young);
-  k.costs[CostEvent.pteSet] += nr;
+  k.costs[Ev.pteSet] += nr;
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + nr;
-  k.costs[CostEvent.rssCounterAdd]++;
+  k.costs[Ev.rssCounterAdd]++;
   return folio + (vpn - start);
 }
 
@@ -117,7 +117,7 @@ function wpPageCopy(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number
   folioAddNewAnonRmap(k, folio, vma, vpn, false);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
   ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
-  k.costs[CostEvent.pteSet]++;
+  k.costs[Ev.pteSet]++;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // ptep_clear_flush()
   const mm = vma.mm;
   if (oldPfn === ZERO_PFN || k.mem.isReserved(oldPfn)) {
@@ -164,7 +164,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
     // wp_page_shared(): make it writable and dirty.
     ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
     k.mem.flags[folio] = flags | PG.dirty;
-    k.costs[CostEvent.folioMarkDirty]++;
+    k.costs[Ev.folioMarkDirty]++;
     return pfn;
   }
   if ((flags & PG.anon) !== 0) {
@@ -193,7 +193,7 @@ function doFileFault(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write:
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
     ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
     mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
-    k.costs[CostEvent.pteSet]++;
+    k.costs[Ev.pteSet]++;
     folioPut(k, cache);
     return folio;
   }
@@ -203,11 +203,11 @@ function doFileFault(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write:
   if (write) {
     flags |= PTE.write | PTE.dirty;
     k.mem.flags[cache] = (k.mem.flags[cache] as number) | PG.dirty;
-    k.costs[CostEvent.folioMarkDirty]++;
+    k.costs[Ev.folioMarkDirty]++;
   }
   ptes[i] = mkPte(cache, flags);
   mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) + 1;
-  k.costs[CostEvent.pteSet]++;
+  k.costs[Ev.pteSet]++;
   return cache;
 }
 

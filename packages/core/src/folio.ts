@@ -4,7 +4,7 @@
  * sit here, at the moment a reference is dropped, so that transient breakage is caught.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { folioUnqueueDeferredSplit } from "./deferred-split.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -86,7 +86,7 @@ function checkAllocated(k: Kernel, folio: number, what: string): void {
 export function folioRefAdd(k: Kernel, folio: number, nr: number): void {
   if (k.invariants) checkAllocated(k, folio, "folio_get");
   k.mem.refcount[folio] = (k.mem.refcount[folio] as number) + nr;
-  k.costs[CostEvent.refcountAtomic]++;
+  k.costs[Ev.refcountAtomic]++;
 }
 
 export function folioGet(k: Kernel, folio: number): void {
@@ -102,7 +102,7 @@ export function folioRefSubAndTest(k: Kernel, folio: number, nr: number): boolea
   if (k.invariants) checkAllocated(k, folio, "dropping a reference");
   const ref = (k.mem.refcount[folio] as number) - nr;
   k.mem.refcount[folio] = ref;
-  k.costs[CostEvent.refcountAtomic]++;
+  k.costs[Ev.refcountAtomic]++;
   if (k.invariants) {
     const mc = folioMapcount(k, folio);
     if (ref < mc) {
@@ -142,9 +142,9 @@ export function freeFolio(k: Kernel, folio: number): void {
   const flags = m.flags[folio] as number;
   if ((flags & PG.anon) !== 0) k.stats.modMthp(order, MTHP.nrAnon, -1);
   m.freePages(folio, order);
-  k.costs[CostEvent.pagesFreed] += nr;
-  k.costs[CostEvent.foliosFreed]++;
-  k.costs[CostEvent.structPageLines] += order === 0 ? 1 : 3;
+  k.costs[Ev.pagesFreed] += nr;
+  k.costs[Ev.foliosFreed]++;
+  k.costs[Ev.structPageLines] += order === 0 ? 1 : 3;
 }
 
 /**
@@ -153,8 +153,8 @@ export function freeFolio(k: Kernel, folio: number): void {
  */
 export function folioPutRefs(k: Kernel, folio: number, nr: number): void {
   if (folioRefSubAndTest(k, folio, nr)) {
-    if (((k.mem.flags[folio] as number) & PG.lru) !== 0) k.costs[CostEvent.lruvecLock]++;
-    k.costs[CostEvent.memcgUncharge]++;
+    if (((k.mem.flags[folio] as number) & PG.lru) !== 0) k.costs[Ev.lruvecLock]++;
+    k.costs[Ev.memcgUncharge]++;
     freeFolio(k, folio);
   }
 }

@@ -3,7 +3,7 @@
  * zap_huge_pmd() and __split_huge_pmd().
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { deferredSplitFolio } from "./deferred-split.js";
 import { folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
@@ -30,7 +30,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
     k.stats.modMthp(HPAGE_PMD_ORDER, MTHP.anonFaultFallback, 1);
     return false;
   }
-  k.costs[CostEvent.foliosAllocated]++;
+  k.costs[Ev.foliosAllocated]++;
   k.stats.countVm(VMSTAT.thpFaultAlloc);
   k.stats.modMthp(HPAGE_PMD_ORDER, MTHP.anonFaultAlloc, 1);
   const vpn = pmdIdx * PTRS_PER_PTE;
@@ -39,8 +39,8 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
   vma.mm.pgtables.pte.delete(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young));
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;
-  k.costs[CostEvent.pteSet]++;
-  k.costs[CostEvent.ptLock]++;
+  k.costs[Ev.pteSet]++;
+  k.costs[Ev.ptLock]++;
   deferredSplitFolio(k, folio, false);
   return true;
 }
@@ -59,8 +59,8 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   const pgt = vma.mm.pgtables;
   const pmd = pgt.hugePmd.get(pmdIdx) as number;
   pgt.hugePmd.delete(pmdIdx);
-  k.costs[CostEvent.ptLock]++;
-  k.costs[CostEvent.pteClear]++;
+  k.costs[Ev.ptLock]++;
+  k.costs[Ev.pteClear]++;
   const vpn = pmdIdx * PTRS_PER_PTE;
   tlbRemovePmdTlbEntry(tlb, vpn);
   if (isHugeZeroPmd(pmd)) return;
@@ -70,7 +70,7 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   }
   folioRemoveRmapPmd(k, folio, vma);
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) - HPAGE_PMD_NR;
-  k.costs[CostEvent.rssCounterAdd]++;
+  k.costs[Ev.rssCounterAdd]++;
   if (tlb.add(folio, 1, GATHER.pmd, 1)) tlbFlushMmu(tlb);
 }
 
@@ -85,14 +85,14 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const pmd = pgt.hugePmd.get(pmdIdx);
   if (pmd === undefined) return;
   pgt.hugePmd.delete(pmdIdx);
-  k.costs[CostEvent.ptLock]++;
+  k.costs[Ev.ptLock]++;
   const vpn = pmdIdx * PTRS_PER_PTE;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // pmdp_invalidate(): one PMD entry
   k.stats.countVm(VMSTAT.thpSplitPmd);
   const ptes = pgt.pteAlloc(pmdIdx);
   if (isHugeZeroPmd(pmd)) {
     ptes.fill(mkPte(ZERO_PFN, PTE.present));
-    k.costs[CostEvent.pteSet] += HPAGE_PMD_NR;
+    k.costs[Ev.pteSet] += HPAGE_PMD_NR;
     return;
   }
   const folio = pmd >>> PTE_PFN_SHIFT;
@@ -104,7 +104,7 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   // refcount >= mapcount holds at every step the checker can see.
   folioRefAdd(k, folio, HPAGE_PMD_NR);
   for (let i = 0; i < HPAGE_PMD_NR; i++) ptes[i] = mkPte(folio + i, flags);
-  k.costs[CostEvent.pteSet] += HPAGE_PMD_NR;
+  k.costs[Ev.pteSet] += HPAGE_PMD_NR;
   folioAddAnonRmapPtes(k, folio, folio, HPAGE_PMD_NR, vma, exclusive);
   folioRemoveRmapPmd(k, folio, vma);
   k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;

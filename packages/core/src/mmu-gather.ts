@@ -7,7 +7,7 @@
  * translation every cleared PTE leaves behind until a flush covers it.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm.js";
 import { DEFAULT_GATHER_GEOMETRY, type GatherGeometry } from "./strategy.js";
@@ -82,7 +82,7 @@ export class MmuGather {
     if (this.activeIdx >= this.batchCount) {
       if (this.batchCount === g.maxBatches) return false;
       this.batchCount++;
-      this.k.costs[CostEvent.gatherBatchAlloc]++;
+      this.k.costs[Ev.gatherBatchAlloc]++;
     }
     this.batchEnds.push(this.count);
     this.activeIdx++;
@@ -108,7 +108,7 @@ export class MmuGather {
     }
     this.count = i + 1;
     this.activeNr += entries;
-    this.k.costs[CostEvent.gatherEntries] += entries;
+    this.k.costs[Ev.gatherEntries] += entries;
     const limit = this.geometry.reserveOne ? this.activeMax - 1 : this.activeMax;
     if (this.activeNr >= limit) return !this.nextBatch();
     return false;
@@ -123,7 +123,7 @@ export class MmuGather {
   /** tlb_batch_pages_flush(): release every batch, then start again at the local batch. */
   batchPagesFlush(): void {
     if (this.count === 0) return;
-    this.k.costs[CostEvent.gatherFlush]++;
+    this.k.costs[Ev.gatherFlush]++;
     const strategy = this.k.strategy;
     let from = 0;
     for (const end of this.batchEnds) {
@@ -149,7 +149,7 @@ export function tlbFlushPteRange(tlb: MmuGather, vpn: number, nr: number): void 
   if (vpn < tlb.start) tlb.start = vpn;
   if (vpn + nr > tlb.end) tlb.end = vpn + nr;
   tlb.cleared = true;
-  tlb.k.costs[CostEvent.tlbRangeUpdate]++;
+  tlb.k.costs[Ev.tlbRangeUpdate]++;
 }
 
 /** tlb_remove_tlb_entry(). */
@@ -216,10 +216,10 @@ export function flushTlbMmRange(k: Kernel, mm: MmStruct, start: number, end: num
   const pages = end - start;
   const full = fullmm || k.noGather || pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
   if (full) {
-    k.costs[CostEvent.tlbFlushFull]++;
+    k.costs[Ev.tlbFlushFull]++;
   } else {
-    k.costs[CostEvent.tlbFlushRange]++;
-    k.costs[CostEvent.tlbFlushPages] += pages;
+    k.costs[Ev.tlbFlushRange]++;
+    k.costs[Ev.tlbFlushPages] += pages;
   }
   flushStaleTlb(k, mm, start, end, full);
 }

@@ -6,7 +6,7 @@
  * the mapcount rises and dropped after it falls.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { deferredSplitFolio } from "./deferred-split.js";
 import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioMapcount } from "./folio.js";
 import type { Kernel } from "./kernel.js";
@@ -37,7 +37,7 @@ function folioAddLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStr
   const m = k.mem;
   const total = (m.aux0[folio + 1] as number) + diff;
   m.aux0[folio + 1] = total;
-  k.costs[CostEvent.largeMapcountAtomic]++;
+  k.costs[Ev.largeMapcountAtomic]++;
   if ((m.order[folio] as number) < 2) return;
   const id0 = m.aux1[folio + 2] as number;
   const id1 = m.aux2[folio + 2] as number;
@@ -63,8 +63,16 @@ function folioSubLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStr
   const m = k.mem;
   const total = (m.aux0[folio + 1] as number) - diff;
   m.aux0[folio + 1] = total;
-  k.costs[CostEvent.largeMapcountAtomic]++;
+  k.costs[Ev.largeMapcountAtomic]++;
   if ((m.order[folio] as number) < 2) return total;
+  // Common case: the first owner slot is ours and keeps mappings.
+  if ((m.aux1[folio + 2] as number) === mm.id) {
+    const cnt = (m.aux0[folio + 3] as number) - diff;
+    if (cnt >= 0) {
+      m.aux0[folio + 3] = cnt;
+      return total;
+    }
+  }
   for (let slot = 0; slot < 2; slot++) {
     const idArr = slot === 0 ? m.aux1 : m.aux2;
     const cntArr = slot === 0 ? m.aux0 : m.aux1;
@@ -105,11 +113,11 @@ function folioModStat(k: Kernel, folio: number, nr: number, nrPmdmapped: number)
   if (nr !== 0) {
     if (anon) k.stats.nrAnonMapped += nr;
     else k.stats.nrFileMapped += nr;
-    k.costs[CostEvent.lruvecStatUpdate]++;
+    k.costs[Ev.lruvecStatUpdate]++;
   }
   if (nrPmdmapped !== 0) {
     if (anon) k.stats.nrAnonThps += nrPmdmapped;
-    k.costs[CostEvent.lruvecStatUpdate]++;
+    k.costs[Ev.lruvecStatUpdate]++;
   }
 }
 
@@ -142,7 +150,7 @@ export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: num
   if (order === 0) {
     m.mapcount[folio] = 0;
     m.flags[folio] = (m.flags[folio] as number) | PG.anonExclusive;
-    k.costs[CostEvent.structPageLines]++;
+    k.costs[Ev.structPageLines]++;
   } else if (!pmd) {
     for (let p = folio; p < folio + nr; p++) {
       m.mapcount[p] = 0;
@@ -150,13 +158,13 @@ export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: num
     }
     m.aux1[folio + 1] = nr;
     folioSetLargeMapcount(k, folio, nr, vma.mm);
-    k.costs[CostEvent.structPageLines] += nr + 1;
+    k.costs[Ev.structPageLines] += nr + 1;
   } else {
     m.aux2[folio + 1] = 0;
     m.aux1[folio + 1] = ENTIRELY_MAPPED;
     folioSetLargeMapcount(k, folio, 1, vma.mm);
     m.flags[folio] = (m.flags[folio] as number) | PG.anonExclusive;
-    k.costs[CostEvent.structPageLines] += 2;
+    k.costs[Ev.structPageLines] += 2;
   }
   folioModStat(k, folio, nr, pmd ? nr : 0);
   k.stats.modMthp(order, MTHP.nrAnon, 1);
@@ -172,8 +180,8 @@ function folioAddRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma
   if ((m.order[folio] as number) === 0) {
     const v = (m.mapcount[folio] as number) + 1;
     m.mapcount[folio] = v;
-    k.costs[CostEvent.mapcountAtomic]++;
-    k.costs[CostEvent.structPageLines]++;
+    k.costs[Ev.mapcountAtomic]++;
+    k.costs[Ev.structPageLines]++;
     return v === 0 ? 1 : 0;
   }
   folioAddLargeMapcount(k, folio, nr, vma.mm);
@@ -183,12 +191,12 @@ function folioAddRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma
     m.mapcount[p] = v;
     if (v === 0) first++;
   }
-  k.costs[CostEvent.mapcountAtomic] += nr;
-  k.costs[CostEvent.structPageLines] += nr + 2;
+  k.costs[Ev.mapcountAtomic] += nr;
+  k.costs[Ev.structPageLines] += nr + 2;
   if (first === 0) return 0;
   const mapped = (m.aux1[folio + 1] as number) + first;
   m.aux1[folio + 1] = mapped;
-  k.costs[CostEvent.nrPagesMappedAtomic]++;
+  k.costs[Ev.nrPagesMappedAtomic]++;
   return mapped < ENTIRELY_MAPPED ? first : 0;
 }
 
@@ -220,14 +228,14 @@ export function folioAddRmapPmd(k: Kernel, folio: number, vma: Vma): void {
   folioAddLargeMapcount(k, folio, 1, vma.mm);
   const entire = (m.aux2[folio + 1] as number) + 1;
   m.aux2[folio + 1] = entire;
-  k.costs[CostEvent.entireMapcountAtomic]++;
-  k.costs[CostEvent.structPageLines] += 2;
+  k.costs[Ev.entireMapcountAtomic]++;
+  k.costs[Ev.structPageLines] += 2;
   let nr = 0;
   let nrPmdmapped = 0;
   if (entire === 0) {
     const v = (m.aux1[folio + 1] as number) + ENTIRELY_MAPPED;
     m.aux1[folio + 1] = v;
-    k.costs[CostEvent.nrPagesMappedAtomic]++;
+    k.costs[Ev.nrPagesMappedAtomic]++;
     if (v < ENTIRELY_MAPPED + ENTIRELY_MAPPED) {
       nrPmdmapped = nrPages;
       nr = nrPages - (v & FOLIO_PAGES_MAPPED);
@@ -241,7 +249,7 @@ export function folioAddRmapPmd(k: Kernel, folio: number, vma: Vma): void {
 
 /** munlock_vma_folio(): only small folios or whole (PMD) mappings are munlocked here. */
 function munlockVmaFolio(k: Kernel, folio: number, vma: Vma, pmd: boolean): void {
-  k.costs[CostEvent.munlockCheck]++;
+  k.costs[Ev.munlockCheck]++;
   if ((vma.flags & VM.locked) !== 0 && (pmd || (k.mem.order[folio] as number) === 0)) {
     k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.mlocked;
   }
@@ -266,8 +274,8 @@ export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: n
   if ((m.order[folio] as number) === 0) {
     const v = (m.mapcount[folio] as number) - 1;
     m.mapcount[folio] = v;
-    k.costs[CostEvent.mapcountAtomic]++;
-    k.costs[CostEvent.structPageLines]++;
+    k.costs[Ev.mapcountAtomic]++;
+    k.costs[Ev.structPageLines]++;
     if (v === -1) unmapped = 1;
     if (k.invariants && v < -1) k.violate("mapcount-matches-page-tables", folio, "mapcount went below zero");
   } else {
@@ -279,12 +287,12 @@ export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: n
       if (v === -1) last++;
       else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", p, "page mapcount went below zero");
     }
-    k.costs[CostEvent.mapcountAtomic] += nr;
-    k.costs[CostEvent.structPageLines] += nr + 2;
+    k.costs[Ev.mapcountAtomic] += nr;
+    k.costs[Ev.structPageLines] += nr + 2;
     if (last > 0) {
       const mapped = (m.aux1[folio + 1] as number) - last;
       m.aux1[folio + 1] = mapped;
-      k.costs[CostEvent.nrPagesMappedAtomic]++;
+      k.costs[Ev.nrPagesMappedAtomic]++;
       if (mapped < ENTIRELY_MAPPED) unmapped = last;
       partiallyMapped = unmapped !== 0 && mapped !== 0;
     }
@@ -326,15 +334,15 @@ export function folioRemoveRmapPmd(k: Kernel, folio: number, vma: Vma): void {
   folioSubLargeMapcount(k, folio, 1, vma.mm);
   const entire = (m.aux2[folio + 1] as number) - 1;
   m.aux2[folio + 1] = entire;
-  k.costs[CostEvent.entireMapcountAtomic]++;
-  k.costs[CostEvent.structPageLines] += 2;
+  k.costs[Ev.entireMapcountAtomic]++;
+  k.costs[Ev.structPageLines] += 2;
   let nr = 0;
   let nrPmdmapped = 0;
   let partiallyMapped = false;
   if (entire === -1) {
     const v = (m.aux1[folio + 1] as number) - ENTIRELY_MAPPED;
     m.aux1[folio + 1] = v;
-    k.costs[CostEvent.nrPagesMappedAtomic]++;
+    k.costs[Ev.nrPagesMappedAtomic]++;
     if (v < ENTIRELY_MAPPED) {
       nrPmdmapped = nrPages;
       nr = nrPages - v;

@@ -5,7 +5,7 @@
  * kernel pays them, so strategies that batch differently show it.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { folioMapped, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -17,7 +17,7 @@ export const PAGEVEC_SIZE = 31;
 
 /** lru_add_drain(): flush this CPU's LRU add batches (the model adds to the LRU at once). */
 export function lruAddDrain(k: Kernel): void {
-  k.costs[CostEvent.lruAddDrain]++;
+  k.costs[Ev.lruAddDrain]++;
 }
 
 /**
@@ -25,7 +25,7 @@ export function lruAddDrain(k: Kernel): void {
  * swap slot and the swap cache's references go.
  */
 export function freeSwapCache(k: Kernel, folio: number): void {
-  k.costs[CostEvent.freeSwapCache]++;
+  k.costs[Ev.freeSwapCache]++;
   if (((k.mem.flags[folio] as number) & PG.swapcache) !== 0 && !folioMapped(k, folio)) {
     k.swapcacheRemove?.(folio);
   }
@@ -43,7 +43,7 @@ export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, t
   let freedAny = false;
   for (let i = from; i < to; i++) {
     const folio = m.pageFolio(pfns[i] as number);
-    k.costs[CostEvent.structPageLines]++;
+    k.costs[Ev.structPageLines]++;
     if (locked && ++lockBatch === SWAP_CLUSTER_MAX) {
       locked = false;
     }
@@ -53,18 +53,18 @@ export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, t
     const onLru = ((m.flags[folio] as number) & PG.lru) !== 0;
     if ((m.order[folio] as number) > 0) {
       locked = false;
-      if (onLru) k.costs[CostEvent.lruvecLock]++;
+      if (onLru) k.costs[Ev.lruvecLock]++;
       freeFolio(k, folio);
       continue;
     }
     if (onLru && !locked) {
       locked = true;
       lockBatch = 0;
-      k.costs[CostEvent.lruvecLock]++;
+      k.costs[Ev.lruvecLock]++;
     }
     freeFolio(k, folio);
   }
-  if (freedAny) k.costs[CostEvent.memcgUncharge]++;
+  if (freedAny) k.costs[Ev.memcgUncharge]++;
 }
 
 /**
@@ -83,11 +83,11 @@ export function foliosPutRefs(k: Kernel, folios: ArrayLike<number>, refs: ArrayL
     freedAny = true;
     if (((m.flags[folio] as number) & PG.lru) !== 0 && !locked) {
       locked = true;
-      k.costs[CostEvent.lruvecLock]++;
+      k.costs[Ev.lruvecLock]++;
     }
     freeFolio(k, folio);
   }
-  if (freedAny) k.costs[CostEvent.memcgUncharge]++;
+  if (freedAny) k.costs[Ev.memcgUncharge]++;
 }
 
 /**

@@ -4,7 +4,7 @@
  * work and teardown (mm/mmap.c, mm/vma.c, mm/madvise.c, mm/mprotect.c, kernel/exit.c).
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
 import { accessPage } from "./fault.js";
 import { splitHugePmd, splitHugePmdAddress } from "./huge-memory.js";
@@ -146,7 +146,7 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
             }
           }
           ptes[i] = (w ? pte | PTE.write : pte & ~PTE.write) >>> 0;
-          k.costs[CostEvent.pteSet]++;
+          k.costs[Ev.pteSet]++;
         }
       }
       addr = next;

@@ -5,7 +5,7 @@
  * through a ZapContext and the primitives below, each named after the kernel function.
  */
 
-import { CostEvent } from "./costs.js";
+import { Ev } from "./costs.js";
 import { folioTestAnon } from "./folio.js";
 import { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
@@ -51,7 +51,7 @@ export class ZapContext {
 
 /** ptep_get(): read a PTE (counted). */
 export function ptepGet(z: ZapContext, i: number): number {
-  z.k.costs[CostEvent.pteRead]++;
+  z.k.costs[Ev.pteRead]++;
   return z.ptes[i] as number;
 }
 
@@ -69,7 +69,7 @@ function noteCleared(z: ZapContext, i: number, pte: number): void {
 export function ptepGetAndClearFull(z: ZapContext, i: number): number {
   const pte = z.ptes[i] as number;
   z.ptes[i] = 0;
-  z.k.costs[CostEvent.pteClear]++;
+  z.k.costs[Ev.pteClear]++;
   if (z.k.invariants) noteCleared(z, i, pte);
   return pte;
 }
@@ -79,7 +79,7 @@ export function clearFullPtes(z: ZapContext, i: number, nr: number): void {
   const ptes = z.ptes;
   if (z.k.invariants) for (let j = i; j < i + nr; j++) noteCleared(z, j, ptes[j] as number);
   ptes.fill(0, i, i + nr);
-  z.k.costs[CostEvent.pteClear] += nr;
+  z.k.costs[Ev.pteClear] += nr;
 }
 
 /** get_and_clear_full_ptes() (6.9): clear nr PTEs, returning the first with dirty/young ORed in. */
@@ -92,7 +92,7 @@ export function getAndClearFullPtes(z: ZapContext, i: number, nr: number): numbe
     if (z.k.invariants) noteCleared(z, j, p);
   }
   ptes.fill(0, i, i + nr);
-  z.k.costs[CostEvent.pteClear] += nr;
+  z.k.costs[Ev.pteClear] += nr;
   return pte;
 }
 
@@ -119,7 +119,7 @@ export function folioPteBatch(z: ZapContext, folio: number, i: number, max: numb
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
-    k.costs[CostEvent.pteRead]++;
+    k.costs[Ev.pteRead]++;
     if ((p & PTE.present) === 0 || (p & (PTE.present | PTE.write)) !== want || p >>> PTE_PFN_SHIFT !== pfn + n) break;
     n++;
   }
@@ -134,12 +134,12 @@ export function mmCounter(k: Kernel, folio: number): number {
 /** folio_mark_dirty() / set_page_dirty(). */
 export function folioMarkDirty(k: Kernel, folio: number): void {
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
-  k.costs[CostEvent.folioMarkDirty]++;
+  k.costs[Ev.folioMarkDirty]++;
 }
 
 /** folio_mark_accessed() / mark_page_accessed(): first call sets referenced, the next activates. */
 export function folioMarkAccessed(k: Kernel, folio: number): void {
-  k.costs[CostEvent.folioMarkAccessed]++;
+  k.costs[Ev.folioMarkAccessed]++;
   const f = k.mem.flags[folio] as number;
   if ((f & PG.active) !== 0) return;
   if ((f & PG.referenced) === 0) k.mem.flags[folio] = f | PG.referenced;
@@ -152,7 +152,7 @@ function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
     const v = rss[i] as number;
     if (v !== 0) {
       mm.rss[i] = (mm.rss[i] as number) + v;
-      k.costs[CostEvent.rssCounterAdd]++;
+      k.costs[Ev.rssCounterAdd]++;
       rss[i] = 0;
     }
   }
@@ -170,12 +170,12 @@ export function zapPteRange(z: ZapContext, ptes: Uint32Array, pmdIdx: number, ad
   z.vpnBase = pmdIdx * PTRS_PER_PTE;
   z.forceFlush = false;
   z.forceBreak = false;
-  k.costs[CostEvent.ptLock]++;
+  k.costs[Ev.ptLock]++;
   let i = pteIndex(addr);
   const endIdx = end - z.vpnBase;
   while (i < endIdx) {
     const pte = ptes[i] as number;
-    k.costs[CostEvent.pteRead]++;
+    k.costs[Ev.pteRead]++;
     if (pte === 0) {
       i++;
       continue;
@@ -239,7 +239,7 @@ function ptlUnlock(z: ZapContext): void {
 function zapNonpresentPte(z: ZapContext, i: number, pte: number): void {
   const k = z.k;
   z.ptes[i] = 0;
-  k.costs[CostEvent.pteClear]++;
+  k.costs[Ev.pteClear]++;
   if (isSwapPte(pte)) {
     z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - 1;
     k.freeSwapAndCache?.(pte >>> PTE_PFN_SHIFT);
