@@ -1,0 +1,207 @@
+/**
+ * The batched-anon strategy: Ryan Roberts, "mm: Batch-zap large anonymous folio PTE mappings"
+ * (v4 3/3, 27 Jul 2023, <20230727141837.3386072-4-ryan.roberts@arm.com>) on top of v6.5's
+ * zap_pte_range(). A run of present PTEs mapping consecutive pages of one large anon folio is
+ * zapped by try_zap_anon_pte_range(): folio_get(), then per page the clear, the TLB entry and
+ * __tlb_remove_page(), then ONE folio_remove_rmap_range() and folio_put(). Everything else
+ * (small folios, file folios, the zero page) takes the v6.5 per-page path.
+ */
+
+import {
+  folioGet,
+  folioMarkAccessed,
+  folioMarkDirty,
+  folioNrPages,
+  folioPut,
+  folioRemoveRmapRange,
+  folioTestAnon,
+  folioTestLarge,
+  freeSwapCache,
+  GATHER,
+  lruAddDrain,
+  type MmuGather,
+  mmCounter,
+  PTE,
+  PTE_PFN_SHIFT,
+  pageFolio,
+  pageRemoveRmap,
+  pteDirty,
+  ptepGet,
+  ptepGetAndClearFull,
+  pteYoung,
+  releasePages,
+  tlbDelayRmap,
+  tlbRemovePage,
+  tlbRemoveTlbEntry,
+  vmNormalPage,
+  type ZapContext,
+  type ZapStrategy,
+} from "@foliolab/core";
+
+export interface BatchedAnonOptions {
+  /**
+   * folio_get()/folio_put() around the batch (v4, the default). false reproduces v3 (in
+   * mm-unstable as 904d9713b3b0): no reference held, and the batch path taken by every anon
+   * folio, small ones included. On MMU_GATHER_NO_GATHER (s390) __tlb_remove_page() then frees
+   * the folio while it is still mapped (Nathan Chancellor's report).
+   */
+  holdFolioRef?: boolean;
+  /**
+   * Reproduce the posted zap_pte_range() hunk literally: it decrements nr_pages before testing
+   * `nr_pages < nr_pages_req`, so every batch sets force_flush and breaks (a TLB flush and a
+   * free per batch). Off by default: the model follows the stated intent, force_flush exactly
+   * when __tlb_remove_page() reported the gather full (also when that was the batch's last page,
+   * which the posted test, read as intended, would have missed).
+   */
+  postedEarlyBreak?: boolean;
+}
+
+/** free_pages_and_swap_cache() chunk: tlb_batch_pages_flush() frees at most 512 entries at once (v6.5). */
+const FREE_CHUNK = 512;
+
+/**
+ * folio_nr_pages_cont_mapped() (v4 3/3): how many PTEs from slot i are present and map the next
+ * pfns of the folio, bounded by the folio end and the zap end. Reads each PTE it looks at
+ * (ptep_get); unlike folio_pte_batch() it compares only present and pfn.
+ */
+function folioNrPagesContMapped(z: ZapContext, folio: number, pfn: number, i: number, max: number): number {
+  if (!folioTestLarge(z.k, folio)) return 1;
+  const floops = Math.min(folio + folioNrPages(z.k, folio) - pfn, max);
+  let n = 1;
+  for (; n < floops; n++) {
+    const pte = ptepGet(z, i + n);
+    if ((pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== pfn + n) break;
+  }
+  return n;
+}
+
+/**
+ * try_zap_anon_pte_range() (v4 3/3): the gather happens per page BEFORE the one rmap removal,
+ * so on s390, where __tlb_remove_page() drops the reference at once, only the extra reference
+ * keeps the folio alive (v4), and even then the refcount dips below the mapcount (David
+ * Hildenbrand's objection, 3 Aug 2023).
+ */
+function tryZapAnonPteRange(z: ZapContext, folio: number, pfn: number, nrPages: number, hold: boolean): [number, boolean] {
+  const k = z.k;
+  const start = z.index;
+  if (hold) folioGet(k, folio);
+  let i = 0;
+  let full = false;
+  while (i < nrPages) {
+    ptepGetAndClearFull(z, start + i);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(start + i));
+    full = tlbRemovePage(z.tlb, pfn + i, false);
+    i++;
+    if (full) break;
+  }
+  folioRemoveRmapRange(k, folio, pfn, i, z.vma);
+  if (hold) folioPut(k, folio);
+  return [i, full];
+}
+
+/** The v6.5 zap_pte_range() body for one present PTE (identical to the per-page reference). */
+function zapPtePerPage(z: ZapContext, pfn: number): number {
+  const k = z.k;
+  const i = z.index;
+  const ptent = ptepGetAndClearFull(z, i);
+  tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+  if (pfn < 0) return 1;
+  const folio = pageFolio(k, pfn);
+  let delayRmap = false;
+  if (!folioTestAnon(k, folio)) {
+    if (pteDirty(ptent)) {
+      folioMarkDirty(k, folio);
+      if (tlbDelayRmap(z.tlb)) {
+        delayRmap = true;
+        z.forceFlush = true;
+      }
+    }
+    if (pteYoung(ptent)) folioMarkAccessed(k, folio);
+  }
+  z.addRss(mmCounter(k, folio), -1);
+  if (!delayRmap) pageRemoveRmap(k, pfn, z.vma);
+  if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
+    z.forceFlush = true;
+    z.forceBreak = true;
+  }
+  return 1;
+}
+
+/** A batched-anon strategy; `holdFolioRef: false` is v3, the default v4. */
+export function createBatchedAnon(options: BatchedAnonOptions = {}): ZapStrategy {
+  const hold = options.holdFolioRef ?? true;
+  const postedEarlyBreak = options.postedEarlyBreak ?? false;
+  let name = hold ? "batched-anon" : "batched-anon-v3";
+  if (postedEarlyBreak) name += "-posted";
+  return {
+    name,
+    description: `Ryan Roberts' batch-zap of large anon folios (${hold ? "v4" : "v3"}, July 2023) on v6.5 zap_pte_range()`,
+    // v6.5 layout: 8 local + 19 pages of 510 encoded page pointers.
+    gather: { localEntries: 8, entriesPerBatch: 510, maxBatches: 19, reserveOne: false, delayedRmapCap: true },
+
+    /** zap_pte_range()'s present-PTE branch with the v4 3/3 hunk. */
+    zapPresentPtes(z: ZapContext, max: number): number {
+      const k = z.k;
+      const pfn = vmNormalPage(z, z.ptent);
+      if (pfn >= 0) {
+        const folio = pageFolio(k, pfn);
+        // v4 takes the batch path for large anon folios only; v3 for every anon folio.
+        if (folioTestAnon(k, folio) && (!hold || folioTestLarge(k, folio))) {
+          const counter = mmCounter(k, folio);
+          const req = folioNrPagesContMapped(z, folio, pfn, z.index, max);
+          // folio may be freed on return.
+          const [nr, full] = tryZapAnonPteRange(z, folio, pfn, req, hold);
+          z.addRss(counter, -nr);
+          if (full || postedEarlyBreak) {
+            z.forceFlush = true;
+            z.forceBreak = true;
+          }
+          return nr;
+        }
+      }
+      return zapPtePerPage(z, pfn);
+    },
+
+    /** tlb_flush_rmaps() -> tlb_flush_rmap_batch() (v6.5): page_remove_rmap() per delayed entry. */
+    flushRmaps(z: ZapContext): void {
+      const tlb = z.tlb;
+      if (!tlb.delayedRmap) return;
+      for (let i = 0; i < tlb.count; i++) {
+        const flags = tlb.itemFlags[i] as number;
+        if ((flags & GATHER.delayRmap) !== 0) {
+          pageRemoveRmap(z.k, tlb.itemPfn[i] as number, z.vma);
+          tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
+        }
+      }
+      tlb.delayedRmap = false;
+    },
+
+    /**
+     * free_pages_and_swap_cache() (v6.5): lru_add_drain(), free_swap_cache() per entry,
+     * release_pages(). On s390 (MMU_GATHER_NO_GATHER) __tlb_remove_page_size() calls
+     * free_page_and_swap_cache() at once instead: free_swap_cache() and put_page(), no drain.
+     */
+    releaseGathered(tlb: MmuGather, from: number, to: number): void {
+      const k = tlb.k;
+      if (k.noGather) {
+        for (let i = from; i < to; i++) {
+          const folio = pageFolio(k, tlb.itemPfn[i] as number);
+          freeSwapCache(k, folio);
+          folioPut(k, folio);
+        }
+        return;
+      }
+      for (let s = from; s < to; s += FREE_CHUNK) {
+        const e = Math.min(to, s + FREE_CHUNK);
+        lruAddDrain(k);
+        for (let i = s; i < e; i++) freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
+        releasePages(k, tlb.itemPfn, s, e);
+      }
+    },
+  };
+}
+
+/** v4 3/3 as posted for review: folio_get/put held, large anon folios only. */
+export const batchedAnon: ZapStrategy = createBatchedAnon();
+
+export default batchedAnon;

@@ -1,0 +1,224 @@
+/**
+ * The contig-range strategy: Ryan Roberts, "Optimize mmap_exit for large folios" v2 (30 Aug 2023,
+ * <20230830095011.1228673-1-ryan.roberts@arm.com>). zap_pte_range() still clears and gathers
+ * page by page, but the mmu_gather stores run-length [start, end) pfn ranges that never cross a
+ * folio (5/5), every rmap is removed through the gather in tlb_flush_rmaps() at the end of each
+ * PTE table, one folio_remove_rmap_range() per range (2/5), and the gather is freed with one
+ * free_swap_cache() and one folios_put_refs() reference drop of end - start per range (4/5, 5/5).
+ * On s390 (MMU_GATHER_NO_GATHER) rmaps stay per page and pages are freed at once.
+ */
+
+import {
+  CostEvent,
+  folioMarkAccessed,
+  folioMarkDirty,
+  folioNrPages,
+  folioPut,
+  folioRefSubAndTest,
+  folioRemoveRmapRange,
+  folioTestAnon,
+  freeFolio,
+  freeSwapCache,
+  type Kernel,
+  lruAddDrain,
+  type MmuGather,
+  mmCounter,
+  PG,
+  pageFolio,
+  pageRemoveRmap,
+  pteDirty,
+  ptepGetAndClearFull,
+  pteYoung,
+  SWAP_CLUSTER_MAX,
+  tlbRemoveTlbEntry,
+  vmNormalPage,
+  type ZapContext,
+  type ZapStrategy,
+} from "@foliolab/core";
+
+/** ULONG_MAX: no range open. */
+const NO_RANGE = -1;
+
+/** What v2 adds to struct mmu_gather, kept in tlb.strategyState. */
+interface RangeState {
+  /** tlb->range_limit: pfn end of the open range's folio, or NO_RANGE. */
+  rangeLimit: number;
+  /** Item index of the open range (the last item while rangeLimit is set). */
+  rangeIdx: number;
+  /** tlb->rmap_pend/rmap_pend_first: first item whose rmap is pending, -1 when none. */
+  rmapPend: number;
+}
+
+function rangeState(tlb: MmuGather): RangeState {
+  let st = tlb.strategyState as RangeState | undefined;
+  if (st === undefined) {
+    st = { rangeLimit: NO_RANGE, rangeIdx: -1, rmapPend: -1 };
+    tlb.strategyState = st;
+  }
+  return st;
+}
+
+/**
+ * True when the item just added at index count - 1 filled its batch page, i.e. the gather moved
+ * on to the next batch (tlb_next_batch(), which resets range_limit) or found none.
+ */
+function batchFilled(tlb: MmuGather): boolean {
+  const g = tlb.geometry;
+  const c = tlb.count;
+  return c === g.localEntries || (c > g.localEntries && (c - g.localEntries) % g.entriesPerBatch === 0);
+}
+
+/**
+ * __tlb_remove_page_size() (v2 5/5): extend the open range when pfn is its end, else open a new
+ * one whose limit is the folio's end. A range is closed at its folio's end and when it is the
+ * last of its batch page ("the last range in a batch always only has a single page"). Returns
+ * true when the gather is full. On s390 the page is freed at once (arch __tlb_remove_page_size).
+ */
+function tlbRemovePageRange(tlb: MmuGather, pfn: number): boolean {
+  if (tlb.k.noGather) return tlb.add(pfn, 1, 0, 1);
+  const st = rangeState(tlb);
+  let end: number;
+  let full = false;
+  if (
+    st.rangeLimit !== NO_RANGE &&
+    st.rangeIdx === tlb.count - 1 &&
+    pfn === (tlb.itemPfn[st.rangeIdx] as number) + (tlb.itemNr[st.rangeIdx] as number)
+  ) {
+    tlb.extendLast(1);
+    end = pfn + 1;
+  } else {
+    const folio = pageFolio(tlb.k, pfn);
+    full = tlb.add(pfn, 1, 0, 1);
+    st.rangeIdx = tlb.count - 1;
+    if (st.rmapPend < 0) st.rmapPend = st.rangeIdx;
+    st.rangeLimit = folio + folioNrPages(tlb.k, folio);
+    end = pfn + 1;
+    if (full || batchFilled(tlb)) st.rangeLimit = NO_RANGE;
+  }
+  // Never span multiple folios in the same range.
+  if (end === st.rangeLimit) st.rangeLimit = NO_RANGE;
+  return full;
+}
+
+/**
+ * folios_put_refs() of v2 4/5 + 5/5: the release_pages() loop (__folios_put_refs_do_one), one
+ * folio_ref_sub_and_test(folio, end - start) per range. Like release_pages() the lruvec lock is
+ * dropped every SWAP_CLUSTER_MAX ranges, a large folio's final put takes it on its own, and memcg
+ * is uncharged once per call. (Core's foliosPutRefs() is the 6.9 folio_batch version, which holds
+ * the lock across the batch; core's releasePages() drops one reference per entry.)
+ */
+function foliosPutRefsRanges(k: Kernel, tlb: MmuGather, from: number, to: number): void {
+  const m = k.mem;
+  let locked = false;
+  let lockBatch = 0;
+  let freedAny = false;
+  for (let i = from; i < to; i++) {
+    const folio = m.pageFolio(tlb.itemPfn[i] as number);
+    bump(k, CostEvent.structPageLines); // pfn_folio(start)
+    if (locked && ++lockBatch === SWAP_CLUSTER_MAX) locked = false;
+    if (m.isReserved(folio)) continue;
+    if (!folioRefSubAndTest(k, folio, tlb.itemNr[i] as number)) continue;
+    freedAny = true;
+    const onLru = ((m.flags[folio] as number) & PG.lru) !== 0;
+    if ((m.order[folio] as number) > 0) {
+      locked = false;
+      if (onLru) bump(k, CostEvent.lruvecLock);
+      freeFolio(k, folio);
+      continue;
+    }
+    if (onLru && !locked) {
+      locked = true;
+      lockBatch = 0;
+      bump(k, CostEvent.lruvecLock);
+    }
+    freeFolio(k, folio);
+  }
+  if (freedAny) bump(k, CostEvent.memcgUncharge);
+}
+
+/** Count one cost event. */
+function bump(k: Kernel, event: number): void {
+  k.costs[event] = (k.costs[event] as number) + 1;
+}
+
+/** tlb_flush_mmu_free() chunk: tlb_batch_pages_flush() frees at most 512 ranges at once. */
+const FREE_CHUNK = 512;
+
+export const contigRange: ZapStrategy = {
+  name: "contig-range",
+  description: "Ryan Roberts' mmu_gather of pfn ranges (v2, Aug 2023): rmap per range in tlb_flush_rmaps, refs per range",
+  // struct pfn_range is 16 bytes: (4096 - 16) / 16 = 255 ranges per batch page, 10000 / 255 = 39
+  // pages; delayed_rmap and its cap are gone (every rmap is batched).
+  gather: { localEntries: 8, entriesPerBatch: 255, maxBatches: 39, reserveOne: false, delayedRmapCap: false },
+
+  /** zap_pte_range()'s present-PTE branch (v2 2/5): no rmap here on SMP, only the gather. */
+  zapPresentPtes(z: ZapContext): number {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    const ptent = ptepGetAndClearFull(z, i);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+    if (pfn < 0) return 1;
+    const folio = pageFolio(k, pfn);
+    // tlb_batch_rmap(): true wherever the gather exists (not on s390).
+    const batchRmap = !k.noGather;
+    if (!folioTestAnon(k, folio)) {
+      if (pteDirty(ptent)) {
+        folioMarkDirty(k, folio);
+        // The lost-write rule: the rmap of a dirty page may go only after the TLB flush.
+        if (batchRmap) z.forceFlush = true;
+      }
+      if (pteYoung(ptent)) folioMarkAccessed(k, folio);
+    }
+    z.addRss(mmCounter(k, folio), -1);
+    if (!batchRmap) pageRemoveRmap(k, pfn, z.vma);
+    if (tlbRemovePageRange(z.tlb, pfn)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return 1;
+  },
+
+  /**
+   * tlb_flush_rmaps() (v2 2/5 + 5/5): at every PTE table's end, under the PT lock and after the
+   * forced TLB flush, one folio_remove_rmap_range() per range gathered since the table began;
+   * then range_limit = ULONG_MAX and tlb_discard_rmaps().
+   */
+  flushRmaps(z: ZapContext): void {
+    const tlb = z.tlb;
+    const st = rangeState(tlb);
+    if (st.rmapPend >= 0) {
+      for (let i = st.rmapPend; i < tlb.count; i++) {
+        const start = tlb.itemPfn[i] as number;
+        folioRemoveRmapRange(z.k, pageFolio(z.k, start), start, tlb.itemNr[i] as number, z.vma);
+      }
+    }
+    st.rmapPend = -1;
+    st.rangeLimit = NO_RANGE;
+  },
+
+  /**
+   * free_folios_and_swap_cache() (v2 5/5): lru_add_drain(), free_swap_cache() once per range,
+   * folios_put_refs() with end - start references per range. On s390 the arch's
+   * __tlb_remove_page_size() calls free_page_and_swap_cache() at once: no drain, put_page().
+   */
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const k = tlb.k;
+    if (k.noGather) {
+      for (let i = from; i < to; i++) {
+        const folio = pageFolio(k, tlb.itemPfn[i] as number);
+        freeSwapCache(k, folio);
+        folioPut(k, folio);
+      }
+      return;
+    }
+    for (let s = from; s < to; s += FREE_CHUNK) {
+      const e = Math.min(to, s + FREE_CHUNK);
+      lruAddDrain(k);
+      for (let i = s; i < e; i++) freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
+      foliosPutRefsRanges(k, tlb, s, e);
+    }
+  },
+};
+
+export default contigRange;
