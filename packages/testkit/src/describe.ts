@@ -1,0 +1,145 @@
+/**
+ * describeStrategyConformance(): the whole kit as vitest tests, in the spirit of ESLint's
+ * RuleTester. Call it at the top level of a test file with your strategy.
+ */
+
+import type { ZapStrategy } from "@foliolab/core";
+import { describe, it } from "vitest";
+import { CATALOGUE, type CatalogueEntry, skipReason } from "./catalogue.js";
+import { checkEquivalence, formatEquivalenceReport, formatRunError, runChecked, type StrategyRun } from "./equivalence.js";
+import { type ProgramShape, runProperty } from "./property.js";
+
+export interface ConformanceOptions {
+  /** Random sequences for the property test (default 1000; 0 turns the property test off). */
+  numRuns?: number;
+  /** fast-check seed (default random; a failure prints the seed and path to replay). */
+  seed?: number;
+  /** fast-check path of a failure to replay (with its seed). */
+  path?: string;
+  /** Shape of the random programs (mapping sizes, op counts, s390 weight). */
+  shape?: ProgramShape;
+  /** Scenarios to run instead of the built-in catalogue (default CATALOGUE). */
+  scenarios?: readonly CatalogueEntry[];
+  /** More scenarios on top of the catalogue (your own regressions). */
+  extraScenarios?: readonly CatalogueEntry[];
+  /** Per-scenario test timeout in ms (default 120000). */
+  scenarioTimeout?: number;
+  /** Property test timeout in ms (default 600000). */
+  propertyTimeout?: number;
+}
+
+/** Thrown by the kit's tests: the message carries the diagnosis (invariant name first). */
+export class ConformanceError extends Error {
+  override name = "ConformanceError";
+}
+
+function invariantFailure(run: StrategyRun): string | undefined {
+  if (run.error) return `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+  const bad = run.result?.expects.filter((e) => !e.ok) ?? [];
+  if (bad.length > 0) {
+    return `strategy "${run.strategy}" on scenario "${run.scenario}": expect failed: ${bad.map((e) => `ops[${e.op}] ${e.message}`).join("; ")}`;
+  }
+  return undefined;
+}
+
+/** One test the kit registers; `run` throws ConformanceError when the strategy fails it. */
+export interface ConformanceCheck {
+  suite: "invariants" | "equivalence" | "replays" | "property";
+  title: string;
+  /** Why the check is skipped (ops core does not implement yet), or undefined. */
+  skip?: string;
+  timeout: number;
+  run: () => void;
+}
+
+const SUITE_TITLES: Record<ConformanceCheck["suite"], string> = {
+  invariants: "invariant suite (every catalogue scenario with the checker on)",
+  equivalence: "equivalence with the per-page reference",
+  replays: "replays of known kernel bugs and hazards",
+  property: "property: random operation sequences match per-page",
+};
+
+/**
+ * The checks describeStrategyConformance() registers, as plain functions (for other test
+ * runners, and for the kit's own tests against broken strategies).
+ */
+export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOptions = {}): ConformanceCheck[] {
+  const entries = [...(options.scenarios ?? CATALOGUE), ...(options.extraScenarios ?? [])];
+  const timeout = options.scenarioTimeout ?? 120_000;
+  const runs = new Map<CatalogueEntry, StrategyRun>();
+  const runOf = (e: CatalogueEntry): StrategyRun => {
+    let r = runs.get(e);
+    if (!r) {
+      r = runChecked(strategy, e.scenario);
+      runs.set(e, r);
+    }
+    return r;
+  };
+  const invariantCheck = (e: CatalogueEntry) => () => {
+    const failure = invariantFailure(runOf(e));
+    if (failure) throw new ConformanceError(failure);
+  };
+  const equivalenceCheck = (e: CatalogueEntry) => () => {
+    const report = checkEquivalence(strategy, e.scenario, { candidate: runOf(e) });
+    if (!report.ok) throw new ConformanceError(formatEquivalenceReport(report));
+  };
+  const checks: ConformanceCheck[] = [];
+  const add = (suite: ConformanceCheck["suite"], e: CatalogueEntry, prefix: string, run: () => void) => {
+    const check: ConformanceCheck = { suite, title: `${prefix} ${e.scenario.name}: ${e.covers}`, timeout, run };
+    const reason = skipReason(e.scenario);
+    if (reason !== undefined) check.skip = reason;
+    checks.push(check);
+  };
+  const shapes = entries.filter((x) => x.group === "equivalence");
+  for (const e of shapes) add("invariants", e, "invariants:", invariantCheck(e));
+  for (const e of shapes) add("equivalence", e, "equivalent:", equivalenceCheck(e));
+  for (const e of entries.filter((x) => x.group === "replay")) {
+    add("replays", e, "survives", () => {
+      invariantCheck(e)();
+      equivalenceCheck(e)();
+    });
+  }
+  const numRuns = options.numRuns ?? 1000;
+  if (numRuns > 0) {
+    checks.push({
+      suite: "property",
+      title: `${numRuns} random sequences (seed ${options.seed ?? "random"})`,
+      timeout: options.propertyTimeout ?? 600_000,
+      run: () => {
+        const report = runProperty(strategy, {
+          ...options.shape,
+          numRuns,
+          ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.path !== undefined ? { path: options.path } : {}),
+        });
+        if (!report.ok) {
+          console.error(report.message);
+          throw new ConformanceError(report.message);
+        }
+      },
+    });
+  }
+  return checks;
+}
+
+/**
+ * Register the conformance tests for a strategy: the invariant suite over the catalogue,
+ * the equivalence check against per-page, the replays of known kernel bugs, and the
+ * fast-check property test. Scenarios using ops core does not implement yet are registered
+ * as skipped tests whose name gives the reason.
+ */
+export function describeStrategyConformance(strategy: ZapStrategy, options: ConformanceOptions = {}): void {
+  const checks = conformanceChecks(strategy, options);
+  describe(`zap strategy conformance: ${strategy.name}`, () => {
+    for (const suite of Object.keys(SUITE_TITLES) as Array<ConformanceCheck["suite"]>) {
+      const mine = checks.filter((c) => c.suite === suite);
+      if (mine.length === 0) continue;
+      describe(SUITE_TITLES[suite], () => {
+        for (const c of mine) {
+          if (c.skip !== undefined) it.skip(`${c.title} [skipped: ${c.skip}]`, () => {});
+          else it(c.title, c.run, c.timeout);
+        }
+      });
+    }
+  });
+}

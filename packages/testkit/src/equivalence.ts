@@ -1,0 +1,260 @@
+/**
+ * Running a scenario under a strategy with the checker on, and comparing the outcome with the
+ * per-page reference: the observable state (observe()) and the result contract must be equal;
+ * only costs and the cumulative deferred-split counters may differ, and those only downwards.
+ */
+
+import {
+  InvariantViolation,
+  type ObservableState,
+  observe,
+  runScenarioDetailed,
+  ScenarioError,
+  type ScenarioResult,
+  StrategyError,
+  type ViolationDetail,
+  type ZapStrategy,
+} from "@foliolab/core";
+import { perPage } from "@foliolab/strategy-per-page";
+import { type ScenarioJson, skipReason } from "./catalogue.js";
+
+/** How a run ended when it did not complete. */
+export interface RunError {
+  kind: "invariant" | "strategy" | "scenario" | "other";
+  /** The invariant's name for kind "invariant" (e.g. "tlb-flush-before-free"). */
+  invariant?: string;
+  violation?: ViolationDetail;
+  message: string;
+}
+
+/** One scenario run under one strategy. */
+export interface StrategyRun {
+  strategy: string;
+  scenario: string;
+  result?: ScenarioResult;
+  observed?: ObservableState;
+  error?: RunError;
+}
+
+export interface RunCheckedOptions {
+  /** Run the invariant checker (default true). */
+  invariants?: boolean;
+}
+
+function toRunError(e: unknown): RunError {
+  if (e instanceof InvariantViolation) {
+    return { kind: "invariant", invariant: e.violation.invariant, violation: e.violation, message: e.message };
+  }
+  if (e instanceof ScenarioError) return { kind: "scenario", message: e.message };
+  if (e instanceof StrategyError) return { kind: "strategy", message: e.message };
+  return { kind: "other", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+}
+
+/** Run a scenario under a strategy (checker on unless told otherwise); never throws. */
+export function runChecked(strategy: ZapStrategy, scenario: ScenarioJson, options: RunCheckedOptions = {}): StrategyRun {
+  const base = { strategy: strategy.name, scenario: scenario.name };
+  try {
+    const { result, kernel } = runScenarioDetailed(scenario, { strategy, invariants: options.invariants ?? true });
+    return { ...base, result, observed: observe(kernel) };
+  } catch (e) {
+    return { ...base, error: toRunError(e) };
+  }
+}
+
+const referenceCache = new Map<string, StrategyRun>();
+const REFERENCE_CACHE_MAX = 256;
+
+/** The per-page reference run of a scenario; catalogue runs are cached by scenario JSON. */
+export function referenceRun(scenario: ScenarioJson, cache = true): StrategyRun {
+  if (!cache) return runChecked(perPage, scenario);
+  const key = JSON.stringify(scenario);
+  let run = referenceCache.get(key);
+  if (!run) {
+    run = runChecked(perPage, scenario);
+    if (referenceCache.size >= REFERENCE_CACHE_MAX) referenceCache.clear();
+    referenceCache.set(key, run);
+  }
+  return run;
+}
+
+/** One way the strategy's outcome differs from the reference's. */
+export interface Difference {
+  /** Where: "observe.procs.main.mappings.a[17].value", "result.mthp.hugepages-64kB.split_deferred", ... */
+  path: string;
+  reference: unknown;
+  strategy: unknown;
+  /** Set for the counters that may differ only downwards. */
+  rule?: string;
+}
+
+/** Counters that may differ from the reference, but never exceed it (cumulative deferred-split counts). */
+export const MAY_BE_LOWER = {
+  mthp: ["split_deferred"],
+  vmstat: ["thp_deferred_split_page"],
+} as const;
+
+class DiffSink {
+  readonly list: Difference[] = [];
+  total = 0;
+  constructor(readonly max: number) {}
+  push(d: Difference): void {
+    this.total++;
+    if (this.list.length < this.max) this.list.push(d);
+  }
+}
+
+function deepDiff(a: unknown, b: unknown, path: string, out: DiffSink): void {
+  if (Object.is(a, b)) return;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+    out.push({ path, reference: a, strategy: b });
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) out.push({ path: `${path}.length`, reference: a.length, strategy: b.length });
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) deepDiff(a[i], b[i], `${path}[${i}]`, out);
+    return;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ao), ...Object.keys(bo)]);
+  for (const key of keys) {
+    if (!(key in bo)) out.push({ path: `${path}.${key}`, reference: ao[key], strategy: undefined });
+    else if (!(key in ao)) out.push({ path: `${path}.${key}`, reference: undefined, strategy: bo[key] });
+    else deepDiff(ao[key], bo[key], `${path}.${key}`, out);
+  }
+}
+
+/** Compare two completed runs: observable state and result contract minus costs. */
+export function compareRuns(
+  reference: StrategyRun,
+  candidate: StrategyRun,
+  maxDifferences = 25,
+): { differences: Difference[]; total: number } {
+  const out = new DiffSink(maxDifferences);
+  const r = reference.result as ScenarioResult;
+  const c = candidate.result as ScenarioResult;
+  deepDiff(reference.observed, candidate.observed, "observe", out);
+  // mthp: every counter equal except split_deferred, which may only be lower.
+  for (const dir of new Set([...Object.keys(r.mthp), ...Object.keys(c.mthp)])) {
+    const rr = r.mthp[dir] ?? {};
+    const cc = c.mthp[dir] ?? {};
+    for (const name of new Set([...Object.keys(rr), ...Object.keys(cc)])) {
+      const path = `result.mthp.${dir}.${name}`;
+      const rv = rr[name];
+      const cv = cc[name];
+      if ((MAY_BE_LOWER.mthp as readonly string[]).includes(name)) {
+        if (typeof rv !== "number" || typeof cv !== "number" || cv > rv) {
+          out.push({ path, reference: rv, strategy: cv, rule: "may be lower than per-page's, never higher" });
+        }
+      } else if (rv !== cv) out.push({ path, reference: rv, strategy: cv });
+    }
+  }
+  for (const name of new Set([...Object.keys(r.vmstat), ...Object.keys(c.vmstat)])) {
+    const path = `result.vmstat.${name}`;
+    const rv = r.vmstat[name];
+    const cv = c.vmstat[name];
+    if ((MAY_BE_LOWER.vmstat as readonly string[]).includes(name)) {
+      if (typeof rv !== "number" || typeof cv !== "number" || cv > rv) {
+        out.push({ path, reference: rv, strategy: cv, rule: "may be lower than per-page's, never higher" });
+      }
+    } else if (rv !== cv) out.push({ path, reference: rv, strategy: cv });
+  }
+  deepDiff(r.meminfo, c.meminfo, "result.meminfo", out);
+  deepDiff(r.procs, c.procs, "result.procs", out);
+  deepDiff(r.expects, c.expects, "result.expects", out);
+  if (r.arch !== c.arch) out.push({ path: "result.arch", reference: r.arch, strategy: c.arch });
+  return { differences: out.list, total: out.total };
+}
+
+export interface EquivalenceReport {
+  scenario: string;
+  strategy: string;
+  /** True when the strategy ran cleanly and matched the reference. */
+  ok: boolean;
+  /** Set when the scenario was not run (ops core does not support yet). */
+  skipped?: string;
+  /** The first differences (up to maxDifferences); see totalDifferences for the count. */
+  differences: Difference[];
+  totalDifferences: number;
+  /** The strategy's run failed: invariant violation, strategy error, scenario error. */
+  error?: RunError;
+  /** The reference failed where the strategy did not, or differently (a core or scenario problem). */
+  referenceError?: RunError;
+}
+
+export interface CheckEquivalenceOptions {
+  /** Cache the reference run by scenario JSON (default true; the property runner turns it off). */
+  cacheReference?: boolean;
+  maxDifferences?: number;
+  /** Precomputed run of the strategy (to share one run between the invariant and equivalence checks). */
+  candidate?: StrategyRun;
+}
+
+/**
+ * Run a scenario under the strategy and under per-page (both with the checker on) and
+ * compare. Never throws: the report says what differed or broke.
+ */
+export function checkEquivalence(
+  strategy: ZapStrategy,
+  scenario: ScenarioJson,
+  options: CheckEquivalenceOptions = {},
+): EquivalenceReport {
+  const base = { scenario: scenario.name, strategy: strategy.name };
+  const skipped = skipReason(scenario);
+  if (skipped !== undefined) return { ...base, ok: true, skipped, differences: [], totalDifferences: 0 };
+  const ref = referenceRun(scenario, options.cacheReference ?? true);
+  const got = options.candidate ?? runChecked(strategy, scenario);
+  if (ref.error || got.error) {
+    // Both refuse the scenario the same way (e.g. out of model memory): equivalent.
+    if (
+      ref.error &&
+      got.error &&
+      ref.error.kind === "scenario" &&
+      got.error.kind === "scenario" &&
+      ref.error.message === got.error.message
+    ) {
+      return { ...base, ok: true, differences: [], totalDifferences: 0 };
+    }
+    const report: EquivalenceReport = { ...base, ok: false, differences: [], totalDifferences: 0 };
+    if (got.error) report.error = got.error;
+    if (ref.error) report.referenceError = ref.error;
+    return report;
+  }
+  const { differences, total } = compareRuns(ref, got, options.maxDifferences ?? 25);
+  return { ...base, ok: total === 0, differences, totalDifferences: total };
+}
+
+function show(v: unknown): string {
+  return v === undefined ? "(missing)" : JSON.stringify(v);
+}
+
+/** Describe a run error in one line, invariant name first. */
+export function formatRunError(e: RunError): string {
+  if (e.kind === "invariant")
+    return e.message.startsWith("invariant") ? e.message : `invariant "${e.invariant}" violated: ${e.message}`;
+  return `${e.kind} error: ${e.message}`;
+}
+
+/** A readable failure message for a report (empty string when ok). */
+export function formatEquivalenceReport(r: EquivalenceReport): string {
+  if (r.ok) return "";
+  const lines: string[] = [];
+  if (r.error) lines.push(`strategy "${r.strategy}" on scenario "${r.scenario}": ${formatRunError(r.error)}`);
+  if (r.referenceError) {
+    lines.push(
+      `reference per-page on scenario "${r.scenario}": ${formatRunError(r.referenceError)}` +
+        (r.error ? "" : " (the reference fails where the strategy does not: a core or scenario problem)"),
+    );
+  }
+  if (r.totalDifferences > 0) {
+    lines.push(
+      `strategy "${r.strategy}" differs from per-page on scenario "${r.scenario}" in ${r.totalDifferences} place${r.totalDifferences > 1 ? "s" : ""}:`,
+    );
+    for (const d of r.differences) {
+      lines.push(`  ${d.path}: per-page ${show(d.reference)}, ${r.strategy} ${show(d.strategy)}${d.rule ? ` (${d.rule})` : ""}`);
+    }
+    if (r.totalDifferences > r.differences.length) lines.push(`  ... and ${r.totalDifferences - r.differences.length} more`);
+  }
+  return lines.join("\n");
+}

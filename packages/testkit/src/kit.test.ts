@@ -1,0 +1,255 @@
+/**
+ * Every check in the kit can fail: the kit's pieces run against deliberately broken
+ * strategies, and each must be caught, by the invariant's name where there is one.
+ */
+
+import { InvariantViolation, NOT_YET_SUPPORTED, parseScenario, runScenario, type ZapStrategy } from "@foliolab/core";
+import { perPage } from "@foliolab/strategy-per-page";
+import { describe, expect, it } from "vitest";
+import { CATALOGUE, REPLAY_SCENARIOS, skipReason, unsupportedOps } from "./catalogue.js";
+import { ConformanceError, conformanceChecks } from "./describe.js";
+import { checkEquivalence, formatEquivalenceReport, runChecked } from "./equivalence.js";
+import { batchedReference, MUTANTS, mutant } from "./mutants.js";
+import { programToScenario, runProperty } from "./property.js";
+
+/** Run a strategy's non-property checks and collect the failure messages by title. */
+function failures(strategy: ZapStrategy, suites: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of conformanceChecks(strategy, { numRuns: 0 })) {
+    if (c.skip !== undefined || !suites.includes(c.suite)) continue;
+    try {
+      c.run();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConformanceError);
+      out.set(c.title, (e as Error).message);
+    }
+  }
+  return out;
+}
+
+describe("catalogue", () => {
+  it("every scenario parses, and per-page runs every supported one cleanly with its expects met", () => {
+    for (const e of CATALOGUE) {
+      expect(() => parseScenario(e.scenario), e.scenario.name).not.toThrow();
+      if (skipReason(e.scenario) !== undefined) continue;
+      const run = runChecked(perPage, e.scenario);
+      expect(run.error, e.scenario.name).toBeUndefined();
+      expect(
+        run.result?.expects.every((x) => x.ok),
+        e.scenario.name,
+      ).toBe(true);
+    }
+  });
+
+  it("names are unique and replays say what they replay", () => {
+    const names = CATALOGUE.map((e) => e.scenario.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const r of REPLAY_SCENARIOS) expect(r.replays?.length ?? 0).toBeGreaterThan(40);
+  });
+
+  it("covers fork, lazyfree reclaim, pageout, mremap and pin, skipped with a reason while core lacks them", () => {
+    const ops = new Set(CATALOGUE.flatMap((e) => unsupportedOps(e.scenario, new Set(NOT_YET_SUPPORTED))));
+    for (const op of ["fork", "reclaim", "madvise:free", "madvise:pageout", "mremap", "pin"]) {
+      if (NOT_YET_SUPPORTED.has(op)) expect(ops.has(op), op).toBe(true);
+    }
+    const fork = CATALOGUE.find((e) => e.scenario.name === "fork-cow-exit");
+    expect(skipReason(fork!.scenario, new Set(["fork"]))).toMatch(/core does not support "fork" yet/);
+    // Once core implements an op, the scenario runs.
+    expect(skipReason(fork!.scenario, new Set())).toBeUndefined();
+  });
+
+  it("registers skipped checks with the reason in the title", () => {
+    const skipped = conformanceChecks(perPage, { numRuns: 0 }).filter((c) => c.skip !== undefined);
+    if ([...NOT_YET_SUPPORTED].some((op) => ["fork", "reclaim", "mremap", "pin"].includes(op))) {
+      expect(skipped.length).toBeGreaterThan(0);
+    }
+    for (const c of skipped) expect(c.skip).toMatch(/NOT_YET_SUPPORTED/);
+  });
+});
+
+describe("the invariant suite and the replays catch every broken strategy by the invariant's name", () => {
+  for (const m of MUTANTS.filter((x) => x.caughtAs.length > 0)) {
+    it(`${m.strategy.name}: ${m.bug} -> ${m.caughtAs.join(" | ")}`, () => {
+      // The named scenario trips one of the expected invariants.
+      const entry = CATALOGUE.find((e) => e.scenario.name === m.caughtBy);
+      expect(entry, m.caughtBy).toBeDefined();
+      const run = runChecked(m.strategy, entry!.scenario);
+      expect(run.error?.kind, `${m.strategy.name} on ${m.caughtBy}`).toBe("invariant");
+      expect(m.caughtAs).toContain(run.error?.invariant);
+      // And the registered checks fail with that name in the message.
+      const fails = failures(m.strategy, ["invariants", "replays"]);
+      expect(fails.size, m.strategy.name).toBeGreaterThan(0);
+      const named = [...fails.values()].filter((msg) => m.caughtAs.some((inv) => msg.includes(`invariant "${inv}" violated`)));
+      expect(named.length, [...fails.values()].join("\n")).toBeGreaterThan(0);
+    });
+  }
+
+  it("the s390 early-free replay catches seed 000 v3's order only on the s390 profile", () => {
+    const m = mutant("rmap-after-gather-seed000-v3");
+    const fails = failures(m.strategy, ["invariants", "replays"]);
+    expect([...fails.keys()].every((t) => t.includes("s390"))).toBe(true);
+    expect([...fails.keys()].some((t) => t.includes("replay-s390-early-free-seed000-v3"))).toBe(true);
+  });
+
+  it("the lost-write replay names no-lost-write", () => {
+    const fails = failures(mutant("rmap-before-flush").strategy, ["replays"]);
+    expect(fails.get([...fails.keys()].find((t) => t.includes("replay-lost-write"))!)).toContain('invariant "no-lost-write"');
+  });
+
+  it("the stale nr_pages replay catches the leaking nr", () => {
+    const fails = failures(mutant("stale-nr-pages").strategy, ["replays"]);
+    expect([...fails.keys()].some((t) => t.includes("replay-stale-nr-pages"))).toBe(true);
+  });
+
+  it("the batch-past-table-end replay catches a batch that ignores max", () => {
+    const fails = failures(mutant("batch-past-range-end").strategy, ["replays"]);
+    const msg = fails.get([...fails.keys()].find((t) => t.includes("replay-batch-past-pte-table-end"))!);
+    expect(msg).toContain('invariant "strategy-contract"');
+  });
+});
+
+describe("the equivalence check", () => {
+  it("catches a leak that breaks no invariant", () => {
+    const m = mutant("leaks-reference");
+    const entry = CATALOGUE.find((e) => e.scenario.name === "munmap-partial-mthp")!;
+    expect(runChecked(m.strategy, entry.scenario).error).toBeUndefined();
+    const report = checkEquivalence(m.strategy, entry.scenario);
+    expect(report.ok).toBe(false);
+    expect(report.differences.some((d) => d.path.startsWith("observe.foliosByOrder") || d.path === "observe.freePages")).toBe(
+      true,
+    );
+    expect(formatEquivalenceReport(report)).toMatch(/differs from per-page on scenario "munmap-partial-mthp"/);
+    const fails = failures(m.strategy, ["equivalence"]);
+    expect(fails.size).toBeGreaterThan(0);
+    expect(failures(m.strategy, ["invariants"]).size).toBe(0);
+  });
+
+  it("lets split_deferred be lower than per-page's but never higher", () => {
+    const entry = CATALOGUE.find((e) => e.scenario.name === "gather-full-mid-folio")!;
+    const batched = checkEquivalence(batchedReference, entry.scenario);
+    expect(batched.ok, formatEquivalenceReport(batched)).toBe(true);
+    const ref = runChecked(perPage, entry.scenario).result!;
+    const got = runChecked(batchedReference, entry.scenario).result!;
+    expect(got.mthp["hugepages-64kB"]!.split_deferred).toBeLessThan(ref.mthp["hugepages-64kB"]!.split_deferred!);
+
+    const m = mutant("recounts-deferred-split");
+    const report = checkEquivalence(m.strategy, CATALOGUE.find((e) => e.scenario.name === "munmap-partial-mthp")!.scenario);
+    expect(report.ok).toBe(false);
+    expect(report.differences.every((d) => d.path.endsWith("split_deferred") || d.path.endsWith("thp_deferred_split_page"))).toBe(
+      true,
+    );
+    expect(report.differences[0]?.rule).toMatch(/never higher/);
+  });
+
+  it("reports a strategy that throws as a strategy error", () => {
+    const thrower: ZapStrategy = {
+      ...perPage,
+      name: "throws",
+      zapPresentPtes() {
+        throw new Error("boom");
+      },
+    };
+    const report = checkEquivalence(thrower, CATALOGUE[0]!.scenario);
+    expect(report.ok).toBe(false);
+    expect(report.error?.kind).toBe("strategy");
+    expect(formatEquivalenceReport(report)).toMatch(/boom/);
+  });
+
+  it("reports the reference's failure separately (a core or scenario problem)", () => {
+    const report = checkEquivalence(perPage, { name: "bad", ops: [{ op: "write", id: "nope" }] });
+    expect(report.ok).toBe(true); // both refuse it alike
+    const oom = checkEquivalence(perPage, {
+      name: "oom",
+      config: { memory: "8M" },
+      ops: [
+        { op: "mmap", id: "a", size: "64M", kind: "anon" },
+        { op: "write", id: "a" },
+      ],
+    });
+    expect(oom.ok).toBe(true);
+  });
+});
+
+describe("the property runner", () => {
+  const cases: Array<[string, string[]]> = [
+    ["frees-before-flush", ["tlb-flush-before-free", "no-lost-write"]],
+    ["ignores-folio-end", ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free"]],
+    ["rmap-before-flush", ["no-lost-write"]],
+    ["forgets-rmap", ["mapcount-matches-page-tables"]],
+    ["drops-extra-reference", ["refcount>=mapcount", "no-use-after-free"]],
+  ];
+  for (const [name, invariants] of cases) {
+    it(`finds ${name} and prints a shrunk scenario that runScenario replays`, () => {
+      const m = mutant(name);
+      const report = runProperty(m.strategy, { numRuns: 300, seed: 1234 });
+      expect(report.ok).toBe(false);
+      expect(report.counterexample).toBeDefined();
+      const json = JSON.stringify(report.counterexample);
+      expect(report.message).toContain(json);
+      expect(report.message).toMatch(/replay: \{ seed: 1234, path: /);
+      // The printed JSON replays: the broken strategy trips a named invariant, per-page does not.
+      let caught: unknown;
+      try {
+        runScenario(json, { strategy: m.strategy });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(InvariantViolation);
+      expect(invariants).toContain((caught as InvariantViolation).violation.invariant);
+      expect(report.message).toContain(`invariant "${(caught as InvariantViolation).violation.invariant}" violated`);
+      expect(() => runScenario(json, { strategy: perPage })).not.toThrow();
+      // Shrinking keeps it small.
+      expect(report.counterexample!.ops.length).toBeLessThanOrEqual(8);
+    });
+  }
+
+  it("finds a leak by equivalence alone", () => {
+    const report = runProperty(mutant("leaks-reference").strategy, { numRuns: 300, seed: 99 });
+    expect(report.ok).toBe(false);
+    expect(report.message).toMatch(/differs from per-page/);
+    expect(report.message).toContain(JSON.stringify(report.counterexample));
+  });
+
+  it("a failing property check throws ConformanceError carrying the scenario JSON", () => {
+    const check = conformanceChecks(mutant("frees-before-flush").strategy, { numRuns: 100, seed: 5 }).find(
+      (c) => c.suite === "property",
+    )!;
+    const errors = console.error;
+    console.error = () => {};
+    try {
+      expect(check.run).toThrow(ConformanceError);
+      expect(check.run).toThrow(/"ops":\[\{"op":"mmap"/);
+    } finally {
+      console.error = errors;
+    }
+  });
+
+  it("is deterministic for a seed and passes per-page against itself", () => {
+    const a = runProperty(perPage, { numRuns: 50, seed: 77 });
+    const b = runProperty(perPage, { numRuns: 50, seed: 77 });
+    expect(a.ok && b.ok).toBe(true);
+    expect(a.seed).toBe(77);
+    expect(a.numSkips).toBe(0);
+  });
+
+  it("builds only valid scenarios: accesses narrowed to mapped, permitted pages", () => {
+    const scenario = programToScenario({
+      arch: "x86_64",
+      mthp: { "64K": "always" },
+      mappings: [{ kind: "anon", pages: 256, align: 0, fill: 3 }],
+      ops: [
+        { t: "munmap", p: 0, m: 0, off: 16, len: 15, stride: 0 },
+        { t: "mprotect", p: 0, m: 0, off: 40, len: 9, prot: "r" },
+        { t: "write", p: 0, m: 0, off: 0, len: 99, stride: 0, value: 9 },
+        { t: "read", p: 0, m: 0, off: 0, len: 255, stride: 0 },
+      ],
+    });
+    expect(() => runScenario(scenario, { strategy: perPage })).not.toThrow();
+    const writes = scenario.ops.filter((o) => o.op === "write" && o.value === 9);
+    expect(writes.map((o) => [o.offset, o.length])).toEqual([
+      ["0K", "64K"],
+      ["128K", "32K"],
+      ["200K", "200K"],
+    ]);
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * @foliolab/testkit/lib: the kit's pieces without vitest, for other tools (fuzzers, the
+ * bench, CLIs): the scenario catalogue, checkEquivalence(), the property runner, and the
+ * deliberately broken strategies.
+ */
+
+export {
+  CATALOGUE,
+  type CatalogueEntry,
+  EQUIVALENCE_SCENARIOS,
+  opKey,
+  REPLAY_SCENARIOS,
+  type ScenarioJson,
+  skipReason,
+  unsupportedOps,
+} from "./catalogue.js";
+export {
+  type CheckEquivalenceOptions,
+  checkEquivalence,
+  compareRuns,
+  type Difference,
+  type EquivalenceReport,
+  formatEquivalenceReport,
+  formatRunError,
+  MAY_BE_LOWER,
+  type RunCheckedOptions,
+  type RunError,
+  referenceRun,
+  runChecked,
+  type StrategyRun,
+} from "./equivalence.js";
+export { batchedReference, MUTANTS, type Mutant, mutant } from "./mutants.js";
+export {
+  checkProgram,
+  type GenAdvice,
+  type GenKind,
+  type GenMapping,
+  type GenOp,
+  type GenProgram,
+  type GenProt,
+  type ProgramShape,
+  type PropertyOptions,
+  type PropertyReport,
+  programArbitrary,
+  programToScenario,
+  runProperty,
+} from "./property.js";

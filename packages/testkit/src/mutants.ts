@@ -1,0 +1,437 @@
+/**
+ * Deliberately broken strategies, derived from per-page's code (and from a correct batching
+ * strategy in the 6.9 style), each carrying one known class of bug. The kit's own tests run
+ * them to prove every check can fail; other tools can use them to test their checkers.
+ */
+
+import {
+  clearFullPtes,
+  deferredSplitFolio,
+  FolioBatch,
+  folioMarkAccessed,
+  folioMarkDirty,
+  folioPteBatch,
+  folioPutRefs,
+  folioRemoveRmapPtes,
+  folioTestAnon,
+  folioTestLarge,
+  freeSwapCache,
+  GATHER,
+  getAndClearFullPtes,
+  lruAddDrain,
+  type MmuGather,
+  MTHP_STAT_NAMES,
+  mmCounter,
+  PG,
+  PTE,
+  PTE_PFN_SHIFT,
+  pageFolio,
+  pageRemoveRmap,
+  pteDirty,
+  ptepGetAndClearFull,
+  pteYoung,
+  releasePages,
+  tlbDelayRmap,
+  tlbRemoveFolioPages,
+  tlbRemovePage,
+  tlbRemoveTlbEntries,
+  tlbRemoveTlbEntry,
+  vmNormalPage,
+  type ZapContext,
+  type ZapStrategy,
+} from "@foliolab/core";
+import { perPage } from "@foliolab/strategy-per-page";
+
+// ---- a correct batching strategy (6.9: zap_present_folio_ptes + folios_put_refs) -----
+
+type BatchFn = (z: ZapContext, folio: number, i: number, max: number) => number;
+
+/** Build a 6.9-style batching zapPresentPtes with a pluggable batch length function. */
+function batchingZap(batchLen: BatchFn) {
+  return (z: ZapContext, max: number): number => {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    if (pfn < 0) {
+      ptepGetAndClearFull(z, i);
+      tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+      return 1;
+    }
+    const folio = pageFolio(k, pfn);
+    const nr = folioTestLarge(k, folio) && max > 1 ? batchLen(z, folio, i, max) : 1;
+    const anon = folioTestAnon(k, folio);
+    let pte = z.ptent;
+    if (anon) clearFullPtes(z, i, nr);
+    else pte = getAndClearFullPtes(z, i, nr);
+    tlbRemoveTlbEntries(z.tlb, z.vpn(i), nr);
+    let delayRmap = false;
+    if (!anon) {
+      if (pteDirty(pte)) {
+        folioMarkDirty(k, folio);
+        if (tlbDelayRmap(z.tlb)) {
+          delayRmap = true;
+          z.forceFlush = true;
+        }
+      }
+      if (pteYoung(pte)) folioMarkAccessed(k, folio);
+    }
+    z.addRss(mmCounter(k, folio), -nr);
+    if (!delayRmap) folioRemoveRmapPtes(k, folio, pfn, nr, z.vma);
+    if (tlbRemoveFolioPages(z.tlb, pfn, nr, delayRmap)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return nr;
+  };
+}
+
+function batchedFlushRmaps(z: ZapContext): void {
+  const tlb = z.tlb;
+  if (!tlb.delayedRmap) return;
+  for (let i = 0; i < tlb.count; i++) {
+    const flags = tlb.itemFlags[i] as number;
+    if ((flags & GATHER.delayRmap) !== 0) {
+      const pfn = tlb.itemPfn[i] as number;
+      folioRemoveRmapPtes(z.k, pageFolio(z.k, pfn), pfn, tlb.itemNr[i] as number, z.vma);
+      tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
+    }
+  }
+  tlb.delayedRmap = false;
+}
+
+function batchedRelease(tlb: MmuGather, from: number, to: number): void {
+  const k = tlb.k;
+  lruAddDrain(k);
+  const fb = new FolioBatch(k);
+  for (let i = from; i < to; i++) {
+    const folio = pageFolio(k, tlb.itemPfn[i] as number);
+    freeSwapCache(k, folio);
+    const nr = ((tlb.itemFlags[i] as number) & GATHER.nrPagesNext) !== 0 ? (tlb.itemNr[i] as number) : 1;
+    fb.add(folio, nr);
+  }
+  fb.flush();
+}
+
+/**
+ * A correct batching strategy (David Hildenbrand's 6.9 zap: folio_pte_batch, one rmap
+ * update and one gather item per batch, folios_put_refs). Used as the positive control for
+ * batching: the kit must pass it, and its deferred-split counters come out lower.
+ */
+export const batchedReference: ZapStrategy = {
+  name: "testkit-batched",
+  description: "6.9-style batching (folio_pte_batch, folio_remove_rmap_ptes, folios_put_refs): correct",
+  gather: { localEntries: 8, entriesPerBatch: 510, maxBatches: 19, reserveOne: true, delayedRmapCap: true },
+  zapPresentPtes: batchingZap(folioPteBatch),
+  flushRmaps: batchedFlushRmaps,
+  releaseGathered: batchedRelease,
+};
+
+// ---- the mutants ---------------------------------------------------------------------
+
+/** A broken strategy and the invariants the kit must name when it catches it. */
+export interface Mutant {
+  strategy: ZapStrategy;
+  /** The bug, in one line. */
+  bug: string;
+  /** Invariant names any of which is a correct diagnosis. */
+  caughtAs: readonly string[];
+  /** Which part of the kit catches it: a catalogue scenario name, or "equivalence"/"property". */
+  caughtBy: string;
+}
+
+/** Per-page, but each page is released the moment it is unmapped, before any TLB flush. */
+const freesBeforeFlush: ZapStrategy = {
+  ...perPage,
+  name: "mutant-frees-before-flush",
+  zapPresentPtes(z: ZapContext): number {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    ptepGetAndClearFull(z, i);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+    if (pfn < 0) return 1;
+    const folio = pageFolio(k, pfn);
+    if (!folioTestAnon(k, folio) && pteDirty(z.ptent)) folioMarkDirty(k, folio);
+    z.addRss(mmCounter(k, folio), -1);
+    pageRemoveRmap(k, pfn, z.vma);
+    releasePages(k, [pfn], 0, 1); // BUG: released inside zapPresentPtes, before the flush
+    return 1;
+  },
+};
+
+/** Per-page, but the reference goes before the rmap (mapcount), the seed-000 R1 order. */
+const dropsReferenceEarly: ZapStrategy = {
+  ...perPage,
+  name: "mutant-drops-reference-early",
+  zapPresentPtes(z: ZapContext): number {
+    const k = z.k;
+    const pfn = vmNormalPage(z, z.ptent);
+    if (pfn >= 0) {
+      const folio = pageFolio(k, pfn);
+      folioPutRefs(k, folio, 1); // BUG: refcount drops below mapcount
+      k.mem.refcount[folio] = (k.mem.refcount[folio] as number) + 1; // (and is given back, so only the order is wrong)
+    }
+    return perPage.zapPresentPtes(z, 1);
+  },
+};
+
+/** Per-page, but the rmap removal of file pages is forgotten (the page cache reference hides it). */
+const forgetsRmap: ZapStrategy = {
+  ...perPage,
+  name: "mutant-forgets-rmap",
+  zapPresentPtes(z: ZapContext): number {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    const ptent = ptepGetAndClearFull(z, i);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+    if (pfn < 0) return 1;
+    const folio = pageFolio(k, pfn);
+    const anon = folioTestAnon(k, folio);
+    if (!anon && pteDirty(ptent)) folioMarkDirty(k, folio);
+    z.addRss(mmCounter(k, folio), -1);
+    if (anon) pageRemoveRmap(k, pfn, z.vma); // BUG: file pages never lose their rmap
+    if (tlbRemovePage(z.tlb, pfn, false)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return 1;
+  },
+};
+
+/** Per-page, but the release of each gather batch drops one reference too many. */
+const dropsExtraReference: ZapStrategy = {
+  ...perPage,
+  name: "mutant-drops-extra-reference",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    perPage.releaseGathered(tlb, from, to);
+    const k = tlb.k;
+    const folio = pageFolio(k, tlb.itemPfn[from] as number);
+    folioPutRefs(k, folio, 1); // BUG: one put too many
+  },
+};
+
+/** Per-page without the delayed rmap: dirty shared pages lose their rmap before the flush. */
+const rmapBeforeFlush: ZapStrategy = {
+  ...perPage,
+  name: "mutant-rmap-before-flush",
+  zapPresentPtes(z: ZapContext): number {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    const ptent = ptepGetAndClearFull(z, i);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+    if (pfn < 0) return 1;
+    const folio = pageFolio(k, pfn);
+    if (!folioTestAnon(k, folio)) {
+      if (pteDirty(ptent)) folioMarkDirty(k, folio); // BUG: no tlb_delay_rmap(), no force_flush
+      if (pteYoung(ptent)) folioMarkAccessed(k, folio);
+    }
+    z.addRss(mmCounter(k, folio), -1);
+    pageRemoveRmap(k, pfn, z.vma);
+    if (tlbRemovePage(z.tlb, pfn, false)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return 1;
+  },
+};
+
+/** A batch that stops at PTE changes and at max but not at the folio's end. */
+function batchIgnoringFolioEnd(z: ZapContext, _folio: number, i: number, max: number): number {
+  const ptes = z.ptes;
+  const first = ptes[i] as number;
+  const pfn = first >>> PTE_PFN_SHIFT;
+  const want = first & (PTE.present | PTE.write);
+  let n = 1;
+  while (n < max) {
+    const p = ptes[i + n] as number;
+    if ((p & (PTE.present | PTE.write)) !== want || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    n++;
+  }
+  return n;
+}
+
+const ignoresFolioEnd: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-ignores-folio-end",
+  zapPresentPtes: batchingZap(batchIgnoringFolioEnd),
+};
+
+/** folio_pte_batch() without its max cap: reads and clears past the range / PTE table end. */
+function batchIgnoringMax(z: ZapContext, folio: number, i: number, _max: number): number {
+  const room = z.ptes.length - i;
+  return folioPteBatch(z, folio, i, room);
+}
+
+const ignoresMax: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-batch-past-range-end",
+  zapPresentPtes: batchingZap(batchIgnoringMax),
+};
+
+/** Release where a gather item's nr leaks into the items after it (Dev Jain's bug shape). */
+const staleNrPages: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-stale-nr-pages",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const k = tlb.k;
+    lruAddDrain(k);
+    const fb = new FolioBatch(k);
+    let nr = 1; // BUG: set once, not reset per item
+    for (let i = from; i < to; i++) {
+      const folio = pageFolio(k, tlb.itemPfn[i] as number);
+      freeSwapCache(k, folio);
+      if (((tlb.itemFlags[i] as number) & GATHER.nrPagesNext) !== 0) nr = tlb.itemNr[i] as number;
+      fb.add(folio, nr);
+    }
+    fb.flush();
+  },
+};
+
+/**
+ * Seed 000 v3's order: gather the folio first, remove its rmap afterwards. Harmless where the
+ * gather waits for the flush; on s390 (MMU_GATHER_NO_GATHER) the gather frees at once.
+ */
+const rmapAfterGather: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-rmap-after-gather-seed000-v3",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    if (pfn < 0 || !folioTestAnon(k, pageFolio(k, pfn))) return batchedReference.zapPresentPtes(z, max);
+    const folio = pageFolio(k, pfn);
+    const nr = folioTestLarge(k, folio) && max > 1 ? folioPteBatch(z, folio, i, max) : 1;
+    clearFullPtes(z, i, nr);
+    tlbRemoveTlbEntries(z.tlb, z.vpn(i), nr);
+    z.addRss(mmCounter(k, folio), -nr);
+    const full = tlbRemoveFolioPages(z.tlb, pfn, nr, false); // BUG: gathered (freed on s390) ...
+    folioRemoveRmapPtes(k, folio, pfn, nr, z.vma); // ... before the rmap goes
+    if (full) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return nr;
+  },
+};
+
+/** Correct in every invariant, but leaks: large folios keep one reference forever. */
+const leaksReference: ZapStrategy = {
+  ...perPage,
+  name: "mutant-leaks-reference",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const k = tlb.k;
+    for (let i = from; i < to; i++) {
+      const pfn = tlb.itemPfn[i] as number;
+      const folio = pageFolio(k, pfn);
+      // BUG: the head page's own entry of a large folio is never released
+      if (folioTestLarge(k, folio) && pfn === folio && ((tlb.itemFlags[i] as number) & GATHER.pmd) === 0) continue;
+      releasePages(k, tlb.itemPfn, i, i + 1);
+    }
+  },
+};
+
+const NR_ANON_PARTIALLY_MAPPED = MTHP_STAT_NAMES.indexOf("nr_anon_partially_mapped");
+
+/**
+ * Correct in every invariant and in the final state, but counts a deferred split for every
+ * page it unmaps instead of once per folio: split_deferred ends above per-page's.
+ */
+const recountsDeferredSplit: ZapStrategy = {
+  ...perPage,
+  name: "mutant-recounts-deferred-split",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    const k = z.k;
+    const pfn = vmNormalPage(z, z.ptent);
+    const n = perPage.zapPresentPtes(z, max);
+    if (pfn >= 0) {
+      const folio = pageFolio(k, pfn);
+      const flags = k.mem.flags[folio] as number;
+      if (folioTestAnon(k, folio) && (flags & PG.partiallyMapped) !== 0) {
+        // BUG: forget the folio was already counted as partially mapped, and count it again
+        k.mem.flags[folio] = flags & ~PG.partiallyMapped;
+        k.stats.modMthp(k.mem.order[folio] as number, NR_ANON_PARTIALLY_MAPPED, -1);
+        deferredSplitFolio(k, folio, true);
+      }
+    }
+    return n;
+  },
+};
+
+/** Every mutant with what must catch it. */
+export const MUTANTS: readonly Mutant[] = [
+  {
+    strategy: freesBeforeFlush,
+    bug: "frees pages inside zapPresentPtes, before the TLB flush",
+    caughtAs: ["tlb-flush-before-free"],
+    caughtBy: "munmap-whole-4k",
+  },
+  {
+    strategy: dropsReferenceEarly,
+    bug: "drops the reference before removing the rmap",
+    caughtAs: ["refcount>=mapcount"],
+    caughtBy: "munmap-whole-4k",
+  },
+  {
+    strategy: forgetsRmap,
+    bug: "forgets the rmap removal of file pages",
+    caughtAs: ["mapcount-matches-page-tables"],
+    caughtBy: "file-shared-dirty",
+  },
+  {
+    strategy: dropsExtraReference,
+    bug: "drops one reference too many per gather batch",
+    caughtAs: ["refcount>=mapcount", "no-use-after-free"],
+    caughtBy: "munmap-whole-4k",
+  },
+  {
+    strategy: rmapBeforeFlush,
+    bug: "removes the rmap of a dirty shared page before the TLB flush",
+    caughtAs: ["no-lost-write"],
+    caughtBy: "replay-lost-write-dirty-shared",
+  },
+  {
+    strategy: ignoresFolioEnd,
+    bug: "batches past the folio end (pfn contiguity only)",
+    caughtAs: ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free"],
+    caughtBy: "replay-batch-past-folio-end",
+  },
+  {
+    strategy: ignoresMax,
+    bug: "batches past the range / PTE table end (ignores max)",
+    caughtAs: ["strategy-contract"],
+    caughtBy: "replay-batch-past-pte-table-end",
+  },
+  {
+    strategy: staleNrPages,
+    bug: "applies a gather item's nr_pages to the following items",
+    caughtAs: ["refcount>=mapcount", "no-use-after-free"],
+    caughtBy: "replay-stale-nr-pages",
+  },
+  {
+    strategy: rmapAfterGather,
+    bug: "gathers before removing the rmap (seed 000 v3; frees early on s390)",
+    caughtAs: ["refcount>=mapcount", "no-use-after-free"],
+    caughtBy: "replay-s390-early-free-seed000-v3",
+  },
+  {
+    strategy: leaksReference,
+    bug: "leaks one reference of every PTE-mapped large folio",
+    caughtAs: [],
+    caughtBy: "equivalence",
+  },
+  {
+    strategy: recountsDeferredSplit,
+    bug: "counts split_deferred once per unmapped page instead of once per folio",
+    caughtAs: [],
+    caughtBy: "equivalence",
+  },
+];
+
+/** Look a mutant up by its strategy name. */
+export function mutant(name: string): Mutant {
+  const m = MUTANTS.find((x) => x.strategy.name === name || x.strategy.name === `mutant-${name}`);
+  if (!m) throw new Error(`no mutant "${name}" (have ${MUTANTS.map((x) => x.strategy.name).join(", ")})`);
+  return m;
+}

@@ -1,0 +1,354 @@
+/**
+ * The property test: random operation sequences run under the strategy and under per-page
+ * must end in the same observable state with no invariant violation. fast-check generates a
+ * compact program (indices and lengths, shrinking toward small and early); the scenario
+ * builder turns it into scenario JSON that runScenario() replays, keeping every op valid
+ * (no access to unmapped or protected pages), so a failure prints as a scenario to rerun.
+ */
+
+import { NOT_YET_SUPPORTED, type ZapStrategy } from "@foliolab/core";
+import fc from "fast-check";
+import type { ScenarioJson } from "./catalogue.js";
+import { checkEquivalence, type EquivalenceReport, formatEquivalenceReport } from "./equivalence.js";
+
+export type GenKind = "anon" | "file-private" | "file-shared";
+export type GenProt = "r" | "rw" | "none";
+export type GenAdvice = "dontneed" | "hugepage" | "nohugepage" | "free" | "pageout";
+
+export interface GenMapping {
+  kind: GenKind;
+  /** Size in 4K pages. */
+  pages: number;
+  /** mmap alignment in 4K pages (0: the default, 2M). */
+  align: number;
+  /** Write the whole mapping right after mmap (with this value; 0: leave it unpopulated). */
+  fill: number;
+}
+
+/** One generated op. Numbers are raw: the builder reduces them modulo what is in range. */
+export type GenOp =
+  | { t: "write"; p: number; m: number; off: number; len: number; stride: number; value: number }
+  | { t: "read"; p: number; m: number; off: number; len: number; stride: number }
+  | { t: "munmap"; p: number; m: number; off: number; len: number; stride: number }
+  | { t: "mprotect"; p: number; m: number; off: number; len: number; prot: GenProt }
+  | { t: "madvise"; p: number; m: number; off: number; len: number; advice: GenAdvice }
+  | { t: "fork"; p: number }
+  | { t: "reclaim" };
+
+export interface GenProgram {
+  arch: "x86_64" | "s390";
+  mthp: Record<string, "always" | "madvise" | "never">;
+  mappings: GenMapping[];
+  ops: GenOp[];
+}
+
+export interface ProgramShape {
+  /** Smallest and largest mapping, in MiB (default 1..8). */
+  minMappingMiB?: number;
+  maxMappingMiB?: number;
+  /** Mappings per program (default 1..3). */
+  maxMappings?: number;
+  /** Ops between the mmaps and the final exits (default 1..12). */
+  maxOps?: number;
+  /** Probability weight of the s390 profile against x86_64's 9 (default 1). */
+  s390Weight?: number;
+  /**
+   * Ops and advice core does not implement yet; the generator leaves them out. Defaults to
+   * core's NOT_YET_SUPPORTED, so fork, MADV_FREE, MADV_PAGEOUT and reclaim join in by
+   * themselves once core implements them.
+   */
+  notYetSupported?: ReadonlySet<string>;
+}
+
+const MTHP_SIZES = ["16K", "32K", "64K", "128K", "256K", "512K", "1M", "2M"] as const;
+
+/** fast-check arbitrary of programs. */
+export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProgram> {
+  const minPages = Math.max(1, Math.round((shape.minMappingMiB ?? 1) * 256));
+  const maxPages = Math.max(minPages, Math.round((shape.maxMappingMiB ?? 8) * 256));
+  const unsupported = shape.notYetSupported ?? NOT_YET_SUPPORTED;
+  const can = (key: string) => !unsupported.has(key);
+  const idx = fc.nat({ max: 1 << 16 });
+  const range = { p: fc.nat({ max: 7 }), m: fc.nat({ max: 7 }), off: idx, len: idx };
+  const opArbs: Array<fc.WeightedArbitrary<GenOp>> = [
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        t: fc.constant("write" as const),
+        ...range,
+        stride: fc.oneof(fc.constant(0), idx),
+        value: fc.integer({ min: 1, max: 0xffff }),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant("read" as const), ...range, stride: fc.oneof(fc.constant(0), idx) }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant("munmap" as const), ...range, stride: fc.oneof(fc.constant(0), idx) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        t: fc.constant("mprotect" as const),
+        ...range,
+        prot: fc.constantFrom<GenProt>("r", "rw", "none", "rw"),
+      }),
+    },
+  ];
+  const advice: GenAdvice[] = ["dontneed", "dontneed", "hugepage", "nohugepage"];
+  if (can("madvise:free")) advice.push("free", "free");
+  if (can("madvise:pageout")) advice.push("pageout");
+  opArbs.push({
+    weight: 3,
+    arbitrary: fc.record({ t: fc.constant("madvise" as const), ...range, advice: fc.constantFrom(...advice) }),
+  });
+  if (can("fork")) opArbs.push({ weight: 2, arbitrary: fc.record({ t: fc.constant("fork" as const), p: fc.nat({ max: 7 }) }) });
+  if (can("reclaim")) opArbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant("reclaim" as const) }) });
+
+  const mthp = fc
+    .array(fc.tuple(fc.constantFrom(...MTHP_SIZES), fc.constantFrom("always", "always", "madvise", "never" as const)), {
+      maxLength: 4,
+    })
+    .map((pairs) => Object.fromEntries(pairs) as GenProgram["mthp"]);
+  const mapping = fc.record({
+    kind: fc.constantFrom<GenKind>("anon", "anon", "anon", "file-private", "file-shared"),
+    pages: fc.integer({ min: minPages, max: maxPages }),
+    align: fc.constantFrom(0, 0, 1, 16, 256),
+    fill: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 0xffff }) }, { weight: 1, arbitrary: fc.constant(0) }),
+  });
+  return fc.record({
+    arch: fc.oneof(
+      { weight: 9, arbitrary: fc.constant("x86_64" as const) },
+      { weight: shape.s390Weight ?? 1, arbitrary: fc.constant("s390" as const) },
+    ),
+    mthp,
+    mappings: fc.array(mapping, { minLength: 1, maxLength: shape.maxMappings ?? 3 }),
+    ops: fc.array(fc.oneof(...opArbs), { minLength: 1, maxLength: shape.maxOps ?? 12 }),
+  });
+}
+
+// ---- the scenario builder ------------------------------------------------------------
+
+/** Page state the builder tracks: what an access may do without a segmentation fault. */
+const UNMAPPED = 0;
+const PROT_NONE = 1;
+const PROT_R = 2;
+const PROT_RW = 3;
+
+interface BuildProc {
+  name: string;
+  pages: Uint8Array[];
+}
+
+function size(pages: number): string {
+  return `${pages * 4}K`;
+}
+
+/** [start, end) page ranges an op addresses, as runScenario resolves them. */
+function ranges(nrPages: number, off: number, len: number, stride: number): Array<[number, number]> {
+  if (stride === 0) return [[off, off + len]];
+  const out: Array<[number, number]> = [];
+  for (let s = off; s + len <= nrPages; s += stride) out.push([s, s + len]);
+  return out;
+}
+
+/** Maximal runs of pages inside `rs` whose state satisfies ok(). */
+function accessibleRuns(state: Uint8Array, rs: Array<[number, number]>, ok: (s: number) => boolean): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of rs) {
+    let runStart = -1;
+    for (let v = s; v <= e; v++) {
+      const good = v < e && ok(state[v] as number);
+      if (good && runStart < 0) runStart = v;
+      else if (!good && runStart >= 0) {
+        out.push([runStart, v]);
+        runStart = -1;
+      }
+    }
+  }
+  return out;
+}
+
+const MAX_SPLIT_RUNS = 4;
+
+/**
+ * Turn a generated program into scenario JSON: mmaps first, the ops with their raw numbers
+ * reduced into range, accesses narrowed to pages that are mapped with the needed protection,
+ * and an exit of every process at the end (children first, main last).
+ */
+export function programToScenario(program: GenProgram, name = "property"): ScenarioJson {
+  const ops: Array<Record<string, unknown>> = [];
+  const main: BuildProc = { name: "main", pages: [] };
+  program.mappings.forEach((m, i) => {
+    ops.push({ op: "mmap", id: `m${i}`, size: size(m.pages), kind: m.kind, ...(m.align ? { align: size(m.align) } : {}) });
+    main.pages.push(new Uint8Array(m.pages).fill(PROT_RW));
+  });
+  program.mappings.forEach((m, i) => {
+    if (m.fill !== 0) ops.push({ op: "write", id: `m${i}`, value: m.fill });
+  });
+  const procs: BuildProc[] = [main];
+  let forks = 0;
+  const withProc = (proc: BuildProc, op: Record<string, unknown>) => (proc.name === "main" ? op : { ...op, proc: proc.name });
+
+  for (const g of program.ops) {
+    if (g.t === "reclaim") {
+      ops.push({ op: "reclaim" });
+      continue;
+    }
+    const proc = procs[g.p % procs.length] as BuildProc;
+    if (g.t === "fork") {
+      const child: BuildProc = { name: `c${++forks}`, pages: proc.pages.map((s) => s.slice()) };
+      ops.push(withProc(proc, { op: "fork", as: child.name }));
+      procs.push(child);
+      continue;
+    }
+    const mi = g.m % program.mappings.length;
+    const mapping = program.mappings[mi] as GenMapping;
+    const state = proc.pages[mi] as Uint8Array;
+    const nr = mapping.pages;
+    const off = g.off % nr;
+    const len = 1 + (g.len % (nr - off));
+    const id = `m${mi}`;
+    const rangeOp = (o: number, l: number) => ({ id, offset: size(o), length: size(l) });
+    switch (g.t) {
+      case "write":
+      case "read": {
+        const stride = g.stride === 0 ? 0 : len + (g.stride % nr);
+        const rs = ranges(nr, off, len, stride);
+        const need = g.t === "write" ? (s: number) => s === PROT_RW : (s: number) => s === PROT_R || s === PROT_RW;
+        const runs = accessibleRuns(state, rs, need);
+        const whole = runs.length === rs.length && runs.every((r, i) => r[0] === rs[i]?.[0] && r[1] === rs[i]?.[1]);
+        const extra = g.t === "write" ? { value: g.value } : {};
+        if (whole) {
+          ops.push(withProc(proc, { op: g.t, ...rangeOp(off, len), ...(stride ? { stride: size(stride) } : {}), ...extra }));
+        } else {
+          for (const [s, e] of runs.slice(0, MAX_SPLIT_RUNS))
+            ops.push(withProc(proc, { op: g.t, ...rangeOp(s, e - s), ...extra }));
+        }
+        break;
+      }
+      case "munmap": {
+        const stride = g.stride === 0 ? 0 : len + (g.stride % nr);
+        for (const [s, e] of ranges(nr, off, len, stride)) state.fill(UNMAPPED, s, e);
+        ops.push(withProc(proc, { op: "munmap", ...rangeOp(off, len), ...(stride ? { stride: size(stride) } : {}) }));
+        break;
+      }
+      case "mprotect": {
+        const to = g.prot === "r" ? PROT_R : g.prot === "rw" ? PROT_RW : PROT_NONE;
+        for (let v = off; v < off + len; v++) if (state[v] !== UNMAPPED) state[v] = to;
+        ops.push(withProc(proc, { op: "mprotect", ...rangeOp(off, len), prot: g.prot }));
+        break;
+      }
+      case "madvise": {
+        // MADV_FREE applies to private anon memory only.
+        if (g.advice === "free" && mapping.kind !== "anon") break;
+        ops.push(withProc(proc, { op: "madvise", ...rangeOp(off, len), advice: g.advice }));
+        break;
+      }
+    }
+  }
+  for (const p of procs.slice(1)) ops.push({ op: "exit", proc: p.name });
+  ops.push({ op: "exit" });
+  const config: Record<string, unknown> = {};
+  if (program.arch !== "x86_64") config.arch = program.arch;
+  if (Object.keys(program.mthp).length > 0) config.mthp = { ...program.mthp };
+  const scenario: ScenarioJson = { name, ops };
+  if (Object.keys(config).length > 0) scenario.config = config;
+  return scenario;
+}
+
+// ---- the runner ----------------------------------------------------------------------
+
+export interface PropertyOptions extends ProgramShape {
+  /** Random sequences to run (default 100). */
+  numRuns?: number;
+  /** fast-check seed (default: random; printed in the report either way). */
+  seed?: number;
+  /** fast-check replay path of a previous failure (with its seed). */
+  path?: string;
+  /** Stop shrinking after this long (ms); default no limit. */
+  interruptAfterTimeLimit?: number;
+}
+
+export interface PropertyReport {
+  ok: boolean;
+  strategy: string;
+  numRuns: number;
+  /** Sequences fast-check discarded (the reference itself refused them, e.g. out of model memory). */
+  numSkips: number;
+  numShrinks: number;
+  seed: number;
+  /** fast-check path of the counterexample, to replay with { seed, path }. */
+  path?: string;
+  durationMs: number;
+  /** The shrunk failing sequence as scenario JSON, replayable by runScenario(). */
+  counterexample?: ScenarioJson;
+  /** The equivalence report of the shrunk counterexample. */
+  failure?: EquivalenceReport;
+  /** A complete failure message, counterexample JSON included (empty when ok). */
+  message: string;
+}
+
+class PropertyFailure extends Error {
+  constructor(readonly report: EquivalenceReport) {
+    super(formatEquivalenceReport(report));
+  }
+}
+
+/** Check one generated program; throws PropertyFailure on a mismatch or violation. */
+export function checkProgram(strategy: ZapStrategy, program: GenProgram): EquivalenceReport {
+  const scenario = programToScenario(program);
+  return checkEquivalence(strategy, scenario, { cacheReference: false });
+}
+
+/**
+ * Run the property outside any test framework: `numRuns` random sequences under the
+ * strategy and per-page. On failure the report carries the shrunk counterexample as scenario
+ * JSON and a message with everything needed to replay it.
+ */
+export function runProperty(strategy: ZapStrategy, options: PropertyOptions = {}): PropertyReport {
+  const started = performance.now();
+  const prop = fc.property(programArbitrary(options), (program) => {
+    const report = checkProgram(strategy, program);
+    if (report.ok) return;
+    // The reference refused the sequence for a reason of its own (both refused alike is ok above).
+    if (!report.error && report.referenceError?.kind === "scenario") fc.pre(false);
+    throw new PropertyFailure(report);
+  });
+  const params: fc.Parameters<[GenProgram]> = { numRuns: options.numRuns ?? 100 };
+  if (options.seed !== undefined) params.seed = options.seed;
+  if (options.path !== undefined) params.path = options.path;
+  if (options.interruptAfterTimeLimit !== undefined) params.interruptAfterTimeLimit = options.interruptAfterTimeLimit;
+  const details = fc.check(prop, params);
+  const durationMs = performance.now() - started;
+  const base = {
+    strategy: strategy.name,
+    numRuns: details.numRuns,
+    numSkips: details.numSkips,
+    numShrinks: details.numShrinks,
+    seed: details.seed,
+    durationMs,
+  };
+  if (!details.failed) return { ...base, ok: true, message: "" };
+  const lines = [
+    `property failed for strategy "${strategy.name}" after ${details.numRuns} run(s), ${details.numShrinks} shrink(s)`,
+  ];
+  lines.push(`  replay: { seed: ${details.seed}, path: ${JSON.stringify(details.counterexamplePath)} }`);
+  const report: PropertyReport = { ...base, ok: false, message: "" };
+  if (details.counterexamplePath !== null) report.path = details.counterexamplePath;
+  const program = details.counterexample?.[0];
+  if (program) {
+    const scenario = programToScenario(program, `property-counterexample-seed-${details.seed}`);
+    report.counterexample = scenario;
+    const failure = checkEquivalence(strategy, scenario, { cacheReference: false });
+    report.failure = failure;
+    lines.push(
+      failure.ok
+        ? "  (the shrunk counterexample passes when rerun: a nondeterministic strategy?)"
+        : formatEquivalenceReport(failure),
+    );
+    lines.push("Shrunk counterexample as scenario JSON (replay: runScenario(json, { strategy })):");
+    lines.push(JSON.stringify(scenario));
+  } else if (details.errorInstance) {
+    lines.push(String(details.errorInstance));
+  }
+  if (details.interrupted) lines.push("(stopped early: time limit)");
+  report.message = lines.join("\n");
+  return report;
+}
