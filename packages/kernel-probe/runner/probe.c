@@ -1,0 +1,905 @@
+/*
+ * foliolab kernel-probe runner: performs a scenario's ops on the real kernel.
+ *
+ * Built by @foliolab/kernel-probe with the system C compiler on first use. It reads a simple
+ * line-based program on stdin (written by the TypeScript side, which parses the scenario JSON)
+ * and prints line-based results on stdout. No JSON here.
+ *
+ *   probe run <workdir> <lockfile> <journal>   run a program (see PROTOCOL below)
+ *   probe scan <pid> <start-hex> <end-hex>      print PMD-mapped ranges (PAGEMAP_SCAN PAGE_IS_HUGE)
+ *   probe version
+ *
+ * PROTOCOL (stdin). Header lines, then "go", then one command per line:
+ *   procs <n>                      number of scenario processes (main + forks)
+ *   knob <hugepages-NkB> <policy>  wanted value of /sys/kernel/mm/transparent_hugepage/<dir>/enabled
+ *   go
+ *   <op> <proc> mmap <slot> <size> <align> <a|p|s> <locked>
+ *   <op> <proc> madv <slot> <off> <len> <stride> <advice>   (stride 0 = one range)
+ *   <op> <proc> write <slot> <off> <len> <stride> <value>
+ *   <op> <proc> read <slot> <off> <len> <stride>
+ *   <op> <proc> munmap <slot> <off> <len> <stride>
+ *   <op> <proc> mprotect <slot> <off> <len> <prot r|rw|none>
+ *   <op> <proc> mremap <slot> <off> <len> <newslot>
+ *   <op> <proc> pin <slot> <off> <len>
+ *   <op> <proc> unpin <slot> <off> <len>
+ *   <op> <proc> reclaim
+ *   <op> <proc> peek <slot> <off>
+ *   <op> <proc> status
+ *   <op> <proc> fork <newproc>
+ *   <op> <proc> exit <pid>
+ *   quit
+ *
+ * Output (stdout), one line each:
+ *   K <dir> <original> <wanted> <ok|same|absent|err:...>
+ *   W <warning>
+ *   READY <main-pid>
+ *   R <op> ok <ns> <syscalls> [<extra>]      ns: wall time around the syscalls (or the access loop)
+ *   R <op> err <message>
+ *   S <op> <proc> <RssAnon> <RssFile> <VmSwap> <AnonHugePages>   (kB, -1 when unreadable)
+ *   V <op> <present|swapped|none|unmapped|fault> <value>
+ *   E <fatal error>
+ *   BYE
+ *
+ * Every process is a real process: the controller (this program's first process) forks "main"
+ * and routes command lines to each scenario process over its own pipe; `fork` forks the
+ * addressed process. The controller writes the mTHP knobs, records the originals first (also in a
+ * journal file, so an interrupted run is repaired by the next one) and restores them on every exit
+ * path: end of program, EOF on stdin, SIGINT/SIGTERM/SIGHUP, fatal errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+/* PAGEMAP_SCAN (Linux 6.7), declared here because older libc headers lack it. */
+#define PM_PAGE_IS_PRESENT (1ULL << 3)
+#define PM_PAGE_IS_HUGE (1ULL << 6)
+struct pm_page_region {
+  uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask,
+      category_anyof_mask, return_mask;
+};
+#define PM_PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+
+#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+#define MAXP 64
+#define MAXSLOT 256
+#define MAXPIN 64
+#define MAXKNOB 16
+#define PG 4096UL
+
+static char outbuf[8192];
+
+static void out(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(outbuf, sizeof outbuf - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (n > (int)sizeof outbuf - 2) n = sizeof outbuf - 2;
+  outbuf[n++] = '\n';
+  ssize_t w = write(1, outbuf, n);
+  (void)w;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* ---------- line reader over a file descriptor (no stdio, no malloc) ---------- */
+struct reader {
+  int fd;
+  char buf[65536];
+  size_t len, pos;
+};
+
+/* Returns a NUL-terminated line (without '\n') or NULL at EOF. */
+static char *read_line(struct reader *r) {
+  for (;;) {
+    char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+    if (nl) {
+      *nl = 0;
+      char *line = r->buf + r->pos;
+      r->pos = nl - r->buf + 1;
+      return line;
+    }
+    if (r->pos > 0) {
+      memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+      r->len -= r->pos;
+      r->pos = 0;
+    }
+    if (r->len >= sizeof r->buf - 1) r->len = 0; /* overlong line: drop */
+    ssize_t n = read(r->fd, r->buf + r->len, sizeof r->buf - 1 - r->len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    r->len += n;
+  }
+}
+
+static int split(char *line, char **argv, int max) {
+  int n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(line, " \t", &save); t && n < max; t = strtok_r(NULL, " \t", &save)) argv[n++] = t;
+  return n;
+}
+
+static uint64_t num(const char *s) { return strtoull(s, NULL, 0); }
+
+/* ---------- mTHP knobs: apply, journal, restore ---------- */
+struct knob {
+  char dir[64];
+  char path[160];
+  char orig[16];
+  char want[16];
+  int changed;
+};
+static struct knob knobs[MAXKNOB];
+static int nknobs;
+static char journal_path[512];
+static volatile sig_atomic_t restored;
+
+static int valid_dir(const char *d) {
+  return strncmp(d, "hugepages-", 10) == 0 && !strchr(d, '/') && strlen(d) < 40;
+}
+
+static int write_str(const char *path, const char *val) {
+  int fd = open(path, O_WRONLY);
+  if (fd < 0) return -errno;
+  ssize_t n = write(fd, val, strlen(val));
+  int e = errno;
+  close(fd);
+  return n < 0 ? -e : 0;
+}
+
+/* Reads "always inherit [madvise] never" and returns the bracketed word. */
+static int read_policy(const char *path, char *dst, size_t cap) {
+  char buf[128];
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -errno;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -EIO;
+  buf[n] = 0;
+  char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
+  if (!a || !b || (size_t)(b - a - 1) >= cap) return -EINVAL;
+  memcpy(dst, a + 1, b - a - 1);
+  dst[b - a - 1] = 0;
+  return 0;
+}
+
+/* Async-signal-safe: open/write/close/unlink only. */
+static void restore_knobs(void) {
+  if (restored) return;
+  restored = 1;
+  for (int i = 0; i < nknobs; i++)
+    if (knobs[i].changed) write_str(knobs[i].path, knobs[i].orig);
+  if (journal_path[0]) unlink(journal_path);
+}
+
+/* A journal left by an interrupted run (e.g. SIGKILL) holds the settings to put back. */
+static void recover_journal(void) {
+  int fd = open(journal_path, O_RDONLY);
+  if (fd < 0) return;
+  static char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n > 0) {
+    buf[n] = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+      char dir[64], val[16], path[160];
+      if (sscanf(l, "%63s %15s", dir, val) != 2 || !valid_dir(dir)) continue;
+      if (strcmp(val, "always") && strcmp(val, "inherit") && strcmp(val, "madvise") && strcmp(val, "never")) continue;
+      snprintf(path, sizeof path, THP_DIR "/%s/enabled", dir);
+      write_str(path, val);
+      out("W restored %s/enabled=%s from the journal of an interrupted earlier run", dir, val);
+    }
+  }
+  unlink(journal_path);
+}
+
+static void apply_knobs(void) {
+  char jbuf[2048];
+  size_t jl = 0;
+  int any = 0;
+  for (int i = 0; i < nknobs; i++) {
+    struct knob *k = &knobs[i];
+    snprintf(k->path, sizeof k->path, THP_DIR "/%s/enabled", k->dir);
+    int r = read_policy(k->path, k->orig, sizeof k->orig);
+    if (r < 0) {
+      strcpy(k->orig, "-");
+      continue;
+    }
+    if (strcmp(k->orig, k->want) != 0) {
+      any = 1;
+      jl += snprintf(jbuf + jl, sizeof jbuf - jl, "%s %s\n", k->dir, k->orig);
+    }
+  }
+  if (any) {
+    int fd = open(journal_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ssize_t w = write(fd, jbuf, jl);
+      (void)w;
+      fsync(fd);
+      close(fd);
+    } else {
+      out("W cannot write the THP journal %s: %s", journal_path, strerror(errno));
+    }
+  }
+  for (int i = 0; i < nknobs; i++) {
+    struct knob *k = &knobs[i];
+    if (strcmp(k->orig, "-") == 0) {
+      out("K %s - %s absent", k->dir, k->want);
+      continue;
+    }
+    if (strcmp(k->orig, k->want) == 0) {
+      out("K %s %s %s same", k->dir, k->orig, k->want);
+      continue;
+    }
+    int r = write_str(k->path, k->want);
+    if (r < 0) {
+      out("K %s %s %s err:%s", k->dir, k->orig, k->want, strerror(-r));
+      continue;
+    }
+    k->changed = 1;
+    out("K %s %s %s ok", k->dir, k->orig, k->want);
+  }
+  if (!any) unlink(journal_path);
+}
+
+/* ---------- processes ---------- */
+static int nprocs;
+static int cmd_r[MAXP], cmd_w[MAXP];
+static int tpipe[2]; /* child -> controller: exit timestamp */
+static int ppipe[2]; /* worker -> controller: (id, pid) records */
+static int pidfds[MAXP * 2];
+static int npidfds;
+static pid_t main_pid;
+static char workdir[400];
+
+static void kill_workers(void) {
+  int rec[2];
+  while (read(ppipe[0], rec, sizeof rec) == (ssize_t)sizeof rec) {
+    int fd = (int)syscall(SYS_pidfd_open, rec[1], 0);
+    if (fd >= 0 && npidfds < (int)(sizeof pidfds / sizeof pidfds[0])) pidfds[npidfds++] = fd;
+  }
+  for (int i = 0; i < npidfds; i++) syscall(SYS_pidfd_send_signal, pidfds[i], SIGKILL, NULL, 0);
+}
+
+static void on_signal(int sig) {
+  restore_knobs();
+  kill_workers();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* ---------- worker state ---------- */
+struct slot {
+  char *base;
+  size_t size, align, fileoff;
+  int fd; /* file kinds: the (unlinked) file, for reading page-cache content */
+  int kind;
+};
+struct pin {
+  int used, slot, ring;
+  size_t off, len;
+};
+static int my_id;
+static struct slot slots[MAXSLOT];
+static struct pin pins[MAXPIN];
+static int pagemap_fd = -1;
+static int mem_fd = -1;
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t guarded;
+static volatile void *fault_addr;
+
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  if (!guarded) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  fault_addr = si->si_addr;
+  siglongjmp(fault_jmp, sig);
+}
+
+static void status_line(const char *op) {
+  static char buf[16384];
+  long v[4] = {-1, -1, -1, -1};
+  const char *names[4] = {"RssAnon:", "RssFile:", "VmSwap:", "AnonHugePages:"};
+  const char *files[2] = {"/proc/self/status", "/proc/self/smaps_rollup"};
+  for (int f = 0; f < 2; f++) {
+    int fd = open(files[f], O_RDONLY);
+    if (fd < 0) continue;
+    ssize_t n = 0, r;
+    while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
+    close(fd);
+    buf[n] = 0;
+    for (int i = f == 0 ? 0 : 3; i < (f == 0 ? 3 : 4); i++) {
+      char *p = strstr(buf, names[i]);
+      if (p) v[i] = strtol(p + strlen(names[i]), NULL, 10);
+    }
+  }
+  out("S %s %d %ld %ld %ld %ld", op, my_id, v[0], v[1], v[2], v[3]);
+}
+
+static int madv_code(const char *s) {
+  if (!strcmp(s, "hugepage")) return MADV_HUGEPAGE;
+  if (!strcmp(s, "nohugepage")) return MADV_NOHUGEPAGE;
+  if (!strcmp(s, "dontneed")) return MADV_DONTNEED;
+  if (!strcmp(s, "free")) return MADV_FREE;
+  if (!strcmp(s, "cold")) return MADV_COLD;
+  if (!strcmp(s, "pageout")) return MADV_PAGEOUT;
+  return -1;
+}
+
+static struct slot *get_slot(const char *s, const char *op) {
+  uint64_t i = num(s);
+  if (i >= MAXSLOT || !slots[i].base) {
+    out("R %s err unknown slot %s", op, s);
+    return NULL;
+  }
+  return &slots[i];
+}
+
+/* Strided ranges: [off + k*stride, +len) while inside the mapping; stride 0 = one range. */
+#define FOR_RANGES(sl, off, len, stride, start)                                             \
+  for (size_t start = (off); start + (len) <= (sl)->size && (len) > 0;                    \
+       start = (stride) ? start + (stride) : (sl)->size)
+
+static void do_mmap(const char *op, char **a, int n) {
+  if (n < 5) return (void)out("R %s err bad mmap", op);
+  uint64_t i = num(a[0]);
+  size_t size = num(a[1]), align = num(a[2]);
+  char kind = a[3][0];
+  int locked = (int)num(a[4]);
+  if (i >= MAXSLOT) return (void)out("R %s err too many mappings", op);
+  if (align < PG) align = PG;
+  int fd = -1, flags = MAP_PRIVATE;
+  if (kind != 'a') {
+    char path[512];
+    snprintf(path, sizeof path, "%s/f%s-%d", workdir, op, my_id);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return (void)out("R %s err create %s: %s", op, path, strerror(errno));
+    unlink(path);
+    if (ftruncate(fd, size) < 0) return (void)out("R %s err ftruncate: %s", op, strerror(errno));
+    if (kind == 's') flags = MAP_SHARED;
+  } else {
+    flags |= MAP_ANONYMOUS;
+  }
+  char *want = NULL;
+  if (align > PG) {
+    char *r = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) return (void)out("R %s err reserve: %s", op, strerror(errno));
+    want = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+    if (want > r) munmap(r, want - r);
+    if (r + size + align > want + size) munmap(want + size, r + size + align - (want + size));
+    flags |= MAP_FIXED;
+  }
+  uint64_t t0 = now_ns();
+  char *p = mmap(want, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+  int e = errno;
+  if (p != MAP_FAILED && locked && mlock(p, size) < 0) e = errno, locked = -1;
+  uint64_t t1 = now_ns();
+  if (p == MAP_FAILED) return (void)out("R %s err mmap: %s", op, strerror(e));
+  if (locked < 0) out("W op %s: mlock failed: %s", op, strerror(e));
+  slots[i] = (struct slot){p, size, align, 0, fd, kind};
+  out("R %s ok %llu %d 0x%lx", op, (unsigned long long)(t1 - t0), locked > 0 ? 2 : 1, (unsigned long)p);
+}
+
+static void do_range_syscall(const char *op, const char *what, char **a, int n) {
+  if (n < 4) return (void)out("R %s err bad %s", op, what);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]), len = num(a[2]), stride = num(a[3]);
+  int adv = 0;
+  if (!strcmp(what, "madv")) {
+    if (n < 5 || (adv = madv_code(a[4])) < 0) return (void)out("R %s err bad advice", op);
+  }
+  uint64_t total = 0;
+  long calls = 0;
+  FOR_RANGES(sl, off, len, stride, s) {
+    uint64_t t0 = now_ns();
+    int r = !strcmp(what, "madv") ? madvise(sl->base + s, len, adv) : munmap(sl->base + s, len);
+    uint64_t t1 = now_ns();
+    total += t1 - t0;
+    calls++;
+    if (r < 0) return (void)out("R %s err %s at offset %zu: %s", op, what, s, strerror(errno));
+  }
+  out("R %s ok %llu %ld", op, (unsigned long long)total, calls);
+}
+
+static void do_access(const char *op, int write_, char **a, int n) {
+  if (n < (write_ ? 5 : 4)) return (void)out("R %s err bad access", op);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]), len = num(a[2]), stride = num(a[3]);
+  uint32_t value = write_ ? (uint32_t)num(a[4]) : 0;
+  volatile uint32_t sink = 0;
+  volatile size_t pages = 0;
+  volatile size_t at = 0;
+  int sig;
+  uint64_t t0 = now_ns();
+  guarded = 1;
+  if ((sig = sigsetjmp(fault_jmp, 1)) != 0) {
+    guarded = 0;
+    return (void)out("R %s err %s at offset %zu (%s)", op, sig == SIGBUS ? "SIGBUS" : "SIGSEGV", (size_t)at,
+                     write_ ? "write" : "read");
+  }
+  FOR_RANGES(sl, off, len, stride, s) {
+    for (size_t p = s; p < s + len; p += PG) {
+      at = p;
+      volatile uint32_t *w = (volatile uint32_t *)(sl->base + p);
+      if (write_)
+        *w = value;
+      else
+        sink += *w;
+      pages++;
+    }
+  }
+  guarded = 0;
+  uint64_t t1 = now_ns();
+  (void)sink;
+  out("R %s ok %llu %zu", op, (unsigned long long)(t1 - t0), (size_t)pages);
+}
+
+static void do_mprotect(const char *op, char **a, int n) {
+  if (n < 4) return (void)out("R %s err bad mprotect", op);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]), len = num(a[2]);
+  int prot = !strcmp(a[3], "rw") ? PROT_READ | PROT_WRITE : !strcmp(a[3], "r") ? PROT_READ : PROT_NONE;
+  uint64_t t0 = now_ns();
+  int r = mprotect(sl->base + off, len, prot);
+  uint64_t t1 = now_ns();
+  if (r < 0) return (void)out("R %s err mprotect: %s", op, strerror(errno));
+  out("R %s ok %llu 1", op, (unsigned long long)(t1 - t0));
+}
+
+static void do_mremap(const char *op, char **a, int n) {
+  if (n < 4) return (void)out("R %s err bad mremap", op);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]), len = num(a[2]);
+  uint64_t ni = num(a[3]);
+  if (ni >= MAXSLOT) return (void)out("R %s err too many mappings", op);
+  size_t align = sl->align;
+  char *r = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return (void)out("R %s err reserve: %s", op, strerror(errno));
+  char *dst = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+  if (dst > r) munmap(r, dst - r);
+  if (r + len + align > dst + len) munmap(dst + len, r + len + align - (dst + len));
+  uint64_t t0 = now_ns();
+  char *p = mremap(sl->base + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+  uint64_t t1 = now_ns();
+  if (p == MAP_FAILED) {
+    int e = errno;
+    munmap(dst, len);
+    return (void)out("R %s err mremap: %s", op, strerror(e));
+  }
+  int fd = sl->fd >= 0 ? dup(sl->fd) : -1;
+  slots[ni] = (struct slot){p, len, align, sl->fileoff + off, fd, sl->kind};
+  out("R %s ok %llu 1 0x%lx", op, (unsigned long long)(t1 - t0), (unsigned long)p);
+}
+
+/* Long-term pin (FOLL_LONGTERM) of a range: io_uring fixed buffers, one ring per pin. */
+static void do_pin(const char *op, char **a, int n, int pin) {
+  if (n < 3) return (void)out("R %s err bad pin", op);
+  uint64_t si = num(a[0]);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]), len = num(a[2]);
+  uint64_t t0, t1;
+  if (pin) {
+    int k;
+    for (k = 0; k < MAXPIN && pins[k].used; k++) {
+    }
+    if (k == MAXPIN) return (void)out("R %s err too many pins", op);
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
+    if (ring < 0) return (void)out("R %s err io_uring_setup: %s", op, strerror(errno));
+    struct iovec iov = {sl->base + off, len};
+    t0 = now_ns();
+    long r = syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1);
+    t1 = now_ns();
+    if (r < 0) {
+      int e = errno;
+      close(ring);
+      return (void)out("R %s err io_uring_register: %s", op, strerror(e));
+    }
+    pins[k] = (struct pin){1, (int)si, ring, off, len};
+    return (void)out("R %s ok %llu 1", op, (unsigned long long)(t1 - t0));
+  }
+  uint64_t total = 0;
+  int calls = 0;
+  for (int k = 0; k < MAXPIN; k++) {
+    struct pin *pp = &pins[k];
+    if (!pp->used || pp->slot != (int)si || pp->off >= off + len || off >= pp->off + pp->len) continue;
+    t0 = now_ns();
+    syscall(SYS_io_uring_register, pp->ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
+    t1 = now_ns();
+    close(pp->ring);
+    pp->used = 0;
+    total += t1 - t0;
+    calls++;
+  }
+  if (!calls) return (void)out("R %s err no pin overlaps that range", op);
+  out("R %s ok %llu %d", op, (unsigned long long)total, calls);
+}
+
+static void do_reclaim(const char *op) {
+  uint64_t total = 0;
+  int calls = 0;
+  for (int i = 0; i < MAXSLOT; i++) {
+    if (!slots[i].base) continue;
+    uint64_t t0 = now_ns();
+    madvise(slots[i].base, slots[i].size, MADV_PAGEOUT); /* ENOMEM over holes is expected */
+    total += now_ns() - t0;
+    calls++;
+  }
+  out("R %s ok %llu %d", op, (unsigned long long)total, calls);
+}
+
+/* Reads the tag at a page without faulting anything in: pagemap first, page cache for files. */
+static void do_peek(const char *op, char **a, int n) {
+  if (n < 2) return (void)out("R %s err bad peek", op);
+  struct slot *sl = get_slot(a[0], op);
+  if (!sl) return;
+  size_t off = num(a[1]) & ~(PG - 1);
+  char *addr = sl->base + off;
+  unsigned char vec;
+  if (mincore(addr, PG, &vec) < 0 && errno == ENOMEM) {
+    out("V %s unmapped 0", op);
+    return (void)out("R %s ok 0 0", op);
+  }
+  uint64_t ent = 0;
+  if (pagemap_fd < 0) pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+  if (pagemap_fd < 0 || pread(pagemap_fd, &ent, 8, ((uintptr_t)addr / PG) * 8) != 8) ent = 1ULL << 63;
+  int present = (ent >> 63) & 1, swapped = (ent >> 62) & 1;
+  uint32_t v = 0;
+  if (!present && !swapped) {
+    if (sl->fd >= 0 && pread(sl->fd, &v, 4, sl->fileoff + off) != 4) v = 0;
+    out("V %s none %u", op, v);
+    return (void)out("R %s ok 0 0", op);
+  }
+  /* /proc/self/mem reads through GUP with FOLL_FORCE: works for PROT_NONE too. */
+  if (mem_fd < 0) mem_fd = open("/proc/self/mem", O_RDONLY);
+  if (mem_fd < 0 || pread(mem_fd, &v, 4, (off_t)(uintptr_t)addr) != 4) {
+    out("V %s fault 0", op);
+    return (void)out("R %s ok 0 0", op);
+  }
+  out("V %s %s %u", op, present ? "present" : "swapped", v);
+  out("R %s ok 0 0", op);
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+/*
+ * Fork does not copy the PTEs of file mappings without anon pages, so a new child would fault the
+ * runner's own code back in bit by bit and its RssFile would drift. Populate the runner's own file
+ * mappings (not the scenario's files) so every proc starts from the same footprint as main.
+ */
+static void populate_self(void) {
+  static char buf[65536];
+  int fd = open("/proc/self/maps", O_RDONLY);
+  if (fd < 0) return;
+  ssize_t n = 0, r;
+  while (n < (ssize_t)sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
+  close(fd);
+  buf[n] = 0;
+  char *save = NULL;
+  for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    unsigned long a, b;
+    char perms[8];
+    int pos = 0;
+    if (sscanf(l, "%lx-%lx %7s %*s %*s %*s %n", &a, &b, perms, &pos) < 3 || pos == 0) continue;
+    const char *path = l + pos;
+    if (strcmp(path, "[vdso]") == 0) { /* counted in RssFile once touched; populate cannot, a read can */
+      for (unsigned long va = a; va < b; va += PG) (void)*(volatile char *)va;
+      continue;
+    }
+    if (path[0] != '/' || strstr(path, "(deleted)") || strncmp(path, workdir, strlen(workdir)) == 0) continue;
+    if (perms[0] != 'r') continue;
+    madvise((void *)a, b - a, MADV_POPULATE_READ);
+  }
+}
+
+static void worker(int id) __attribute__((noreturn));
+
+static void do_fork(const char *op, char **a, int n) {
+  if (n < 1) return (void)out("R %s err bad fork", op);
+  int nid = (int)num(a[0]);
+  if (nid <= 0 || nid >= nprocs) return (void)out("R %s err bad proc id", op);
+  int sync[2];
+  if (pipe(sync) < 0) return (void)out("R %s err pipe: %s", op, strerror(errno));
+  uint64_t t0 = now_ns();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sync[0]);
+    for (int k = 0; k < MAXPIN; k++)
+      if (pins[k].used) close(pins[k].ring), pins[k].used = 0;
+    populate_self();
+    char c = 1;
+    ssize_t w = write(sync[1], &c, 1);
+    (void)w;
+    close(sync[1]);
+    worker(nid);
+  }
+  uint64_t t1 = now_ns();
+  close(sync[1]);
+  if (pid < 0) {
+    close(sync[0]);
+    return (void)out("R %s err fork: %s", op, strerror(errno));
+  }
+  char c;
+  while (read(sync[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(sync[0]);
+  out("R %s ok %llu 1 %d", op, (unsigned long long)(t1 - t0), (int)pid);
+}
+
+static void worker(int id) {
+  static struct reader rd;
+  my_id = id;
+  int rec[2] = {id, (int)getpid()};
+  ssize_t w = write(ppipe[1], rec, sizeof rec);
+  (void)w;
+  rd.fd = cmd_r[id];
+  rd.len = rd.pos = 0;
+  char *line, *argv[16];
+  while ((line = read_line(&rd)) != NULL) {
+    int argc = split(line, argv, 16);
+    if (argc < 3) continue;
+    const char *op = argv[0], *cmd = argv[2];
+    char **a = argv + 3;
+    int n = argc - 3;
+    if (!strcmp(cmd, "mmap"))
+      do_mmap(op, a, n);
+    else if (!strcmp(cmd, "madv"))
+      do_range_syscall(op, "madv", a, n);
+    else if (!strcmp(cmd, "munmap"))
+      do_range_syscall(op, "munmap", a, n);
+    else if (!strcmp(cmd, "write"))
+      do_access(op, 1, a, n);
+    else if (!strcmp(cmd, "read"))
+      do_access(op, 0, a, n);
+    else if (!strcmp(cmd, "mprotect"))
+      do_mprotect(op, a, n);
+    else if (!strcmp(cmd, "mremap"))
+      do_mremap(op, a, n);
+    else if (!strcmp(cmd, "pin"))
+      do_pin(op, a, n, 1);
+    else if (!strcmp(cmd, "unpin"))
+      do_pin(op, a, n, 0);
+    else if (!strcmp(cmd, "reclaim"))
+      do_reclaim(op);
+    else if (!strcmp(cmd, "peek"))
+      do_peek(op, a, n);
+    else if (!strcmp(cmd, "status")) {
+      status_line(op);
+      out("R %s ok 0 0", op);
+    } else if (!strcmp(cmd, "fork"))
+      do_fork(op, a, n);
+    else if (!strcmp(cmd, "exit")) {
+      status_line(op);
+      uint64_t t0 = now_ns();
+      w = write(tpipe[1], &t0, sizeof t0);
+      _exit(0);
+    } else
+      out("R %s err unknown command %s", op, cmd);
+  }
+  _exit(0);
+}
+
+/* ---------- controller ---------- */
+static int run(int argc, char **argv) {
+  if (argc < 5) {
+    out("E usage: probe run <workdir> <lockfile> <journal>");
+    return 2;
+  }
+  snprintf(workdir, sizeof workdir, "%s", argv[2]);
+  snprintf(journal_path, sizeof journal_path, "%s", argv[4]);
+  static struct reader in;
+  in.fd = 0;
+  char *line, *av[16];
+  while ((line = read_line(&in)) != NULL) {
+    int ac = split(line, av, 16);
+    if (ac == 0) continue;
+    if (!strcmp(av[0], "go")) break;
+    if (!strcmp(av[0], "procs") && ac > 1) nprocs = (int)num(av[1]);
+    if (!strcmp(av[0], "knob") && ac > 2 && nknobs < MAXKNOB && valid_dir(av[1])) {
+      snprintf(knobs[nknobs].dir, sizeof knobs[nknobs].dir, "%s", av[1]);
+      snprintf(knobs[nknobs].want, sizeof knobs[nknobs].want, "%s", av[2]);
+      nknobs++;
+    }
+  }
+  if (!line) return 0;
+  if (nprocs < 1 || nprocs > MAXP) {
+    out("E procs must be 1..%d", MAXP);
+    return 2;
+  }
+  /* Serialise probe runs: the knobs are system-wide. */
+  int lk = open(argv[3], O_RDWR | O_CREAT, 0666);
+  if (lk < 0 || flock(lk, LOCK_EX) < 0) {
+    out("E cannot lock %s: %s", argv[3], strerror(errno));
+    return 2;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  recover_journal();
+  apply_knobs();
+
+  for (int i = 0; i < nprocs; i++) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+      out("E pipe: %s", strerror(errno));
+      restore_knobs();
+      return 2;
+    }
+    cmd_r[i] = p[0];
+    cmd_w[i] = p[1];
+  }
+  if (pipe2(tpipe, O_CLOEXEC) < 0 || pipe2(ppipe, O_CLOEXEC) < 0) {
+    out("E pipe: %s", strerror(errno));
+    restore_knobs();
+    return 2;
+  }
+  fcntl(ppipe[0], F_SETFL, O_NONBLOCK);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  signal(SIGCHLD, SIG_IGN); /* exited procs are reaped at once, everywhere */
+
+  main_pid = fork();
+  if (main_pid < 0) {
+    out("E fork: %s", strerror(errno));
+    restore_knobs();
+    return 2;
+  }
+  if (main_pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    for (int i = 0; i < nprocs; i++) close(cmd_w[i]);
+    close(lk);
+    close(0);
+    stack_t ss = {.ss_sp = malloc(65536), .ss_size = 65536};
+    sigaltstack(&ss, NULL);
+    struct sigaction fa;
+    memset(&fa, 0, sizeof fa);
+    fa.sa_sigaction = on_fault;
+    fa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigaction(SIGSEGV, &fa, NULL);
+    sigaction(SIGBUS, &fa, NULL);
+    /* Fault in the runner's own memory now, so its footprint (the baseline) stays put. */
+    if (mlockall(MCL_CURRENT) == 0) munlockall();
+    worker(0);
+  }
+  out("READY %d", (int)main_pid);
+
+  while ((line = read_line(&in)) != NULL) {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s\n", line);
+    int ac = split(line, av, 16);
+    if (ac == 0) continue;
+    if (!strcmp(av[0], "quit")) break;
+    if (ac < 3) continue;
+    int p = (int)num(av[1]);
+    if (p < 0 || p >= nprocs) {
+      out("R %s err bad proc %d", av[0], p);
+      continue;
+    }
+    if (!strcmp(av[2], "exit")) {
+      pid_t pid = ac > 3 ? (pid_t)num(av[3]) : 0;
+      int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+      if (pfd < 0) {
+        out("R %s err pidfd_open(%d): %s", av[0], (int)pid, strerror(errno));
+        continue;
+      }
+      ssize_t w = write(cmd_w[p], copy, strlen(copy));
+      (void)w;
+      uint64_t t0 = 0;
+      ssize_t r;
+      while ((r = read(tpipe[0], &t0, sizeof t0)) < 0 && errno == EINTR) {
+      }
+      struct pollfd pf = {pfd, POLLIN, 0};
+      while (poll(&pf, 1, -1) < 0 && errno == EINTR) {
+      }
+      uint64_t t1 = now_ns();
+      close(pfd);
+      if (r != (ssize_t)sizeof t0)
+        out("R %s err proc %d died before exiting cleanly", av[0], p);
+      else
+        out("R %s ok %llu 1", av[0], (unsigned long long)(t1 - t0));
+      continue;
+    }
+    ssize_t w = write(cmd_w[p], copy, strlen(copy));
+    if (w < 0) out("R %s err proc %d is gone: %s", av[0], p, strerror(errno));
+  }
+  kill_workers();
+  restore_knobs();
+  out("BYE");
+  return 0;
+}
+
+static int scan(int argc, char **argv) {
+  if (argc < 5) {
+    out("E usage: probe scan <pid> <start-hex> <end-hex>");
+    return 2;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%s/pagemap", argv[2]);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    out("E open %s: %s", path, strerror(errno));
+    return 1;
+  }
+  static struct pm_page_region vec[4096];
+  uint64_t start = strtoull(argv[3], NULL, 16), end = strtoull(argv[4], NULL, 16);
+  while (start < end) {
+    struct pm_scan_arg arg;
+    memset(&arg, 0, sizeof arg);
+    arg.size = sizeof arg;
+    arg.start = start;
+    arg.end = end;
+    arg.vec = (uintptr_t)vec;
+    arg.vec_len = 4096;
+    arg.category_mask = PM_PAGE_IS_HUGE;
+    arg.return_mask = PM_PAGE_IS_HUGE | PM_PAGE_IS_PRESENT;
+    long n = ioctl(fd, PM_PAGEMAP_SCAN, &arg);
+    if (n < 0) {
+      out("E PAGEMAP_SCAN: %s", strerror(errno));
+      return 1;
+    }
+    for (long i = 0; i < n; i++) out("H 0x%llx 0x%llx", (unsigned long long)vec[i].start, (unsigned long long)vec[i].end);
+    if (arg.walk_end <= start || n == 0) break;
+    start = arg.walk_end;
+  }
+  out("BYE");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "run")) return run(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "scan")) return scan(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "version")) return out("foliolab-probe 1"), 0;
+  out("E usage: probe run|scan|version ...");
+  return 2;
+}

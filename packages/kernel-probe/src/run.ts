@@ -1,0 +1,535 @@
+/**
+ * runOnKernel(): run a scenario on the real kernel and return the model's result contract
+ * (ScenarioResult) with the kernel's own values, plus per-op wall times and a `missing` list.
+ */
+
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import {
+  type ExpectResult,
+  type ProcStatus,
+  parseScenario,
+  type Scenario,
+  type ScenarioOp,
+  type ScenarioResult,
+} from "@foliolab/core";
+import { ensureRunner } from "./compile.js";
+import { KernelProbeError } from "./errors.js";
+import { type FolioLayout, folioLayout } from "./layout.js";
+import { buildProgram, type Program, type Step } from "./program.js";
+import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
+import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
+
+export interface MappingInfo {
+  /** Virtual address in the proc (a number: user addresses fit in 2^53). */
+  address: number;
+  size: number;
+}
+
+export interface OpContext {
+  index: number;
+  op: ScenarioOp;
+  /** Repetition (0-based) when `repeat` > 1. */
+  rep: number;
+  /** Pids of the live procs, by name. */
+  pids: Record<string, number>;
+  /** Live mappings per proc: where each scenario id sits. */
+  mappings: Record<string, Record<string, MappingInfo>>;
+}
+
+export interface RunOnKernelOptions {
+  /** Run the scenario this many times (fresh processes each time); times get median and spread. Default 1. */
+  repeat?: number;
+  /** Capture the folio layout of every live mapping at the end (needs root for PFNs). Default false. */
+  layout?: boolean;
+  /** Called after every op while all procs are paused, e.g. to read a folioLayout() mid-scenario. */
+  onOp?: (ctx: OpContext) => void | Promise<void>;
+  /** Longest wait for one op's answer. Default 120 s. */
+  opTimeoutMs?: number;
+  /** Longest wait for the runner to start, including waiting for another run's lock. Default 10 min. */
+  readyTimeoutMs?: number;
+  /** Where the compiled runner is cached (default node_modules/.cache/foliolab-probe or the temp dir). */
+  cacheDir?: string;
+  /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
+  lockFile?: string;
+}
+
+export interface OpTiming {
+  op: number;
+  name: string;
+  proc: string | undefined;
+  /** Wall time in ns of each repetition: clock_gettime around the syscall(s); for write/read the access loop
+   *  (faults included); for exit from just before _exit() to the moment the exited process's pidfd fires. */
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** (max - min) / median; 0 with one sample. */
+  spread: number;
+  /** Syscalls (or pages touched, for write/read) per repetition. */
+  syscalls: number;
+  /** 4K pages the op covers (0 when not meaningful: mmap, fork, exit). */
+  pages: number;
+  /** median / pages, when pages > 0. */
+  nsPerPage: number | undefined;
+}
+
+export interface KnobChange {
+  /** hugepages-<size>kB */
+  dir: string;
+  /** Value before the run (null: no such knob on this kernel). */
+  original: string | null;
+  wanted: string;
+  /** ok: written (and restored after); same: already so; absent: no such knob; denied/error: could not write. */
+  status: "ok" | "same" | "absent" | "denied" | "error";
+  message?: string;
+}
+
+export interface KernelResult extends ScenarioResult {
+  strategy: "linux";
+  /** uname -r */
+  kernel: string;
+  repeat: number;
+  /** Per op wall times (expect ops are not timed). */
+  timings: OpTiming[];
+  /** Dotted names of result fields the kernel could not give (e.g. "costs", "mthp.hugepages-64kB.split"). */
+  missing: string[];
+  /** Things that make this run differ from what the scenario asked (knobs not writable, no swap, ...). */
+  warnings: string[];
+  /** Ops the kernel refused (errno) or that faulted; the run goes on after them. */
+  errors: Array<{ op: number; message: string }>;
+  knobs: KnobChange[];
+  /** Pid of every proc of the first repetition. */
+  pids: Record<string, number>;
+  /** Where each mapping was placed, per proc, at the end (first repetition). */
+  mappings: Record<string, Record<string, MappingInfo>>;
+  /** procs as read (kB), before subtracting the runner's own footprint. */
+  procsRaw: Record<string, ProcStatus>;
+  /** The runner's own footprint (main before op 0), subtracted from every proc in `procs`. */
+  baseline: ProcStatus;
+  /** With options.layout: folio layout of every live mapping at the end, per proc and id. */
+  layouts?: Record<string, Record<string, FolioLayout>>;
+  /** With repeat > 1: counter fields whose value differed between repetitions. */
+  repeatsDiffer?: string[];
+}
+
+const PROC_FIELDS = ["RssAnon", "RssFile", "VmSwap", "AnonHugePages"] as const;
+
+function kernelArch(): string {
+  return process.arch === "x64"
+    ? "x86_64"
+    : process.arch === "s390x"
+      ? "s390"
+      : process.arch === "arm64"
+        ? "aarch64"
+        : process.arch;
+}
+
+function lockPath(opt?: string): string {
+  if (opt) return opt;
+  try {
+    if (statSync("/run/lock").isDirectory()) {
+      accessSync("/run/lock", constants.W_OK);
+      return "/run/lock/foliolab-kernel-probe.lock";
+    }
+  } catch {
+    // fall through
+  }
+  return path.join(os.tmpdir(), "foliolab-kernel-probe.lock");
+}
+
+// ---- signal safety: knobs back and runners stopped on SIGINT/SIGTERM of this process ----
+interface Active {
+  session: RunnerSession;
+  workdir: string;
+}
+const active = new Set<Active>();
+let handlersInstalled = false;
+
+function restoreKnobsSync(knobs: KnobLine[]): string[] {
+  const problems: string[] = [];
+  for (const k of knobs) {
+    if (k.status !== "ok" || k.original === null) continue;
+    if (readPolicy(k.dir) === k.original) continue;
+    try {
+      writePolicy(k.dir, k.original);
+    } catch (e) {
+      problems.push(`could not restore ${THP_DIR}/${k.dir}/enabled to ${k.original}: ${(e as Error).message}`);
+      continue;
+    }
+    problems.push(`restored ${k.dir}/enabled to ${k.original} (the runner had not)`);
+  }
+  return problems;
+}
+
+function onSignal(sig: NodeJS.Signals): void {
+  for (const a of active) {
+    restoreKnobsSync(a.session.knobs);
+    a.session.child.kill("SIGTERM");
+    rmSync(a.workdir, { recursive: true, force: true });
+  }
+  active.clear();
+  uninstallHandlers();
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+function uninstallHandlers(): void {
+  if (!handlersInstalled) return;
+  handlersInstalled = false;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+}
+
+// ---- one repetition ----
+interface OnceResult {
+  counters: CounterSnapshot;
+  procsRaw: Record<string, ProcStatus>;
+  procs: Record<string, ProcStatus>;
+  baseline: ProcStatus;
+  expects: ExpectResult[];
+  times: Map<number, { ns: number; syscalls: number }>;
+  errors: Array<{ op: number; message: string }>;
+  knobs: KnobLine[];
+  warnings: string[];
+  missing: string[];
+  pids: Record<string, number>;
+  mappings: Record<string, Record<string, MappingInfo>>;
+  layouts: Record<string, Record<string, FolioLayout>> | undefined;
+}
+
+function statusOf(s: StatusLine): ProcStatus {
+  return { RssAnon: s.RssAnon, RssFile: s.RssFile, VmSwap: s.VmSwap, AnonHugePages: s.AnonHugePages };
+}
+
+function compareCounters(expected: Record<string, unknown>, actual: unknown, pathName: string, out: string[]): void {
+  for (const [key, want] of Object.entries(expected)) {
+    const have = (actual as Record<string, unknown> | undefined)?.[key];
+    const p = pathName ? `${pathName}.${key}` : key;
+    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out);
+    else if (have !== want) out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
+  }
+}
+
+async function runOnce(scenario: Scenario, program: Program, options: RunOnKernelOptions, rep: number): Promise<OnceResult> {
+  const bin = ensureRunner(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
+  const opTimeout = options.opTimeoutMs ?? 120_000;
+  const workdir = mkdtempSync(path.join(os.tmpdir(), "foliolab-probe-"));
+  const lock = lockPath(options.lockFile);
+  const journal = `${lock.replace(/\.lock$/, "")}.thp-journal`;
+  const session = new RunnerSession(bin.path, ["run", workdir, lock, journal]);
+  const entry: Active = { session, workdir };
+  active.add(entry);
+  installHandlers();
+
+  const names = program.procNames;
+  const live = new Map<number, string>([[0, "main"]]);
+  const pids: Record<string, number> = {};
+  const mappings: Record<string, Record<string, MappingInfo>> = { main: {} };
+  const exited = new Map<string, ProcStatus>();
+  const times = new Map<number, { ns: number; syscalls: number }>();
+  const errors: Array<{ op: number; message: string }> = [];
+  const expects: ExpectResult[] = [];
+  const missing: string[] = [];
+  let baseline: ProcStatus = { RssAnon: 0, RssFile: 0, VmSwap: 0, AnonHugePages: 0 };
+  let before: CounterSnapshot | undefined;
+
+  const addTime = (i: number, r: Reply) => {
+    const t = times.get(i) ?? { ns: 0, syscalls: 0 };
+    t.ns += r.ns;
+    t.syscalls += r.syscalls;
+    times.set(i, t);
+  };
+  const liveStatuses = async (tag: string): Promise<Map<string, ProcStatus>> => {
+    const m = new Map<string, ProcStatus>();
+    let k = 0;
+    for (const [id, name] of live) {
+      const r = await session.request(`${tag}s${k++}`, id, "status", opTimeout);
+      const s = r.statuses[0];
+      if (s) m.set(name, statusOf(s));
+    }
+    return m;
+  };
+  const procView = (statuses: Map<string, ProcStatus>): Record<string, ProcStatus> => {
+    const procs: Record<string, ProcStatus> = {};
+    for (const name of names) {
+      const raw = statuses.get(name) ?? exited.get(name);
+      if (!raw) continue;
+      const v = { ...raw };
+      for (const f of PROC_FIELDS) v[f] = raw[f] < 0 ? raw[f] : raw[f] - baseline[f];
+      procs[name] = v;
+    }
+    return procs;
+  };
+
+  try {
+    await session.start(names.length, program.knobs, options.readyTimeoutMs ?? 600_000);
+    pids.main = session.mainPid;
+    const b = await session.request("b", 0, "status", opTimeout);
+    if (b.statuses[0]) baseline = statusOf(b.statuses[0]);
+    before = snapshotCounters();
+
+    for (const step of program.steps) {
+      await runStep(step);
+      if (options.onOp) {
+        await options.onOp({
+          index: step.index,
+          op: scenario.ops[step.index] as ScenarioOp,
+          rep,
+          pids: { ...pids },
+          mappings: structuredClone(mappings),
+        });
+      }
+    }
+
+    const finalStatuses = await liveStatuses("e");
+    const after = snapshotCounters();
+    const counters = diffCounters(before, after);
+    const procsRaw: Record<string, ProcStatus> = {};
+    for (const name of names) {
+      const raw = finalStatuses.get(name) ?? exited.get(name);
+      if (raw) procsRaw[name] = raw;
+      else missing.push(`procs.${name}`);
+      for (const f of PROC_FIELDS) if (raw && raw[f] < 0) missing.push(`procs.${name}.${f}`);
+    }
+    let layouts: Record<string, Record<string, FolioLayout>> | undefined;
+    if (options.layout) {
+      layouts = {};
+      for (const [, name] of live) {
+        const pid = pids[name];
+        if (pid === undefined) continue;
+        const per: Record<string, FolioLayout> = {};
+        for (const [id, m] of Object.entries(mappings[name] ?? {})) per[id] = folioLayout(pid, m.address, m.address + m.size);
+        layouts[name] = per;
+      }
+    }
+    await session.quit(30_000);
+    return {
+      counters,
+      procsRaw,
+      procs: procView(finalStatuses),
+      baseline,
+      expects,
+      times,
+      errors,
+      knobs: session.knobs,
+      warnings: session.warnings,
+      missing,
+      pids,
+      mappings,
+      layouts,
+    };
+  } finally {
+    if (session.running) await session.kill();
+    const problems = restoreKnobsSync(session.knobs);
+    session.warnings.push(...problems);
+    rmSync(workdir, { recursive: true, force: true });
+    active.delete(entry);
+    if (active.size === 0) uninstallHandlers();
+  }
+
+  async function runStep(step: Step): Promise<void> {
+    const tok = String(step.index);
+    switch (step.kind) {
+      case "reclaim": {
+        let k = 0;
+        for (const [id] of live) {
+          const r = await session.request(`${tok}:${k++}`, id, "reclaim", opTimeout);
+          if (r.ok) addTime(step.index, r);
+          else errors.push({ op: step.index, message: r.message });
+        }
+        return;
+      }
+      case "exit": {
+        const pid = pids[step.proc];
+        const r = await session.request(tok, step.procId, `exit ${pid ?? 0}`, opTimeout);
+        const s = r.statuses[0];
+        if (s) exited.set(step.proc, statusOf(s));
+        live.delete(step.procId);
+        delete mappings[step.proc];
+        if (r.ok) addTime(step.index, r);
+        else errors.push({ op: step.index, message: r.message });
+        return;
+      }
+      case "expect": {
+        const problems: string[] = [];
+        if (step.peek && step.value !== undefined) {
+          const r = await session.request(tok, step.procId, `peek ${step.peek.slot} ${step.peek.offset}`, opTimeout);
+          const where = `${step.peek.id}+${step.peek.offsetText}`;
+          if (!r.ok || !r.peek) problems.push(`${step.proc} cannot read ${where}: ${r.message}`);
+          else if (r.peek.state === "unmapped") problems.push(`${step.proc} reads nothing at ${where}: not mapped`);
+          else if (r.peek.state === "fault") problems.push(`${step.proc} cannot read ${where}: fault`);
+          else if (r.peek.value !== step.value)
+            problems.push(`${step.proc} reads ${r.peek.value} at ${where}, expected ${step.value}`);
+        }
+        if (step.counters) {
+          const now = diffCounters(before!, snapshotCounters());
+          const statuses = await liveStatuses(`${tok}:`);
+          const view = { mthp: now.mthp, vmstat: now.vmstat, meminfo: now.meminfo, procs: procView(statuses) };
+          compareCounters(step.counters, view, "", problems);
+        }
+        expects.push({ op: step.index, ok: problems.length === 0, message: problems.length === 0 ? "ok" : problems.join("; ") });
+        return;
+      }
+      default: {
+        const r = await session.request(tok, step.procId, step.line, opTimeout);
+        if (!r.ok) {
+          errors.push({ op: step.index, message: r.message });
+          return;
+        }
+        addTime(step.index, r);
+        if ((step.kind === "mmap" || step.kind === "mremap") && r.extra) {
+          const m = (mappings[step.proc] ??= {});
+          m[step.id] = { address: Number.parseInt(r.extra, 16), size: step.pages * 4096 || sizeFromLine(step.line) };
+        }
+        if (step.kind === "fork" && r.extra) {
+          pids[step.child] = Number(r.extra);
+          live.set(step.childId, step.child);
+          mappings[step.child] = structuredClone(mappings[step.proc] ?? {});
+        }
+      }
+    }
+  }
+}
+
+function sizeFromLine(line: string): number {
+  // "mmap <slot> <size> ..." / "mremap <slot> <off> <len> <new>"
+  const p = line.split(" ");
+  return Number(p[0] === "mmap" ? p[2] : p[3]);
+}
+
+function knobChanges(lines: KnobLine[], warnings: string[], missing: string[]): KnobChange[] {
+  return lines.map((k) => {
+    const knob = `${THP_DIR}/${k.dir}/enabled`;
+    if (k.status === "ok" || k.status === "same") return { dir: k.dir, original: k.original, wanted: k.wanted, status: k.status };
+    if (k.status === "absent") {
+      if (k.wanted !== "never") {
+        warnings.push(`${knob} does not exist (kernel without mTHP of this size): the scenario wants ${k.wanted}`);
+        missing.push(`config.mthp.${k.dir}`);
+      }
+      return { dir: k.dir, original: null, wanted: k.wanted, status: "absent" };
+    }
+    const msg = k.status.replace(/^err:/, "");
+    const denied = /permission|not permitted/i.test(msg);
+    warnings.push(
+      `needs write access to ${knob} (it is ${k.original}, the scenario wants ${k.wanted}${denied ? "; run as root" : ""}): ${msg}`,
+    );
+    missing.push(`config.mthp.${k.dir}`);
+    return { dir: k.dir, original: k.original, wanted: k.wanted, status: denied ? "denied" : "error", message: msg };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function flatten(o: unknown, prefix: string, out: Map<string, unknown>): void {
+  if (typeof o === "object" && o !== null) {
+    for (const [k, v] of Object.entries(o)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, o);
+}
+
+/**
+ * Run a scenario (object or JSON text, the model's format) on this machine's kernel.
+ * Invalid scenarios throw ScenarioError before anything runs; an unusable machine (not Linux,
+ * no C compiler) throws KernelProbeError. Ops the kernel refuses are reported in `errors`.
+ */
+export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {}): Promise<KernelResult> {
+  const scenario = parseScenario(spec);
+  const program = buildProgram(scenario);
+  if (process.platform !== "linux") throw new KernelProbeError(`the kernel probe needs Linux (this is ${process.platform})`);
+  const repeat = Math.max(1, Math.floor(options.repeat ?? 1));
+  const runs: OnceResult[] = [];
+  for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  const first = runs[0] as OnceResult;
+
+  const warnings = [...new Set(runs.flatMap((r) => r.warnings))];
+  const missing = [...first.counters.missing, ...first.missing, "costs"];
+  const knobs = knobChanges(first.knobs, warnings, missing);
+  const arch = kernelArch();
+  const c = scenario.config ?? {};
+  if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
+  if (c.swap !== undefined) {
+    let swaps = 0;
+    try {
+      swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
+    } catch {
+      // unknown
+    }
+    if (swaps === 0 && String(c.swap) !== "0") warnings.push(`the scenario asks for swap (${c.swap}) but this machine has none`);
+  }
+  if (c.memory !== undefined) warnings.push("config.memory is the model's memory size; the kernel uses the machine's memory");
+
+  const timings: OpTiming[] = [];
+  for (const step of program.steps) {
+    if (step.kind === "expect") continue;
+    const samples = runs.map((r) => r.times.get(step.index)?.ns).filter((x): x is number => x !== undefined);
+    if (samples.length === 0) continue;
+    const med = median(samples);
+    const min = Math.min(...samples);
+    const max = Math.max(...samples);
+    const pages = "pages" in step ? step.pages : 0;
+    timings.push({
+      op: step.index,
+      name: step.name,
+      proc: "proc" in step ? step.proc : undefined,
+      samples,
+      median: med,
+      min,
+      max,
+      spread: med > 0 ? (max - min) / med : 0,
+      syscalls: first.times.get(step.index)?.syscalls ?? 0,
+      pages,
+      nsPerPage: pages > 0 ? med / pages : undefined,
+    });
+  }
+
+  const result: KernelResult = {
+    scenario: scenario.name,
+    strategy: "linux",
+    arch,
+    mthp: first.counters.mthp,
+    vmstat: first.counters.vmstat,
+    meminfo: {
+      AnonPages: first.counters.meminfo.AnonPages ?? 0,
+      AnonHugePages: first.counters.meminfo.AnonHugePages ?? 0,
+      MemFree: first.counters.meminfo.MemFree ?? 0,
+    },
+    procs: first.procs,
+    expects: first.expects,
+    costs: {},
+    kernel: os.release(),
+    repeat,
+    timings,
+    missing: [...new Set(missing)],
+    warnings,
+    errors: first.errors,
+    knobs,
+    pids: first.pids,
+    mappings: first.mappings,
+    procsRaw: first.procsRaw,
+    baseline: first.baseline,
+  };
+  if (first.layouts) result.layouts = first.layouts;
+  if (repeat > 1) {
+    const ref = new Map<string, unknown>();
+    flatten({ mthp: first.counters.mthp, procs: first.procs }, "", ref);
+    const differ = new Set<string>();
+    for (const r of runs.slice(1)) {
+      const m = new Map<string, unknown>();
+      flatten({ mthp: r.counters.mthp, procs: r.procs }, "", m);
+      for (const [k, v] of ref) if (m.get(k) !== v) differ.add(k);
+    }
+    result.repeatsDiffer = [...differ];
+  }
+  return result;
+}
