@@ -144,12 +144,55 @@ export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
   const m = k.mem;
   const flags = m.flags[folio] as number;
   if ((m.order[folio] as number) === 0) {
-    return (m.refcount[folio] as number) === 1 && (flags & PG.swapcache) === 0;
+    if ((m.refcount[folio] as number) > 1 + ((flags & PG.swapcache) !== 0 ? 1 : 0)) return false;
+    if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+    return (m.refcount[folio] as number) === 1;
   }
   const mapcount = folioMapcount(k, folio);
   if (mapcount <= 1) return false;
   if ((flags & PG.mmIdsShared) !== 0) return false;
+  if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
   return mapcount === (m.refcount[folio] as number);
+}
+
+/**
+ * do_wp_page() with FAULT_FLAG_UNSHARE (a R/O long-term pin of a shared anon page): reuse the
+ * page if we are its only user, else copy it; either way the page ends up exclusive and the
+ * PTE stays read-only.
+ */
+export function unshareAnonPage(k: Kernel, mm: MmStruct, vpn: number): number {
+  const vma = mm.findVma(vpn);
+  if (!vma) return -1;
+  const idx = pmdIndex(vpn);
+  const huge = mm.pgtables.hugePmd.get(idx);
+  if (huge !== undefined) {
+    // do_huge_pmd_wp_page(unshare): reuse an exclusive or sole-owner THP, else split this PMD.
+    const folio = huge >>> PTE_PFN_SHIFT;
+    const off = vpn - idx * PTRS_PER_PTE;
+    if (isHugeZeroPmd(huge)) return folio + off;
+    if (((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0) return folio + off;
+    if ((k.mem.refcount[folio] as number) === 1) {
+      k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
+      return folio + off;
+    }
+    splitHugePmd(k, vma, idx);
+  }
+  const ptes = mm.pgtables.pte.get(idx);
+  if (!ptes) return -1;
+  const i = pteIndex(vpn);
+  const pte = ptes[i] as number;
+  const pfn = pte >>> PTE_PFN_SHIFT;
+  if ((pte & PTE.present) === 0 || k.mem.isReserved(pfn)) return pfn;
+  const folio = k.mem.pageFolio(pfn);
+  if (((k.mem.flags[folio] as number) & PG.anon) === 0 || ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0) return pfn;
+  k.stats.countVm(VMSTAT.pgfault);
+  if (wpCanReuseAnonFolio(k, folio)) {
+    k.mem.flags[pfn] = (k.mem.flags[pfn] as number) | PG.anonExclusive;
+    return pfn;
+  }
+  const copy = wpPageCopy(k, vma, ptes, vpn);
+  ptes[i] = ((ptes[i] as number) & ~PTE.write) >>> 0;
+  return copy;
 }
 
 /** do_wp_page(): a write to a present, read-only PTE. */

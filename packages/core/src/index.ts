@@ -13,7 +13,7 @@ export {
   StrategyError,
   type ViolationDetail,
 } from "./errors.js";
-export { accessPage, thpOrderAllowed, wpCanReuseAnonFolio } from "./fault.js";
+export { accessPage, thpOrderAllowed, unshareAnonPage, wpCanReuseAnonFolio } from "./fault.js";
 export {
   ENTIRELY_MAPPED,
   FOLIO_PAGES_MAPPED,
@@ -37,6 +37,8 @@ export {
   pageFolio,
   pageMapcount,
 } from "./folio.js";
+export { doFork } from "./fork.js";
+export { pinUserPage, unpinUserPages } from "./gup.js";
 export { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
@@ -77,11 +79,15 @@ export {
   folioAddFileRmapPtes,
   folioAddNewAnonRmap,
   folioAddRmapPmd,
+  folioDupRmap,
+  folioMaybeDmaPinned,
   folioMmIds,
   folioRemoveRmapPmd,
   folioRemoveRmapPte,
   folioRemoveRmapPtes,
   folioRemoveRmapRange,
+  folioTryDupAnonRmap,
+  GUP_PIN_COUNTING_BIAS,
   MM_ID_DUMMY,
   pageRemoveRmap,
 } from "./rmap.js";
@@ -98,6 +104,7 @@ export {
   snapshotCounters,
 } from "./run-scenario.js";
 export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp } from "./scenario.js";
+export { COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";
 export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ZapStrategy } from "./strategy.js";
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";

@@ -59,6 +59,10 @@ export class Kernel {
   doSwapPage: ((vma: import("./mm.js").Vma, ptes: Uint32Array, vpn: number) => void) | undefined = undefined;
   /** Content of a swapped-out page, installed by the swap model. */
   peekSwap: ((pte: number) => number) | undefined = undefined;
+  /** swap_duplicate(), installed by the swap model. */
+  swapDuplicate: ((slot: number) => void) | undefined = undefined;
+  /** folio_free_swap(): leave the swap cache if no swap entry still needs the folio. */
+  folioFreeSwap: ((folio: number) => boolean) | undefined = undefined;
   /** What is running now, for error messages. */
   currentOp = "setup";
   private nextMmId = 1;

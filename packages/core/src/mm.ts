@@ -79,6 +79,8 @@ export class MmStruct {
   exited = false;
   /** MMF_HAS_PINNED: set once the mm took a long-term pin. */
   hasPinned = false;
+  /** Long-term pins this process holds: the page each pinned address had when pinned. */
+  pins: Array<{ vpn: number; pfn: number }> = [];
 
   constructor(
     /** mm->mm_id (MM_ID, 6.15+); never 0 (MM_ID_DUMMY). */

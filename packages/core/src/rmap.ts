@@ -367,3 +367,67 @@ function checkLostWrite(k: Kernel, pfn: number, nr: number): void {
     }
   }
 }
+
+// ---- fork ---------------------------------------------------------------------------
+
+/** folio_maybe_dma_pinned(): large folios count pins in _pincount; small ones by the GUP bias. */
+export function folioMaybeDmaPinned(k: Kernel, folio: number): boolean {
+  const m = k.mem;
+  if ((m.order[folio] as number) >= 2) return (m.aux0[folio + 2] as number) > 0;
+  return (m.refcount[folio] as number) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/** GUP_PIN_COUNTING_BIAS: what a FOLL_PIN adds to a small folio's refcount. */
+export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/**
+ * folio_try_dup_anon_rmap_ptes() / _pmd() (6.18): fork shares nr pages with the child.
+ * A folio that may be pinned (MMF_HAS_PINNED and folio_maybe_dma_pinned) and has an
+ * exclusive page in the range cannot be shared: returns false (-EBUSY) so fork copies.
+ * Otherwise PageAnonExclusive is cleared and the mapcounts rise under the child's mm id,
+ * which is what makes MM_ID set the "maybe mapped shared" bit.
+ */
+export function folioTryDupAnonRmap(
+  k: Kernel,
+  folio: number,
+  pfn: number,
+  nr: number,
+  dst: Vma,
+  srcPinned: boolean,
+  pmd: boolean,
+): boolean {
+  const m = k.mem;
+  const maybePinned = srcPinned && folioMaybeDmaPinned(k, folio);
+  const first = pmd ? folio : pfn;
+  const last = pmd ? folio + 1 : pfn + nr;
+  for (let p = first; p < last; p++) {
+    if (((m.flags[p] as number) & PG.anonExclusive) !== 0) {
+      if (maybePinned) return false;
+    }
+  }
+  for (let p = first; p < last; p++) m.flags[p] = (m.flags[p] as number) & ~PG.anonExclusive;
+  folioDupRmap(k, folio, pfn, nr, dst, pmd);
+  return true;
+}
+
+/**
+ * __folio_dup_file_rmap(): the pages are mapped already, so only the per-page and large
+ * mapcounts rise (no _nr_pages_mapped or stat change).
+ */
+export function folioDupRmap(k: Kernel, folio: number, pfn: number, nr: number, dst: Vma, pmd: boolean): void {
+  const m = k.mem;
+  if (pmd) {
+    m.aux2[folio + 1] = (m.aux2[folio + 1] as number) + 1;
+    k.costs[Ev.entireMapcountAtomic]++;
+    folioAddLargeMapcount(k, folio, 1, dst.mm);
+  } else if ((m.order[folio] as number) === 0) {
+    m.mapcount[folio] = (m.mapcount[folio] as number) + 1;
+    k.costs[Ev.mapcountAtomic]++;
+  } else {
+    for (let p = pfn; p < pfn + nr; p++) m.mapcount[p] = (m.mapcount[p] as number) + 1;
+    k.costs[Ev.mapcountAtomic] += nr;
+    folioAddLargeMapcount(k, folio, nr, dst.mm);
+  }
+  k.costs[Ev.structPageLines] += pmd ? 2 : nr + 1;
+  if (k.invariants) checkRefAfterMap(k, folio);
+}

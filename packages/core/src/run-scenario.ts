@@ -6,11 +6,14 @@
 
 import { costsToRecord } from "./costs.js";
 import { InvariantViolation, ScenarioError, StrategyError } from "./errors.js";
+import { doFork } from "./fork.js";
+import { pinUserPage, unpinUserPages } from "./gup.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
+import { PTE, PTE_PFN_SHIFT } from "./page-table.js";
 import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
@@ -25,7 +28,7 @@ import {
   userRead,
   userWrite,
 } from "./syscalls.js";
-import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, parseSize, sizeNameToOrder } from "./units.js";
+import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
 
 export interface ProcStatus {
   RssAnon: number;
@@ -61,16 +64,7 @@ export interface RunOptions {
 }
 
 /** Ops and advice the model does not implement yet: rejected up front, by name. */
-export const NOT_YET_SUPPORTED = new Set<string>([
-  "fork",
-  "mremap",
-  "pin",
-  "unpin",
-  "reclaim",
-  "madvise:free",
-  "madvise:cold",
-  "madvise:pageout",
-]);
+export const NOT_YET_SUPPORTED = new Set<string>(["mremap", "reclaim", "madvise:free", "madvise:cold", "madvise:pageout"]);
 
 const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
 
@@ -157,7 +151,11 @@ function validateOps(s: Scenario): void {
       p.exited = true;
       return;
     }
-    if (op.op === "fork") return;
+    if (op.op === "fork") {
+      if (procs.has(op.as)) throw new ScenarioError(`${where}: field "as": proc "${op.as}" already exists`);
+      procs.set(op.as, { ids: new Map(p.ids), exited: false });
+      return;
+    }
     if (op.op === "expect") {
       if (op.id !== undefined) {
         const size = p.ids.get(op.id);
@@ -293,6 +291,15 @@ function opRanges(
   return out;
 }
 
+/** The pfn a process maps at vpn right now, or -1. */
+function mappedPfn(mm: MmStruct, vpn: number): number {
+  const idx = Math.floor(vpn / PTRS_PER_PTE);
+  const huge = mm.pgtables.hugePmd.get(idx);
+  if (huge !== undefined) return (huge >>> PTE_PFN_SHIFT) + (vpn - idx * PTRS_PER_PTE);
+  const pte = mm.pgtables.readPte(vpn);
+  return (pte & PTE.present) !== 0 ? pte >>> PTE_PFN_SHIFT : -1;
+}
+
 /** Run one validated op against the model. */
 function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
   if (op.op === "reclaim") return;
@@ -334,6 +341,16 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
     case "exit":
       exited.set(mm.name, procStatus(mm));
       doExit(k, mm);
+      unpinUserPages(k, mm, 0, Number.MAX_SAFE_INTEGER);
+      return;
+    case "fork":
+      doFork(k, mm, op.as);
+      return;
+    case "pin":
+      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) pinUserPage(k, mm, v, op.write ?? true);
+      return;
+    case "unpin":
+      for (const [s, e] of opRanges(mm, op)) unpinUserPages(k, mm, s, e);
       return;
     case "expect": {
       const problems: string[] = [];
@@ -343,6 +360,15 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
         const got = peekContent(k, mm, vpn);
         if (got === null) problems.push(`${mm.name} reads nothing at ${op.id}+${op.offset ?? 0}: not mapped`);
         else if (got !== op.value) problems.push(`${mm.name} reads ${got} at ${op.id}+${op.offset ?? 0}, expected ${op.value}`);
+      }
+      if (op.pinned !== undefined && op.id !== undefined) {
+        const mapping = mm.mappings.get(op.id);
+        const vpn = (mapping?.start ?? 0) + (op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE);
+        const pin = mm.pins.find((p) => p.vpn === vpn);
+        const same = pin !== undefined && mappedPfn(mm, vpn) === pin.pfn;
+        if (pin === undefined) problems.push(`${mm.name} holds no pin at ${op.id}+${op.offset ?? 0}`);
+        else if (same !== op.pinned)
+          problems.push(`${mm.name} ${same ? "maps" : "no longer maps"} the pinned page at ${op.id}+${op.offset ?? 0}`);
       }
       if (op.counters) compareCounters(op.counters, snapshotCounters(k, exited), "", problems);
       expects.push({ op: index, ok: problems.length === 0, message: problems.length === 0 ? "ok" : problems.join("; ") });

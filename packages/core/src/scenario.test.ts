@@ -72,8 +72,8 @@ describe("scenario validation names the op and the field", () => {
     ],
     [
       "not yet supported op",
-      { name: "x", ops: [mm, { op: "fork", as: "c" }] },
-      /ops\[1\] \(fork\): op "fork" is not yet supported/,
+      { name: "x", ops: [mm, { op: "mremap", id: "a", offset: 0, length: "4K", to: "b" }] },
+      /ops\[1\] \(mremap\): op "mremap" is not yet supported/,
     ],
     [
       "not yet supported advice",

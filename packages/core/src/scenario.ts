@@ -70,7 +70,14 @@ const opSchemas = [
     .object({ op: z.literal("mremap"), proc, id: z.string().min(1), offset: sizeLike, length: sizeLike, to: z.string().min(1) })
     .strict(),
   z
-    .object({ op: z.literal("pin"), proc, id: z.string().min(1), offset: sizeLike.optional(), length: sizeLike.optional() })
+    .object({
+      op: z.literal("pin"),
+      proc,
+      id: z.string().min(1),
+      offset: sizeLike.optional(),
+      length: sizeLike.optional(),
+      write: z.boolean().optional(),
+    })
     .strict(),
   z
     .object({ op: z.literal("unpin"), proc, id: z.string().min(1), offset: sizeLike.optional(), length: sizeLike.optional() })
@@ -83,6 +90,7 @@ const opSchemas = [
       id: z.string().min(1).optional(),
       offset: sizeLike.optional(),
       value: z.number().int().min(0).max(0xffffffff).optional(),
+      pinned: z.boolean().optional(),
       counters: z.record(z.string(), z.unknown()).optional(),
     })
     .strict(),
