@@ -39,6 +39,8 @@ export type Step =
       procId: number;
       peek?: { slot: number; offset: number; id: string; offsetText: string };
       value?: number;
+      /** expect.pinned (newer scenario format): not observable from user space, reported as missing. */
+      pinned?: boolean;
       counters?: Record<string, unknown>;
     };
 
@@ -235,6 +237,8 @@ export function buildProgram(s: Scenario): Program {
         }
         if (op.value !== undefined) step.value = op.value;
         if (op.counters) step.counters = op.counters;
+        const pinned = (op as { pinned?: unknown }).pinned;
+        if (typeof pinned === "boolean") step.pinned = pinned;
         steps.push(step);
         return;
       }

@@ -51,6 +51,8 @@ export interface RunOnKernelOptions {
   readyTimeoutMs?: number;
   /** Where the compiled runner is cached (default node_modules/.cache/foliolab-probe or the temp dir). */
   cacheDir?: string;
+  /** Parent directory of the run's temporary work dir (files of file-* mappings). Default os.tmpdir(). */
+  tmpDir?: string;
   /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
   lockFile?: string;
 }
@@ -221,7 +223,7 @@ function compareCounters(expected: Record<string, unknown>, actual: unknown, pat
 async function runOnce(scenario: Scenario, program: Program, options: RunOnKernelOptions, rep: number): Promise<OnceResult> {
   const bin = ensureRunner(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
   const opTimeout = options.opTimeoutMs ?? 120_000;
-  const workdir = mkdtempSync(path.join(os.tmpdir(), "foliolab-probe-"));
+  const workdir = mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), "foliolab-probe-"));
   const lock = lockPath(options.lockFile);
   const journal = `${lock.replace(/\.lock$/, "")}.thp-journal`;
   const session = new RunnerSession(bin.path, ["run", workdir, lock, journal]);
@@ -369,6 +371,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
           else if (r.peek.value !== step.value)
             problems.push(`${step.proc} reads ${r.peek.value} at ${where}, expected ${step.value}`);
         }
+        if (step.pinned !== undefined) missing.push(`expects.${step.index}.pinned`);
         if (step.counters) {
           const now = diffCounters(before!, snapshotCounters());
           const statuses = await liveStatuses(`${tok}:`);

@@ -1,0 +1,299 @@
+/**
+ * These tests run scenarios on this machine's kernel. They need Linux, root (to set the mTHP
+ * knobs and read /proc/kpageflags) and a kernel with mTHP (hugepages-<size>kB/enabled); without
+ * them they are skipped with the reason in the suite's name.
+ */
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kernelAvailable } from "./available.js";
+import { KernelProbeError } from "./errors.js";
+import { type FolioLayout, folioLayout } from "./layout.js";
+import { runOnKernel } from "./run.js";
+import { knobDirs, readPolicy, writePolicy } from "./sysfs.js";
+
+const avail = kernelAvailable();
+const skipReason = !avail.ok
+  ? avail.reason
+  : !avail.root
+    ? "not root: cannot set hugepages-<size>kB/enabled or read /proc/kpageflags"
+    : !avail.mthp
+      ? "no /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/enabled (kernel without mTHP)"
+      : undefined;
+
+const M4 = 4 << 20;
+/**
+ * Only the given size for MADV_HUGEPAGE regions. "madvise", not "always": "always" would hand large
+ * folios to every process on the machine (node included) and the system-wide counters would count them.
+ */
+const only = (size: string) => ({ mthp: { [size]: "madvise", ...(size === "2M" ? {} : { "2M": "never" }) } });
+const HUGE = { op: "madvise", id: "a", advice: "hugepage" } as const;
+
+describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
+  const original = new Map<string, string | null>();
+  beforeAll(() => {
+    for (const d of knobDirs()) original.set(d, readPolicy(d));
+  });
+  afterAll(() => {
+    // Safety net: whatever happened above, put every knob back.
+    for (const [d, v] of original) if (v !== null && readPolicy(d) !== v) writePolicy(d, v);
+  });
+
+  it.each([
+    ["16K", 16],
+    ["64K", 64],
+    ["256K", 256],
+  ])("gives %s folios when %s mTHP is the only size allowed", async (size, kb) => {
+    const dir = `hugepages-${kb}kB`;
+    let layout: FolioLayout | undefined;
+    const r = await runOnKernel(
+      {
+        name: `fault-${size}`,
+        config: only(size),
+        ops: [{ op: "mmap", id: "a", size: "4M", kind: "anon" }, HUGE, { op: "write", id: "a" }],
+      },
+      {
+        onOp: ({ index, pids, mappings }) => {
+          const m = mappings.main?.a;
+          if (index === 2 && m && pids.main) layout = folioLayout(pids.main, m.address, m.address + m.size);
+        },
+      },
+    );
+    const folios = M4 / (kb * 1024);
+    expect(r.strategy).toBe("linux");
+    expect(r.mthp[dir]?.anon_fault_alloc).toBe(folios);
+    expect(r.mthp[dir]?.anon_fault_fallback).toBe(0);
+    expect(r.mthp[dir]?.nr_anon).toBe(folios);
+    for (const [d, row] of Object.entries(r.mthp)) if (d !== dir) expect(row.anon_fault_alloc, d).toBe(0);
+    expect(r.procs.main?.RssAnon).toBe(4096);
+    expect(r.procs.main?.AnonHugePages).toBe(0);
+    expect(layout?.histogram).toEqual({ [size]: folios });
+    expect(layout?.folios.every((f) => f.pmd === false && f.mappedPages === f.size / 4096 && f.flags.includes("anon"))).toBe(
+      true,
+    );
+    expect(r.missing).toEqual(["costs"]);
+  });
+
+  it("gives PMD-mapped 2M THPs with the model's default (2M madvise) and MADV_HUGEPAGE", async () => {
+    const r = await runOnKernel(
+      {
+        name: "pmd",
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "write", id: "a" },
+        ],
+      },
+      { layout: true },
+    );
+    expect(r.mthp["hugepages-2048kB"]?.anon_fault_alloc).toBe(2);
+    expect(r.vmstat.thp_fault_alloc).toBeGreaterThanOrEqual(2);
+    expect(r.procs.main?.AnonHugePages).toBe(4096);
+    const l = r.layouts?.main?.a;
+    expect(l?.histogram).toEqual({ "2M": 2 });
+    expect(l?.pmdMappedBytes).toBe(M4);
+    expect(l?.folios.every((f) => f.pmd === true)).toBe(true);
+  });
+
+  it("gives 4K pages only with every size never", async () => {
+    const r = await runOnKernel(
+      {
+        name: "small",
+        config: { mthp: { "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "1M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "write", id: "a" },
+        ],
+      },
+      { layout: true },
+    );
+    for (const row of Object.values(r.mthp)) expect(row.anon_fault_alloc).toBe(0);
+    expect(r.layouts?.main?.a?.histogram).toEqual({ "4K": 256 });
+    expect(r.procs.main?.RssAnon).toBe(1024);
+  });
+
+  it("counts one deferred split per 64K folio when one page of each is unmapped, and dequeues them at the final unmap", async () => {
+    let layout: FolioLayout | undefined;
+    const r = await runOnKernel(
+      {
+        name: "unmap1",
+        config: only("64K"),
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          HUGE,
+          { op: "write", id: "a" },
+          { op: "munmap", id: "a", offset: "4K", length: "4K", stride: "64K" },
+          {
+            op: "expect",
+            counters: { mthp: { "hugepages-64kB": { split_deferred: 64, nr_anon_partially_mapped: 64, split: 0 } } },
+          },
+          { op: "munmap", id: "a" },
+        ],
+      },
+      {
+        onOp: ({ index, pids, mappings }) => {
+          const m = mappings.main?.a;
+          if (index === 3 && m && pids.main) layout = folioLayout(pids.main, m.address, m.address + m.size);
+        },
+      },
+    );
+    expect(r.expects).toEqual([{ op: 4, ok: true, message: "ok" }]);
+    const row = r.mthp["hugepages-64kB"]!;
+    expect(row.split_deferred).toBe(64);
+    expect(row.nr_anon_partially_mapped).toBe(0);
+    expect(row.nr_anon).toBe(0);
+    expect(row.split).toBe(0);
+    expect(r.procs.main?.RssAnon).toBe(0);
+    expect(layout?.partiallyMapped).toBe(64);
+    expect(layout?.folios.every((f) => f.size === 65536 && f.mappedPages === 15)).toBe(true);
+    expect(r.timings.find((t) => t.op === 3)?.syscalls).toBe(64);
+  });
+
+  it("enqueues only the two boundary folios for one MADV_DONTNEED over a range", async () => {
+    const r = await runOnKernel({
+      name: "dnrange",
+      config: only("64K"),
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        HUGE,
+        { op: "write", id: "a" },
+        { op: "madvise", id: "a", offset: "32K", length: `${M4 / 1024 - 64}K`, advice: "dontneed" },
+      ],
+    });
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(2);
+    expect(r.mthp["hugepages-64kB"]?.nr_anon_partially_mapped).toBe(2);
+    expect(r.procs.main?.RssAnon).toBe(64);
+  });
+
+  it("keeps contents apart after fork (COW) and keeps an exited proc's last values", async () => {
+    const r = await runOnKernel({
+      name: "cow",
+      config: only("64K"),
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        HUGE,
+        { op: "write", id: "a", value: 1 },
+        { op: "fork", as: "child" },
+        { op: "write", proc: "child", id: "a", length: "4K", stride: "64K", value: 2 },
+        { op: "expect", proc: "child", id: "a", offset: 0, value: 2 },
+        { op: "expect", proc: "child", id: "a", offset: "4K", value: 1 },
+        { op: "expect", id: "a", offset: 0, value: 1 },
+        { op: "expect", id: "a", offset: "64K", value: 2 },
+        { op: "exit", proc: "child" },
+        { op: "expect", id: "a", offset: 0, value: 1 },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.expects.map((e) => e.ok)).toEqual([true, true, true, false, true]);
+    expect(r.mthp["hugepages-64kB"]?.anon_fault_alloc).toBe(64);
+    expect(r.expects[3]?.message).toBe("main reads 1 at a+64K, expected 2");
+    // The child mapped all 4M (shared or copied) when it exited; main still maps all of it.
+    expect(r.procs.child).toEqual({ RssAnon: 4096, RssFile: 0, VmSwap: 0, AnonHugePages: 0 });
+    expect(r.procs.main?.RssAnon).toBe(4096);
+    expect(r.timings.map((t) => t.name)).toContain("exit");
+  });
+
+  it("maps files of the mapping's size in its own temp dir and removes them", async () => {
+    const parent = mkdtempSync(path.join(os.tmpdir(), "kprobe-test-"));
+    try {
+      const r = await runOnKernel(
+        {
+          name: "files",
+          ops: [
+            { op: "mmap", id: "s", size: "1M", kind: "file-shared" },
+            { op: "mmap", id: "p", size: "1M", kind: "file-private" },
+            { op: "write", id: "s", value: 7 },
+            { op: "write", id: "p", value: 9 },
+            { op: "expect", id: "s", offset: "512K", value: 7 },
+            { op: "expect", id: "p", offset: "512K", value: 9 },
+          ],
+        },
+        { tmpDir: parent },
+      );
+      expect(r.expects.every((e) => e.ok)).toBe(true);
+      expect(r.procs.main?.RssFile).toBe(1024);
+      expect(r.procs.main?.RssAnon).toBe(1024);
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it("moves a range with mremap and reports ops the kernel refuses without stopping", async () => {
+    const r = await runOnKernel({
+      name: "mremap",
+      config: { mthp: { "2M": "never" } },
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "write", id: "a", value: 5 },
+        { op: "mremap", id: "a", offset: "2M", length: "2M", to: "b" },
+        { op: "expect", id: "b", offset: "4K", value: 5 },
+        { op: "expect", id: "a", offset: "2M", value: 5 },
+        { op: "mprotect", id: "b", prot: "r" },
+        { op: "write", id: "b", length: "4K" },
+        { op: "expect", id: "b", offset: 0, value: 5 },
+      ],
+    });
+    expect(r.expects.map((e) => e.ok)).toEqual([true, false, true]);
+    expect(r.expects[1]?.message).toMatch(/not mapped/);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]?.op).toBe(6);
+    expect(r.errors[0]?.message).toMatch(/SIGSEGV/);
+    expect(r.mappings.main?.b?.size).toBe(2 << 20);
+    expect((r.mappings.main?.b?.address ?? 1) % (2 << 20)).toBe(0);
+  });
+
+  it("repeats a scenario and gives every op's median and spread", async () => {
+    const r = await runOnKernel(
+      {
+        name: "repeat",
+        config: only("64K"),
+        ops: [{ op: "mmap", id: "a", size: "1M", kind: "anon" }, HUGE, { op: "write", id: "a" }, { op: "munmap", id: "a" }],
+      },
+      { repeat: 3 },
+    );
+    expect(r.repeat).toBe(3);
+    expect(r.timings.map((t) => t.name)).toEqual(["mmap", "madvise", "write", "munmap"]);
+    for (const t of r.timings) {
+      expect(t.samples).toHaveLength(3);
+      expect(t.median).toBeGreaterThanOrEqual(t.min);
+      expect(t.median).toBeLessThanOrEqual(t.max);
+    }
+    expect(r.timings[3]?.pages).toBe(256);
+    expect(r.repeatsDiffer).toEqual([]);
+  });
+
+  it("restores the mTHP knobs when the runner is killed mid-run", async () => {
+    const before = readPolicy("hugepages-32kB");
+    let during: string | null = null;
+    const run = runOnKernel(
+      {
+        name: "killed",
+        config: { mthp: { "32K": before === "madvise" ? "never" : "madvise" } },
+        ops: [
+          { op: "mmap", id: "a", size: "64K", kind: "anon" },
+          { op: "write", id: "a" },
+        ],
+      },
+      {
+        onOp: ({ index, pids }) => {
+          if (index !== 0 || !pids.main) return;
+          during = readPolicy("hugepages-32kB");
+          // The controller is main's parent.
+          const ppid = Number(readFileSync(`/proc/${pids.main}/stat`, "utf8").split(") ")[1]?.split(" ")[1]);
+          process.kill(ppid, "SIGTERM");
+        },
+      },
+    );
+    await expect(run).rejects.toThrow(KernelProbeError);
+    expect(during).not.toBe(before);
+    expect(readPolicy("hugepages-32kB")).toBe(before);
+  });
+
+  it("leaves every hugepages-<size>kB/enabled as it found it", () => {
+    for (const [d, v] of original) expect(readPolicy(d), d).toBe(v);
+  });
+});
