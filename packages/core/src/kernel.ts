@@ -63,6 +63,8 @@ export class Kernel {
   swapDuplicate: ((slot: number) => void) | undefined = undefined;
   /** folio_free_swap(): leave the swap cache if no swap entry still needs the folio. */
   folioFreeSwap: ((folio: number) => boolean) | undefined = undefined;
+  /** The swap device, when config.swap gives one. */
+  swap: import("./swapfile.js").SwapDevice | undefined = undefined;
   /** What is running now, for error messages. */
   currentOp = "setup";
   private nextMmId = 1;

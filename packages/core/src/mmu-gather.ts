@@ -44,8 +44,10 @@ export class MmuGather {
   count = 0;
   /** Item index where each filled batch ended (local first). */
   private readonly batchEnds: number[] = [];
-  private activeIdx = 0;
-  private activeNr = 0;
+  /** Which batch is being filled: 0 = the local batch, then batch pages 1.. (tlb->active). */
+  activeIdx = 0;
+  /** Entries used in the active batch (batch->nr). */
+  activeNr = 0;
   private activeMax: number;
   /** tlb->batch_count: batch pages allocated (kept across flushes until finish). */
   batchCount = 0;

@@ -52,6 +52,12 @@ export interface ZapStrategy {
   zapPresentPtes(z: ZapContext, max: number): number;
 
   /**
+   * Called when zap_pte_range() has taken a PT lock, before the first PTE (where Ryan
+   * Roberts' v2 series calls tlb_discard_rmaps()).
+   */
+  startPteTable?(z: ZapContext): void;
+
+  /**
    * tlb_flush_rmaps(): called at the end of every PTE table, still under the PT lock, after
    * the forced TLB flush when there was one. Remove the rmaps the strategy delayed.
    */

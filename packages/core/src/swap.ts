@@ -32,11 +32,12 @@ export function freeSwapCache(k: Kernel, folio: number): void {
 }
 
 /**
- * release_pages() (v6.5): one reference per entry. Small folios that hit zero leave the LRU
+ * release_pages() (v6.5): one reference per entry (or refs[i], as Ryan Roberts' v2
+ * folios_put_refs() built on the same loop). Small folios that hit zero leave the LRU
  * under the lruvec lock, held across up to SWAP_CLUSTER_MAX entries; a large folio's final
  * put drops the lock and takes it again on its own (__page_cache_release).
  */
-export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, to: number): void {
+export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, to: number, refs?: ArrayLike<number>): void {
   const m = k.mem;
   let locked = false;
   let lockBatch = 0;
@@ -48,7 +49,7 @@ export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, t
       locked = false;
     }
     if (m.isReserved(folio)) continue;
-    if (!folioRefSubAndTest(k, folio, 1)) continue;
+    if (!folioRefSubAndTest(k, folio, refs ? (refs[i] as number) : 1)) continue;
     freedAny = true;
     const onLru = ((m.flags[folio] as number) & PG.lru) !== 0;
     if ((m.order[folio] as number) > 0) {

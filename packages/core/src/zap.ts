@@ -104,8 +104,9 @@ export function vmNormalPage(z: ZapContext, pte: number): number {
 }
 
 /**
- * folio_pte_batch() (6.9+, FPB_IGNORE_DIRTY | FPB_IGNORE_SOFT_DIRTY): how many PTEs from slot
- * i map consecutive pages of `folio`, capped at max and the folio's end. Reads n-1 more PTEs.
+ * folio_pte_batch() (6.18 form, flags 0: write, dirty, soft-dirty and young are ignored): how
+ * many PTEs from slot i map consecutive pages of `folio`, capped at max and the folio's end.
+ * Reads n-1 more PTEs.
  */
 export function folioPteBatch(z: ZapContext, folio: number, i: number, max: number): number {
   const k = z.k;
@@ -115,12 +116,11 @@ export function folioPteBatch(z: ZapContext, folio: number, i: number, max: numb
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
   let limit = folioEnd - pfn;
   if (max < limit) limit = max;
-  const want = first & (PTE.present | PTE.write);
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
     k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || (p & (PTE.present | PTE.write)) !== want || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== pfn + n) break;
     n++;
   }
   return n;
@@ -171,6 +171,7 @@ export function zapPteRange(z: ZapContext, ptes: Uint32Array, pmdIdx: number, ad
   z.forceFlush = false;
   z.forceBreak = false;
   k.costs[Ev.ptLock]++;
+  strategy.startPteTable?.(z);
   let i = pteIndex(addr);
   const endIdx = end - z.vpnBase;
   while (i < endIdx) {

@@ -82,6 +82,15 @@ export const perPage: ZapStrategy = {
   /** free_pages_and_swap_cache() (v6.5): lru_add_drain, free_swap_cache per entry, release_pages. */
   releaseGathered(tlb: MmuGather, from: number, to: number): void {
     const k = tlb.k;
+    if (k.noGather) {
+      // s390's __tlb_remove_page_size(): free_page_and_swap_cache() at once, no LRU drain.
+      for (let i = from; i < to; i++) {
+        const folio = pageFolio(k, tlb.itemPfn[i] as number);
+        freeSwapCache(k, folio);
+        releasePages(k, tlb.itemPfn, i, i + 1);
+      }
+      return;
+    }
     for (let s = from; s < to; s += FREE_CHUNK) {
       const e = Math.min(to, s + FREE_CHUNK);
       lruAddDrain(k);

@@ -1,0 +1,193 @@
+/**
+ * Swap (mm/swapfile.c, mm/swap_state.c, Linux 6.18) on a swap file: order-0 slots, a swap map
+ * counting the PTEs that hold each entry, and the swap cache, whose folios hold a reference.
+ * Large folios are split before they reach a swap file (swpout_fallback), as 6.18 does.
+ */
+
+import { Ev } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
+import type { Kernel } from "./kernel.js";
+import { NIL, PG } from "./mem-map.js";
+import { MM_ANONPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
+import { mkPte, PTE, PTE_PFN_SHIFT, pteIndex } from "./page-table.js";
+import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
+
+export class SwapDevice {
+  /** swap_map: PTE references per slot. */
+  readonly count: Int32Array;
+  /** The swap cache: folio per slot, or -1. */
+  readonly cache: Int32Array;
+  /** What was written to each slot. */
+  readonly content: Uint32Array;
+  /** Slot in use (allocated to a folio or referenced by PTEs). */
+  readonly used: Uint8Array;
+  private next = 0;
+  inUse = 0;
+
+  constructor(readonly nrSlots: number) {
+    this.count = new Int32Array(nrSlots);
+    this.cache = new Int32Array(nrSlots).fill(-1);
+    this.content = new Uint32Array(nrSlots);
+    this.used = new Uint8Array(nrSlots);
+  }
+
+  /** get_swap_pages() for one order-0 slot; -1 when full. */
+  alloc(): number {
+    if (this.inUse === this.nrSlots) return -1;
+    for (let i = 0; i < this.nrSlots; i++) {
+      const slot = (this.next + i) % this.nrSlots;
+      if (!this.used[slot]) {
+        this.used[slot] = 1;
+        this.next = slot + 1;
+        this.inUse++;
+        return slot;
+      }
+    }
+    return -1;
+  }
+
+  release(slot: number): void {
+    this.used[slot] = 0;
+    this.count[slot] = 0;
+    this.cache[slot] = -1;
+    this.inUse--;
+  }
+}
+
+/** Install the swap model's hooks into the kernel. */
+export function installSwap(k: Kernel, nrSlots: number): SwapDevice {
+  const swap = new SwapDevice(nrSlots);
+  k.swap = swap;
+  k.swapDuplicate = (slot) => {
+    swap.count[slot] = (swap.count[slot] as number) + 1;
+  };
+  k.freeSwapAndCache = (slot) => freeSwapAndCache(k, swap, slot);
+  k.swapcacheRemove = (folio) => {
+    folioFreeSwap(k, swap, folio);
+  };
+  k.folioFreeSwap = (folio) => folioFreeSwap(k, swap, folio);
+  k.doSwapPage = (vma, ptes, vpn) => doSwapPage(k, swap, vma, ptes, vpn);
+  k.peekSwap = (pte) => {
+    const slot = pte >>> PTE_PFN_SHIFT;
+    const folio = swap.cache[slot] as number;
+    return folio >= 0 ? (k.mem.content[folio] as number) : (swap.content[slot] as number);
+  };
+  return swap;
+}
+
+function slotOf(k: Kernel, folio: number): number {
+  return (k.mem.aux2[folio] as number) - 1;
+}
+
+/** add_to_swap(): give a small anon folio a slot and put it in the swap cache (one reference). */
+export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
+  const slot = swap.alloc();
+  if (slot < 0) return false;
+  swap.cache[slot] = folio;
+  k.mem.aux2[folio] = slot + 1;
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache;
+  folioRefAdd(k, folio, 1);
+  return true;
+}
+
+/** The swap entry a folio in the swap cache owns. */
+export function folioSwapSlot(k: Kernel, folio: number): number {
+  return slotOf(k, folio);
+}
+
+/** delete_from_swap_cache() + the slot when no PTE needs it. Drops the cache's reference. */
+function deleteFromSwapCache(k: Kernel, swap: SwapDevice, folio: number): void {
+  const slot = slotOf(k, folio);
+  swap.cache[slot] = -1;
+  k.mem.aux2[folio] = 0;
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
+  if ((swap.count[slot] as number) === 0) swap.release(slot);
+  folioPutRefs(k, folio, 1);
+}
+
+/** folio_free_swap(): leave the swap cache if no swap PTE still refers to the entry. */
+export function folioFreeSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
+  if (((k.mem.flags[folio] as number) & PG.swapcache) === 0) return false;
+  const slot = slotOf(k, folio);
+  if ((swap.count[slot] as number) > 0) return false;
+  deleteFromSwapCache(k, swap, folio);
+  return true;
+}
+
+/** pageout() + __remove_mapping(): write the folio out and drop it from the swap cache. */
+export function swapWritepage(k: Kernel, swap: SwapDevice, folio: number): void {
+  const slot = slotOf(k, folio);
+  swap.content[slot] = k.mem.content[folio] as number;
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+}
+
+/** Remove a fully unmapped, written folio from the swap cache (its data lives in the slot now). */
+export function swapcacheEvict(k: Kernel, swap: SwapDevice, folio: number): void {
+  const slot = slotOf(k, folio);
+  swap.cache[slot] = -1;
+  k.mem.aux2[folio] = 0;
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
+  if ((swap.count[slot] as number) === 0) swap.release(slot);
+  folioPutRefs(k, folio, 1);
+}
+
+/** free_swap_and_cache(): a zapped swap PTE drops its count; the last one frees cache and slot. */
+function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
+  const c = (swap.count[slot] as number) - 1;
+  swap.count[slot] = c;
+  if (c > 0) return;
+  const folio = swap.cache[slot] as number;
+  if (folio >= 0) {
+    if (!folioMapped(k, folio)) deleteFromSwapCache(k, swap, folio);
+  } else {
+    swap.release(slot);
+  }
+}
+
+/**
+ * do_swap_page(): bring the page back (from the swap cache or a new order-0 folio), map it,
+ * drop the PTE's swap count, and leave the swap cache when we are its only user.
+ */
+function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: Uint32Array, vpn: number): void {
+  const i = pteIndex(vpn);
+  const pte = ptes[i] as number;
+  const slot = pte >>> PTE_PFN_SHIFT;
+  let folio = swap.cache[slot] as number;
+  let fresh = false;
+  if (folio < 0) {
+    folio = k.mem.allocPages(0);
+    if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
+    k.costs[Ev.foliosAllocated]++;
+    k.mem.content[folio] = swap.content[slot] as number;
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
+    k.mem.aux2[folio] = slot + 1;
+    swap.cache[slot] = folio;
+    fresh = true;
+  }
+  let exclusive = (pte & PTE.swpExclusive) !== 0;
+  const mm = vma.mm;
+  folioRefAdd(k, folio, 1);
+  if (fresh) {
+    // The new folio's reference (1 from the allocation) becomes the swap cache's.
+    folioAddNewAnonRmap(k, folio, vma, vpn, false);
+    for (const p of [folio]) k.mem.flags[p] = (k.mem.flags[p] as number) & ~PG.anonExclusive;
+  } else {
+    folioAddAnonRmapPtes(k, folio, folio, 1, vma, false);
+  }
+  // swap_free(): this PTE no longer holds the entry.
+  swap.count[slot] = (swap.count[slot] as number) - 1;
+  if ((swap.count[slot] as number) === 0 && (k.mem.refcount[folio] as number) === 2) {
+    folioFreeSwap(k, swap, folio);
+    exclusive = true;
+  }
+  let flags = PTE.present | PTE.young;
+  if (exclusive) {
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
+    flags |= PTE.write;
+  }
+  ptes[i] = mkPte(folio, flags);
+  k.costs[Ev.pteSet]++;
+  mm.rss[MM_SWAPENTS] = (mm.rss[MM_SWAPENTS] as number) - 1;
+  mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
+}
