@@ -294,7 +294,7 @@ class PropertyFailure extends Error {
 /** Check one generated program; throws PropertyFailure on a mismatch or violation. */
 export function checkProgram(strategy: ZapStrategy, program: GenProgram): EquivalenceReport {
   const scenario = programToScenario(program);
-  return checkEquivalence(strategy, scenario, { cacheReference: false });
+  return checkEquivalence(strategy, scenario, { cacheReference: false, observe: "before-exit" });
 }
 
 /**
@@ -336,7 +336,7 @@ export function runProperty(strategy: ZapStrategy, options: PropertyOptions = {}
   if (program) {
     const scenario = programToScenario(program, `property-counterexample-seed-${details.seed}`);
     report.counterexample = scenario;
-    const failure = checkEquivalence(strategy, scenario, { cacheReference: false });
+    const failure = checkEquivalence(strategy, scenario, { cacheReference: false, observe: "each-op" });
     report.failure = failure;
     lines.push(
       failure.ok
