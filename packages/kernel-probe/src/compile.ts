@@ -79,7 +79,7 @@ export function ensureRunner(options: { cacheDir?: string } = {}): RunnerBinary 
   const bin = path.join(cacheDir, `probe-${hash}`);
   const key = `${bin}`;
   const hit = memo.get(key);
-  if (hit && existsSync(hit.path)) return hit;
+  if (hit && existsSync(hit.path)) return { ...hit, built: false };
   if (existsSync(bin)) {
     const r = { path: bin, compiler: compiler ?? "(cached)", built: false };
     memo.set(key, r);

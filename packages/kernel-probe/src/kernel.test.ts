@@ -12,7 +12,7 @@ import { kernelAvailable } from "./available.js";
 import { KernelProbeError } from "./errors.js";
 import { type FolioLayout, folioLayout } from "./layout.js";
 import { runOnKernel } from "./run.js";
-import { knobDirs, readPolicy, writePolicy } from "./sysfs.js";
+import { knobDirs, readPolicy, snapshotCounters, writePolicy } from "./sysfs.js";
 
 const avail = kernelAvailable();
 const skipReason = !avail.ok
@@ -63,9 +63,9 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     );
     const folios = M4 / (kb * 1024);
     expect(r.strategy).toBe("linux");
-    expect(r.mthp[dir]?.anon_fault_alloc).toBe(folios);
-    expect(r.mthp[dir]?.anon_fault_fallback).toBe(0);
-    expect(r.mthp[dir]?.nr_anon).toBe(folios);
+    // System-wide counters: other processes' MADV_HUGEPAGE regions may add to them, never take away.
+    expect(r.mthp[dir]?.anon_fault_alloc).toBeGreaterThanOrEqual(folios);
+    expect(r.mthp[dir]?.nr_anon).toBeGreaterThanOrEqual(folios);
     for (const [d, row] of Object.entries(r.mthp)) if (d !== dir) expect(row.anon_fault_alloc, d).toBe(0);
     expect(r.procs.main?.RssAnon).toBe(4096);
     expect(r.procs.main?.AnonHugePages).toBe(0);
@@ -117,6 +117,7 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
 
   it("counts one deferred split per 64K folio when one page of each is unmapped, and dequeues them at the final unmap", async () => {
     let layout: FolioLayout | undefined;
+    const partial: number[] = [];
     const r = await runOnKernel(
       {
         name: "unmap1",
@@ -128,7 +129,7 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
           { op: "munmap", id: "a", offset: "4K", length: "4K", stride: "64K" },
           {
             op: "expect",
-            counters: { mthp: { "hugepages-64kB": { split_deferred: 64, nr_anon_partially_mapped: 64, split: 0 } } },
+            counters: { procs: { main: { RssAnon: 3840 } } },
           },
           { op: "munmap", id: "a" },
         ],
@@ -137,15 +138,18 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
         onOp: ({ index, pids, mappings }) => {
           const m = mappings.main?.a;
           if (index === 3 && m && pids.main) layout = folioLayout(pids.main, m.address, m.address + m.size);
+          if (index === 0 || index === 3 || index === 5) {
+            partial.push(snapshotCounters().mthp["hugepages-64kB"]?.nr_anon_partially_mapped ?? Number.NaN);
+          }
         },
       },
     );
     expect(r.expects).toEqual([{ op: 4, ok: true, message: "ok" }]);
     const row = r.mthp["hugepages-64kB"]!;
-    expect(row.split_deferred).toBe(64);
-    expect(row.nr_anon_partially_mapped).toBe(0);
-    expect(row.nr_anon).toBe(0);
-    expect(row.split).toBe(0);
+    expect(row.split_deferred).toBeGreaterThanOrEqual(64);
+    const [start, mid, end] = partial as [number, number, number];
+    expect(mid - start).toBeGreaterThanOrEqual(64); // queued by the partial unmap
+    expect(mid - end).toBeGreaterThanOrEqual(64); // dequeued by the final unmap
     expect(r.procs.main?.RssAnon).toBe(0);
     expect(layout?.partiallyMapped).toBe(64);
     expect(layout?.folios.every((f) => f.size === 65536 && f.mappedPages === 15)).toBe(true);
@@ -163,8 +167,8 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
         { op: "madvise", id: "a", offset: "32K", length: `${M4 / 1024 - 64}K`, advice: "dontneed" },
       ],
     });
-    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(2);
-    expect(r.mthp["hugepages-64kB"]?.nr_anon_partially_mapped).toBe(2);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBeGreaterThanOrEqual(2);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBeLessThan(64); // not one per folio: the range frees whole folios
     expect(r.procs.main?.RssAnon).toBe(64);
   });
 
@@ -188,7 +192,7 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     });
     expect(r.errors).toEqual([]);
     expect(r.expects.map((e) => e.ok)).toEqual([true, true, true, false, true]);
-    expect(r.mthp["hugepages-64kB"]?.anon_fault_alloc).toBe(64);
+    expect(r.mthp["hugepages-64kB"]?.anon_fault_alloc).toBeGreaterThanOrEqual(64);
     expect(r.expects[3]?.message).toBe("main reads 1 at a+64K, expected 2");
     // The child mapped all 4M (shared or copied) when it exited; main still maps all of it.
     expect(r.procs.child).toEqual({ RssAnon: 4096, RssFile: 0, VmSwap: 0, AnonHugePages: 0 });
@@ -244,6 +248,56 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect(r.errors[0]?.message).toMatch(/SIGSEGV/);
     expect(r.mappings.main?.b?.size).toBe(2 << 20);
     expect((r.mappings.main?.b?.address ?? 1) % (2 << 20)).toBe(0);
+  });
+
+  it("discards fully lazyfree'd 64K folios on MADV_PAGEOUT without splitting, and splits dirty ones when there is no swap", async () => {
+    const swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
+    const r = await runOnKernel({
+      name: "free-pageout",
+      config: only("64K"),
+      ops: [
+        { op: "mmap", id: "a", size: "1M", kind: "anon" },
+        { op: "mmap", id: "d", size: "1M", kind: "anon" },
+        HUGE,
+        { op: "madvise", id: "d", advice: "hugepage" },
+        { op: "write", id: "a" },
+        { op: "write", id: "d" },
+        { op: "madvise", id: "a", advice: "free" },
+        { op: "madvise", id: "a", advice: "pageout" },
+        { op: "expect", counters: { procs: { main: { RssAnon: 1024 } } } },
+        { op: "madvise", id: "d", advice: "pageout" },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.expects[0]?.ok).toBe(true);
+    expect(r.vmstat.pglazyfree).toBeGreaterThanOrEqual(256);
+    if (swaps === 0) {
+      // "a" is gone, "d" stays resident but every one of its 16 folios was split on the way.
+      expect(r.procs.main?.RssAnon).toBe(1024);
+      expect(r.mthp["hugepages-64kB"]?.split).toBeGreaterThanOrEqual(16);
+      expect(r.mthp["hugepages-64kB"]?.swpout_fallback).toBeGreaterThanOrEqual(16);
+    }
+  });
+
+  it("pins a range with a long-term pin and unpins it", async () => {
+    const r = await runOnKernel({
+      name: "pin",
+      config: only("64K"),
+      ops: [
+        { op: "mmap", id: "a", size: "256K", kind: "anon" },
+        HUGE,
+        { op: "write", id: "a", value: 3 },
+        { op: "pin", id: "a", length: "64K" },
+        { op: "fork", as: "child" },
+        { op: "write", proc: "child", id: "a", length: "4K", value: 4 },
+        { op: "expect", id: "a", offset: 0, value: 3 },
+        { op: "expect", proc: "child", id: "a", offset: 0, value: 4 },
+        { op: "unpin", id: "a", length: "64K" },
+      ],
+    });
+    if (r.errors.some((e) => /io_uring/.test(e.message))) return; // io_uring disabled here: nothing to check
+    expect(r.errors).toEqual([]);
+    expect(r.expects.every((e) => e.ok)).toBe(true);
   });
 
   it("repeats a scenario and gives every op's median and spread", async () => {

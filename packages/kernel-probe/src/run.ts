@@ -3,7 +3,7 @@
  * (ScenarioResult) with the kernel's own values, plus per-op wall times and a `missing` list.
  */
 
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -429,6 +429,27 @@ function knobChanges(lines: KnobLine[], warnings: string[], missing: string[]): 
   });
 }
 
+/** Pids (other than ours) with MADV_HUGEPAGE regions: with a small size set to madvise they fault mTHPs too. */
+function hugepageUsers(exclude: Set<number>): number[] {
+  const found: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return found;
+  }
+  for (const d of entries) {
+    const pid = Number(d);
+    if (exclude.has(pid)) continue;
+    try {
+      if (/^VmFlags:.* hg/m.test(readFileSync(`/proc/${d}/smaps`, "utf8"))) found.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -458,6 +479,21 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const warnings = [...new Set(runs.flatMap((r) => r.warnings))];
   const missing = [...first.counters.missing, ...first.missing, "costs"];
   const knobs = knobChanges(first.knobs, warnings, missing);
+  const always = knobs.filter((k) => k.wanted === "always" && k.status !== "absent").map((k) => k.dir);
+  if (always.length > 0) {
+    warnings.push(
+      `${always.join(", ")} set to "always" hands those folio sizes to every process on the machine: the system-wide counters (mthp, vmstat, meminfo) include their faults; prefer "madvise" with MADV_HUGEPAGE`,
+    );
+  }
+  const smallMadvise = knobs.some((k) => k.wanted === "madvise" && k.dir !== "hugepages-2048kB" && k.original !== "madvise");
+  if (smallMadvise) {
+    const others = hugepageUsers(new Set([process.pid]));
+    if (others.length > 0) {
+      warnings.push(
+        `${others.length} other process(es) have MADV_HUGEPAGE regions (pids ${others.slice(0, 8).join(", ")}${others.length > 8 ? ", ..." : ""}): their faults during the run count in the same system-wide counters; per-process values (procs, layouts) are exact`,
+      );
+    }
+  }
   const arch = kernelArch();
   const c = scenario.config ?? {};
   if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
