@@ -753,7 +753,8 @@ static int run(int argc, char **argv) {
     return 2;
   }
   /* Serialise probe runs: the knobs are system-wide. */
-  int lk = open(argv[3], O_RDWR | O_CREAT, 0666);
+  int lk = open(argv[3], O_RDONLY | O_CREAT, 0666); /* flock works on a read-only fd */
+  if (lk >= 0) fchmod(lk, 0666);                    /* best effort: let every user take it */
   if (lk < 0 || flock(lk, LOCK_EX) < 0) {
     out("E cannot lock %s: %s", argv[3], strerror(errno));
     return 2;
