@@ -92,12 +92,13 @@ export class RunnerSession {
     const rest = sp < 0 ? "" : line.slice(sp + 1);
     switch (tag) {
       case "K": {
-        const [dir, orig, wanted, status] = rest.split(" ");
+        const [dir, orig, wanted, ...statusWords] = rest.split(" ");
+        const status = statusWords.join(" ");
         this.knobs.push({
           dir: dir ?? "",
           original: orig === "-" ? null : (orig ?? null),
           wanted: wanted ?? "",
-          status: status ?? "",
+          status,
         });
         return;
       }
