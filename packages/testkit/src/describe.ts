@@ -6,7 +6,14 @@
 import type { ZapStrategy } from "@foliolab/core";
 import { describe, it } from "vitest";
 import { CATALOGUE, type CatalogueEntry, skipReason } from "./catalogue.js";
-import { checkEquivalence, formatEquivalenceReport, formatRunError, runChecked, type StrategyRun } from "./equivalence.js";
+import {
+  checkEquivalence,
+  formatEquivalenceReport,
+  formatRunError,
+  referenceRun,
+  runChecked,
+  type StrategyRun,
+} from "./equivalence.js";
 import { type ProgramShape, runProperty } from "./property.js";
 
 export interface ConformanceOptions {
@@ -33,8 +40,15 @@ export class ConformanceError extends Error {
   override name = "ConformanceError";
 }
 
-function invariantFailure(run: StrategyRun): string | undefined {
-  if (run.error) return `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
+  if (run.error) {
+    const msg = `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+    const ref = referenceRun(scenario).error;
+    if (ref && ref.kind === run.error.kind && ref.invariant === run.error.invariant) {
+      return `${msg}\n(per-page fails here too: ${formatRunError(ref)} -- most likely a core bug, not the strategy's)`;
+    }
+    return msg;
+  }
   const bad = run.result?.expects.filter((e) => !e.ok) ?? [];
   if (bad.length > 0) {
     return `strategy "${run.strategy}" on scenario "${run.scenario}": expect failed: ${bad.map((e) => `ops[${e.op}] ${e.message}`).join("; ")}`;
@@ -48,6 +62,8 @@ export interface ConformanceCheck {
   title: string;
   /** Why the check is skipped (ops core does not implement yet), or undefined. */
   skip?: string;
+  /** The catalogue scenario the check runs (none for the property test). */
+  scenario?: CatalogueEntry["scenario"];
   timeout: number;
   run: () => void;
 }
@@ -76,7 +92,7 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
     return r;
   };
   const invariantCheck = (e: CatalogueEntry) => () => {
-    const failure = invariantFailure(runOf(e));
+    const failure = invariantFailure(runOf(e), e.scenario);
     if (failure) throw new ConformanceError(failure);
   };
   const equivalenceCheck = (e: CatalogueEntry) => () => {
@@ -85,7 +101,13 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
   };
   const checks: ConformanceCheck[] = [];
   const add = (suite: ConformanceCheck["suite"], e: CatalogueEntry, prefix: string, run: () => void) => {
-    const check: ConformanceCheck = { suite, title: `${prefix} ${e.scenario.name}: ${e.covers}`, timeout, run };
+    const check: ConformanceCheck = {
+      suite,
+      title: `${prefix} ${e.scenario.name}: ${e.covers}`,
+      scenario: e.scenario,
+      timeout,
+      run,
+    };
     const reason = skipReason(e.scenario);
     if (reason !== undefined) check.skip = reason;
     checks.push(check);

@@ -128,8 +128,29 @@ class DiffSink {
   }
 }
 
+/** Structural equality without building paths (the fast path of deepDiff). */
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let n = 0;
+  for (const key in ao) {
+    if (!(key in bo) || !deepEqual(ao[key], bo[key])) return false;
+    n++;
+  }
+  for (const _ in bo) n--;
+  return n === 0;
+}
+
 function deepDiff(a: unknown, b: unknown, path: string, out: DiffSink): void {
-  if (Object.is(a, b)) return;
+  if (deepEqual(a, b)) return;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
     out.push({ path, reference: a, strategy: b });
     return;
@@ -137,7 +158,7 @@ function deepDiff(a: unknown, b: unknown, path: string, out: DiffSink): void {
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) out.push({ path: `${path}.length`, reference: a.length, strategy: b.length });
     const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) deepDiff(a[i], b[i], `${path}[${i}]`, out);
+    for (let i = 0; i < n; i++) if (!deepEqual(a[i], b[i])) deepDiff(a[i], b[i], `${path}[${i}]`, out);
     return;
   }
   const ao = a as Record<string, unknown>;
@@ -299,7 +320,11 @@ export function formatEquivalenceReport(r: EquivalenceReport): string {
   if (r.referenceError) {
     lines.push(
       `reference per-page on scenario "${r.scenario}": ${formatRunError(r.referenceError)}` +
-        (r.error ? "" : " (the reference fails where the strategy does not: a core or scenario problem)"),
+        (r.error
+          ? r.error.kind === r.referenceError.kind && r.error.invariant === r.referenceError.invariant
+            ? " (per-page fails the same way: most likely a core bug, not the strategy's)"
+            : ""
+          : " (the reference fails where the strategy does not: a core or scenario problem)"),
     );
   }
   if (r.totalDifferences > 0) {
