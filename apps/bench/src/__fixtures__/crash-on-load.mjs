@@ -1,0 +1,2 @@
+// A strategy module that throws while it is imported.
+throw new Error("this strategy module is broken on purpose");

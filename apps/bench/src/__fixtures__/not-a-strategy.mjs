@@ -1,0 +1,2 @@
+// A module without any ZapStrategy export.
+export const answer = 42;

@@ -1,0 +1,147 @@
+/**
+ * Cost profiles: nanoseconds per cost event kind. Modelled time = sum of events x ns.
+ * The default profile ships in profiles/default.json with the source of every number;
+ * a user profile (--profile file.json) overrides any subset of it.
+ */
+
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { COST_EVENT_KEYS } from "@foliolab/core";
+
+export interface CostProfile {
+  name: string;
+  /** "default" or the path the user gave. */
+  origin: string;
+  description: string;
+  /** ns per event kind, every kind present. */
+  ns: Record<string, number>;
+  /** Where each number comes from. */
+  sources: Record<string, string>;
+  /** Event kinds the user file set (empty for the default). */
+  overridden: string[];
+  calibration: Array<{ workload: string; folio: string; strategy: string; targetNsPerPage: number; source: string }>;
+}
+
+interface ProfileFile {
+  name?: unknown;
+  description?: unknown;
+  calibration?: unknown;
+  events?: unknown;
+}
+
+export const DEFAULT_PROFILE_PATH = fileURLToPath(new URL("../profiles/default.json", import.meta.url));
+
+function parseProfileFile(text: string, where: string): ProfileFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`${where}: a profile is a JSON object`);
+  const p = raw as ProfileFile;
+  if (typeof p.events !== "object" || p.events === null || Array.isArray(p.events)) {
+    throw new Error(`${where}: field "events" must map event kinds to ns (a number or {"ns": number, "source": text})`);
+  }
+  return p;
+}
+
+function eventEntries(p: ProfileFile, where: string): Array<[string, number, string | undefined]> {
+  const out: Array<[string, number, string | undefined]> = [];
+  for (const [key, v] of Object.entries(p.events as Record<string, unknown>)) {
+    if (!COST_EVENT_KEYS.includes(key)) {
+      throw new Error(`${where}: unknown event kind "${key}" (known: ${COST_EVENT_KEYS.join(", ")})`);
+    }
+    let ns: unknown = v;
+    let source: string | undefined;
+    if (typeof v === "object" && v !== null) {
+      ns = (v as { ns?: unknown }).ns;
+      const s = (v as { source?: unknown }).source;
+      source = typeof s === "string" ? s : undefined;
+    }
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0) {
+      throw new Error(`${where}: events.${key}: ns must be a non-negative number`);
+    }
+    out.push([key, ns, source]);
+  }
+  return out;
+}
+
+let cachedDefault: CostProfile | undefined;
+
+export function defaultProfile(): CostProfile {
+  if (cachedDefault) return cachedDefault;
+  const p = parseProfileFile(readFileSync(DEFAULT_PROFILE_PATH, "utf8"), "default profile");
+  const ns: Record<string, number> = {};
+  const sources: Record<string, string> = {};
+  for (const [k, v, s] of eventEntries(p, "default profile")) {
+    ns[k] = v;
+    sources[k] = s ?? "";
+  }
+  for (const k of COST_EVENT_KEYS) {
+    if (ns[k] === undefined) {
+      ns[k] = 0;
+      sources[k] = "not in the default profile (core added this event kind later)";
+    }
+  }
+  cachedDefault = {
+    name: String(p.name ?? "default"),
+    origin: "default",
+    description: String(p.description ?? ""),
+    ns,
+    sources,
+    overridden: [],
+    calibration: Array.isArray(p.calibration) ? (p.calibration as CostProfile["calibration"]) : [],
+  };
+  return cachedDefault;
+}
+
+/** Load a user profile; kinds it does not set keep the default profile's value. */
+export function loadProfile(path: string | undefined): CostProfile {
+  const base = defaultProfile();
+  if (path === undefined) return base;
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, "utf8");
+  } catch (e) {
+    throw new Error(`--profile: cannot read ${path}: ${(e as Error).message}`);
+  }
+  const p = parseProfileFile(text, `--profile ${path}`);
+  const ns = { ...base.ns };
+  const sources = { ...base.sources };
+  const overridden: string[] = [];
+  for (const [k, v, s] of eventEntries(p, `--profile ${path}`)) {
+    ns[k] = v;
+    sources[k] = s ?? `set by ${path}`;
+    overridden.push(k);
+  }
+  return {
+    name: typeof p.name === "string" ? p.name : path,
+    origin: abs,
+    description: typeof p.description === "string" ? p.description : "",
+    ns,
+    sources,
+    overridden,
+    calibration: Array.isArray(p.calibration) ? (p.calibration as CostProfile["calibration"]) : [],
+  };
+}
+
+/** One line saying which profile is in use. */
+export function describeProfile(p: CostProfile): string {
+  if (p.origin === "default") return `cost profile: ${p.name} (default, ${DEFAULT_PROFILE_PATH})`;
+  return `cost profile: ${p.name} (${p.origin}; sets ${p.overridden.length} of ${Object.keys(p.ns).length} event kinds, the rest from the default)`;
+}
+
+/** Modelled ns of a set of cost events, in total and by kind. */
+export function modelledNs(costs: Record<string, number>, p: CostProfile): { total: number; byKind: Record<string, number> } {
+  let total = 0;
+  const byKind: Record<string, number> = {};
+  for (const [k, n] of Object.entries(costs)) {
+    const v = n * (p.ns[k] ?? 0);
+    if (v !== 0) byKind[k] = v;
+    total += v;
+  }
+  return { total, byKind };
+}

@@ -1,0 +1,108 @@
+/**
+ * report.md: the run's metadata, then per workload the three tables (modelled time, cost
+ * events, advisory wall time), the kernel-visible counters and links to the charts.
+ */
+
+import type { ResultsFile } from "../results.js";
+import {
+  cellText,
+  chartBaseName,
+  failureText,
+  flatCounters,
+  fmtNum,
+  grids,
+  METRIC_TITLES,
+  type Metric,
+  type WorkloadGrid,
+} from "./model.js";
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, "\\|");
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.map(mdEscape).join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.map(mdEscape).join(" | ")} |`),
+  ];
+}
+
+function metricTable(g: WorkloadGrid, m: Metric): string[] {
+  const rows = g.folios.map((f) => [f, ...g.strategies.map((s) => cellText(g, f, s, m))]);
+  return table(["folio", ...g.strategies], rows);
+}
+
+function wallTable(g: WorkloadGrid): string[] {
+  const rows = g.folios.map((f) => [
+    f,
+    ...g.strategies.map((s) => {
+      const r = g.cell(f, s);
+      const w = r?.metrics?.wall.phase;
+      if (!r || r.status !== "ok") return cellText(g, f, s, "wall");
+      if (!w) return "n/a";
+      return `${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
+    }),
+  ]);
+  return table(["folio", ...g.strategies], rows);
+}
+
+export function countersTable(g: WorkloadGrid): string[] {
+  const names = new Set<string>();
+  for (const r of g.runs) for (const k of Object.keys(flatCounters(r))) names.add(k);
+  if (names.size === 0) return ["No kernel-visible counter moved during the measured phase."];
+  const cols = [...names].sort();
+  const rows: string[][] = [];
+  for (const f of g.folios) {
+    for (const s of g.strategies) {
+      const r = g.cell(f, s);
+      if (!r || r.status !== "ok") continue;
+      const c = flatCounters(r);
+      rows.push([f, s, ...cols.map((k) => (c[k] === undefined ? "0" : String(c[k])))]);
+    }
+  }
+  return table(["folio", "strategy", ...cols], rows);
+}
+
+export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
+  const m = res.metadata;
+  const e = res.environment;
+  const out: string[] = [];
+  out.push("# foliolab bench report", "");
+  out.push(`- foliolab ${m.version}, results schema ${res.schemaVersion}, started ${m.startedAt}, finished ${m.finishedAt}`);
+  out.push(`- command: \`${m.command.join(" ")}\``);
+  out.push(
+    `- matrix: ${m.matrix.strategies.length} strategies (${m.matrix.strategies.join(", ")}), ${m.matrix.workloads.length} workloads, folio sizes ${m.matrix.folios.join(", ")}; seed ${m.seed}${m.shard ? `, shard ${m.shard}` : ""}`,
+  );
+  out.push(`- cost profile: ${m.profile.name} (${m.profile.origin === "default" ? "default" : m.profile.origin})`);
+  out.push(
+    `- gate metric: exact cost events (deterministic). Modelled time = cost events x profile. Wall time: ${m.samples} samples per run, advisory.`,
+  );
+  out.push(`- environment: Node ${e.node}, ${e.platform}/${e.arch}, ${e.cpus} x ${e.cpuModel}, core ${e.corePackageVersion}`);
+  out.push(
+    `- runs: ${res.summary.ok} ok, ${res.summary.failed} failed, ${res.summary.skipped} skipped of ${res.summary.planned}${m.interrupted ? " (interrupted)" : ""}`,
+  );
+  out.push("");
+  const bad = res.runs.filter((r) => r.status === "failed");
+  if (bad.length > 0 || res.strategyFailures.length > 0 || res.problems.length > 0) {
+    out.push("## Failures", "");
+    for (const f of res.strategyFailures) out.push(`- strategy \`${f.name}\` failed to load: ${f.message}`);
+    for (const p of res.problems) out.push(`- ${p}`);
+    for (const r of bad) out.push(`- \`${r.id}\`: ${failureText(r)}`);
+    out.push("");
+  }
+  for (const g of grids(res)) {
+    const base = chartBaseName(g.id);
+    out.push(`## ${g.id}: ${g.title}`, "");
+    if (g.origin) out.push(`Origin: ${g.origin}. ${g.description}. Region: ${g.sizes.join(", ")}.`, "");
+    out.push(`### ${METRIC_TITLES.modelled} (ratio to ${g.baseline})`, "", ...metricTable(g, "modelled"), "");
+    out.push(`### ${METRIC_TITLES.events} (ratio to ${g.baseline})`, "", ...metricTable(g, "events"), "");
+    out.push(`### ${METRIC_TITLES.wall}`, "", ...wallTable(g), "");
+    out.push("### Kernel-visible counters (deltas over the measured phase)", "", ...countersTable(g), "");
+    out.push(`![${g.id} modelled time](${chartDir}/${base}.modelled.svg)`, "");
+    out.push(`![${g.id} cost events by kind](${chartDir}/${base}.events.svg)`, "");
+    const skipped = g.runs.filter((r) => r.status === "skipped");
+    if (skipped.length > 0) out.push(`Skipped: ${failureText(skipped[0] as (typeof skipped)[number])}`, "");
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,125 @@
+/**
+ * The shape every report shares: per workload, a grid of folio sizes (rows) by strategies
+ * (columns), each cell one run, plus number formatting used everywhere.
+ */
+
+import type { RunRecord } from "../measure.js";
+import type { ResultsFile } from "../results.js";
+import { folioRank } from "../sizes.js";
+
+export type Metric = "modelled" | "events" | "wall";
+
+export const METRIC_TITLES: Record<Metric, string> = {
+  modelled: "modelled time, ns per 4K page",
+  events: "cost events per 4K page",
+  wall: "simulator wall time of the measured phase, ms (median; advisory)",
+};
+
+export interface WorkloadGrid {
+  id: string;
+  title: string;
+  origin: string;
+  description: string;
+  sizes: string[];
+  folios: string[];
+  strategies: string[];
+  /** Column every ratio is taken against (per-page, else the first strategy). */
+  baseline: string;
+  cell(folio: string, strategy: string): RunRecord | undefined;
+  runs: RunRecord[];
+}
+
+export function metricValue(r: RunRecord | undefined, m: Metric): number | undefined {
+  if (!r || r.status !== "ok" || !r.metrics) return undefined;
+  if (m === "modelled") return r.metrics.modelledNsPerPage;
+  if (m === "events") return r.metrics.costEventsPerPage;
+  return r.metrics.wall.phase?.median;
+}
+
+export function grids(res: ResultsFile): WorkloadGrid[] {
+  const order = res.metadata.matrix.strategies;
+  const out: WorkloadGrid[] = [];
+  const workloadIds = [...new Set(res.runs.map((r) => r.workload))];
+  const listed = res.workloads.map((w) => w.id);
+  workloadIds.sort((a, b) => {
+    const ia = listed.indexOf(a);
+    const ib = listed.indexOf(b);
+    return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib);
+  });
+  for (const id of workloadIds) {
+    const runs = res.runs.filter((r) => r.workload === id);
+    const folios = [...new Set(runs.map((r) => r.folio))].sort((a, b) => folioRank(a) - folioRank(b));
+    const strategies = [...new Set(runs.map((r) => r.strategy))].sort((a, b) => {
+      const ia = order.indexOf(a);
+      const ib = order.indexOf(b);
+      return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib) || a.localeCompare(b);
+    });
+    const w = res.workloads.find((x) => x.id === id);
+    const baseline = strategies.includes(res.metadata.baseline) ? res.metadata.baseline : (strategies[0] ?? "");
+    const map = new Map(runs.map((r) => [`${r.folio}\u0000${r.strategy}`, r]));
+    out.push({
+      id,
+      title: w?.title ?? id,
+      origin: w?.origin ?? "",
+      description: w?.description ?? "",
+      sizes: [...new Set(runs.map((r) => r.sizeLabel))],
+      folios,
+      strategies,
+      baseline,
+      cell: (f, s) => map.get(`${f}\u0000${s}`),
+      runs,
+    });
+  }
+  return out;
+}
+
+/** Three or four significant digits, no exponent. */
+export function fmtNum(v: number): string {
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 100) return v.toFixed(1);
+  if (a >= 10) return v.toFixed(2);
+  if (a >= 1) return v.toFixed(3);
+  return v.toPrecision(3);
+}
+
+export function fmtRatio(v: number): string {
+  return `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}x`;
+}
+
+/** "395.1 (1.00x)" style cell text, or the failure/skip word. */
+export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Metric, ratio = true): string {
+  const r = g.cell(folio, strategy);
+  if (!r) return "-";
+  if (r.status === "skipped") return "skipped";
+  if (r.status === "failed") return "FAILED";
+  const v = metricValue(r, m);
+  if (v === undefined) return "n/a";
+  if (!ratio) return fmtNum(v);
+  const b = metricValue(g.cell(folio, g.baseline), m);
+  if (b === undefined || b === 0) return fmtNum(v);
+  return `${fmtNum(v)} (${fmtRatio(v / b)})`;
+}
+
+/** Short text for a failed or skipped run. */
+export function failureText(r: RunRecord): string {
+  const e = r.error;
+  if (!e) return r.status;
+  const inv = e.invariant ? ` [${e.invariant}]` : "";
+  return `${e.kind}${inv} in ${e.phase}: ${e.message}`;
+}
+
+/** Non-zero counter deltas of a run, flattened: "vmstat.thp_split_pmd", "mthp.hugepages-64kB.split_deferred". */
+export function flatCounters(r: RunRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!r.metrics) return out;
+  for (const [k, v] of Object.entries(r.metrics.counters.vmstat)) out[`vmstat.${k}`] = v;
+  for (const [dir, row] of Object.entries(r.metrics.counters.mthp))
+    for (const [k, v] of Object.entries(row)) out[`mthp.${dir}.${k}`] = v;
+  return out;
+}
+
+export function chartBaseName(workloadId: string): string {
+  return workloadId.replace(/[^A-Za-z0-9_.-]+/g, "-");
+}

@@ -1,0 +1,71 @@
+/**
+ * Terminal output: one table per workload, strategies as columns, folio sizes as rows, each
+ * value followed by its ratio to the baseline column (per-page).
+ */
+
+import pc from "picocolors";
+import type { ResultsFile } from "../results.js";
+import { cellText, failureText, grids, METRIC_TITLES, type Metric } from "./model.js";
+
+export interface TextOptions {
+  metric: Metric;
+  color: boolean;
+}
+
+function pad(s: string, w: number, right = false): string {
+  return right ? s.padStart(w) : s.padEnd(w);
+}
+
+function colorCell(text: string, color: boolean): string {
+  if (!color) return text;
+  if (text === "FAILED") return pc.red(pc.bold(text));
+  if (text === "skipped") return pc.dim(text);
+  const m = /\((\d+(?:\.\d+)?)x\)$/.exec(text);
+  if (!m) return text;
+  const ratio = Number(m[1]);
+  if (ratio < 0.995) return text.replace(m[0], pc.green(m[0]));
+  if (ratio > 1.005) return text.replace(m[0], pc.red(m[0]));
+  return text;
+}
+
+/** Render the tables for every workload in the results. */
+export function renderText(res: ResultsFile, o: TextOptions): string {
+  const lines: string[] = [];
+  for (const g of grids(res)) {
+    const head = `${g.id}  ${g.sizes.join(", ")}  ${METRIC_TITLES[o.metric]}, ratio to ${g.baseline}`;
+    lines.push(o.color ? pc.bold(head) : head);
+    const header = ["folio", ...g.strategies];
+    const rows = g.folios.map((f) => [f, ...g.strategies.map((s) => cellText(g, f, s, o.metric))]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    lines.push(header.map((h, i) => pad(h, widths[i] as number, i > 0)).join("  "));
+    for (const r of rows) {
+      lines.push(
+        r
+          .map((c, i) => {
+            const padded = pad(c, widths[i] as number, i > 0);
+            return i === 0 ? padded : padded.replace(c, colorCell(c, o.color));
+          })
+          .join("  "),
+      );
+    }
+    const bad = g.runs.filter((r) => r.status !== "ok");
+    for (const r of bad) {
+      const t = `  ${r.status === "failed" ? "x" : "-"} ${r.folio} ${r.strategy}: ${failureText(r)}`;
+      lines.push(o.color ? (r.status === "failed" ? pc.red(t) : pc.dim(t)) : t);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+/** The closing summary lines. */
+export function renderSummary(res: ResultsFile, color: boolean): string {
+  const s = res.summary;
+  const parts = [`${s.ok} ok`, `${s.failed} failed`, `${s.skipped} skipped`];
+  let line = `${parts.join(", ")} of ${s.planned} runs`;
+  if (res.metadata.interrupted) line += " (interrupted: finished runs kept)";
+  const out = [color ? (s.failed > 0 || res.metadata.interrupted ? pc.red(line) : pc.green(line)) : line];
+  for (const f of res.strategyFailures) out.push(`strategy "${f.name}" failed to load: ${f.message}`);
+  for (const p of res.problems) out.push(p);
+  return out.join("\n");
+}

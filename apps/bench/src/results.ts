@@ -1,0 +1,138 @@
+/**
+ * results.json: the versioned record of a benchmark run (metadata, environment, and per run
+ * every metric with its samples). Every report is rendered from this object alone, so a
+ * results.json from another machine renders the same reports.
+ */
+
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { arch, cpus, platform, release, totalmem } from "node:os";
+import type { RunRecord } from "./measure.js";
+import type { CostProfile } from "./profile.js";
+
+export const RESULTS_SCHEMA = "foliolab-bench-results";
+export const RESULTS_SCHEMA_VERSION = 1;
+
+export interface ResultsFile {
+  schema: typeof RESULTS_SCHEMA;
+  schemaVersion: number;
+  metadata: {
+    tool: "foliolab";
+    version: string;
+    command: string[];
+    startedAt: string;
+    finishedAt: string;
+    /** Every planned cell ran (no interruption). */
+    complete: boolean;
+    interrupted: boolean;
+    seed: number;
+    shard: string | null;
+    samples: number;
+    checkSize: number;
+    jobs: number;
+    /** The deterministic metric to gate on, and the one the tables lead with. */
+    gateMetric: "cost_events";
+    primaryMetric: "modelled_ns_per_page";
+    baseline: string;
+    profile: {
+      name: string;
+      origin: string;
+      description: string;
+      overridden: string[];
+      ns: Record<string, number>;
+      sources: Record<string, string>;
+    };
+    matrix: { strategies: string[]; workloads: string[]; folios: string[]; size: number | null };
+  };
+  environment: {
+    node: string;
+    v8: string;
+    platform: string;
+    arch: string;
+    osRelease: string;
+    cpuModel: string;
+    cpus: number;
+    totalMemoryBytes: number;
+    corePackageVersion: string;
+  };
+  strategies: Array<{ name: string; description: string; spec: string; source: string; package?: string; version?: string }>;
+  strategyFailures: Array<{ name: string; spec: string; message: string }>;
+  workloads: Array<{
+    id: string;
+    title: string;
+    origin: string;
+    description: string;
+    needs: string[];
+    fixedFolios?: string[];
+  }>;
+  problems: string[];
+  runs: RunRecord[];
+  summary: { planned: number; ok: number; failed: number; skipped: number };
+}
+
+function pkgVersion(rel: string): string {
+  try {
+    return JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** This package's version (works from src/ and dist/). */
+export function benchVersion(): string {
+  return pkgVersion("../package.json");
+}
+
+export function environment(): ResultsFile["environment"] {
+  const c = cpus();
+  let coreVersion = "unknown";
+  try {
+    const path = createRequire(import.meta.url).resolve("@foliolab/core/package.json");
+    coreVersion = JSON.parse(readFileSync(path, "utf8")).version ?? "unknown";
+  } catch {
+    coreVersion = "unknown";
+  }
+  return {
+    node: process.version,
+    v8: process.versions.v8,
+    platform: platform(),
+    arch: arch(),
+    osRelease: release(),
+    cpuModel: c[0]?.model ?? "unknown",
+    cpus: c.length,
+    totalMemoryBytes: totalmem(),
+    corePackageVersion: coreVersion,
+  };
+}
+
+export function profileMeta(p: CostProfile): ResultsFile["metadata"]["profile"] {
+  return { name: p.name, origin: p.origin, description: p.description, overridden: p.overridden, ns: p.ns, sources: p.sources };
+}
+
+export function summarize(runs: RunRecord[], planned: number): ResultsFile["summary"] {
+  return {
+    planned,
+    ok: runs.filter((r) => r.status === "ok").length,
+    failed: runs.filter((r) => r.status === "failed").length,
+    skipped: runs.filter((r) => r.status === "skipped").length,
+  };
+}
+
+/** Read and check a results.json (for compare). */
+export function readResults(path: string): ResultsFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  const r = raw as Partial<ResultsFile>;
+  if (r.schema !== RESULTS_SCHEMA) throw new Error(`${path}: not a foliolab results file (schema "${String(r.schema)}")`);
+  if (typeof r.schemaVersion !== "number" || r.schemaVersion > RESULTS_SCHEMA_VERSION) {
+    throw new Error(
+      `${path}: results schema version ${String(r.schemaVersion)} is newer than this foliolab understands (${RESULTS_SCHEMA_VERSION})`,
+    );
+  }
+  if (!Array.isArray(r.runs)) throw new Error(`${path}: no "runs" array`);
+  return r as ResultsFile;
+}

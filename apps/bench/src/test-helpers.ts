@@ -1,0 +1,38 @@
+/** Helpers shared by the tests: an in-process Io that captures output. */
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Io } from "./program.js";
+
+export const FIXTURES = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
+export const GOLDEN = fileURLToPath(new URL("./__golden__/", import.meta.url));
+export const PKG_DIR = fileURLToPath(new URL("../", import.meta.url));
+
+export interface CapturedIo extends Io {
+  stdout: string[];
+  stderr: string[];
+  text(): string;
+}
+
+export function captureIo(over: Partial<Io> = {}): CapturedIo {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    out: (s) => stdout.push(s),
+    err: (s) => stderr.push(s),
+    isTTY: false,
+    color: false,
+    cwd: PKG_DIR,
+    jobs: 1,
+    stdout,
+    stderr,
+    text: () => `${stdout.join("")}\n${stderr.join("\n")}`,
+    ...over,
+  };
+}
+
+export function tempDir(prefix = "foliolab-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
