@@ -4,14 +4,21 @@
  */
 
 import { Ev } from "./costs.js";
-import { deferredSplitFolio } from "./deferred-split.js";
-import { folioRefAdd } from "./folio.js";
+import { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
+import { folioMapcount, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
-import { MM_ANONPAGES, type Vma } from "./mm.js";
+import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange, GATHER, type MmuGather, recordStaleTlb, tlbFlushMmu, tlbRemovePmdTlbEntry } from "./mmu-gather.js";
-import { mkPte, PTE, PTE_FLAG_MASK, PTE_PFN_SHIFT } from "./page-table.js";
-import { folioAddAnonRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPmd } from "./rmap.js";
+import { mkPte, PTE, PTE_FLAG_MASK, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import {
+  folioAddAnonRmapPtes,
+  folioAddNewAnonRmap,
+  folioMaybeDmaPinned,
+  folioRemoveRmapPmd,
+  folioRemoveRmapPtes,
+} from "./rmap.js";
+import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
@@ -114,4 +121,106 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
 export function splitHugePmdAddress(k: Kernel, vma: Vma, vpn: number): void {
   const idx = Math.floor(vpn / PTRS_PER_PTE);
   if (vpn % PTRS_PER_PTE !== 0 && vma.mm.pgtables.hugePmd.has(idx)) splitHugePmd(k, vma, idx);
+}
+
+/**
+ * split_folio() -> __folio_split(folio, 0) (6.18) for anon folios: check that only mappings
+ * and `callerRefs` hold the folio (can_split_folio), unmap it everywhere through the rmap
+ * (PTEs one by one, which briefly leaves a PTE-mapped folio partially mapped and counts
+ * split_deferred, as 6.18 does; a PMD through a frozen PMD split, which does not), take it off
+ * the deferred split queue, turn it into order-0 folios and map them back, zero-filled pages
+ * as the shared zero page (RMP_USE_SHARED_ZEROPAGE). Pages nothing maps are freed; the
+ * caller's references stay on the first page.
+ */
+export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolean {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  if (order === 0) return true;
+  const flags = m.flags[folio] as number;
+  const expected = folioMapcount(k, folio) + callerRefs;
+  if (
+    (flags & PG.anon) === 0 ||
+    (flags & PG.swapcache) !== 0 ||
+    (m.refcount[folio] as number) !== expected ||
+    folioMaybeDmaPinned(k, folio)
+  ) {
+    k.stats.modMthp(order, MTHP.splitFailed, 1);
+    return false;
+  }
+  const nr = 1 << order;
+  const restore: Array<{ vma: Vma; vpn: number; pfn: number; flags: number }> = [];
+  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+    const pgt = vma.mm.pgtables;
+    const idx = pmdIndex(headVpn);
+    const huge = pgt.hugePmd.get(idx);
+    if (huge !== undefined && huge >>> PTE_PFN_SHIFT === folio) {
+      // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen.
+      pgt.hugePmd.delete(idx);
+      k.costs[Ev.ptLock]++;
+      flushTlbMmRange(k, vma.mm, headVpn, headVpn + 1, false);
+      k.stats.countVm(VMSTAT.thpSplitPmd);
+      folioRemoveRmapPmd(k, folio, vma);
+      folioRefSubAndTest(k, folio, 1);
+      for (let i = 0; i < nr; i++) restore.push({ vma, vpn: headVpn + i, pfn: folio + i, flags: huge & PTE_FLAG_MASK });
+      continue;
+    }
+    for (let i = 0; i < nr; i++) {
+      const vpn = headVpn + i;
+      if (vpn < vma.start || vpn >= vma.end) continue;
+      const ptes = pgt.pte.get(pmdIndex(vpn));
+      if (!ptes) continue;
+      const j = pteIndex(vpn);
+      const pte = ptes[j] as number;
+      if ((pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== folio + i) continue;
+      // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time.
+      ptes[j] = 0;
+      k.costs[Ev.pteClear]++;
+      flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
+      folioRemoveRmapPtes(k, folio, folio + i, 1, vma);
+      folioRefSubAndTest(k, folio, 1);
+      restore.push({ vma, vpn, pfn: folio + i, flags: pte & PTE_FLAG_MASK });
+    }
+  }
+  folioUnqueueDeferredSplit(k, folio);
+  k.stats.modMthp(order, MTHP.split, 1);
+  if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpSplitPage);
+  k.stats.modMthp(order, MTHP.nrAnon, -1);
+  const mapping = m.aux0[folio] as number;
+  const index = m.aux1[folio] as number;
+  const inherit = flags & (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
+  for (let i = 0; i < nr; i++) {
+    const p = folio + i;
+    m.order[p] = 0;
+    m.flags[p] = inherit | ((m.flags[p] as number) & PG.anonExclusive);
+    m.mapcount[p] = -1;
+    m.refcount[p] = 0;
+    m.aux0[p] = mapping;
+    m.aux1[p] = index + i;
+    m.aux2[p] = 0;
+  }
+  m.refcount[folio] = callerRefs;
+  k.costs[Ev.structPageLines] += nr;
+  // remap_page(RMP_USE_SHARED_ZEROPAGE).
+  for (const r of restore) {
+    const pgt = r.vma.mm.pgtables;
+    const ptes = pgt.pteAlloc(pmdIndex(r.vpn));
+    const zeroFill = (m.content[r.pfn] as number) === 0 && (m.flags[r.pfn] & PG.mlocked) === 0 && (r.vma.flags & VM.locked) === 0;
+    if (zeroFill) {
+      ptes[pteIndex(r.vpn)] = mkPte(ZERO_PFN, PTE.present);
+      r.vma.mm.rss[MM_ANONPAGES] = (r.vma.mm.rss[MM_ANONPAGES] as number) - 1;
+    } else {
+      folioRefAdd(k, r.pfn, 1);
+      folioAddAnonRmapPtes(k, r.pfn, r.pfn, 1, r.vma, ((m.flags[r.pfn] as number) & PG.anonExclusive) !== 0);
+      ptes[pteIndex(r.vpn)] = mkPte(r.pfn, r.flags);
+    }
+    k.costs[Ev.pteSet]++;
+  }
+  for (let i = 0; i < nr; i++) {
+    const p = folio + i;
+    if ((m.refcount[p] as number) === 0) {
+      k.costs[Ev.memcgUncharge]++;
+      freeFolio(k, p);
+    }
+  }
+  return true;
 }

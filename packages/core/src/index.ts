@@ -39,9 +39,10 @@ export {
 } from "./folio.js";
 export { doFork } from "./fork.js";
 export { pinUserPage, unpinUserPages } from "./gup.js";
-export { splitHugePmd, zapHugePmd } from "./huge-memory.js";
+export { splitFolio, splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+export { madviseColdOrPageout, madviseFree } from "./madvise.js";
 export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
 export { FileObject, type Mapping, MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
 export {
@@ -92,6 +93,14 @@ export {
   pageRemoveRmap,
 } from "./rmap.js";
 export {
+  type FolioPlace,
+  folioEstimatedSharers,
+  folioLikelyMappedShared,
+  folioMappers,
+  folioMaybeMappedShared,
+  rmapWalk,
+} from "./rmap-walk.js";
+export {
   createKernel,
   type ExpectResult,
   kernelConfig,
@@ -106,15 +115,18 @@ export {
 export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp } from "./scenario.js";
 export { COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";
 export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
-export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ZapStrategy } from "./strategy.js";
+export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ReclaimUnmapContext, type ZapStrategy } from "./strategy.js";
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
-export { doExit, doMmap, doMprotect, doMunmap, madviseDontneed, peekContent, userRead, userWrite } from "./syscalls.js";
+export { addToSwap, folioFreeSwap, installSwap, SwapDevice } from "./swapfile.js";
+export { doExit, doMmap, doMprotect, doMremap, doMunmap, madviseDontneed, peekContent, userRead, userWrite } from "./syscalls.js";
 export { HPAGE_PMD_NR, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize } from "./units.js";
+export { deferredSplitScan, reclaimPass, shrinkFolioList, tryToUnmap } from "./vmscan.js";
 export {
   clearFullPtes,
   folioMarkAccessed,
   folioMarkDirty,
   folioPteBatch,
+  folioPteBatchAt,
   getAndClearFullPtes,
   mmCounter,
   ptepGet,

@@ -75,7 +75,8 @@ export class MmStruct {
   /** Pending stale TLB entries (kept only while invariants are checked). */
   readonly staleTlb: StaleTlb = { vpn: [], pfn: [], dirty: [] };
   /** Next free virtual page for mmap (simple bump allocator). */
-  mmapCursor = 0x7f0000000;
+  // vpn 0x10000000 = address 1 TiB: keeps anon vm_pgoff (= vpn) within the 32-bit folio index.
+  mmapCursor = 0x10000000;
   exited = false;
   /** MMF_HAS_PINNED: set once the mm took a long-term pin. */
   hasPinned = false;

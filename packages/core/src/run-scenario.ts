@@ -11,16 +11,19 @@ import { pinUserPage, unpinUserPages } from "./gup.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+import { madviseColdOrPageout, madviseFree } from "./madvise.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
 import { PTE, PTE_PFN_SHIFT } from "./page-table.js";
 import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
+import { installSwap } from "./swapfile.js";
 import {
   doExit,
   doMmap,
   doMprotect,
+  doMremap,
   doMunmap,
   madviseDontneed,
   madviseHugepage,
@@ -29,6 +32,7 @@ import {
   userWrite,
 } from "./syscalls.js";
 import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
+import { reclaimPass } from "./vmscan.js";
 
 export interface ProcStatus {
   RssAnon: number;
@@ -63,8 +67,8 @@ export interface RunOptions {
   onOp?: (kernel: Kernel, op: ScenarioOp, index: number) => void;
 }
 
-/** Ops and advice the model does not implement yet: rejected up front, by name. */
-export const NOT_YET_SUPPORTED = new Set<string>(["mremap", "reclaim", "madvise:free", "madvise:cold", "madvise:pageout"]);
+/** Ops and advice the model does not implement yet: rejected up front, by name (none now). */
+export const NOT_YET_SUPPORTED = new Set<string>([]);
 
 const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
 
@@ -115,9 +119,6 @@ interface ProcShape {
 /** Static checks: procs and ids exist, ranges lie inside mappings, unsupported ops named. */
 function validateOps(s: Scenario): void {
   if (s.config?.swap !== undefined) sizeField(s.config.swap, "config.swap", true);
-  if (s.config?.swap !== undefined && parseSize(s.config.swap) !== 0) {
-    throw new ScenarioError("config.swap: swap is not yet supported by this model version");
-  }
   const procs = new Map<string, ProcShape>([["main", { ids: new Map(), exited: false }]]);
   s.ops.forEach((op, i) => {
     const where = opName(op, i);
@@ -177,6 +178,10 @@ function validateOps(s: Scenario): void {
       throw new ScenarioError(
         `${where}: field "length": offset ${off} + length ${len} runs past the end of mapping "${op.id}" (size ${size})`,
       );
+    }
+    if (op.op === "mremap") {
+      if (p.ids.has(op.to)) throw new ScenarioError(`${where}: field "to": mapping "${op.to}" already exists in proc "${pname}"`);
+      p.ids.set(op.to, len);
     }
     if ("stride" in op && op.stride !== undefined) {
       const stride = sizeField(op.stride, `${where}: field "stride"`);
@@ -302,7 +307,10 @@ function mappedPfn(mm: MmStruct, vpn: number): number {
 
 /** Run one validated op against the model. */
 function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
-  if (op.op === "reclaim") return;
+  if (op.op === "reclaim") {
+    reclaimPass(k);
+    return;
+  }
   const mm = k.procs.get(("proc" in op ? op.proc : undefined) ?? "main") as MmStruct;
   switch (op.op) {
     case "mmap": {
@@ -333,8 +341,15 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       for (const [s, e] of opRanges(mm, op)) {
         if (op.advice === "dontneed") madviseDontneed(k, mm, s, e);
         else if (op.advice === "hugepage" || op.advice === "nohugepage") madviseHugepage(k, mm, s, e, op.advice === "hugepage");
+        else if (op.advice === "free") madviseFree(k, mm, s, e);
+        else madviseColdOrPageout(k, mm, s, e, op.advice === "pageout");
       }
       return;
+    case "mremap": {
+      const [[s, e]] = opRanges(mm, op) as [[number, number]];
+      doMremap(k, mm, s, e, op.to);
+      return;
+    }
     case "mprotect":
       for (const [s, e] of opRanges(mm, op)) doMprotect(k, mm, s, e, op.prot);
       return;
@@ -375,13 +390,14 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       return;
     }
     default:
-      throw new ScenarioError(`${opName(op, index)}: op "${op.op}" is not yet supported`);
+      throw new ScenarioError(`${opName(op, index)}: op "${(op as ScenarioOp).op}" is not yet supported`);
   }
 }
 
 /** Create a model for a parsed scenario without running it (tests and tools drive it). */
 export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
   const k = new Kernel(kernelConfig(scenario, options.invariants), options.strategy);
+  if (k.config.swapPages > 0) installSwap(k, k.config.swapPages);
   k.newMm("main");
   return k;
 }

@@ -71,14 +71,14 @@ describe("scenario validation names the op and the field", () => {
       /field "counters.slab": unknown group/,
     ],
     [
-      "not yet supported op",
-      { name: "x", ops: [mm, { op: "mremap", id: "a", offset: 0, length: "4K", to: "b" }] },
-      /ops\[1\] \(mremap\): op "mremap" is not yet supported/,
+      "mremap onto an existing id",
+      { name: "x", ops: [mm, { op: "mremap", id: "a", offset: 0, length: "4K", to: "a" }] },
+      /ops\[1\] \(mremap\): field "to": mapping "a" already exists/,
     ],
     [
-      "not yet supported advice",
-      { name: "x", ops: [mm, { op: "madvise", id: "a", advice: "pageout" }] },
-      /ops\[1\] \(madvise\): advice "pageout" is not yet supported/,
+      "fork onto an existing proc",
+      { name: "x", ops: [mm, { op: "fork", as: "main" }] },
+      /ops\[1\] \(fork\): field "as": proc "main" already exists/,
     ],
     ["odd memory", { name: "x", config: { memory: "6M" }, ops: [] }, /config.memory: must be a multiple of 4M/],
   ])("%s", (_label, spec, pattern) => {
@@ -93,6 +93,18 @@ describe("scenario validation names the op and the field", () => {
     expect(error({ name: "x", ops: [mm, { op: "mprotect", id: "a", prot: "r" }, { op: "write", id: "a" }] })).toMatch(
       /ops\[2\] \(write\): write to a mapping without write permission/,
     );
+  });
+
+  it("MADV_FREE on a file mapping fails as the kernel's EINVAL does", () => {
+    expect(
+      error({
+        name: "x",
+        ops: [
+          { op: "mmap", id: "f", size: "64K", kind: "file-shared" },
+          { op: "madvise", id: "f", advice: "free" },
+        ],
+      }),
+    ).toMatch(/ops\[1\] \(madvise\): MADV_FREE works on private anonymous memory only/);
   });
 
   it("running out of model memory says so and names config.memory", () => {

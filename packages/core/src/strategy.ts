@@ -8,6 +8,8 @@
  * gathered pages are released after the TLB flush.
  */
 
+import type { Kernel } from "./kernel.js";
+import type { Vma } from "./mm.js";
 import type { MmuGather } from "./mmu-gather.js";
 import type { ZapContext } from "./zap.js";
 
@@ -33,6 +35,20 @@ export const DEFAULT_GATHER_GEOMETRY: GatherGeometry = {
   reserveOne: false,
   delayedRmapCap: true,
 };
+
+/** What try_to_unmap_one() has in hand when reclaim asks a strategy how far to batch. */
+export interface ReclaimUnmapContext {
+  k: Kernel;
+  vma: Vma;
+  /** The PTE table holding the PTE at `index`. */
+  ptes: Uint32Array;
+  index: number;
+  /** Head pfn of the folio being unmapped, and the page this PTE maps. */
+  folio: number;
+  pfn: number;
+  /** anon && !swapbacked: the MADV_FREE case the batching discussion of seed 004 is about. */
+  lazyfree: boolean;
+}
 
 export interface ZapStrategy {
   /** Unique name, used on the command line and in reports. */
@@ -68,4 +84,11 @@ export interface ZapStrategy {
    * batch (or, on s390's MMU_GATHER_NO_GATHER, one item the moment it is gathered).
    */
   releaseGathered(tlb: MmuGather, from: number, to: number): void;
+
+  /**
+   * folio_unmap_pte_batch() for reclaim's try_to_unmap_one(): how many PTEs, from the one at
+   * `r.index`, to unmap and (for lazyfree folios) discard together. `max` is already bounded by
+   * the folio end, the VMA end and the PTE table end. Missing: one PTE at a time (<= 6.14).
+   */
+  reclaimUnmapBatch?(r: ReclaimUnmapContext, max: number): number;
 }

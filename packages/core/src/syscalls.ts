@@ -194,3 +194,58 @@ export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null
   }
   return 0;
 }
+
+/**
+ * mremap(MREMAP_MAYMOVE) of [start, end) to a new address, as mapping `to`: the VMAs move
+ * with their vm_pgoff (so the rmap still finds anon folios by index), page table entries
+ * move (move_ptes / move_huge_pmd; a PMD only partly moved is split first), and the old range's
+ * TLB entries are flushed. Folios stay as they are, mapped at the new address.
+ */
+export function doMremap(k: Kernel, mm: MmStruct, start: number, end: number, to: string): Mapping {
+  const len = end - start;
+  splitAround(k, mm, start, end);
+  const vmas = mm.vmasIn(start, end);
+  const first = vmas[0];
+  if (!first) throw new ScenarioError(`${k.currentOp}: nothing is mapped in the range to move`);
+  // Keep the offset inside a PMD, so whole PMDs can move as PMDs.
+  const cursor = Math.ceil(mm.mmapCursor / PTRS_PER_PTE) * PTRS_PER_PTE;
+  const newStart = cursor + (start % PTRS_PER_PTE);
+  mm.mmapCursor = newStart + len + MMAP_GAP;
+  const delta = newStart - start;
+  const pgt = mm.pgtables;
+  for (const v of vmas) {
+    for (let addr = v.start; addr < v.end; ) {
+      const next = pmdAddrEnd(addr, v.end);
+      const idx = pmdIndex(addr);
+      const huge = pgt.hugePmd.get(idx);
+      if (huge !== undefined && next - addr === PTRS_PER_PTE && (addr + delta) % PTRS_PER_PTE === 0) {
+        pgt.hugePmd.delete(idx);
+        pgt.hugePmd.set(pmdIndex(addr + delta), huge);
+        k.costs[Ev.pteSet]++;
+        addr = next;
+        continue;
+      }
+      if (huge !== undefined) splitHugePmd(k, v, idx);
+      const src = pgt.pte.get(idx);
+      if (src) {
+        for (let vpn = addr; vpn < next; vpn++) {
+          const pte = src[pteIndex(vpn)] as number;
+          if (pte === 0) continue;
+          src[pteIndex(vpn)] = 0;
+          pgt.pteAlloc(pmdIndex(vpn + delta))[pteIndex(vpn + delta)] = pte;
+          k.costs[Ev.pteClear]++;
+          k.costs[Ev.pteSet]++;
+        }
+      }
+      addr = next;
+    }
+  }
+  flushTlbMmRange(k, mm, start, end, false);
+  mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
+  for (const v of vmas) mm.insertVma({ ...v, start: v.start + delta, end: v.end + delta, mapping: to });
+  freePgtables(mm, start, end);
+  const old = mm.mappings.get(first.mapping);
+  const mapping: Mapping = { id: to, start: newStart, nrPages: len, kind: first.kind, file: old?.file ?? first.file };
+  mm.mappings.set(to, mapping);
+  return mapping;
+}

@@ -109,8 +109,11 @@ export function vmNormalPage(z: ZapContext, pte: number): number {
  * Reads n-1 more PTEs.
  */
 export function folioPteBatch(z: ZapContext, folio: number, i: number, max: number): number {
-  const k = z.k;
-  const ptes = z.ptes;
+  return folioPteBatchAt(z.k, z.ptes, folio, i, max);
+}
+
+/** folio_pte_batch() on any PTE table (reclaim's folio_unmap_pte_batch() uses it too). */
+export function folioPteBatchAt(k: Kernel, ptes: Uint32Array, folio: number, i: number, max: number): number {
   const first = ptes[i] as number;
   const pfn = first >>> PTE_PFN_SHIFT;
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));

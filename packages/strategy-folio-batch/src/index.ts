@@ -13,6 +13,7 @@ import {
   folioMarkAccessed,
   folioMarkDirty,
   folioPteBatch,
+  folioPteBatchAt,
   folioRemoveRmapPtes,
   folioTestAnon,
   folioTestLarge,
@@ -26,6 +27,7 @@ import {
   pteDirty,
   ptepGetAndClearFull,
   pteYoung,
+  type ReclaimUnmapContext,
   tlbDelayRmap,
   tlbRemoveFolioPages,
   tlbRemoveTlbEntries,
@@ -123,6 +125,16 @@ export const folioBatch: ZapStrategy = {
       folios.add(folio, tlb.itemNr[i] as number);
     }
     folios.flush();
+  },
+
+  /**
+   * folio_unmap_pte_batch() (6.15, Barry Song; bounded by the VMA and the PMD since Lance
+   * Yang's 6.16 fix): reclaim batches the PTEs of a lazyfree folio, any number from 1 up to the
+   * bound; everything else is unmapped one PTE at a time.
+   */
+  reclaimUnmapBatch(r: ReclaimUnmapContext, max: number): number {
+    if (!r.lazyfree) return 1;
+    return folioPteBatchAt(r.k, r.ptes, r.folio, r.index, max);
   },
 };
 

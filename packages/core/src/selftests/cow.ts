@@ -24,6 +24,8 @@ interface Backing {
 }
 
 const fill = { op: "write", id: "mem", value: 1 };
+/** The setup really swapped out `kb` of the mapping. */
+const swapped = (kb: number) => ({ op: "expect", counters: { procs: { main: { VmSwap: kb } } } });
 
 export const COW_BACKINGS: Backing[] = [
   { name: "base page", size: "4K", setup: [{ op: "madvise", id: "mem", advice: "nohugepage" }, fill], at: "0" },
@@ -49,6 +51,75 @@ export const COW_BACKINGS: Backing[] = [
       { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontneed" },
     ],
     at: "0",
+  },
+  {
+    name: "swapped-out base page",
+    size: "4K",
+    config: { swap: "4M" },
+    setup: [
+      { op: "madvise", id: "mem", advice: "nohugepage" },
+      fill,
+      { op: "madvise", id: "mem", advice: "pageout" },
+      swapped(4),
+    ],
+    at: "0",
+  },
+  {
+    name: "swapped-out 64K mTHP",
+    size: "64K",
+    config: { mthp: { "64K": "always" }, swap: "4M" },
+    setup: [fill, { op: "madvise", id: "mem", advice: "pageout" }, swapped(64)],
+    at: "0",
+  },
+  {
+    name: "swapped-out THP",
+    size: "2M",
+    config: { swap: "4M" },
+    setup: [
+      { op: "madvise", id: "mem", advice: "hugepage" },
+      fill,
+      { op: "madvise", id: "mem", advice: "pageout" },
+      swapped(2048),
+    ],
+    at: "0",
+  },
+  {
+    name: "swapped-out, PTE-mapped THP",
+    size: "2M",
+    config: { swap: "4M" },
+    setup: [
+      { op: "madvise", id: "mem", advice: "hugepage" },
+      fill,
+      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "r" },
+      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "rw" },
+      { op: "madvise", id: "mem", advice: "pageout" },
+      swapped(2048),
+    ],
+    at: "0",
+  },
+  {
+    name: "single PTE of swapped-out THP",
+    size: "2M",
+    config: { swap: "4M" },
+    setup: [
+      { op: "madvise", id: "mem", advice: "hugepage" },
+      fill,
+      { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontneed" },
+      { op: "madvise", id: "mem", offset: "0", length: "4K", advice: "pageout" },
+      swapped(4),
+    ],
+    at: "0",
+  },
+  {
+    name: "partially mremap()'ed THP",
+    size: "2M",
+    setup: [
+      { op: "madvise", id: "mem", advice: "hugepage" },
+      fill,
+      { op: "mremap", id: "mem", offset: "1M", length: "1M", to: "upper" },
+    ],
+    at: "0",
+    length: "1M",
   },
   {
     name: "PTE-mapped 64K mTHP, partially unmapped",

@@ -7,9 +7,17 @@ import { folioPutRefs, folioTestAnon, pageFolio } from "../folio.js";
 import { GATHER, type MmuGather, tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "../mmu-gather.js";
 import { PTE } from "../page-table.js";
 import { pageRemoveRmap } from "../rmap.js";
-import type { ZapStrategy } from "../strategy.js";
+import type { ReclaimUnmapContext, ZapStrategy } from "../strategy.js";
 import { freeSwapCache, lruAddDrain, releasePages } from "../swap.js";
-import { folioMarkAccessed, folioMarkDirty, mmCounter, ptepGetAndClearFull, vmNormalPage, type ZapContext } from "../zap.js";
+import {
+  folioMarkAccessed,
+  folioMarkDirty,
+  folioPteBatchAt,
+  mmCounter,
+  ptepGetAndClearFull,
+  vmNormalPage,
+  type ZapContext,
+} from "../zap.js";
 
 export interface Breakage {
   /** Drop the reference inside the PTE loop instead of gathering it (frees before the flush). */
@@ -28,6 +36,8 @@ export interface Breakage {
   badReturn?: boolean;
   /** Leave the tlb_remove_tlb_entry() out, so no flush covers the cleared PTE. */
   skipTlbEntry?: boolean;
+  /** Reclaim batching of lazyfree folios: per PTE (default), whole folio only, or any range. */
+  reclaimBatch?: "pte" | "folio-only" | "range" | "overrun";
 }
 
 export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): ZapStrategy {
@@ -83,6 +93,18 @@ export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): Za
       for (let i = from; i < to; i++) freeSwapCache(tlb.k, pageFolio(tlb.k, tlb.itemPfn[i] as number));
       releasePages(tlb.k, tlb.itemPfn, from, to);
     },
+    ...(broken.reclaimBatch && broken.reclaimBatch !== "pte"
+      ? {
+          reclaimUnmapBatch(r: ReclaimUnmapContext, max: number): number {
+            if (!r.lazyfree) return 1;
+            if (broken.reclaimBatch === "overrun") return max + 1;
+            const n = folioPteBatchAt(r.k, r.ptes, r.folio, r.index, max);
+            if (broken.reclaimBatch === "folio-only")
+              return r.pfn === r.folio && n === 1 << (r.k.mem.order[r.folio] as number) ? n : 1;
+            return n;
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,0 +1,201 @@
+/**
+ * MADV_FREE, MADV_COLD and MADV_PAGEOUT on large folios (mm/madvise.c, Linux 6.18):
+ * madvise_free_pte_range() / madvise_free_huge_pmd() and madvise_cold_or_pageout_pte_range().
+ * A large folio the range covers only in part is split, unless it may be mapped by another
+ * process (then it is left alone); a fully covered one is handled whole, if exclusive.
+ */
+
+import { Ev } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { folioMapcount, folioPutRefs, folioRefAdd } from "./folio.js";
+import { isHugeZeroPmd, splitFolio } from "./huge-memory.js";
+import type { Kernel } from "./kernel.js";
+import { PG } from "./mem-map.js";
+import { MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePmdTlbEntry, tlbRemoveTlbEntries } from "./mmu-gather.js";
+import { isSwapPte, PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import { folioMaybeMappedShared } from "./rmap-walk.js";
+import { VMSTAT } from "./stats.js";
+import { lruAddDrain } from "./swap.js";
+import { PTRS_PER_PTE } from "./units.js";
+import { shrinkFolioList } from "./vmscan.js";
+
+/** folio_mark_lazyfree(): a clean anon folio becomes discardable (!swapbacked). */
+function folioMarkLazyfree(k: Kernel, folio: number): void {
+  const f = k.mem.flags[folio] as number;
+  if ((f & PG.anon) === 0 || (f & PG.swapbacked) === 0 || (f & PG.swapcache) !== 0 || (f & PG.mlocked) !== 0) return;
+  k.mem.flags[folio] = (f & ~(PG.swapbacked | PG.active | PG.referenced)) | PG.lru;
+  k.stats.countVm(VMSTAT.pglazyfree, 1 << (k.mem.order[folio] as number));
+}
+
+/** PTEs from slot i mapping consecutive pages of the folio, within the range (folio_pte_batch). */
+function batchInRange(k: Kernel, ptes: Uint32Array, i: number, end: number, folio: number): number {
+  const first = (ptes[i] as number) >>> PTE_PFN_SHIFT;
+  const limit = Math.min(end - i, folio + (1 << (k.mem.order[folio] as number)) - first);
+  let n = 1;
+  while (n < limit) {
+    const p = ptes[i + n] as number;
+    k.costs[Ev.pteRead]++;
+    if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== first + n) break;
+    n++;
+  }
+  return n;
+}
+
+/** Split a large folio the range covers only in part (folio_get + split_folio + folio_put). */
+function splitPartial(k: Kernel, folio: number): boolean {
+  folioRefAdd(k, folio, 1);
+  const ok = splitFolio(k, folio, 1);
+  folioPutRefs(k, folio, 1);
+  return ok;
+}
+
+type PteVisitor = (vma: Vma, ptes: Uint32Array, i: number, folio: number, nr: number, tlb: MmuGather, vpn: number) => void;
+
+/**
+ * The walk MADV_FREE and MADV_COLD/PAGEOUT share: PMD-mapped THPs are handled whole when fully
+ * covered and exclusive, split when covered in part (unless maybe shared); PTE-mapped large
+ * folios the same; `visit` gets each batch that is to be handled.
+ */
+function walkRange(
+  k: Kernel,
+  mm: MmStruct,
+  start: number,
+  end: number,
+  onSwapPte: ((vma: Vma, ptes: Uint32Array, i: number) => void) | null,
+  visitPmd: (vma: Vma, idx: number, folio: number, tlb: MmuGather) => void,
+  visit: PteVisitor,
+): void {
+  const tlb = tlbGatherMmu(k, mm, false);
+  for (const vma of mm.vmasIn(start, end)) {
+    const s = Math.max(start, vma.start);
+    const e = Math.min(end, vma.end);
+    for (let addr = s; addr < e; ) {
+      const next = pmdAddrEnd(addr, e);
+      const idx = pmdIndex(addr);
+      const huge = mm.pgtables.hugePmd.get(idx);
+      if (huge !== undefined && !isHugeZeroPmd(huge)) {
+        const folio = huge >>> PTE_PFN_SHIFT;
+        if (folioMaybeMappedShared(k, folio)) {
+          addr = next;
+          continue;
+        }
+        if (next - addr === PTRS_PER_PTE) {
+          visitPmd(vma, idx, folio, tlb);
+          addr = next;
+          continue;
+        }
+        if (!splitPartial(k, folio)) {
+          addr = next;
+          continue;
+        }
+      }
+      const ptes = mm.pgtables.pte.get(idx);
+      if (!ptes) {
+        addr = next;
+        continue;
+      }
+      const base = idx * PTRS_PER_PTE;
+      for (let i = pteIndex(addr); i < next - base; ) {
+        const pte = ptes[i] as number;
+        k.costs[Ev.pteRead]++;
+        if (pte === 0) {
+          i++;
+          continue;
+        }
+        if ((pte & PTE.present) === 0) {
+          if (onSwapPte && isSwapPte(pte)) onSwapPte(vma, ptes, i);
+          i++;
+          continue;
+        }
+        const pfn = pte >>> PTE_PFN_SHIFT;
+        if (k.mem.isReserved(pfn)) {
+          i++;
+          continue;
+        }
+        const folio = k.mem.pageFolio(pfn);
+        const nrPages = 1 << (k.mem.order[folio] as number);
+        const nr = nrPages > 1 ? batchInRange(k, ptes, i, next - base, folio) : 1;
+        if (nr < nrPages) {
+          if (folioMaybeMappedShared(k, folio) || !splitPartial(k, folio)) {
+            i += nr;
+            continue;
+          }
+          continue; // rescan: the folio is order 0 now
+        }
+        visit(vma, ptes, i, folio, nr, tlb, base + i);
+        i += nr;
+      }
+      addr = next;
+    }
+  }
+  tlbFinishMmu(tlb);
+}
+
+/** madvise(MADV_FREE). */
+export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  for (const v of mm.vmasIn(start, end)) {
+    if (v.kind !== "anon") throw new ScenarioError(`${k.currentOp}: MADV_FREE works on private anonymous memory only (EINVAL)`);
+  }
+  lruAddDrain(k);
+  walkRange(
+    k,
+    mm,
+    start,
+    end,
+    (vma, ptes, i) => {
+      // free_swap_and_cache_nr(): swapped-out pages are simply dropped.
+      const pte = ptes[i] as number;
+      ptes[i] = 0;
+      vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - 1;
+      k.freeSwapAndCache?.(pte >>> PTE_PFN_SHIFT);
+    },
+    (vma, idx, folio, tlb) => {
+      // madvise_free_huge_pmd(): whole PMD covered.
+      k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+      const pgt = vma.mm.pgtables;
+      pgt.hugePmd.set(idx, ((pgt.hugePmd.get(idx) as number) & ~(PTE.dirty | PTE.young)) >>> 0);
+      tlbRemovePmdTlbEntry(tlb, idx * PTRS_PER_PTE);
+      folioMarkLazyfree(k, folio);
+    },
+    (_vma, ptes, i, folio, nr, tlb, vpn) => {
+      const f = k.mem.flags[folio] as number;
+      if ((f & PG.anon) === 0) return;
+      if ((f & (PG.swapcache | PG.dirty)) !== 0) {
+        if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
+        if ((f & PG.swapcache) !== 0 && !k.folioFreeSwap?.(folio)) return;
+        k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+      }
+      for (let j = i; j < i + nr; j++) ptes[j] = ((ptes[j] as number) & ~(PTE.dirty | PTE.young)) >>> 0;
+      tlbRemoveTlbEntries(tlb, vpn, nr);
+      folioMarkLazyfree(k, folio);
+    },
+  );
+}
+
+/** madvise(MADV_COLD) / madvise(MADV_PAGEOUT). */
+export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end: number, pageout: boolean): void {
+  const list: number[] = [];
+  walkRange(
+    k,
+    mm,
+    start,
+    end,
+    null,
+    (vma, idx, folio) => {
+      const pgt = vma.mm.pgtables;
+      pgt.hugePmd.set(idx, ((pgt.hugePmd.get(idx) as number) & ~PTE.young) >>> 0);
+      k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~(PG.active | PG.referenced);
+      if (pageout && !list.includes(folio)) list.push(folio);
+    },
+    (_vma, ptes, i, folio, nr) => {
+      const f = k.mem.flags[folio] as number;
+      if ((f & PG.lru) === 0) return;
+      if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
+      for (let j = i; j < i + nr; j++) ptes[j] = ((ptes[j] as number) & ~PTE.young) >>> 0;
+      k.mem.flags[folio] = f & ~(PG.active | PG.referenced);
+      if (pageout && !list.includes(folio)) list.push(folio);
+    },
+  );
+  if (pageout && list.length > 0) shrinkFolioList(k, list);
+}

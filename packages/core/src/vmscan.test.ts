@@ -1,0 +1,309 @@
+import { describe, expect, it } from "vitest";
+import { InvariantViolation } from "./errors.js";
+import { folioLikelyMappedShared, folioMappers, folioMaybeMappedShared } from "./rmap-walk.js";
+import { runScenario, runScenarioDetailed } from "./run-scenario.js";
+import { perPteStrategy, reference } from "./testing/per-pte.js";
+
+const perPte = reference;
+const range = perPteStrategy("range-batch", { reclaimBatch: "range" });
+const folioOnly = perPteStrategy("folio-only-batch", { reclaimBatch: "folio-only" });
+const m64 = { mthp: { "64K": "always" } };
+const SIZE = 4 << 20;
+const FOLIOS = SIZE / (64 << 10);
+const PAGES = SIZE / 4096;
+
+const write = [
+  { op: "mmap", id: "a", size: SIZE, kind: "anon" },
+  { op: "write", id: "a", value: 7 },
+];
+
+describe("lazyfree reclaim (MADV_FREE then MADV_PAGEOUT, no swap)", () => {
+  const spec = {
+    name: "lazyfree",
+    config: m64,
+    ops: [...write, { op: "madvise", id: "a", advice: "free" }, { op: "madvise", id: "a", advice: "pageout" }],
+  };
+
+  it("discards whole clean exclusive folios: nothing left mapped, no split", () => {
+    for (const strategy of [perPte, range, folioOnly]) {
+      const r = runScenario(spec, { strategy });
+      expect(r.vmstat.pglazyfree).toBe(PAGES);
+      expect(r.vmstat.pglazyfreed).toBe(PAGES);
+      expect(r.procs.main?.RssAnon).toBe(0);
+      expect(r.mthp["hugepages-64kB"]?.split).toBe(0);
+      expect(r.mthp["hugepages-64kB"]?.nr_anon).toBe(0);
+    }
+  });
+
+  it("per-PTE unmap (<= 6.14) queues every folio for deferred split; a batch (6.15+) none", () => {
+    expect(runScenario(spec, { strategy: perPte }).mthp["hugepages-64kB"]?.split_deferred).toBe(FOLIOS);
+    expect(runScenario(spec, { strategy: range }).mthp["hugepages-64kB"]?.split_deferred).toBe(0);
+    expect(runScenario(spec, { strategy: folioOnly }).mthp["hugepages-64kB"]?.split_deferred).toBe(0);
+    const per = runScenario(spec, { strategy: perPte }).costs;
+    const batched = runScenario(spec, { strategy: range }).costs;
+    expect(batched.nr_pages_mapped_atomic).toBeLessThan(per.nr_pages_mapped_atomic as number);
+  });
+
+  it("one redirtied page keeps its whole batch (and the folio becomes swap-backed again)", () => {
+    const redirty = {
+      name: "redirty",
+      config: m64,
+      ops: [
+        ...write,
+        { op: "madvise", id: "a", advice: "free" },
+        { op: "write", id: "a", offset: "8K", length: "4K", value: 9 },
+        { op: "reclaim" },
+        { op: "expect", id: "a", offset: "0", value: 7 },
+      ],
+    };
+    const r = runScenario(redirty, { strategy: range });
+    expect(r.procs.main?.RssAnon).toBe(64);
+    expect(r.vmstat.pglazyfreed).toBe(PAGES - 16);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(0);
+    expect(r.expects[0]?.ok).toBe(true);
+    // One PTE at a time, the clean pages before the dirty one were already gone (<= 6.14).
+    const old = runScenario(redirty, { strategy: perPte });
+    expect(old.procs.main?.RssAnon).toBe(64 - 8);
+    expect(old.mthp["hugepages-64kB"]?.nr_anon_partially_mapped).toBe(1);
+    expect(old.expects[0]?.message).toMatch(/reads 0 at a\+0/);
+  });
+
+  it("a batch is bounded by the VMA: a folio cut by mprotect goes in two batches", () => {
+    const cut = {
+      name: "cut",
+      config: m64,
+      ops: [
+        { op: "mmap", id: "a", size: "64K", kind: "anon" },
+        { op: "write", id: "a" },
+        { op: "mprotect", id: "a", offset: "32K", length: "32K", prot: "r" },
+        { op: "madvise", id: "a", advice: "free" },
+        { op: "reclaim" },
+      ],
+    };
+    const r = runScenario(cut, { strategy: range });
+    expect(r.vmstat.pglazyfreed).toBe(16);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(1);
+  });
+
+  it("a strategy batching past its bound is caught", () => {
+    const overrun = perPteStrategy("overrun", { reclaimBatch: "overrun" });
+    expect(() => runScenario(spec, { strategy: overrun })).toThrow(InvariantViolation);
+    expect(() => runScenario(spec, { strategy: overrun })).toThrow(/strategy-contract.*reclaimUnmapBatch returned 17/);
+  });
+});
+
+describe("MADV_PAGEOUT and MADV_FREE on large folios", () => {
+  const pageout = (cfg: object, extra: object[] = []) =>
+    runScenario({ name: "po", config: { ...m64, ...cfg }, ops: [...write, ...extra] }, { strategy: perPte });
+
+  it("without swap, dirty anon is not freed but every large folio is split (swap-out fallback)", () => {
+    const r = pageout({}, [{ op: "madvise", id: "a", advice: "pageout" }]);
+    const s = r.mthp["hugepages-64kB"];
+    expect(s?.split).toBe(FOLIOS);
+    expect(s?.swpout_fallback).toBe(FOLIOS);
+    expect(s?.split_deferred).toBe(FOLIOS);
+    expect(r.procs.main?.RssAnon).toBe(SIZE / 1024);
+    expect(r.vmstat.pswpout).toBe(0);
+  });
+
+  it("with a swap file, folios are split and swapped as order-0 pages, and come back on access", () => {
+    const r = pageout({ swap: "8M" }, [
+      { op: "madvise", id: "a", advice: "pageout" },
+      { op: "expect", counters: { procs: { main: { RssAnon: 0, VmSwap: SIZE / 1024 } }, vmstat: { pswpout: PAGES } } },
+      { op: "expect", id: "a", offset: "12K", value: 7 },
+      { op: "read", id: "a", offset: "12K", length: "4K" },
+      { op: "expect", id: "a", offset: "12K", value: 7, counters: { procs: { main: { RssAnon: 4, VmSwap: SIZE / 1024 - 4 } } } },
+      { op: "munmap", id: "a" },
+      { op: "expect", counters: { procs: { main: { RssAnon: 0, VmSwap: 0 } } } },
+    ]);
+    expect(r.expects.map((e) => e.message)).toEqual(["ok", "ok", "ok", "ok"]);
+    expect(r.mthp["hugepages-64kB"]?.swpout_fallback).toBe(FOLIOS);
+  });
+
+  it("a range covering half of each folio splits every folio (split_deferred counted by the split)", () => {
+    const r = pageout({}, [
+      { op: "madvise", id: "a", advice: "free", offset: "32K", length: "32K", stride: "64K" },
+      { op: "madvise", id: "a", advice: "pageout" },
+    ]);
+    expect(r.mthp["hugepages-64kB"]?.split).toBe(FOLIOS);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(FOLIOS);
+    expect(r.vmstat.pglazyfreed).toBe(PAGES / 2);
+    expect(r.procs.main?.RssAnon).toBe(SIZE / 1024 / 2);
+  });
+
+  it("PMD-mapped THP: whole lazyfree THPs are discarded after a PMD split only; half ones are split", () => {
+    const pmd = { mthp: { "2M": "always" } };
+    const whole = runScenario(
+      {
+        name: "pmd",
+        config: pmd,
+        ops: [...write, { op: "madvise", id: "a", advice: "free" }, { op: "madvise", id: "a", advice: "pageout" }],
+      },
+      { strategy: range },
+    );
+    expect(whole.vmstat.thp_split_pmd).toBe(2);
+    expect(whole.mthp["hugepages-2048kB"]?.split).toBe(0);
+    expect(whole.vmstat.pglazyfreed).toBe(PAGES);
+    const half = runScenario(
+      {
+        name: "pmd",
+        config: pmd,
+        ops: [...write, { op: "madvise", id: "a", advice: "free", offset: "1M", length: "1M", stride: "2M" }],
+      },
+      { strategy: perPte },
+    );
+    expect(half.mthp["hugepages-2048kB"]?.split).toBe(2);
+    expect(half.vmstat.thp_split_page).toBe(2);
+    expect(half.vmstat.thp_split_pmd).toBe(2);
+    expect(half.mthp["hugepages-2048kB"]?.split_deferred).toBe(0);
+  });
+
+  it("folios shared with a child are skipped by partial FREE and by PAGEOUT", () => {
+    const r = pageout({}, [
+      { op: "fork", as: "child" },
+      { op: "madvise", id: "a", advice: "free", offset: "0", length: "32K" },
+      { op: "madvise", id: "a", advice: "pageout" },
+    ]);
+    expect(r.mthp["hugepages-64kB"]?.split).toBe(0);
+    expect(r.vmstat.pglazyfree).toBe(0);
+    expect(r.procs.main?.RssAnon).toBe(SIZE / 1024);
+  });
+});
+
+describe("the deferred split shrinker", () => {
+  it("splits partially mapped folios and frees their unmapped pages", () => {
+    const r = runScenario(
+      {
+        name: "shrink",
+        config: m64,
+        ops: [
+          ...write,
+          { op: "munmap", id: "a", offset: "4K", length: "4K", stride: "64K" },
+          { op: "expect", counters: { mthp: { "hugepages-64kB": { nr_anon_partially_mapped: FOLIOS, split: 0 } } } },
+          { op: "reclaim" },
+          { op: "expect", id: "a", offset: "0", value: 7 },
+        ],
+      },
+      { strategy: perPte },
+    );
+    const s = r.mthp["hugepages-64kB"];
+    expect(s?.split).toBe(FOLIOS);
+    expect(s?.nr_anon_partially_mapped).toBe(0);
+    expect(s?.nr_anon).toBe(0);
+    expect(r.procs.main?.RssAnon).toBe((PAGES - FOLIOS) * 4);
+    expect(r.meminfo.AnonPages).toBe((PAGES - FOLIOS) * 4);
+    expect(r.expects.every((e) => e.ok)).toBe(true);
+  });
+
+  it("drops PMD THPs that were queued only as underused candidates, splitting nothing", () => {
+    const r = runScenario(
+      { name: "u", config: { mthp: { "2M": "always" } }, ops: [...write, { op: "reclaim" }] },
+      { strategy: perPte },
+    );
+    expect(r.mthp["hugepages-2048kB"]?.split).toBe(0);
+    expect(r.costs.deferred_split_dequeue).toBe(2);
+    expect(r.meminfo.AnonHugePages).toBe(SIZE / 1024);
+  });
+});
+
+describe("fork, COW and the sharing oracles", () => {
+  it("a PTE-mapped large folio is reused after the child exits (6.15+), copied while it lives", () => {
+    const base = [
+      { op: "mmap", id: "a", size: "64K", kind: "anon" },
+      { op: "write", id: "a", value: 1 },
+      { op: "fork", as: "c" },
+    ];
+    const reuse = runScenario(
+      { name: "reuse", config: m64, ops: [...base, { op: "exit", proc: "c" }, { op: "write", id: "a", value: 2 }] },
+      { strategy: perPte },
+    );
+    expect(reuse.costs.folios_allocated).toBe(1);
+    expect(reuse.mthp["hugepages-64kB"]?.nr_anon).toBe(1);
+    const copy = runScenario(
+      {
+        name: "copy",
+        config: m64,
+        ops: [...base, { op: "write", id: "a", value: 2 }, { op: "expect", proc: "c", id: "a", value: 1 }],
+      },
+      { strategy: perPte },
+    );
+    expect(copy.costs.folios_allocated).toBe(1 + 16);
+    expect(copy.expects[0]?.ok).toBe(true);
+  });
+
+  it("MM_ID keeps a false positive after three processes mapped a folio", () => {
+    const { kernel } = runScenarioDetailed(
+      {
+        name: "three",
+        config: m64,
+        ops: [
+          { op: "mmap", id: "a", size: "64K", kind: "anon" },
+          { op: "write", id: "a" },
+          { op: "fork", as: "c1" },
+          { op: "fork", as: "c2" },
+          { op: "exit" },
+          { op: "exit", proc: "c1" },
+        ],
+      },
+      { strategy: perPte },
+    );
+    const c2 = kernel.procs.get("c2")!;
+    const folio = kernel.mem.pageFolio(c2.pgtables.readPte(c2.vmas[0]!.start) >>> 8);
+    expect(folioMappers(kernel, folio)).toEqual(["c2"]);
+    expect(folioMaybeMappedShared(kernel, folio)).toBe(true);
+    expect(folioLikelyMappedShared(kernel, folio)).toBe(false);
+  });
+
+  it("MM_ID is exact for two processes once the child has gone", () => {
+    const { kernel } = runScenarioDetailed(
+      {
+        name: "two",
+        config: m64,
+        ops: [
+          { op: "mmap", id: "a", size: "64K", kind: "anon" },
+          { op: "write", id: "a" },
+          { op: "fork", as: "c" },
+          { op: "exit", proc: "c" },
+        ],
+      },
+      { strategy: perPte },
+    );
+    const main = kernel.procs.get("main")!;
+    const folio = kernel.mem.pageFolio(main.pgtables.readPte(main.vmas[0]!.start) >>> 8);
+    expect(folioMaybeMappedShared(kernel, folio)).toBe(false);
+  });
+});
+
+describe("mremap", () => {
+  it("moves pages with their content, a whole PMD as a PMD, and keeps the rmap working", () => {
+    const r = runScenario(
+      {
+        name: "mremap",
+        config: { mthp: { "2M": "always" } },
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          { op: "write", id: "a", value: 4 },
+          { op: "mremap", id: "a", offset: "2M", length: "2M", to: "b" },
+          { op: "mremap", id: "a", offset: "1M", length: "4K", to: "c" },
+          {
+            op: "expect",
+            id: "b",
+            offset: "4K",
+            value: 4,
+            counters: { procs: { main: { AnonHugePages: 2048 } }, vmstat: { thp_split_pmd: 1 } },
+          },
+          { op: "expect", id: "c", value: 4 },
+          { op: "munmap", id: "a", offset: "0", length: "2M" },
+          { op: "expect", counters: { mthp: { "hugepages-2048kB": { nr_anon_partially_mapped: 1 } } } },
+          { op: "reclaim" },
+          { op: "expect", id: "c", value: 4 },
+          { op: "munmap", id: "b" },
+          { op: "munmap", id: "c" },
+          { op: "expect", counters: { meminfo: { AnonPages: 0 } } },
+        ],
+      },
+      { strategy: perPte },
+    );
+    expect(r.expects.map((e) => e.message)).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+  });
+});

@@ -1,0 +1,266 @@
+/**
+ * Reclaim (mm/vmscan.c shrink_folio_list(), mm/rmap.c try_to_unmap_one(), Linux 6.18) and the
+ * deferred split shrinker (deferred_split_scan()). Reclaim unmaps a folio through the rmap,
+ * asking the strategy how many PTEs to batch; a clean lazyfree folio with no extra reference is
+ * discarded, a redirtied one is kept and becomes swap-backed again; swap-backed anon goes to swap
+ * (split to order 0 first on a swap file, counted as swpout_fallback) or, with no swap, stays.
+ */
+
+import { Ev } from "./costs.js";
+import { folioMapcount, folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
+import { splitFolio, splitHugePmd } from "./huge-memory.js";
+import type { Kernel } from "./kernel.js";
+import { PG } from "./mem-map.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import { flushTlbMmRange } from "./mmu-gather.js";
+import { mkPte, PTE, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
+import { rmapWalk } from "./rmap-walk.js";
+import { MTHP, VMSTAT } from "./stats.js";
+import type { ReclaimUnmapContext } from "./strategy.js";
+import { addToSwap, folioSwapSlot, swapcacheEvict, swapWritepage } from "./swapfile.js";
+import { PTRS_PER_PTE } from "./units.js";
+
+/**
+ * try_to_unmap_one() for one VMA. Returns false when the walk had to stop and keep the folio
+ * (a redirtied lazyfree batch, an extra reference, a pinned exclusive page).
+ */
+function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pending: Set<MmStruct>): boolean {
+  const m = k.mem;
+  const nrPages = 1 << (m.order[folio] as number);
+  const pgt = vma.mm.pgtables;
+  const hidx = pmdIndex(headVpn);
+  const huge = pgt.hugePmd.get(hidx);
+  if (huge !== undefined && huge >>> PTE_PFN_SHIFT === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
+  const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
+  const strategy = k.strategy;
+  for (let i = 0; i < nrPages; ) {
+    const vpn = headVpn + i;
+    if (vpn < vma.start || vpn >= vma.end) {
+      i++;
+      continue;
+    }
+    const ptes = pgt.pte.get(pmdIndex(vpn));
+    const j = pteIndex(vpn);
+    const pte = ptes ? (ptes[j] as number) : 0;
+    if (!ptes || (pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== folio + i) {
+      i++;
+      continue;
+    }
+    const lazyfree = anon && ((m.flags[folio] as number) & PG.swapbacked) === 0;
+    const tableEnd = (pmdIndex(vpn) + 1) * PTRS_PER_PTE;
+    const max = Math.min(nrPages - i, vma.end - vpn, tableEnd - vpn);
+    let nr = 1;
+    if (strategy.reclaimUnmapBatch && max > 1) {
+      const ctx: ReclaimUnmapContext = { k, vma, ptes, index: j, folio, pfn: folio + i, lazyfree };
+      nr = strategy.reclaimUnmapBatch(ctx, max);
+    }
+    if (!Number.isInteger(nr) || nr < 1 || nr > max) {
+      k.violate(
+        "strategy-contract",
+        folio + i,
+        `reclaimUnmapBatch returned ${nr}; it must be 1..${max} (bounded by folio, VMA and PTE table)`,
+      );
+    }
+    for (let t = 1; t < nr; t++) {
+      const p = ptes[j + t] as number;
+      if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== folio + i + t) {
+        k.violate(
+          "strategy-contract",
+          folio + i + t,
+          `reclaimUnmapBatch batched ${nr} PTEs but PTE ${t} does not map the next page of the folio`,
+        );
+      }
+    }
+    // get_and_clear_ptes(): dirty/young of the batch merged.
+    let merged = 0;
+    for (let t = 0; t < nr; t++) merged |= ptes[j + t] as number;
+    const saved = ptes.slice(j, j + nr);
+    ptes.fill(0, j, j + nr);
+    k.costs[Ev.pteClear] += nr;
+    pending.add(vma.mm);
+    if ((merged & PTE.dirty) !== 0) {
+      m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+      k.costs[Ev.folioMarkDirty]++;
+    }
+    const mm = vma.mm;
+    if (lazyfree) {
+      const ref = m.refcount[folio] as number;
+      const map = folioMapcount(k, folio);
+      if (((m.flags[folio] as number) & PG.dirty) !== 0) {
+        ptes.set(saved, j);
+        m.flags[folio] = (m.flags[folio] as number) | PG.swapbacked;
+        return false;
+      }
+      if (ref !== 1 + map) {
+        ptes.set(saved, j);
+        return false;
+      }
+      mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) - nr;
+      folioRemoveRmapPtes(k, folio, folio + i, nr, vma);
+      folioPutRefs(k, folio, nr);
+      if (nr === nrPages) return true; // walk_done: the whole folio went in one batch
+    } else if (anon) {
+      const pfn = folio + i;
+      const exclusive = ((m.flags[pfn] as number) & PG.anonExclusive) !== 0;
+      if (exclusive && folioMaybeDmaPinned(k, folio)) {
+        ptes.set(saved, j);
+        return false;
+      }
+      m.flags[pfn] = (m.flags[pfn] as number) & ~PG.anonExclusive;
+      const slot = folioSwapSlot(k, folio);
+      k.swapDuplicate?.(slot);
+      ptes[j] = mkPte(slot, PTE.swap | (exclusive ? PTE.swpExclusive : 0));
+      mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) - 1;
+      mm.rss[MM_SWAPENTS] = (mm.rss[MM_SWAPENTS] as number) + 1;
+      folioRemoveRmapPtes(k, folio, pfn, 1, vma);
+      folioPutRefs(k, folio, 1);
+    } else {
+      mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) - nr;
+      folioRemoveRmapPtes(k, folio, folio + i, nr, vma);
+      folioPutRefs(k, folio, nr);
+    }
+    i += nr;
+  }
+  return true;
+}
+
+/** try_to_unmap(): every mapping through the rmap; true when the folio ends up unmapped. */
+export function tryToUnmap(k: Kernel, folio: number, pending: Set<MmStruct>): boolean {
+  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+    if (!tryToUnmapOne(k, folio, vma, headVpn, pending)) break;
+  }
+  return !folioMapped(k, folio);
+}
+
+/** try_to_unmap_flush(): the deferred TLB flush of every mm reclaim unmapped from. */
+function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
+  for (const mm of pending) flushTlbMmRange(k, mm, 0, 0, true);
+  pending.clear();
+}
+
+/** The page cache slot of a file folio. */
+function removeFromPagecache(k: Kernel, folio: number): void {
+  const file = k.files[(k.mem.aux0[folio] as number) - 1];
+  if (file) file.pagecache[k.mem.aux1[folio] as number] = -1;
+  folioPutRefs(k, folio, 1);
+}
+
+/**
+ * shrink_folio_list() over isolated folios (each gets an isolation reference for the pass).
+ * Returns the number of pages reclaimed.
+ */
+export function shrinkFolioList(k: Kernel, list: number[]): number {
+  const m = k.mem;
+  const pending = new Set<MmStruct>();
+  const done: Array<{ folio: number; free: "discard" | "swap" | "pagecache" | null }> = [];
+  const queue = [...list];
+  for (let q = 0; q < queue.length; q++) {
+    const folio = queue[q] as number;
+    if (!m.isAllocatedHead(folio) || m.isReserved(folio)) continue;
+    folioRefAdd(k, folio, 1);
+    m.flags[folio] = (m.flags[folio] as number) & ~PG.lru;
+    const entry: { folio: number; free: "discard" | "swap" | "pagecache" | null } = { folio, free: null };
+    done.push(entry);
+    const flags = m.flags[folio] as number;
+    const order = m.order[folio] as number;
+    if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
+    if ((flags & PG.anon) === 0) {
+      // Clean, unmapped page cache is dropped; dirty page cache would need writeback.
+      if ((flags & PG.dirty) === 0 && (!folioMapped(k, folio) || tryToUnmap(k, folio, pending))) entry.free = "pagecache";
+      continue;
+    }
+    if ((flags & PG.swapbacked) !== 0) {
+      if ((flags & PG.swapcache) === 0) {
+        if (order > 0) {
+          // A partially mapped folio is split right away (its unmapped pages need no IO); any
+          // other large folio finds no swap for its size on a swap file and falls back to
+          // order-0 pages (swpout_fallback). The pieces join the list.
+          const partial = (flags & PG.partiallyMapped) !== 0;
+          if (!splitFolio(k, folio, 1)) continue;
+          if (!partial) k.stats.modMthp(order, MTHP.swpoutFallback, 1);
+          for (let p = folio + 1; p < folio + (1 << order); p++) {
+            if (m.isAllocatedHead(p)) queue.push(p);
+          }
+        }
+        if (!k.swap || !addToSwap(k, k.swap, folio)) continue;
+      }
+      if (!tryToUnmap(k, folio, pending)) continue;
+      entry.free = "swap";
+      continue;
+    }
+    // Lazyfree.
+    if (tryToUnmap(k, folio, pending)) entry.free = "discard";
+  }
+  tryToUnmapFlush(k, pending);
+  let reclaimed = 0;
+  for (const { folio, free } of done) {
+    const nr = 1 << (m.order[folio] as number);
+    if (free === "swap" && k.swap) {
+      swapWritepage(k, k.swap, folio);
+      k.stats.countVm(VMSTAT.pswpout, nr);
+      swapcacheEvict(k, k.swap, folio);
+      reclaimed += nr;
+    } else if (free === "discard") {
+      k.stats.countVm(VMSTAT.pglazyfreed, nr);
+      reclaimed += nr;
+    } else if (free === "pagecache") {
+      removeFromPagecache(k, folio);
+      reclaimed += nr;
+    } else {
+      m.flags[folio] = (m.flags[folio] as number) | PG.lru;
+    }
+    folioPutRefs(k, folio, 1);
+  }
+  return reclaimed;
+}
+
+/**
+ * deferred_split_scan(): split every partially mapped folio on the queue to order 0 (freeing
+ * its unmapped pages); folios queued only as underused candidates are dropped from the queue,
+ * since thp_underused() is false with the default max_ptes_none of 511.
+ */
+export function deferredSplitScan(k: Kernel): number {
+  const m = k.mem;
+  let split = 0;
+  k.costs[Ev.splitQueueLock]++;
+  for (const folio of [...k.deferredSplitQueue]) {
+    folioRefAdd(k, folio, 1); // folio_try_get()
+    if (((m.flags[folio] as number) & PG.partiallyMapped) !== 0) {
+      if (splitFolio(k, folio, 1)) split++;
+    } else {
+      k.deferredSplitQueue.delete(folio);
+      m.flags[folio] = (m.flags[folio] as number) & ~PG.deferredList;
+      k.costs[Ev.deferredSplitDequeue]++;
+    }
+    folioPutRefs(k, folio, 1);
+  }
+  k.costs[Ev.splitQueueLock]++;
+  return split;
+}
+
+/**
+ * The `reclaim` op: memory pressure that runs the deferred split shrinker and then one pass
+ * over the inactive LRU: lazyfree anon folios and clean unmapped page cache are reclaimed.
+ * Swap-backed anon memory is left to MADV_PAGEOUT, which names what to page out.
+ */
+export function reclaimPass(k: Kernel): number {
+  deferredSplitScan(k);
+  const m = k.mem;
+  const list: number[] = [];
+  for (let pfn = 0; pfn < m.nrPages; ) {
+    const f = m.flags[pfn] as number;
+    const order = m.order[pfn] as number;
+    if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0) {
+      const anon = (f & PG.anon) !== 0;
+      if (
+        (f & PG.lru) !== 0 &&
+        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & PG.dirty) === 0 && !folioMapped(k, pfn)))
+      ) {
+        list.push(pfn);
+      }
+      pfn += 1 << order;
+    } else pfn += (f & PG.buddy) !== 0 ? 1 << order : 1;
+  }
+  return shrinkFolioList(k, list);
+}
