@@ -3,7 +3,20 @@
  * strategies, and each must be caught, by the invariant's name where there is one.
  */
 
-import { InvariantViolation, NOT_YET_SUPPORTED, parseScenario, runScenario, type ZapStrategy } from "@foliolab/core";
+import {
+  costsToRecord,
+  InvariantViolation,
+  Kernel,
+  kernelConfig,
+  NOT_YET_SUPPORTED,
+  observe,
+  PTE_PFN_SHIFT,
+  parseScenario,
+  runScenario,
+  runScenarioDetailed,
+  type ScenarioOp,
+  type ZapStrategy,
+} from "@foliolab/core";
 import { perPage } from "@foliolab/strategy-per-page";
 import { describe, expect, it } from "vitest";
 import { CATALOGUE, REPLAY_SCENARIOS, skipReason, unsupportedOps } from "./catalogue.js";
@@ -255,5 +268,73 @@ describe("the property runner", () => {
       ["128K", "32K"],
       ["200K", "200K"],
     ]);
+  });
+});
+
+describe("catalogue shapes are what they claim (under per-page)", () => {
+  /** Run a catalogue scenario under per-page, handing each op's model to `at`. */
+  function shape(name: string, at: (k: Kernel, op: ScenarioOp, i: number, costs: Record<string, number>) => void): void {
+    const entry = CATALOGUE.find((e) => e.scenario.name === name)!;
+    let before = costsToRecord(new Kernel(kernelConfig(parseScenario(entry.scenario)), perPage).costs);
+    runScenarioDetailed(entry.scenario, {
+      strategy: perPage,
+      onOp: (k, op, i) => {
+        const now = costsToRecord(k.costs);
+        const delta: Record<string, number> = {};
+        for (const key of Object.keys(now)) delta[key] = (now[key] as number) - (before[key] ?? 0);
+        before = now;
+        at(k, op, i, delta);
+      },
+    });
+  }
+
+  it("gather-full scenarios fill the mmu_gather inside one munmap/exit, mid-folio for 64K mTHP", () => {
+    for (const name of ["gather-full-4k", "gather-full-mid-folio", "gather-full-exit"]) {
+      let flushes = 0;
+      shape(name, (_k, op, _i, d) => {
+        if (op.op === "munmap" || op.op === "exit") flushes = Math.max(flushes, d.gather_flush ?? 0);
+      });
+      expect(flushes, name).toBeGreaterThanOrEqual(2);
+    }
+    // 8 + 19 * 510 entries per flush cycle: not a multiple of 16, so per-page fills mid-64K-folio.
+    expect((8 + 19 * 510) % 16).not.toBe(0);
+  });
+
+  it("pte-mapped-thp leaves order-9 folios mapped by PTEs; pmd-thp maps them by PMD", () => {
+    let pteMapped = 0;
+    shape("pte-mapped-thp", (k, op, i) => {
+      if (op.op === "mprotect" && i === 9) {
+        pteMapped = observe(k).procs.main!.mappings.a!.filter((p) => p.map === "pte" && p.order === 9).length;
+      }
+    });
+    expect(pteMapped).toBe(4 * 512);
+    let pmd = 0;
+    shape("pmd-thp", (k, op) => {
+      if (op.op === "write") pmd = observe(k).procs.main!.mappings.a!.filter((p) => p.map === "pmd").length;
+    });
+    expect(pmd).toBe(4 * 512);
+  });
+
+  it("folio-straddles-vmas-mprotect puts one 64K folio in three VMAs", () => {
+    let vmas = 0;
+    shape("folio-straddles-vmas-mprotect", (k, op, i) => {
+      if (op.op === "mprotect" && i === 2) vmas = k.procs.get("main")!.vmas.length;
+    });
+    expect(vmas).toBe(3);
+  });
+
+  it("replay-batch-past-folio-end has physically adjacent folios of different sizes in one table", () => {
+    let adjacent = false;
+    shape("replay-batch-past-folio-end", (k, op, i) => {
+      if (op.op !== "write" || i !== 3) return;
+      const pages = observe(k).procs.main!.mappings.a!;
+      const ptes = [...k.procs.get("main")!.pgtables.pte.values()][0]!;
+      for (let v = 1; v < 64; v++) {
+        const a = ptes[v - 1]! >>> PTE_PFN_SHIFT;
+        const b = ptes[v]! >>> PTE_PFN_SHIFT;
+        if (b === a + 1 && pages[v]!.index === 0 && pages[v - 1]!.order > 0) adjacent = true;
+      }
+    });
+    expect(adjacent).toBe(true);
   });
 });
