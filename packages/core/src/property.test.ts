@@ -10,7 +10,7 @@ import { reference } from "./testing/per-pte.js";
 
 const SIZES = [1, 3, 4, 16, 17, 64, 512, 600];
 const KINDS = ["anon", "anon", "file-private", "file-shared"] as const;
-const ACTIONS = ["write", "read", "munmap", "dontneed", "protect", "huge", "nohuge"] as const;
+const ACTIONS = ["write", "read", "munmap", "dontneed", "protect", "huge", "nohuge", "fork", "free", "pageout", "cold", "reclaim", "pin"] as const;
 
 const actionArb = fc.record({
   kind: fc.constantFrom(...ACTIONS),
@@ -23,11 +23,12 @@ const actionArb = fc.record({
 
 const scenarioArb = fc.record({
   mthp: fc.subarray(["16K", "64K", "2M"]),
+  swap: fc.boolean(),
   maps: fc.array(fc.record({ pages: fc.constantFrom(...SIZES), kind: fc.constantFrom(...KINDS) }), {
     minLength: 1,
     maxLength: 4,
   }),
-  actions: fc.array(actionArb, { maxLength: 14 }),
+  actions: fc.array(actionArb, { maxLength: 18 }),
   exit: fc.boolean(),
 });
 
@@ -38,7 +39,10 @@ function build(g: Gen) {
   const ops: object[] = [];
   const mapped = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
   const writable = g.maps.map((m) => new Array<boolean>(m.pages).fill(true));
-  const content = g.maps.map((m) => new Array<number>(m.pages).fill(0));
+  // Content each page reads; null once MADV_FREE made it discardable (old value or zero).
+  const content = g.maps.map((m) => new Array<number | null>(m.pages).fill(0));
+  let child: Array<Array<number | null>> | null = null;
+  let childMapped: boolean[][] | null = null;
   g.maps.forEach((m, i) => {
     ops.push({ op: "mmap", id: `m${i}`, size: m.pages * 4096, kind: m.kind });
   });
@@ -59,7 +63,7 @@ function build(g: Gen) {
       case "write":
         if (!allMapped || !pages.every((p) => writable[i]?.[p])) break;
         ops.push({ op: "write", ...range, value: a.value });
-        for (const p of pages) (content[i] as number[])[p] = a.value;
+        for (const p of pages) (content[i] as Array<number | null>)[p] = a.value;
         break;
       case "read":
         if (allMapped) ops.push({ op: "read", ...range });
@@ -71,7 +75,7 @@ function build(g: Gen) {
       case "dontneed":
         if (!allMapped) break;
         ops.push({ op: "madvise", ...range, advice: "dontneed" });
-        if (g.maps[i]?.kind !== "file-shared") for (const p of pages) (content[i] as number[])[p] = 0;
+        if (g.maps[i]?.kind !== "file-shared") for (const p of pages) (content[i] as Array<number | null>)[p] = 0;
         break;
       case "protect":
         if (!allMapped) break;
@@ -82,15 +86,44 @@ function build(g: Gen) {
       case "nohuge":
         if (allMapped) ops.push({ op: "madvise", ...range, advice: a.kind === "huge" ? "hugepage" : "nohugepage" });
         break;
+      case "fork":
+        if (child) break;
+        ops.push({ op: "fork", as: "child" });
+        child = content.map((c) => [...c]);
+        childMapped = mapped.map((c) => [...c]);
+        break;
+      case "free":
+        if (!allMapped || g.maps[i]?.kind !== "anon") break;
+        ops.push({ op: "madvise", ...range, advice: "free" });
+        for (const p of pages) (content[i] as Array<number | null>)[p] = null;
+        break;
+      case "pageout":
+      case "cold":
+        ops.push({ op: "madvise", ...range, advice: a.kind });
+        break;
+      case "reclaim":
+        ops.push({ op: "reclaim" });
+        break;
+      case "pin":
+        if (!allMapped || !pages.every((p) => writable[i]?.[p])) break;
+        ops.push({ op: "pin", id: `m${i}`, offset: start * 4096, length: "4K" });
+        break;
     }
   }
   g.maps.forEach((_m, i) => {
     for (let p = 0; p < (mapped[i] as boolean[]).length; p++) {
-      if (mapped[i]?.[p]) ops.push({ op: "expect", id: `m${i}`, offset: p * 4096, value: content[i]?.[p] });
+      const v = content[i]?.[p];
+      if (mapped[i]?.[p] && v !== null) ops.push({ op: "expect", id: `m${i}`, offset: p * 4096, value: v });
+      const cv = child?.[i]?.[p];
+      if (childMapped?.[i]?.[p] && cv !== null && cv !== undefined && g.maps[i]?.kind !== "file-shared") {
+        ops.push({ op: "expect", proc: "child", id: `m${i}`, offset: p * 4096, value: cv });
+      }
     }
   });
+  if (child) ops.push({ op: "exit", proc: "child" });
   if (g.exit) ops.push({ op: "exit" });
-  return { name: "random", config: { mthp: Object.fromEntries(g.mthp.map((s) => [s, "always"])) }, ops };
+  const config = { mthp: Object.fromEntries(g.mthp.map((s) => [s, "always"])), ...(g.swap ? { swap: "16M" } : {}) };
+  return { name: "random", config, ops };
 }
 
 describe("random operation sequences", () => {
@@ -102,7 +135,7 @@ describe("random operation sequences", () => {
         const bad = r.expects.filter((e) => !e.ok);
         expect(bad, JSON.stringify(spec)).toEqual([]);
       }),
-      { numRuns: 300, seed: 20261122 },
+      { numRuns: Number(process.env.FOLIOLAB_PROPERTY_RUNS ?? 300), seed: Number(process.env.FOLIOLAB_PROPERTY_SEED ?? 20261122) },
     );
   });
 });
