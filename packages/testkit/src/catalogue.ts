@@ -319,6 +319,19 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
       { op: "exit" },
     ],
   }),
+  entry("equivalence", "GUP pin across MADV_DONTNEED and reclaim (deferred split shrinker on a pinned folio)", {
+    name: "pin-dontneed-reclaim",
+    config: { mthp: { "64K": "always" } },
+    ops: [
+      { op: "mmap", id: "a", size: "2M", kind: "anon" },
+      { op: "write", id: "a", value: W + 34 },
+      { op: "pin", id: "a", offset: "64K", length: "64K" },
+      { op: "madvise", id: "a", offset: "0", length: "1M", advice: "dontneed" },
+      { op: "reclaim" },
+      { op: "unpin", id: "a", offset: "64K", length: "64K" },
+      { op: "exit" },
+    ],
+  }),
 ];
 
 /** Replays of known kernel bugs and hazards. */
