@@ -32,6 +32,8 @@ export type GenOp =
   | { t: "munmap"; p: number; m: number; off: number; len: number; stride: number }
   | { t: "mprotect"; p: number; m: number; off: number; len: number; prot: GenProt }
   | { t: "madvise"; p: number; m: number; off: number; len: number; advice: GenAdvice }
+  | { t: "pin"; p: number; m: number; off: number; len: number }
+  | { t: "unpin"; p: number; m: number; off: number; len: number }
   | { t: "fork"; p: number }
   | { t: "reclaim" };
 
@@ -48,14 +50,14 @@ export interface ProgramShape {
   maxMappingMiB?: number;
   /** Mappings per program (default 1..3). */
   maxMappings?: number;
-  /** Ops between the mmaps and the final exits (default 1..12). */
+  /** Ops between the mmaps and the final exits (default 0..12). */
   maxOps?: number;
   /** Probability weight of the s390 profile against x86_64's 9 (default 1). */
   s390Weight?: number;
   /**
    * Ops and advice core does not implement yet; the generator leaves them out. Defaults to
    * core's NOT_YET_SUPPORTED, so fork, MADV_FREE, MADV_PAGEOUT and reclaim join in by
-   * themselves once core implements them.
+   * themselves once core implements them (and GUP pin/unpin).
    */
   notYetSupported?: ReadonlySet<string>;
 }
@@ -100,6 +102,10 @@ export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProg
   });
   if (can("fork")) opArbs.push({ weight: 2, arbitrary: fc.record({ t: fc.constant("fork" as const), p: fc.nat({ max: 7 }) }) });
   if (can("reclaim")) opArbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant("reclaim" as const) }) });
+  if (can("pin") && can("unpin")) {
+    opArbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant("pin" as const), ...range }) });
+    opArbs.push({ weight: 1, arbitrary: fc.record({ t: fc.constant("unpin" as const), ...range }) });
+  }
 
   const mthp = fc
     .array(fc.tuple(fc.constantFrom(...MTHP_SIZES), fc.constantFrom("always", "always", "madvise", "never" as const)), {
@@ -119,7 +125,7 @@ export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProg
     ),
     mthp,
     mappings: fc.array(mapping, { minLength: 1, maxLength: shape.maxMappings ?? 3 }),
-    ops: fc.array(fc.oneof(...opArbs), { minLength: 1, maxLength: shape.maxOps ?? 12 }),
+    ops: fc.array(fc.oneof(...opArbs), { minLength: 0, maxLength: shape.maxOps ?? 12 }),
   });
 }
 
@@ -223,6 +229,16 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
         }
         break;
       }
+      case "pin": {
+        // A long-term write pin (GUP) of at most 64 pages: faults them in like a write.
+        const n = Math.min(len, 64);
+        const runs = accessibleRuns(state, [[off, off + n]], (s) => s === PROT_RW);
+        for (const [s, e] of runs.slice(0, MAX_SPLIT_RUNS)) ops.push(withProc(proc, { op: "pin", ...rangeOp(s, e - s) }));
+        break;
+      }
+      case "unpin":
+        ops.push(withProc(proc, { op: "unpin", ...rangeOp(off, len) }));
+        break;
       case "munmap": {
         const stride = g.stride === 0 ? 0 : len + (g.stride % nr);
         for (const [s, e] of ranges(nr, off, len, stride)) state.fill(UNMAPPED, s, e);
