@@ -111,6 +111,7 @@ export {
   runScenarioDetailed,
   type ScenarioResult,
   snapshotCounters,
+  validateScenario,
 } from "./run-scenario.js";
 export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp } from "./scenario.js";
 export { COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";

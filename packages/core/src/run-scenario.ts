@@ -116,6 +116,17 @@ interface ProcShape {
   exited: boolean;
 }
 
+/**
+ * Parse a scenario and run every static check runScenario() runs before it starts (procs and
+ * ids exist, ranges lie inside mappings, counters are known), so other runners (the
+ * kernel probe) reject exactly what the model rejects, with the same messages.
+ */
+export function validateScenario(input: unknown): Scenario {
+  const scenario = parseScenario(input);
+  validateOps(scenario);
+  return scenario;
+}
+
 /** Static checks: procs and ids exist, ranges lie inside mappings, unsupported ops named. */
 function validateOps(s: Scenario): void {
   if (s.config?.swap !== undefined) sizeField(s.config.swap, "config.swap", true);
@@ -413,8 +424,7 @@ export function runScenario(spec: unknown, options: RunOptions): ScenarioResult 
 
 /** runScenario() that also hands back the model, to observe or audit its final state. */
 export function runScenarioDetailed(spec: unknown, options: RunOptions): { result: ScenarioResult; kernel: Kernel } {
-  const scenario = parseScenario(spec);
-  validateOps(scenario);
+  const scenario = validateScenario(spec);
   const k = createKernel(scenario, options);
   const exited = new Map<string, ProcStatus>();
   const expects: ExpectResult[] = [];
