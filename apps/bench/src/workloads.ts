@@ -223,7 +223,7 @@ export const WORKLOADS: readonly Workload[] = [
     origin: "Ryan Roberts' 'munmap-swapped-forked' addition to pte-mapped-folio-benchmarks",
     description:
       "populate, MADV_PAGEOUT it to swap, fork a child that keeps the swap entries, then measure the parent's munmap()",
-    defaultSize: 256 * MIB,
+    defaultSize: 64 * MIB,
     minSize: 4 * MIB,
     generate(o) {
       const b = newBuilder(this, o, { swap: o.size });

@@ -4,7 +4,17 @@
  */
 
 import type { ResultsFile } from "../results.js";
-import { cellText, failureText, flatCounters, fmtNum, grids, METRIC_TITLES, type Metric, type WorkloadGrid } from "./model.js";
+import {
+  cellText,
+  counterLabel,
+  failureText,
+  flatCounters,
+  fmtNum,
+  grids,
+  METRIC_TITLES,
+  type Metric,
+  type WorkloadGrid,
+} from "./model.js";
 import { lineChart, stackedEvents } from "./svg.js";
 
 function esc(s: string): string {
@@ -43,7 +53,7 @@ function countersHtml(g: WorkloadGrid): string {
   for (const r of g.runs) for (const k of Object.keys(flatCounters(r))) names.add(k);
   if (names.size === 0) return "<p>No kernel-visible counter moved during the measured phase.</p>";
   const cols = [...names].sort();
-  const head = `<tr><th>folio</th><th>strategy</th>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
+  const head = `<tr><th>folio</th><th>strategy</th>${cols.map((c) => `<th title="${esc(c)}">${esc(counterLabel(c))}</th>`).join("")}</tr>`;
   const rows: string[] = [];
   for (const f of g.folios) {
     for (const s of g.strategies) {

@@ -7,6 +7,7 @@ import type { ResultsFile } from "../results.js";
 import {
   cellText,
   chartBaseName,
+  counterLabel,
   failureText,
   flatCounters,
   fmtNum,
@@ -61,7 +62,7 @@ export function countersTable(g: WorkloadGrid): string[] {
       rows.push([f, s, ...cols.map((k) => (c[k] === undefined ? "0" : String(c[k])))]);
     }
   }
-  return table(["folio", "strategy", ...cols], rows);
+  return table(["folio", "strategy", ...cols.map(counterLabel)], rows);
 }
 
 export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {

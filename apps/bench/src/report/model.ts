@@ -123,3 +123,10 @@ export function flatCounters(r: RunRecord): Record<string, number> {
 export function chartBaseName(workloadId: string): string {
   return workloadId.replace(/[^A-Za-z0-9_.-]+/g, "-");
 }
+
+/** Short column label of a flattened counter: "64kB split_deferred", "thp_split_pmd". */
+export function counterLabel(key: string): string {
+  if (key.startsWith("vmstat.")) return key.slice("vmstat.".length);
+  const m = /^mthp\.hugepages-(\d+kB)\.(.+)$/.exec(key);
+  return m ? `${m[1]} ${m[2]}` : key;
+}

@@ -61,8 +61,14 @@ function linTicks(hi: number): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
-  for (let v = 0; v <= hi * 1.0001; v += step) out.push(Math.round(v * 1e6) / 1e6);
+  for (let i = 0; out.length === 0 || (out[out.length - 1] as number) < hi; i++) out.push(Math.round(i * step * 1e6) / 1e6);
   return out;
+}
+
+/** Axis labels: 1000, 500, 2.5, 0.05 (no trailing zeros). */
+function tick(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(3)));
 }
 
 /** A metric against folio size, one line per strategy. Log y axis when values span > 10x. */
@@ -95,18 +101,18 @@ export function lineChart(g: WorkloadGrid, metric: Metric): string {
     hi = 10 ** Math.ceil(Math.log10(hi));
   } else {
     lo = 0;
-    hi = hi * 1.1;
+    hi = linTicks(hi * 1.05).at(-1) as number;
   }
   const y = (v: number) =>
     log ? T + ph - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * ph : T + ph - (v / hi) * ph;
   const xs = g.folios.length;
   const x = (i: number) => L + (xs === 1 ? pw / 2 : (i / (xs - 1)) * pw);
   // axes and grid
-  const ticks = log ? logTicks(lo, hi) : linTicks(hi);
+  const ticks = log ? logTicks(lo, hi) : linTicks(hi * 0.9999);
   for (const t of ticks) {
     const ty = n(y(t));
     body.push(`<line x1="${L}" y1="${ty}" x2="${L + pw}" y2="${ty}" stroke="#e5e5e5" stroke-width="1"/>`);
-    body.push(`<text x="${L - 6}" y="${n(y(t) + 4)}" text-anchor="end" font-size="11" ${FONT} fill="#555">${fmtNum(t)}</text>`);
+    body.push(`<text x="${L - 6}" y="${n(y(t) + 4)}" text-anchor="end" font-size="11" ${FONT} fill="#555">${tick(t)}</text>`);
   }
   body.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + ph}" stroke="#333" stroke-width="1"/>`);
   body.push(`<line x1="${L}" y1="${T + ph}" x2="${L + pw}" y2="${T + ph}" stroke="#333" stroke-width="1"/>`);
@@ -189,12 +195,12 @@ export function stackedEvents(g: WorkloadGrid): string {
     body.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" ${FONT} fill="#888">no data</text>`);
     return frame(W, H, title, body, `${g.id} stacked events`);
   }
-  const ticks = linTicks(hi * 1.05);
+  const ticks = linTicks(hi);
   const top = ticks[ticks.length - 1] as number;
   const y = (v: number) => T + ph - (v / top) * ph;
   for (const t of ticks) {
     body.push(`<line x1="${L}" y1="${n(y(t))}" x2="${L + pw}" y2="${n(y(t))}" stroke="#e5e5e5" stroke-width="1"/>`);
-    body.push(`<text x="${L - 6}" y="${n(y(t) + 4)}" text-anchor="end" font-size="11" ${FONT} fill="#555">${fmtNum(t)}</text>`);
+    body.push(`<text x="${L - 6}" y="${n(y(t) + 4)}" text-anchor="end" font-size="11" ${FONT} fill="#555">${tick(t)}</text>`);
   }
   body.push(`<line x1="${L}" y1="${T + ph}" x2="${L + pw}" y2="${T + ph}" stroke="#333" stroke-width="1"/>`);
   const groupW = pw / g.folios.length;
