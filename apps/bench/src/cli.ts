@@ -13,6 +13,11 @@ import { startWorker } from "./worker.js";
 if (!isMainThread && (workerData as { foliolabWorker?: boolean } | null)?.foliolabWorker) {
   await startWorker();
 } else {
+  // `foliolab ... | head` closes the pipe early: stop quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const code = await main(process.argv.slice(2), {
     out: (s) => process.stdout.write(s),
     err: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
