@@ -31,7 +31,8 @@ let ok = false;
 try {
   const r = JSON.parse(readFileSync(report, "utf8"));
   passed = r.numPassedTests;
-  failed = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
+  // A file that fails to load has no failed tests but is a failed suite: count it.
+  failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
   ok = r.success && passed > 0;
 } catch {
   failed = Math.max(failed, 1);

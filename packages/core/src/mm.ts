@@ -78,6 +78,8 @@ export class MmStruct {
   // vpn 0x10000000 = address 1 TiB: keeps anon vm_pgoff (= vpn) within the 32-bit folio index.
   mmapCursor = 0x10000000;
   exited = false;
+  /** Some CPU may have this mm loaded (false once exit_mm() switched away from it). */
+  loaded = true;
   /** MMF_HAS_PINNED: set once the mm took a long-term pin. */
   hasPinned = false;
   /** Long-term pins this process holds: the page each pinned address had when pinned. */

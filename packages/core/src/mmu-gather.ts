@@ -215,6 +215,11 @@ export function flushStaleTlb(k: Kernel, mm: MmStruct, start: number, end: numbe
  * s390's __tlb_flush_mm_lazy() counts as a full flush.
  */
 export function flushTlbMmRange(k: Kernel, mm: MmStruct, start: number, end: number, fullmm: boolean): void {
+  if (!mm.loaded) {
+    // No CPU runs this mm: nothing can hold a translation, nothing is sent.
+    flushStaleTlb(k, mm, start, end, true);
+    return;
+  }
   const pages = end - start;
   const full = fullmm || k.noGather || pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
   if (full) {

@@ -10,7 +10,21 @@ import { reference } from "./testing/per-pte.js";
 
 const SIZES = [1, 3, 4, 16, 17, 64, 512, 600];
 const KINDS = ["anon", "anon", "file-private", "file-shared"] as const;
-const ACTIONS = ["write", "read", "munmap", "dontneed", "protect", "huge", "nohuge", "fork", "free", "pageout", "cold", "reclaim", "pin"] as const;
+const ACTIONS = [
+  "write",
+  "read",
+  "munmap",
+  "dontneed",
+  "protect",
+  "huge",
+  "nohuge",
+  "fork",
+  "free",
+  "pageout",
+  "cold",
+  "reclaim",
+  "pin",
+] as const;
 
 const actionArb = fc.record({
   kind: fc.constantFrom(...ACTIONS),
@@ -135,7 +149,10 @@ describe("random operation sequences", () => {
         const bad = r.expects.filter((e) => !e.ok);
         expect(bad, JSON.stringify(spec)).toEqual([]);
       }),
-      { numRuns: Number(process.env.FOLIOLAB_PROPERTY_RUNS ?? 300), seed: Number(process.env.FOLIOLAB_PROPERTY_SEED ?? 20261122) },
+      {
+        numRuns: Number(process.env.FOLIOLAB_PROPERTY_RUNS ?? 300),
+        seed: Number(process.env.FOLIOLAB_PROPERTY_SEED ?? 20261122),
+      },
     );
   });
 });

@@ -78,9 +78,9 @@ export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): v
   if (mm.vmasIn(start, end).length === 0) return;
   splitAround(k, mm, start, end);
   const vmas = mm.vmasIn(start, end);
-  unmapRegion(k, mm, vmas, start, end);
-  mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
-  freePgtables(mm, start, end);
+  unmapRegion(k, mm, vmas, start, end, () => {
+    mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
+  });
 }
 
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): VMA flags only (split and merged as needed). */

@@ -99,15 +99,38 @@ describe("munmap", () => {
 });
 
 describe("exit and MADV_DONTNEED", () => {
-  it("exit frees everything with one full flush and keeps the proc's last status", () => {
+  it("exit frees everything, sends no TLB flush (no CPU has the mm loaded) and keeps the proc's last status", () => {
     const r = run({
       config: m64,
       ops: [{ op: "mmap", id: "a", size: "4M", kind: "anon" }, { op: "write", id: "a" }, { op: "exit" }],
     });
     expect(r.procs.main?.RssAnon).toBe(4096);
     expect(r.meminfo.AnonPages).toBe(0);
+    expect(r.costs.pages_freed).toBe(1024);
     expect(r.costs.tlb_flush_range).toBe(0);
-    expect(r.costs.tlb_flush_full).toBe(1);
+    expect(r.costs.tlb_flush_full).toBe(0);
+  });
+
+  it("munmap flushes once more after freeing the page tables (freed_tables)", () => {
+    const pte = run({
+      config: m64,
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "write", id: "a" },
+        { op: "munmap", id: "a" },
+      ],
+    });
+    // One flush at the VMA end (tlb_end_vma) and one in tlb_finish_mmu for the freed tables.
+    expect(pte.costs.tlb_flush_full).toBe(2);
+    const pmd = run({
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "madvise", id: "a", advice: "hugepage" },
+        { op: "write", id: "a" },
+        { op: "munmap", id: "a" },
+      ],
+    });
+    expect(pmd.costs.tlb_flush_full).toBe(1);
   });
 
   it("DONTNEED of a range covering whole folios queues nothing but the two boundary folios", () => {

@@ -297,12 +297,22 @@ export function unmapVmas(k: Kernel, tlb: MmuGather, vmas: readonly Vma[], start
   }
 }
 
-/** free_pgtables(): drop PTE tables no VMA covers any more. */
-export function freePgtables(mm: MmStruct, start: number, end: number): void {
+/**
+ * free_pgtables(): drop PTE tables no VMA covers any more. With a gather, each freed table
+ * widens the flush range (pte_free_tlb -> tlb_flush_pmd_range, freed_tables), so
+ * tlb_finish_mmu() flushes once more: the extra flush a real munmap of PTE-mapped memory shows.
+ */
+export function freePgtables(mm: MmStruct, start: number, end: number, tlb?: MmuGather): void {
   const pgt = mm.pgtables;
   for (let idx = pmdIndex(start); idx <= pmdIndex(end - 1); idx++) {
     const lo = idx * PTRS_PER_PTE;
-    if (mm.vmasIn(lo, lo + PTRS_PER_PTE).length === 0) pgt.pte.delete(idx);
+    if (!pgt.pte.has(idx) || mm.vmasIn(lo, lo + PTRS_PER_PTE).length > 0) continue;
+    pgt.pte.delete(idx);
+    if (tlb) {
+      if (lo < tlb.start) tlb.start = lo;
+      if (lo + PTRS_PER_PTE > tlb.end) tlb.end = lo + PTRS_PER_PTE;
+      tlb.freedTables = true;
+    }
   }
 }
 
@@ -316,15 +326,32 @@ export function zapPageRangeSingle(k: Kernel, mm: MmStruct, vma: Vma, start: num
   tlbFinishMmu(tlb);
 }
 
-/** unmap_region(): munmap's teardown of VMAs already split to [start, end). */
-export function unmapRegion(k: Kernel, mm: MmStruct, vmas: readonly Vma[], start: number, end: number): void {
+/**
+ * unmap_region(): munmap's teardown of VMAs already split to [start, end): zap, then (once the
+ * caller has removed the VMAs) free the page tables through the same gather and finish it.
+ */
+export function unmapRegion(
+  k: Kernel,
+  mm: MmStruct,
+  vmas: readonly Vma[],
+  start: number,
+  end: number,
+  removeVmas: () => void,
+): void {
   const tlb = tlbGatherMmu(k, mm, false);
   unmapVmas(k, tlb, vmas, start, end);
+  removeVmas();
+  freePgtables(mm, start, end, tlb);
   tlbFinishMmu(tlb);
 }
 
-/** exit_mmap(): a fullmm gather over every VMA. */
+/**
+ * exit_mmap(): a fullmm gather over every VMA. The exiting task has already switched away from
+ * this mm (exit_mm), so no CPU has it loaded and its TLB flushes send nothing: real exits show
+ * no tlb_flush events.
+ */
 export function exitMmap(k: Kernel, mm: MmStruct): void {
+  mm.loaded = false;
   const tlb = tlbGatherMmu(k, mm, true);
   const vmas = mm.vmas;
   if (vmas.length > 0) {
