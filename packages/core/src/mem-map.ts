@@ -163,14 +163,27 @@ export class MemMap {
     }
     const nr = 1 << order;
     const end = pfn + nr;
-    this.mapcount.fill(-1, pfn, end);
-    this.flags.fill(PG.allocated, pfn, end);
-    this.order.fill(order, pfn, end);
-    this.content.fill(0, pfn, end);
-    this.aux0.fill(0, pfn, end);
-    this.aux1.fill(0, pfn, end);
-    this.aux2.fill(0, pfn, end);
-    this.refcount.fill(0, pfn, end);
+    if (nr <= 16) {
+      for (let p = pfn; p < end; p++) {
+        this.mapcount[p] = -1;
+        this.flags[p] = PG.allocated;
+        this.order[p] = order;
+        this.content[p] = 0;
+        this.aux0[p] = 0;
+        this.aux1[p] = 0;
+        this.aux2[p] = 0;
+        this.refcount[p] = 0;
+      }
+    } else {
+      this.mapcount.fill(-1, pfn, end);
+      this.flags.fill(PG.allocated, pfn, end);
+      this.order.fill(order, pfn, end);
+      this.content.fill(0, pfn, end);
+      this.aux0.fill(0, pfn, end);
+      this.aux1.fill(0, pfn, end);
+      this.aux2.fill(0, pfn, end);
+      this.refcount.fill(0, pfn, end);
+    }
     this.refcount[pfn] = 1;
     if (order >= 1) {
       // _large_mapcount = -1, _nr_pages_mapped = 0, _entire_mapcount = -1
@@ -188,12 +201,24 @@ export class MemMap {
   /** __free_one_page(): give a folio back, merging with free buddies. */
   freePages(pfn: number, order: number): void {
     const nr = 1 << order;
-    this.mapcount.fill(-1, pfn, pfn + nr);
-    this.flags.fill(0, pfn, pfn + nr);
-    this.refcount.fill(0, pfn, pfn + nr);
-    this.aux0.fill(0, pfn, pfn + nr);
-    this.aux1.fill(0, pfn, pfn + nr);
-    this.aux2.fill(0, pfn, pfn + nr);
+    if (nr <= 16) {
+      // Small blocks: plain stores beat eight fill() calls.
+      for (let p = pfn; p < pfn + nr; p++) {
+        this.mapcount[p] = -1;
+        this.flags[p] = 0;
+        this.refcount[p] = 0;
+        this.aux0[p] = 0;
+        this.aux1[p] = 0;
+        this.aux2[p] = 0;
+      }
+    } else {
+      this.mapcount.fill(-1, pfn, pfn + nr);
+      this.flags.fill(0, pfn, pfn + nr);
+      this.refcount.fill(0, pfn, pfn + nr);
+      this.aux0.fill(0, pfn, pfn + nr);
+      this.aux1.fill(0, pfn, pfn + nr);
+      this.aux2.fill(0, pfn, pfn + nr);
+    }
     let head = pfn;
     let o = order;
     while (o < MAX_PAGE_ORDER) {
