@@ -276,7 +276,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "fork + COW storm, then the children exit",
     origin: "vm-scalability case-anon-cow-seq (usemem --prealloc --prefault, N children write)",
     description: "the parent populates; 4 forked children each write the whole region; the children's exits are measured",
-    defaultSize: 128 * MIB,
+    defaultSize: 64 * MIB,
     minSize: 4 * MIB,
     generate(o) {
       const b = newBuilder(this, o);
@@ -387,7 +387,7 @@ export const WORKLOADS: readonly Workload[] = [
     origin: "the real-kernel harness's 'unmap1' pattern (deferred split: enqueue once per large folio)",
     description:
       "populate, munmap page 1 of every folio (every 64K chunk for folios below 64K), then munmap the region; both are measured",
-    defaultSize: 128 * MIB,
+    defaultSize: 64 * MIB,
     minSize: 4 * MIB,
     generate(o) {
       const folio = folioSpec(o.folio);
