@@ -48,10 +48,18 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
           .join("  "),
       );
     }
-    const bad = g.runs.filter((r) => r.status !== "ok");
-    for (const r of bad) {
-      const t = `  ${r.status === "failed" ? "x" : "-"} ${r.folio} ${r.strategy}: ${failureText(r)}`;
-      lines.push(o.color ? (r.status === "failed" ? pc.red(t) : pc.dim(t)) : t);
+    // One line per strategy and distinct failure, naming the folio sizes it hit.
+    const groups = new Map<string, { failed: boolean; strategy: string; folios: string[]; text: string }>();
+    for (const r of g.runs.filter((x) => x.status !== "ok")) {
+      const text = failureText(r);
+      const key = `${r.strategy}\u0000${text}`;
+      const e = groups.get(key) ?? { failed: r.status === "failed", strategy: r.strategy, folios: [], text };
+      e.folios.push(r.folio);
+      groups.set(key, e);
+    }
+    for (const e of groups.values()) {
+      const t = `  ${e.failed ? "x" : "-"} ${e.strategy} (${e.folios.join(", ")}): ${e.text}`;
+      lines.push(o.color ? (e.failed ? pc.red(t) : pc.dim(t)) : t);
     }
     lines.push("");
   }
@@ -66,6 +74,17 @@ export function renderSummary(res: ResultsFile, color: boolean): string {
   if (res.metadata.interrupted) line += " (interrupted: finished runs kept)";
   const out = [color ? (s.failed > 0 || res.metadata.interrupted ? pc.red(line) : pc.green(line)) : line];
   for (const f of res.strategyFailures) out.push(`strategy "${f.name}" failed to load: ${f.message}`);
+  const perStrategy = new Map<string, Map<string, number>>();
+  for (const r of res.runs) {
+    if (r.status !== "failed" || r.error?.kind === "LoadError") continue;
+    const m = perStrategy.get(r.strategy) ?? new Map<string, number>();
+    const kind = r.error?.invariant ? `${r.error.kind} ${r.error.invariant}` : (r.error?.kind ?? "Error");
+    m.set(kind, (m.get(kind) ?? 0) + 1);
+    perStrategy.set(r.strategy, m);
+  }
+  for (const [s, m] of perStrategy) {
+    out.push(`strategy "${s}": ${[...m].map(([k, n]) => `${n} run${n === 1 ? "" : "s"} failed with ${k}`).join(", ")}`);
+  }
   for (const p of res.problems) out.push(p);
   return out.join("\n");
 }
