@@ -135,3 +135,4 @@ export {
   vmNormalPage,
   ZapContext,
 } from "./zap.js";
+export { FREE_CHUNK, freePagesAndSwapCacheV65, tlbFlushRmapBatchV65, zapPresentPteV65 } from "./zap-v65.js";

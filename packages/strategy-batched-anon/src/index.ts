@@ -9,33 +9,26 @@
 
 import {
   folioGet,
-  folioMarkAccessed,
-  folioMarkDirty,
   folioNrPages,
   folioPut,
   folioRemoveRmapRange,
   folioTestAnon,
   folioTestLarge,
-  freeSwapCache,
-  GATHER,
-  lruAddDrain,
+  freePagesAndSwapCacheV65,
   type MmuGather,
   mmCounter,
   PTE,
   PTE_PFN_SHIFT,
   pageFolio,
-  pageRemoveRmap,
-  pteDirty,
   ptepGet,
   ptepGetAndClearFull,
-  pteYoung,
-  releasePages,
-  tlbDelayRmap,
+  tlbFlushRmapBatchV65,
   tlbRemovePage,
   tlbRemoveTlbEntry,
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
+  zapPresentPteV65,
 } from "@foliolab/core";
 
 export interface BatchedAnonOptions {
@@ -57,7 +50,7 @@ export interface BatchedAnonOptions {
 }
 
 /** free_pages_and_swap_cache() chunk: tlb_batch_pages_flush() frees at most 512 entries at once (v6.5). */
-const FREE_CHUNK = 512;
+const _FREE_CHUNK = 512;
 
 /**
  * folio_nr_pages_cont_mapped() (v4 3/3): how many PTEs from slot i are present and map the next
@@ -99,34 +92,6 @@ function tryZapAnonPteRange(z: ZapContext, folio: number, pfn: number, nrPages: 
   return [i, full];
 }
 
-/** The v6.5 zap_pte_range() body for one present PTE (identical to the per-page reference). */
-function zapPtePerPage(z: ZapContext, pfn: number): number {
-  const k = z.k;
-  const i = z.index;
-  const ptent = ptepGetAndClearFull(z, i);
-  tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-  if (pfn < 0) return 1;
-  const folio = pageFolio(k, pfn);
-  let delayRmap = false;
-  if (!folioTestAnon(k, folio)) {
-    if (pteDirty(ptent)) {
-      folioMarkDirty(k, folio);
-      if (tlbDelayRmap(z.tlb)) {
-        delayRmap = true;
-        z.forceFlush = true;
-      }
-    }
-    if (pteYoung(ptent)) folioMarkAccessed(k, folio);
-  }
-  z.addRss(mmCounter(k, folio), -1);
-  if (!delayRmap) pageRemoveRmap(k, pfn, z.vma);
-  if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
-    z.forceFlush = true;
-    z.forceBreak = true;
-  }
-  return 1;
-}
-
 /** A batched-anon strategy; `holdFolioRef: false` is v3, the default v4. */
 export function createBatchedAnon(options: BatchedAnonOptions = {}): ZapStrategy {
   const hold = options.holdFolioRef ?? true;
@@ -159,44 +124,17 @@ export function createBatchedAnon(options: BatchedAnonOptions = {}): ZapStrategy
           return nr;
         }
       }
-      return zapPtePerPage(z, pfn);
+      return zapPresentPteV65(z);
     },
 
     /** tlb_flush_rmaps() -> tlb_flush_rmap_batch() (v6.5): page_remove_rmap() per delayed entry. */
     flushRmaps(z: ZapContext): void {
-      const tlb = z.tlb;
-      if (!tlb.delayedRmap) return;
-      for (let i = 0; i < tlb.count; i++) {
-        const flags = tlb.itemFlags[i] as number;
-        if ((flags & GATHER.delayRmap) !== 0) {
-          pageRemoveRmap(z.k, tlb.itemPfn[i] as number, z.vma);
-          tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
-        }
-      }
-      tlb.delayedRmap = false;
+      tlbFlushRmapBatchV65(z);
     },
 
-    /**
-     * free_pages_and_swap_cache() (v6.5): lru_add_drain(), free_swap_cache() per entry,
-     * release_pages(). On s390 (MMU_GATHER_NO_GATHER) __tlb_remove_page_size() calls
-     * free_page_and_swap_cache() at once instead: free_swap_cache() and put_page(), no drain.
-     */
+    /** free_pages_and_swap_cache() (v6.5); on s390 free_page_and_swap_cache() at once. */
     releaseGathered(tlb: MmuGather, from: number, to: number): void {
-      const k = tlb.k;
-      if (k.noGather) {
-        for (let i = from; i < to; i++) {
-          const folio = pageFolio(k, tlb.itemPfn[i] as number);
-          freeSwapCache(k, folio);
-          folioPut(k, folio);
-        }
-        return;
-      }
-      for (let s = from; s < to; s += FREE_CHUNK) {
-        const e = Math.min(to, s + FREE_CHUNK);
-        lruAddDrain(k);
-        for (let i = s; i < e; i++) freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
-        releasePages(k, tlb.itemPfn, s, e);
-      }
+      freePagesAndSwapCacheV65(tlb, from, to);
     },
   };
 }

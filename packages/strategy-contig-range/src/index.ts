@@ -9,27 +9,19 @@
  */
 
 import {
-  CostEvent,
   folioMarkAccessed,
   folioMarkDirty,
   folioNrPages,
-  folioPut,
-  folioRefSubAndTest,
   folioRemoveRmapRange,
   folioTestAnon,
-  freeFolio,
-  freeSwapCache,
-  type Kernel,
-  lruAddDrain,
+  freePagesAndSwapCacheV65,
   type MmuGather,
   mmCounter,
-  PG,
   pageFolio,
   pageRemoveRmap,
   pteDirty,
   ptepGetAndClearFull,
   pteYoung,
-  SWAP_CLUSTER_MAX,
   tlbRemoveTlbEntry,
   vmNormalPage,
   type ZapContext,
@@ -100,50 +92,6 @@ function tlbRemovePageRange(tlb: MmuGather, pfn: number): boolean {
   return full;
 }
 
-/**
- * folios_put_refs() of v2 4/5 + 5/5: the release_pages() loop (__folios_put_refs_do_one), one
- * folio_ref_sub_and_test(folio, end - start) per range. Like release_pages() the lruvec lock is
- * dropped every SWAP_CLUSTER_MAX ranges, a large folio's final put takes it on its own, and memcg
- * is uncharged once per call. (Core's foliosPutRefs() is the 6.9 folio_batch version, which holds
- * the lock across the batch; core's releasePages() drops one reference per entry.)
- */
-function foliosPutRefsRanges(k: Kernel, tlb: MmuGather, from: number, to: number): void {
-  const m = k.mem;
-  let locked = false;
-  let lockBatch = 0;
-  let freedAny = false;
-  for (let i = from; i < to; i++) {
-    const folio = m.pageFolio(tlb.itemPfn[i] as number);
-    bump(k, CostEvent.structPageLines); // pfn_folio(start)
-    if (locked && ++lockBatch === SWAP_CLUSTER_MAX) locked = false;
-    if (m.isReserved(folio)) continue;
-    if (!folioRefSubAndTest(k, folio, tlb.itemNr[i] as number)) continue;
-    freedAny = true;
-    const onLru = ((m.flags[folio] as number) & PG.lru) !== 0;
-    if ((m.order[folio] as number) > 0) {
-      locked = false;
-      if (onLru) bump(k, CostEvent.lruvecLock);
-      freeFolio(k, folio);
-      continue;
-    }
-    if (onLru && !locked) {
-      locked = true;
-      lockBatch = 0;
-      bump(k, CostEvent.lruvecLock);
-    }
-    freeFolio(k, folio);
-  }
-  if (freedAny) bump(k, CostEvent.memcgUncharge);
-}
-
-/** Count one cost event. */
-function bump(k: Kernel, event: number): void {
-  k.costs[event] = (k.costs[event] as number) + 1;
-}
-
-/** tlb_flush_mmu_free() chunk: tlb_batch_pages_flush() frees at most 512 ranges at once. */
-const FREE_CHUNK = 512;
-
 export const contigRange: ZapStrategy = {
   name: "contig-range",
   description: "Ryan Roberts' mmu_gather of pfn ranges (v2, Aug 2023): rmap per range in tlb_flush_rmaps, refs per range",
@@ -203,21 +151,7 @@ export const contigRange: ZapStrategy = {
    * __tlb_remove_page_size() calls free_page_and_swap_cache() at once: no drain, put_page().
    */
   releaseGathered(tlb: MmuGather, from: number, to: number): void {
-    const k = tlb.k;
-    if (k.noGather) {
-      for (let i = from; i < to; i++) {
-        const folio = pageFolio(k, tlb.itemPfn[i] as number);
-        freeSwapCache(k, folio);
-        folioPut(k, folio);
-      }
-      return;
-    }
-    for (let s = from; s < to; s += FREE_CHUNK) {
-      const e = Math.min(to, s + FREE_CHUNK);
-      lruAddDrain(k);
-      for (let i = s; i < e; i++) freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
-      foliosPutRefsRanges(k, tlb, s, e);
-    }
+    freePagesAndSwapCacheV65(tlb, from, to, true);
   },
 };
 
