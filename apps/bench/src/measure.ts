@@ -297,7 +297,8 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
       once();
     } else {
       const bench = new Bench({ name: rec.id, iterations: o.samples, time: 0, warmup: false, throws: true, retainSamples: true });
-      bench.add(rec.id, () => ({ overriddenDuration: once().phaseMs }));
+      // async: false, or tinybench calls the function once more to find out.
+      bench.add(rec.id, () => ({ overriddenDuration: once().phaseMs }), { async: false });
       await bench.run();
       const r = bench.tasks[0]?.result as { latency?: { rme: number } } | undefined;
       rme = r?.latency?.rme ?? 0;
