@@ -160,7 +160,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "COW of every page while a forked child keeps the memory",
     origin: "pte-mapped-folio-benchmarks 'cow'",
     description: "populate, fork a child that stays alive, then measure the parent writing every page",
-    defaultSize: 256 * MIB,
+    defaultSize: 1 << 30,
     minSize: 4 * MIB,
     generate(o) {
       const b = newBuilder(this, o);
@@ -175,7 +175,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "COW reuse after the forked child exited",
     origin: "pte-mapped-folio-benchmarks 'cow-reuse'",
     description: "populate, fork a child, let it exit, then measure the parent writing every page (reuse path)",
-    defaultSize: 256 * MIB,
+    defaultSize: 1 << 30,
     minSize: 4 * MIB,
     generate(o) {
       const b = newBuilder(this, o);
@@ -276,7 +276,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "fork + COW storm, then the children exit",
     origin: "vm-scalability case-anon-cow-seq (usemem --prealloc --prefault, N children write)",
     description: "the parent populates; 4 forked children each write the whole region; the children's exits are measured",
-    defaultSize: 64 * MIB,
+    defaultSize: 128 * MIB,
     minSize: 4 * MIB,
     generate(o) {
       const b = newBuilder(this, o);
