@@ -44,7 +44,18 @@ export { auditInvariants } from "./invariants.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 export { madviseColdOrPageout, madviseFree } from "./madvise.js";
 export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
-export { FileObject, type Mapping, MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
+export {
+  FileObject,
+  type Mapping,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SWAPENTS,
+  MmStruct,
+  type StaleTlb,
+  VM,
+  type Vma,
+  type VmaKind,
+} from "./mm.js";
 export {
   flushTlbMmRange,
   GATHER,
@@ -113,9 +124,18 @@ export {
   snapshotCounters,
   validateScenario,
 } from "./run-scenario.js";
-export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp } from "./scenario.js";
-export { COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";
-export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
+export {
+  configSchema,
+  OP_NAMES,
+  opSchema,
+  parseScenario,
+  type Scenario,
+  type ScenarioConfig,
+  type ScenarioOp,
+  scenarioSchema,
+} from "./scenario.js";
+export { type Backing as CowBacking, COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";
+export { KernelStats, MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ReclaimUnmapContext, type ZapStrategy } from "./strategy.js";
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
 export { addToSwap, folioFreeSwap, installSwap, SwapDevice } from "./swapfile.js";

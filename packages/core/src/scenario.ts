@@ -98,7 +98,7 @@ const opSchemas = [
 
 export const OP_NAMES = opSchemas.map((s) => s.shape.op.value);
 
-const opSchema = z.discriminatedUnion("op", opSchemas);
+export const opSchema = z.discriminatedUnion("op", opSchemas);
 
 export const scenarioSchema = z
   .object({

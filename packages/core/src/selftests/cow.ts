@@ -11,7 +11,7 @@ export interface SelftestScenario {
   ops: Array<Record<string, unknown>>;
 }
 
-interface Backing {
+export interface Backing {
   name: string;
   size: string;
   config?: Record<string, unknown>;
