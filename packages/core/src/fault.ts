@@ -152,6 +152,9 @@ export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
   if (mapcount <= 1) return false;
   if ((flags & PG.mmIdsShared) !== 0) return false;
   if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+  // The recheck under folio_lock_large_mapcount() (the MM_ID bit spinlock).
+  k.costs[Ev.largeMapcountAtomic]++;
+  k.costs[Ev.structPageLines] += 2;
   return mapcount === (m.refcount[folio] as number);
 }
 
@@ -216,6 +219,8 @@ function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
       // wp_page_reuse(): only this page becomes exclusive and writable.
       k.mem.flags[pfn] = (k.mem.flags[pfn] as number) | PG.anonExclusive;
       ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
+      k.costs[Ev.pteSet]++;
+      k.costs[Ev.structPageLines]++;
       return pfn;
     }
   }

@@ -175,7 +175,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
 
 /** madvise(MADV_COLD) / madvise(MADV_PAGEOUT). */
 export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end: number, pageout: boolean): void {
-  const list: number[] = [];
+  const list = new Set<number>();
   walkRange(
     k,
     mm,
@@ -186,7 +186,7 @@ export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end
       const pgt = vma.mm.pgtables;
       pgt.hugePmd.set(idx, ((pgt.hugePmd.get(idx) as number) & ~PTE.young) >>> 0);
       k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~(PG.active | PG.referenced);
-      if (pageout && !list.includes(folio)) list.push(folio);
+      if (pageout) list.add(folio);
     },
     (_vma, ptes, i, folio, nr) => {
       const f = k.mem.flags[folio] as number;
@@ -194,8 +194,8 @@ export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end
       if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
       for (let j = i; j < i + nr; j++) ptes[j] = ((ptes[j] as number) & ~PTE.young) >>> 0;
       k.mem.flags[folio] = f & ~(PG.active | PG.referenced);
-      if (pageout && !list.includes(folio)) list.push(folio);
+      if (pageout) list.add(folio);
     },
   );
-  if (pageout && list.length > 0) shrinkFolioList(k, list);
+  if (pageout && list.size > 0) shrinkFolioList(k, [...list]);
 }

@@ -106,10 +106,21 @@ export class MmStruct {
     return undefined;
   }
 
+  /** Index of the first VMA that ends after vpn (binary search). */
+  private firstEndingAfter(vpn: number): number {
+    const vmas = this.vmas;
+    let lo = 0;
+    let hi = vmas.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((vmas[mid] as Vma).end <= vpn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   insertVma(vma: Vma): void {
-    let i = 0;
-    while (i < this.vmas.length && (this.vmas[i] as Vma).start < vma.start) i++;
-    this.vmas.splice(i, 0, vma);
+    this.vmas.splice(this.firstEndingAfter(vma.start), 0, vma);
   }
 
   /** __split_vma(): cut the VMA containing `at` so that a VMA starts at `at`. */
@@ -123,7 +134,21 @@ export class MmStruct {
 
   /** VMAs overlapping [start, end), in address order. */
   vmasIn(start: number, end: number): Vma[] {
-    return this.vmas.filter((v) => v.end > start && v.start < end);
+    const out: Vma[] = [];
+    for (let i = this.firstEndingAfter(start); i < this.vmas.length; i++) {
+      const v = this.vmas[i] as Vma;
+      if (v.start >= end) break;
+      out.push(v);
+    }
+    return out;
+  }
+
+  /** Remove the VMAs lying wholly inside [start, end) (they are contiguous in the array). */
+  removeVmasIn(start: number, end: number): void {
+    const first = this.firstEndingAfter(start);
+    let last = first;
+    while (last < this.vmas.length && (this.vmas[last] as Vma).end <= end && (this.vmas[last] as Vma).start >= start) last++;
+    this.vmas.splice(first, last - first);
   }
 
   /** vma_merge(): fold neighbours that became identical again. */

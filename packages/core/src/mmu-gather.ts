@@ -24,7 +24,8 @@ export const GATHER = {
 /** x86 tlb_single_page_flush_ceiling: a range flush of more pages becomes a full flush. */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
-const INITIAL_ITEMS = 1 << 14;
+/** Items storage starts small and doubles: most gathers hold a few items (one madvise, one page). */
+const INITIAL_ITEMS = 64;
 
 export class MmuGather {
   readonly geometry: GatherGeometry;

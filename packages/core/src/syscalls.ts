@@ -78,9 +78,7 @@ export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): v
   if (mm.vmasIn(start, end).length === 0) return;
   splitAround(k, mm, start, end);
   const vmas = mm.vmasIn(start, end);
-  unmapRegion(k, mm, vmas, start, end, () => {
-    mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
-  });
+  unmapRegion(k, mm, vmas, start, end, () => mm.removeVmasIn(start, end));
 }
 
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): VMA flags only (split and merged as needed). */
@@ -241,7 +239,7 @@ export function doMremap(k: Kernel, mm: MmStruct, start: number, end: number, to
     }
   }
   flushTlbMmRange(k, mm, start, end, false);
-  mm.vmas = mm.vmas.filter((v) => !vmas.includes(v));
+  mm.removeVmasIn(start, end);
   for (const v of vmas) mm.insertVma({ ...v, start: v.start + delta, end: v.end + delta, mapping: to });
   freePgtables(mm, start, end);
   const old = mm.mappings.get(first.mapping);
