@@ -9,6 +9,7 @@ import { COST_EVENT_KEYS, runScenario } from "@foliolab/core";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
+import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand } from "./kernel.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
 import { type CellSpec, measureOnce, type RunRecord } from "./measure.js";
 import { type CostProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
@@ -521,6 +522,33 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     .option("--no-invariants", "run without the invariant checker (default: as the scenario's config says, on)")
     .option("--profile <file>", "cost profile JSON for the modelled time")
     .action(async (target: string, flags: RunFlags) => setCode(await runCommand(target, flags, io)));
+
+  program
+    .command("kernel")
+    .description(
+      "Run one scenario on this machine's Linux kernel (needs root for the mTHP knobs) and on the model with the folio-batch strategy (what Linux 6.18 runs); print every field of the result contract side by side, mismatches marked. Exit 0: no mismatch; 1: mismatches (or a run failed); 2: bad input; 3: the kernel cannot be used here.",
+    )
+    .argument("<scenario>", "scenario.json, or a workload id such as pmfb/munmap")
+    .option(
+      "--repeat <n>",
+      "run the scenario n times on the kernel (median and spread of the op times)",
+      intArg("--repeat", 1),
+      1,
+    )
+    .option("--json", "print kernel result, model result and the comparison as JSON")
+    .option("--layout", "also print the folio layout of every live mapping at the end (pagemap + kpageflags, needs root)")
+    .option("--only-diff", "print only the fields that are not exact matches")
+    .option(
+      "--tolerance <percent>",
+      "allowed difference on system-wide fields that include other activity (vmstat.pgfault, meminfo)",
+      intArg("--tolerance", 0),
+      DEFAULT_TOLERANCE_PERCENT,
+    )
+    .option("-f, --folio <size>", "folio size when generating from a workload (default 64K)")
+    .option("--size <size>", "region size when generating from a workload")
+    .option("--seed <n>", "seed when generating from a workload", intArg("--seed", 0), 1)
+    .option("--profile <file>", "cost profile JSON for the model's modelled time per op")
+    .action(async (target: string, flags: KernelFlags) => setCode(await kernelCommand(target, flags, io)));
 
   program
     .command("compare")
