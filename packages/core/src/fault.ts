@@ -294,6 +294,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
         // do_huge_pmd_wp_page(): reuse the whole PMD.
         k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
         pgt.hugePmd.set(pmdIdx, (huge | PTE.write | PTE.dirty | PTE.young) >>> 0);
+        k.costs[Ev.pteSet]++;
         return folio + off;
       }
       // Shared: split only this mm's PMD and COW the one page on the PTE path.
