@@ -6,20 +6,23 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { COST_EVENT_KEYS, runScenario } from "@foliolab/core";
+import { kernelAvailable } from "@foliolab/kernel-probe";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
-import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand } from "./kernel.js";
+import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
+import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "./kernel-bench.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
 import { type CellSpec, measureOnce, type RunRecord } from "./measure.js";
 import { type CostProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
 import { compareResults } from "./report/compare.js";
-import { fmtNum, type Metric } from "./report/model.js";
+import { fmtNum, kernelHeadline, type Metric } from "./report/model.js";
 import { renderSummary, renderText } from "./report/text.js";
 import { writeOutputs } from "./report/write.js";
 import {
   benchVersion,
   environment,
+  type KernelSection,
   profileMeta,
   RESULTS_SCHEMA,
   RESULTS_SCHEMA_VERSION,
@@ -94,6 +97,7 @@ interface BenchFlags {
   metric: Metric;
   json?: boolean;
   timeout: number;
+  kernel?: boolean;
 }
 
 /** Build the results object from a finished (or interrupted) matrix. */
@@ -104,6 +108,7 @@ export function buildResults(args: {
   o: MatrixOptions;
   records: RunRecord[];
   interrupted: boolean;
+  kernel?: KernelSection;
 }): ResultsFile {
   const { plan, o } = args;
   const strategyOrder = [...plan.strategies.map((s) => s.name), ...plan.strategyFailures.map((f) => f.name)];
@@ -160,6 +165,7 @@ export function buildResults(args: {
     problems: plan.problems,
     runs,
     summary: summarize(runs, planned),
+    ...(args.kernel ? { kernel: args.kernel } : {}),
   };
 }
 
@@ -196,6 +202,18 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   io.err(
     `matrix: ${plan.strategies.map((s) => s.name).join(", ") || "(no strategy)"} x ${plan.workloads.length} workloads x ${plan.folios.join(", ")}: ${plan.cells.length} runs on ${Math.min(o.jobs, Math.max(1, plan.cells.length))} ${o.jobs > 1 && io.workerUrl ? "worker threads" : "thread"}${o.shard ? ` (shard ${o.shard.index}/${o.shard.count})` : ""}`,
   );
+  let kernelAvail: ReturnType<typeof kernelAvailable> | undefined;
+  if (flags.kernel) {
+    kernelAvail = kernelAvailable();
+    if (!kernelAvail.ok) io.err(`${LINUX_COLUMN}: not measured: ${unusableMessage(kernelAvail)}; carrying on without the column`);
+    else {
+      const n = kernelCells([...plan.cells, ...plan.unrunnable], []).length;
+      io.err(
+        `${LINUX_COLUMN}: Linux ${kernelAvail.kernel}, ${n} workload x folio runs on the kernel after the model's matrix, ${Math.max(1, o.samples)} repetition(s) each`,
+      );
+      for (const l of kernelAvail.limits) io.err(`${LINUX_COLUMN}: limit: ${l}`);
+    }
+  }
   const outDir = flags.out === false ? undefined : resolve(io.cwd, flags.out);
   const controller = new AbortController();
   const remove = io.onInterrupt?.(() => controller.abort()) ?? (() => {});
@@ -234,14 +252,35 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     },
   });
   bar?.stop();
+  let kernel: KernelSection | undefined;
+  if (kernelAvail && !kernelAvail.ok) kernel = unavailableSection(kernelAvail, Math.max(1, o.samples));
+  else if (kernelAvail && !run.interrupted) {
+    const cells = kernelCells(
+      [...plan.cells, ...plan.unrunnable].map((c) => ({ workload: c.workload, folio: c.folio, size: c.size, seed: c.seed })),
+      plan.workloads.map((w) => w.workload.id),
+    );
+    kernel = await runKernelColumn(cells, kernelAvail, {
+      repeat: Math.max(1, o.samples),
+      signal: controller.signal,
+      onDone: (r, i, n) => {
+        const what =
+          r.status === "ok" && r.nsPerPage !== undefined
+            ? `${fmtNum(r.nsPerPage)} ns/page measured`
+            : `${r.status.toUpperCase()}: ${r.reason ?? ""}`;
+        io.err(`[${LINUX_COLUMN} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`);
+      },
+    });
+  }
   remove();
+  const interrupted = run.interrupted || controller.signal.aborted;
   const res = buildResults({
     command: ["foliolab", ...argv],
     startedAt,
     plan,
     o,
     records: run.records,
-    interrupted: run.interrupted,
+    interrupted,
+    ...(kernel ? { kernel } : {}),
   });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   if (flags.json) io.out(`${JSON.stringify(res, null, 2)}\n`);
@@ -253,6 +292,8 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     );
   }
   io.err(`${renderSummary(res, io.color)} in ${secs} s`);
+  const kh = kernelHeadline(res);
+  if (kh) io.err(kh);
   io.err(describeProfile(profile));
   return benchExitCode(res);
 }
@@ -507,6 +548,10 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     )
     .option("--json", "print results.json to stdout instead of tables")
     .option("--timeout <seconds>", "stop a run that takes longer (worker threads only)", intArg("--timeout", 1), 300)
+    .option(
+      "--kernel",
+      `add a "${LINUX_COLUMN}" column: each workload x folio size run on this machine's Linux kernel (root for the mTHP knobs), measured time per page of the measured ops, --samples repetitions`,
+    )
     .action(async (flags: BenchFlags) => setCode(await benchCommand(flags, io, argv)));
 
   program

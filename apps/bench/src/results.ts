@@ -68,6 +68,54 @@ export interface ResultsFile {
   problems: string[];
   runs: RunRecord[];
   summary: { planned: number; ok: number; failed: number; skipped: number };
+  /**
+   * Only with `foliolab bench --kernel` (absent otherwise; files without it are plain v1): the
+   * "linux (this machine)" column, each workload x folio size run on this machine's kernel by
+   * @foliolab/kernel-probe. A compatible extension of schema v1: readers that do not know it
+   * ignore it.
+   */
+  kernel?: KernelSection;
+}
+
+/** The measured time of a workload's measured ops on the real kernel, per folio size. */
+export interface KernelRunRecord {
+  id: string;
+  workload: string;
+  folio: string;
+  size: number;
+  sizeLabel: string;
+  pages: number;
+  /** ok: measured; failed: the run threw or the kernel refused a measured op; skipped: not runnable as asked here. */
+  status: "ok" | "failed" | "skipped";
+  reason?: string;
+  /** Indices of the measured ops (the same as the model's). */
+  measuredOps: number[];
+  /** Median over repetitions of the measured ops' summed wall time, divided by `pages` (region size / 4K). */
+  nsPerPage?: number;
+  /** Summed wall time of the measured ops, ns: one sample per repetition. */
+  measuredNs?: { samples: number[]; median: number; min: number; max: number; spread: number };
+  /** Per measured op: median ns and ns per page of the pages the op covers. */
+  ops?: Array<{ op: number; name: string; median: number; nsPerPage: number | null }>;
+  /** Non-zero machine-wide counter deltas over the whole scenario (first repetition). */
+  counters?: { mthp: Record<string, Record<string, number>>; vmstat: Record<string, number> };
+  warnings: string[];
+  missing: string[];
+  errors: Array<{ op: number; message: string }>;
+}
+
+export interface KernelSection {
+  column: "linux (this machine)";
+  /** False when the kernel could not be used at all: `reason` says why and `runs` is empty. */
+  available: boolean;
+  reason?: string;
+  /** uname -r */
+  kernel: string;
+  root: boolean;
+  /** What was missing or ignored (knobs not writable, no mTHP, ...). */
+  limits: string[];
+  /** Repetitions per workload x folio size. */
+  repeat: number;
+  runs: KernelRunRecord[];
 }
 
 function pkgVersion(rel: string): string {

@@ -11,6 +11,11 @@ import {
   flatCounters,
   fmtNum,
   grids,
+  hasKernelColumn,
+  kernelCellText,
+  kernelHeadline,
+  kernelRun,
+  LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
   type WorkloadGrid,
@@ -34,14 +39,25 @@ function cellClass(text: string): string {
   return r < 0.995 ? ' class="better"' : r > 1.005 ? ' class="worse"' : "";
 }
 
-function metricTable(g: WorkloadGrid, m: Metric): string {
-  const head = `<tr><th>folio</th>${g.strategies.map((s) => `<th>${esc(s)}</th>`).join("")}</tr>`;
+function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string {
+  const linux = m === "modelled" && res !== undefined && hasKernelColumn(res);
+  const head = `<tr><th>folio</th>${g.strategies.map((s) => `<th>${esc(s)}</th>`).join("")}${linux ? `<th class="linux">${esc(LINUX_COLUMN_TITLE)}</th>` : ""}</tr>`;
   const rows = g.folios
     .map((f) => {
       const cells = g.strategies.map((s) => {
         const t = cellText(g, f, s, m);
         return `<td${cellClass(t)}>${esc(t)}</td>`;
       });
+      if (linux) {
+        const t = kernelCellText(res, g.id, f);
+        const k = kernelRun(res, g.id, f);
+        const title =
+          k?.reason ??
+          (k?.measuredNs ? `median of ${k.measuredNs.samples.length} run(s) on Linux ${res.kernel?.kernel ?? ""}` : "");
+        cells.push(
+          `<td class="linux${t === "FAILED" ? " failed" : t === "skipped" ? " skipped" : ""}"${title ? ` title="${esc(title)}"` : ""}>${esc(t)}</td>`,
+        );
+      }
       return `<tr><th>${esc(f)}</th>${cells.join("")}</tr>`;
     })
     .join("\n");
@@ -66,6 +82,44 @@ function countersHtml(g: WorkloadGrid): string {
   return `<table class="counters"><caption>kernel-visible counters, deltas over the measured phase</caption>\n${head}\n${rows.join("\n")}\n</table>`;
 }
 
+function kernelHtml(res: ResultsFile, g: WorkloadGrid): string {
+  const rows: string[] = [];
+  const notes: string[] = [];
+  for (const f of g.folios) {
+    const r = kernelRun(res, g.id, f);
+    if (!r) continue;
+    if (r.status !== "ok" || !r.measuredNs) {
+      rows.push(
+        `<tr><th>${esc(f)}</th><td class="${r.status === "failed" ? "failed" : "skipped"}">${esc(r.status === "failed" ? "FAILED" : r.status)}</td><td></td><td></td><td></td></tr>`,
+      );
+      notes.push(`${f}: ${r.reason ?? r.status}`);
+      continue;
+    }
+    const mt = r.measuredNs;
+    const ops = (r.ops ?? [])
+      .map(
+        (o) =>
+          `ops[${o.op}] ${o.name} ${fmtNum(o.median / 1e6)} ms${o.nsPerPage === null ? "" : ` (${fmtNum(o.nsPerPage)} ns/page)`}`,
+      )
+      .join("; ");
+    const counters = [
+      ...Object.entries(r.counters?.mthp ?? {}).flatMap(([dir, row]) =>
+        Object.entries(row).map(([k, v]) => `${counterLabel(`mthp.${dir}.${k}`)} ${v}`),
+      ),
+      ...Object.entries(r.counters?.vmstat ?? {}).map(([k, v]) => `${k} ${v}`),
+    ].join(", ");
+    rows.push(
+      `<tr><th>${esc(f)}</th><td>${esc(fmtNum(r.nsPerPage ?? 0))}</td><td>${esc(`${fmtNum(mt.median / 1e6)} [${fmtNum(mt.min / 1e6)}-${fmtNum(mt.max / 1e6)}] n=${mt.samples.length}`)}</td><td class="text">${esc((r.ops ?? []).length <= 3 ? ops : `${(r.ops ?? []).length} ops`)}</td><td class="text">${esc(counters || "-")}</td></tr>`,
+    );
+    for (const w of r.warnings) if (!notes.includes(w)) notes.push(w);
+  }
+  if (rows.length === 0) return "";
+  const head =
+    "<tr><th>folio</th><th>ns per 4K page</th><th>measured ops, ms (median [min-max])</th><th>per op</th><th>machine-wide counters (whole scenario)</th></tr>";
+  const table = `<table class="linux"><caption>${esc(LINUX_COLUMN_TITLE)}: measured on the kernel</caption>\n${head}\n${rows.join("\n")}\n</table>`;
+  return notes.length > 0 ? `${table}\n<ul class="meta">${notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : table;
+}
+
 const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:18px;margin-top:36px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -79,13 +133,21 @@ td.better{background:#e9f7ef}td.worse{background:#fdecea}td.failed{background:#f
 .failures li{color:#842029}
 `;
 
+/** Extra rules, only in reports that have the kernel column (so reports without it are unchanged). */
+const LINUX_CSS = "td.linux,th.linux{background:#eef4fb}td.text{text-align:left}";
+
 export function renderHtml(res: ResultsFile): string {
   const m = res.metadata;
   const e = res.environment;
   const gs = grids(res);
   const parts: string[] = [];
   parts.push("<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', "<title>foliolab bench report</title>");
-  parts.push(`<style>${CSS}</style>`, "</head>", "<body>", "<h1>foliolab bench report</h1>");
+  parts.push(
+    `<style>${CSS}${hasKernelColumn(res) ? `${LINUX_CSS}\n` : ""}</style>`,
+    "</head>",
+    "<body>",
+    "<h1>foliolab bench report</h1>",
+  );
   parts.push('<ul class="meta">');
   parts.push(`<li>foliolab ${esc(m.version)}, started ${esc(m.startedAt)}, finished ${esc(m.finishedAt)}</li>`);
   parts.push(`<li>command: <code>${esc(m.command.join(" "))}</code></li>`);
@@ -99,6 +161,8 @@ export function renderHtml(res: ResultsFile): string {
     `<li>gate metric: exact cost events; modelled time = cost events x profile; wall time advisory (${m.samples} samples per run)</li>`,
   );
   parts.push(`<li>environment: Node ${esc(e.node)}, ${esc(e.platform)}/${esc(e.arch)}, ${e.cpus} x ${esc(e.cpuModel)}</li>`);
+  const kh = kernelHeadline(res);
+  if (kh) parts.push(`<li>${esc(kh)}</li>`);
   parts.push(
     `<li>runs: ${res.summary.ok} ok, ${res.summary.failed} failed, ${res.summary.skipped} skipped of ${res.summary.planned}${m.interrupted ? " (interrupted)" : ""}</li>`,
   );
@@ -120,7 +184,8 @@ export function renderHtml(res: ResultsFile): string {
     parts.push(`<h2>${esc(g.id)}: ${esc(g.title)}</h2>`);
     if (g.origin) parts.push(`<p>Origin: ${esc(g.origin)}. ${esc(g.description)}. Region: ${esc(g.sizes.join(", "))}.</p>`);
     parts.push('<div class="charts">', lineChart(g, "modelled"), stackedEvents(g), "</div>");
-    parts.push(metricTable(g, "modelled"), metricTable(g, "events"), metricTable(g, "wall"));
+    parts.push(metricTable(g, "modelled", res), metricTable(g, "events"), metricTable(g, "wall"));
+    if (hasKernelColumn(res)) parts.push(kernelHtml(res, g));
     parts.push(countersHtml(g));
     const wallNote = g.runs.find((r) => r.metrics?.wall.phase);
     if (wallNote?.metrics?.wall.phase) {

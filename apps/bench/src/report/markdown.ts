@@ -12,6 +12,11 @@ import {
   flatCounters,
   fmtNum,
   grids,
+  hasKernelColumn,
+  kernelCellText,
+  kernelHeadline,
+  kernelRun,
+  LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
   type WorkloadGrid,
@@ -29,9 +34,69 @@ function table(header: string[], rows: string[][]): string[] {
   ];
 }
 
-function metricTable(g: WorkloadGrid, m: Metric): string[] {
-  const rows = g.folios.map((f) => [f, ...g.strategies.map((s) => cellText(g, f, s, m))]);
-  return table(["folio", ...g.strategies], rows);
+function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string[] {
+  const linux = res !== undefined && hasKernelColumn(res);
+  const rows = g.folios.map((f) => [
+    f,
+    ...g.strategies.map((s) => cellText(g, f, s, m)),
+    ...(linux ? [kernelCellText(res, g.id, f)] : []),
+  ]);
+  return table(["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : [])], rows);
+}
+
+/** The kernel column's details: per folio size the measured time, spread, per-op times, counters, notes. */
+export function kernelTable(res: ResultsFile, g: WorkloadGrid): string[] {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const f of g.folios) {
+    const r = kernelRun(res, g.id, f);
+    if (!r) continue;
+    if (r.status !== "ok" || !r.measuredNs) {
+      rows.push([f, r.status === "failed" ? "FAILED" : r.status, "", "", "", ""]);
+      notes.push(`${f}: ${r.reason ?? r.status}`);
+      continue;
+    }
+    const mt = r.measuredNs;
+    const ops = (r.ops ?? []).length;
+    const opsText =
+      ops <= 3
+        ? (r.ops ?? [])
+            .map(
+              (o) =>
+                `ops[${o.op}] ${o.name} ${fmtNum(o.median / 1e6)} ms${o.nsPerPage === null ? "" : ` (${fmtNum(o.nsPerPage)} ns/page of the op)`}`,
+            )
+            .join("; ")
+        : `${ops} ops`;
+    const counters = [
+      ...Object.entries(r.counters?.mthp ?? {}).flatMap(([dir, row]) =>
+        Object.entries(row).map(([k, v]) => `${counterLabel(`mthp.${dir}.${k}`)} ${v}`),
+      ),
+      ...Object.entries(r.counters?.vmstat ?? {}).map(([k, v]) => `${k} ${v}`),
+    ].join(", ");
+    rows.push([
+      f,
+      fmtNum(r.nsPerPage ?? 0),
+      `${fmtNum(mt.median / 1e6)} [${fmtNum(mt.min / 1e6)}-${fmtNum(mt.max / 1e6)}] n=${mt.samples.length}`,
+      opsText,
+      counters || "-",
+      r.warnings.length > 0 ? String(r.warnings.length) : "0",
+    ]);
+    for (const w of r.warnings) if (!notes.includes(w)) notes.push(w);
+  }
+  if (rows.length === 0) return ["Not run on the kernel."];
+  const out = table(
+    [
+      "folio",
+      "ns per 4K page",
+      "measured ops, ms (median [min-max])",
+      "per op",
+      "machine-wide counters (whole scenario)",
+      "warnings",
+    ],
+    rows,
+  );
+  if (notes.length > 0) out.push("", ...notes.map((n) => `- ${n}`));
+  return out;
 }
 
 function wallTable(g: WorkloadGrid): string[] {
@@ -80,6 +145,8 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
     `- gate metric: exact cost events (deterministic). Modelled time = cost events x profile. Wall time: ${m.samples} samples per run, advisory.`,
   );
   out.push(`- environment: Node ${e.node}, ${e.platform}/${e.arch}, ${e.cpus} x ${e.cpuModel}, core ${e.corePackageVersion}`);
+  const kh = kernelHeadline(res);
+  if (kh) out.push(`- ${kh}`);
   out.push(
     `- runs: ${res.summary.ok} ok, ${res.summary.failed} failed, ${res.summary.skipped} skipped of ${res.summary.planned}${m.interrupted ? " (interrupted)" : ""}`,
   );
@@ -96,7 +163,8 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
     const base = chartBaseName(g.id);
     out.push(`## ${g.id}: ${g.title}`, "");
     if (g.origin) out.push(`Origin: ${g.origin}. ${g.description}. Region: ${g.sizes.join(", ")}.`, "");
-    out.push(`### ${METRIC_TITLES.modelled} (ratio to ${g.baseline})`, "", ...metricTable(g, "modelled"), "");
+    out.push(`### ${METRIC_TITLES.modelled} (ratio to ${g.baseline})`, "", ...metricTable(g, "modelled", res), "");
+    if (hasKernelColumn(res)) out.push(`### ${LINUX_COLUMN_TITLE}: measured on the kernel`, "", ...kernelTable(res, g), "");
     out.push(`### ${METRIC_TITLES.events} (ratio to ${g.baseline})`, "", ...metricTable(g, "events"), "");
     out.push(`### ${METRIC_TITLES.wall}`, "", ...wallTable(g), "");
     out.push("### Kernel-visible counters (deltas over the measured phase)", "", ...countersTable(g), "");

@@ -4,7 +4,7 @@
  */
 
 import type { RunRecord } from "../measure.js";
-import type { ResultsFile } from "../results.js";
+import type { KernelRunRecord, ResultsFile } from "../results.js";
 import { folioRank } from "../sizes.js";
 
 export type Metric = "modelled" | "events" | "wall";
@@ -129,4 +129,34 @@ export function counterLabel(key: string): string {
   if (key.startsWith("vmstat.")) return key.slice("vmstat.".length);
   const m = /^mthp\.hugepages-(\d+kB)\.(.+)$/.exec(key);
   return m ? `${m[1]} ${m[2]}` : key;
+}
+
+/** Title of the kernel column (`foliolab bench --kernel`). */
+export const LINUX_COLUMN_TITLE = "linux (this machine)";
+
+/** The kernel column is shown: --kernel ran and the kernel could be used. */
+export function hasKernelColumn(res: ResultsFile): boolean {
+  return res.kernel?.available === true;
+}
+
+export function kernelRun(res: ResultsFile, workload: string, folio: string): KernelRunRecord | undefined {
+  return res.kernel?.runs.find((r) => r.workload === workload && r.folio === folio);
+}
+
+/** Cell of the kernel column: measured ns per 4K page, or why there is none. */
+export function kernelCellText(res: ResultsFile, workload: string, folio: string): string {
+  const r = kernelRun(res, workload, folio);
+  if (!r) return "-";
+  if (r.status === "skipped") return "skipped";
+  if (r.status === "failed") return "FAILED";
+  return r.nsPerPage === undefined ? "n/a" : `${fmtNum(r.nsPerPage)} measured`;
+}
+
+/** One line about the kernel column for report headers, or undefined without --kernel. */
+export function kernelHeadline(res: ResultsFile): string | undefined {
+  const k = res.kernel;
+  if (!k) return undefined;
+  if (!k.available) return `${LINUX_COLUMN_TITLE}: not measured: ${k.reason ?? "unknown reason"}`;
+  const ok = k.runs.filter((r) => r.status === "ok").length;
+  return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured wall time of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured`;
 }

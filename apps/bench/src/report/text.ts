@@ -5,7 +5,17 @@
 
 import pc from "picocolors";
 import type { ResultsFile } from "../results.js";
-import { cellText, failureText, grids, METRIC_TITLES, type Metric } from "./model.js";
+import {
+  cellText,
+  failureText,
+  grids,
+  hasKernelColumn,
+  kernelCellText,
+  kernelRun,
+  LINUX_COLUMN_TITLE,
+  METRIC_TITLES,
+  type Metric,
+} from "./model.js";
 
 export interface TextOptions {
   metric: Metric;
@@ -34,8 +44,13 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
   for (const g of grids(res)) {
     const head = `${g.id}  ${g.sizes.join(", ")}  ${METRIC_TITLES[o.metric]}, ratio to ${g.baseline}`;
     lines.push(o.color ? pc.bold(head) : head);
-    const header = ["folio", ...g.strategies];
-    const rows = g.folios.map((f) => [f, ...g.strategies.map((s) => cellText(g, f, s, o.metric))]);
+    const linux = o.metric === "modelled" && hasKernelColumn(res);
+    const header = ["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : [])];
+    const rows = g.folios.map((f) => [
+      f,
+      ...g.strategies.map((s) => cellText(g, f, s, o.metric)),
+      ...(linux ? [kernelCellText(res, g.id, f)] : []),
+    ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
     lines.push(header.map((h, i) => pad(h, widths[i] as number, i > 0)).join("  "));
     for (const r of rows) {
@@ -60,6 +75,15 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
     for (const e of groups.values()) {
       const t = `  ${e.failed ? "x" : "-"} ${e.strategy} (${e.folios.join(", ")}): ${e.text}`;
       lines.push(o.color ? (e.failed ? pc.red(t) : pc.dim(t)) : t);
+    }
+    if (linux) {
+      for (const f of g.folios) {
+        const k = kernelRun(res, g.id, f);
+        if (k && k.status !== "ok") {
+          const t = `  ${k.status === "failed" ? "x" : "-"} ${LINUX_COLUMN_TITLE} (${f}): ${k.reason ?? k.status}`;
+          lines.push(o.color ? (k.status === "failed" ? pc.red(t) : pc.dim(t)) : t);
+        }
+      }
     }
     lines.push("");
   }

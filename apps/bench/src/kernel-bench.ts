@@ -1,0 +1,168 @@
+/**
+ * `foliolab bench --kernel`: the "linux (this machine)" column. Every workload x folio size of
+ * the matrix is generated exactly as for the model and run on this machine's kernel by
+ * @foliolab/kernel-probe, one run after another after the model's matrix (so the workers'
+ * load does not disturb the kernel's timings). The measured time is the wall time of the
+ * workload's measured ops (the probe's per-op timings), per 4K page of the region, the unit of
+ * the model's modelled time.
+ */
+
+import { type KernelAvailability, type KernelResult, runOnKernel } from "@foliolab/kernel-probe";
+import { generateCell } from "./measure.js";
+import type { KernelRunRecord, KernelSection } from "./results.js";
+import { folioRank, formatBytes, PAGE } from "./sizes.js";
+
+export const LINUX_COLUMN = "linux (this machine)" as const;
+
+export interface KernelCell {
+  workload: string;
+  folio: string;
+  size: number;
+  seed: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function nonZeroMthp(m: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [dir, row] of Object.entries(m)) {
+    const nz = Object.entries(row).filter(([, v]) => v !== 0);
+    if (nz.length > 0) out[dir] = Object.fromEntries(nz);
+  }
+  return out;
+}
+
+/** Turn one probe result into the column's record (pure: tested on canned results). */
+export function kernelRecord(c: KernelCell, measured: readonly number[], r: KernelResult): KernelRunRecord {
+  const pages = c.size / PAGE;
+  const rec: KernelRunRecord = {
+    id: `${c.workload}/${c.folio}/linux`,
+    workload: c.workload,
+    folio: c.folio,
+    size: c.size,
+    sizeLabel: formatBytes(c.size),
+    pages,
+    status: "ok",
+    measuredOps: [...measured],
+    warnings: r.warnings,
+    missing: r.missing.filter((m) => m !== "costs"),
+    errors: r.errors,
+    counters: { mthp: nonZeroMthp(r.mthp), vmstat: Object.fromEntries(Object.entries(r.vmstat).filter(([, v]) => v !== 0)) },
+  };
+  const knob = r.missing.filter((m) => m.startsWith("config.mthp."));
+  if (knob.length > 0) {
+    rec.status = "skipped";
+    rec.reason = `folio size not obtainable: ${knob.map((k) => k.slice("config.mthp.".length)).join(", ")} could not be set (${r.warnings.find((w) => w.includes("enabled")) ?? "see warnings"})`;
+    return rec;
+  }
+  const refused = r.errors.filter((e) => measured.includes(e.op));
+  if (refused.length > 0) {
+    rec.status = "failed";
+    rec.reason = `the kernel refused a measured op: ${refused.map((e) => `ops[${e.op}]: ${e.message}`).join("; ")}`;
+    return rec;
+  }
+  const timed = r.timings.filter((t) => measured.includes(t.op));
+  if (timed.length === 0) {
+    rec.status = "failed";
+    rec.reason = "no timing for the measured ops";
+    return rec;
+  }
+  const reps = Math.min(...timed.map((t) => t.samples.length));
+  const samples: number[] = [];
+  for (let i = 0; i < reps; i++) samples.push(timed.reduce((s, t) => s + (t.samples[i] as number), 0));
+  const med = median(samples);
+  const min = Math.min(...samples);
+  const max = Math.max(...samples);
+  rec.measuredNs = { samples, median: med, min, max, spread: med > 0 ? (max - min) / med : 0 };
+  rec.nsPerPage = med / pages;
+  rec.ops = timed.map((t) => ({ op: t.op, name: t.name, median: t.median, nsPerPage: t.nsPerPage ?? null }));
+  return rec;
+}
+
+export interface KernelColumnOptions {
+  repeat: number;
+  signal?: AbortSignal;
+  onDone?: (r: KernelRunRecord, index: number, total: number) => void;
+  /** For tests: the runner (default: the probe's runOnKernel). */
+  run?: typeof runOnKernel;
+}
+
+/** The cells of the column: one per workload x folio size, in report order. */
+export function kernelCells(cells: ReadonlyArray<KernelCell>, workloadOrder: readonly string[]): KernelCell[] {
+  const seen = new Map<string, KernelCell>();
+  for (const c of cells) {
+    const k = `${c.workload}\u0000${c.folio}`;
+    if (!seen.has(k)) seen.set(k, { workload: c.workload, folio: c.folio, size: c.size, seed: c.seed });
+  }
+  const wi = (w: string) => {
+    const i = workloadOrder.indexOf(w);
+    return i < 0 ? workloadOrder.length : i;
+  };
+  return [...seen.values()].sort((a, b) => wi(a.workload) - wi(b.workload) || folioRank(a.folio) - folioRank(b.folio));
+}
+
+/** The section when the kernel cannot be used at all. */
+export function unavailableSection(a: KernelAvailability, repeat: number): KernelSection {
+  return {
+    column: LINUX_COLUMN,
+    available: false,
+    reason: a.reason ?? "unknown",
+    kernel: a.kernel,
+    root: a.root,
+    limits: a.limits,
+    repeat,
+    runs: [],
+  };
+}
+
+/** Run every cell on the kernel, one after another. */
+export async function runKernelColumn(
+  cells: ReadonlyArray<KernelCell>,
+  availability: KernelAvailability,
+  o: KernelColumnOptions,
+): Promise<KernelSection> {
+  const run = o.run ?? runOnKernel;
+  const section: KernelSection = {
+    column: LINUX_COLUMN,
+    available: true,
+    kernel: availability.kernel,
+    root: availability.root,
+    limits: availability.limits,
+    repeat: o.repeat,
+    runs: [],
+  };
+  let i = 0;
+  for (const c of cells) {
+    if (o.signal?.aborted) break;
+    const pages = c.size / PAGE;
+    const base: KernelRunRecord = {
+      id: `${c.workload}/${c.folio}/linux`,
+      workload: c.workload,
+      folio: c.folio,
+      size: c.size,
+      sizeLabel: formatBytes(c.size),
+      pages,
+      status: "failed",
+      measuredOps: [],
+      warnings: [],
+      missing: [],
+      errors: [],
+    };
+    let rec: KernelRunRecord;
+    try {
+      const g = generateCell({ ...c, strategy: "linux" });
+      base.measuredOps = g.measured;
+      const r = await run(g.scenario, { repeat: o.repeat });
+      rec = kernelRecord(c, g.measured, r);
+    } catch (e) {
+      rec = { ...base, reason: `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}` };
+    }
+    section.runs.push(rec);
+    o.onDone?.(rec, ++i, cells.length);
+  }
+  return section;
+}
