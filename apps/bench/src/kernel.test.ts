@@ -139,6 +139,18 @@ describe("kernel vs model comparison (canned results)", () => {
       modelMemFreeStart: model.memFreeStart,
     });
     expect(row(far.rows, "vmstat.pgfault").status).toBe("mismatch");
+    // ... but the probe's own noise grows with the ops (about one fault per op)
+    const manyOps = compareKernelModel(cannedKernel(m, { vmstat: { ...m.vmstat, pgfault: 100_000 } }), m, {
+      modelMemFreeStart: model.memFreeStart,
+      opCount: 50_000,
+    });
+    expect(row(manyOps.rows, "vmstat.pgfault").status).toBe("approx");
+    // MemFree far off is not comparable (per-cpu free lists), not a mismatch
+    const memFar = compareKernelModel(cannedKernel(m, { meminfo: { ...m.meminfo, MemFree: 30_000 } }), m, {
+      modelMemFreeStart: model.memFreeStart,
+    });
+    expect(row(memFar.rows, "meminfo.MemFree").status).toBe("n/c");
+    expect(row(memFar.rows, "meminfo.MemFree").note).toContain("per-cpu free lists");
     // without the model's start, MemFree is not comparable (absolute vs delta)
     expect(row(compareKernelModel(k, m).rows, "meminfo.MemFree").status).toBe("n/c");
 
