@@ -2,7 +2,7 @@
 // Model speed and memory: populate 1 GiB of anon memory per folio size, zap it with munmap
 // under the per-page strategy with invariants off, print ns per 4 KiB page and model bytes per
 // simulated page. Run from the repo after `npm run build`:
-//   node --expose-gc packages/core/bench/zap-bench.mjs [--size 1G] [--reps 5]
+//   node packages/core/bench/zap-bench.mjs [--size 1G] [--reps 5] [--strategy <package>]
 import { doMunmap, MemMap, parseSize, runScenarioDetailed } from "@foliolab/core";
 
 const args = process.argv.slice(2);
@@ -41,7 +41,7 @@ if (only === null) {
   console.log("");
   console.log("folio size      ns/page (median [min-max])   model bytes per simulated page (struct pages + PTE tables)");
   for (const s of SIZES) {
-    const r = spawnSync(process.execPath, ["--expose-gc", process.argv[1], ...args, "--only", s.label], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [process.argv[1], ...args, "--only", s.label], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(r.stderr);
     process.stdout.write(r.stdout);
   }
@@ -55,6 +55,8 @@ for (const s of SIZES.filter((x) => x.label === only)) {
   const times = [];
   let bytesPerPage = 0;
   for (let r = 0; r < reps; r++) {
+    // No forced GC between reps: a full collection makes V8 drop the zap path's optimized code,
+    // and the timed munmap then measures recompilation.
     const spec = {
       name: `bench-${s.label}`,
       config: { mthp: s.mthp, invariants: false, memory },
@@ -74,7 +76,6 @@ for (const s of SIZES.filter((x) => x.label === only)) {
     if (kernel.mem.nrFree !== kernel.config.memoryPages - 1024) throw new Error("munmap did not free everything");
     times.push(Number(t1 - t0) / m.nrPages);
     bytesPerPage = used / m.nrPages;
-    globalThis.gc?.();
   }
   console.log(
     `${s.label.padEnd(15)} ${median(times).toFixed(1).padStart(7)} [${Math.min(...times).toFixed(1)}-${Math.max(...times).toFixed(1)}]`.padEnd(
