@@ -176,6 +176,7 @@ export function doFork(k: Kernel, parent: MmStruct, name: string): MmStruct {
   child.mmapCursor = parent.mmapCursor;
   for (const [id, m] of parent.mappings) child.mappings.set(id, { ...m });
   for (const vma of parent.vmas) {
+    if ((vma.flags & VM.dontcopy) !== 0) continue; // MADV_DONTFORK: not in the child at all
     const cv: Vma = { ...vma, mm: child, flags: vma.flags & ~VM.locked };
     child.vmas.push(cv);
     copyPageRange(k, vma, cv);

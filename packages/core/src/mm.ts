@@ -12,6 +12,8 @@ export const VM = {
   locked: 1 << 3,
   hugepage: 1 << 4,
   nohugepage: 1 << 5,
+  /** VM_DONTCOPY (MADV_DONTFORK): fork leaves this VMA out of the child. */
+  dontcopy: 1 << 6,
 } as const;
 
 export type VmaKind = "anon" | "file-private" | "file-shared";

@@ -25,6 +25,7 @@ import {
   doMprotect,
   doMremap,
   doMunmap,
+  madviseDontfork,
   madviseDontneed,
   madviseHugepage,
   peekContent,
@@ -353,6 +354,7 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
         if (op.advice === "dontneed") madviseDontneed(k, mm, s, e);
         else if (op.advice === "hugepage" || op.advice === "nohugepage") madviseHugepage(k, mm, s, e, op.advice === "hugepage");
         else if (op.advice === "free") madviseFree(k, mm, s, e);
+        else if (op.advice === "dontfork" || op.advice === "dofork") madviseDontfork(k, mm, s, e, op.advice === "dontfork");
         else madviseColdOrPageout(k, mm, s, e, op.advice === "pageout");
       }
       return;

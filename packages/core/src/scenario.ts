@@ -47,7 +47,7 @@ const opSchemas = [
       proc,
       ...rangeFields,
       stride: sizeLike.optional(),
-      advice: z.enum(["hugepage", "nohugepage", "dontneed", "free", "cold", "pageout"]),
+      advice: z.enum(["hugepage", "nohugepage", "dontneed", "free", "cold", "pageout", "dontfork", "dofork"]),
     })
     .strict(),
   z

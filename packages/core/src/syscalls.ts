@@ -91,6 +91,13 @@ export function madviseHugepage(k: Kernel, mm: MmStruct, start: number, end: num
   mm.mergeVmas();
 }
 
+/** madvise(MADV_DONTFORK / MADV_DOFORK): set or clear VM_DONTCOPY on the range's VMAs. */
+export function madviseDontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): void {
+  splitAround(k, mm, start, end);
+  for (const v of mm.vmasIn(start, end)) v.flags = dontfork ? v.flags | VM.dontcopy : v.flags & ~VM.dontcopy;
+  mm.mergeVmas();
+}
+
 /** madvise(MADV_DONTNEED): zap each VMA's part with its own gather; VMAs stay. */
 export function madviseDontneed(k: Kernel, mm: MmStruct, start: number, end: number): void {
   const vmas = mm.vmasIn(start, end);

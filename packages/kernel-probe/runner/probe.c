@@ -361,6 +361,8 @@ static int madv_code(const char *s) {
   if (!strcmp(s, "free")) return MADV_FREE;
   if (!strcmp(s, "cold")) return MADV_COLD;
   if (!strcmp(s, "pageout")) return MADV_PAGEOUT;
+  if (!strcmp(s, "dontfork")) return MADV_DONTFORK;
+  if (!strcmp(s, "dofork")) return MADV_DOFORK;
   return -1;
 }
 

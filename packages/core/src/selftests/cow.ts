@@ -122,6 +122,19 @@ export const COW_BACKINGS: Backing[] = [
     length: "1M",
   },
   {
+    name: "partially shared THP",
+    size: "2M",
+    setup: [
+      { op: "madvise", id: "mem", advice: "hugepage" },
+      fill,
+      { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontfork" },
+      { op: "fork", as: "sharer" },
+      { op: "exit", proc: "sharer" },
+      { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dofork" },
+    ],
+    at: "0",
+  },
+  {
     name: "PTE-mapped 64K mTHP, partially unmapped",
     size: "64K",
     config: { mthp: { "64K": "always" } },
