@@ -139,3 +139,12 @@ describe("scenario validation names the op and the field", () => {
     ]);
   });
 });
+
+describe("address space", () => {
+  it("a scenario that needs more than the model's 8 TiB of address space is refused by name", () => {
+    const ops = Array.from({ length: 4 }, (_, i) => ({ op: "mmap", id: `m${i}`, size: "2048G", kind: "anon" }));
+    expect(() => runScenario({ name: "big", config: { memory: "8M" }, ops }, { strategy: reference })).toThrow(
+      /more virtual address space than the model has/,
+    );
+  });
+});

@@ -19,6 +19,15 @@ import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.j
 /** Gap left between mappings so that neighbours never merge. */
 const MMAP_GAP = PTRS_PER_PTE;
 
+/** Anon folios record their page index in 32 bits, so virtual pages stay below 2^31. */
+const MAX_VPN = 2 ** 31;
+
+function checkAddressSpace(k: Kernel, end: number): void {
+  if (end >= MAX_VPN) {
+    throw new ScenarioError(`${k.currentOp}: the scenario's mappings need more virtual address space than the model has (8 TiB)`);
+  }
+}
+
 /** do_mmap(): a new private anon, private file or shared file mapping. */
 export function doMmap(
   k: Kernel,
@@ -30,6 +39,7 @@ export function doMmap(
   locked: boolean,
 ): Mapping {
   const start = Math.ceil(mm.mmapCursor / alignPages) * alignPages;
+  checkAddressSpace(k, start + nrPages);
   mm.mmapCursor = start + nrPages + MMAP_GAP;
   const file = kind === "anon" ? null : k.newFile(nrPages);
   let flags = VM.read | VM.write;
@@ -215,6 +225,7 @@ export function doMremap(k: Kernel, mm: MmStruct, start: number, end: number, to
   // Keep the offset inside a PMD, so whole PMDs can move as PMDs.
   const cursor = Math.ceil(mm.mmapCursor / PTRS_PER_PTE) * PTRS_PER_PTE;
   const newStart = cursor + (start % PTRS_PER_PTE);
+  checkAddressSpace(k, newStart + len);
   mm.mmapCursor = newStart + len + MMAP_GAP;
   const delta = newStart - start;
   const pgt = mm.pgtables;
