@@ -140,6 +140,13 @@ const PROT_RW = 3;
 interface BuildProc {
   name: string;
   pages: Uint8Array[];
+  /**
+   * Pages MADV_FREE made lazyfree and nothing has reclaimed yet. Random programs never write to
+   * them: a redirtied page inside a lazyfree folio is where strategies may legitimately differ
+   * (6.15+ batched reclaim keeps the whole batch, per-PTE reclaim discards the clean pages before
+   * the dirty one), and core's vmscan tests pin both behaviours down exactly.
+   */
+  lazy: Uint8Array[];
 }
 
 function size(pages: number): string {
@@ -155,12 +162,16 @@ function ranges(nrPages: number, off: number, len: number, stride: number): Arra
 }
 
 /** Maximal runs of pages inside `rs` whose state satisfies ok(). */
-function accessibleRuns(state: Uint8Array, rs: Array<[number, number]>, ok: (s: number) => boolean): Array<[number, number]> {
+function accessibleRuns(
+  state: Uint8Array,
+  rs: Array<[number, number]>,
+  ok: (s: number, v: number) => boolean,
+): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (const [s, e] of rs) {
     let runStart = -1;
     for (let v = s; v <= e; v++) {
-      const good = v < e && ok(state[v] as number);
+      const good = v < e && ok(state[v] as number, v);
       if (good && runStart < 0) runStart = v;
       else if (!good && runStart >= 0) {
         out.push([runStart, v]);
@@ -180,10 +191,11 @@ const MAX_SPLIT_RUNS = 4;
  */
 export function programToScenario(program: GenProgram, name = "property"): ScenarioJson {
   const ops: Array<Record<string, unknown>> = [];
-  const main: BuildProc = { name: "main", pages: [] };
+  const main: BuildProc = { name: "main", pages: [], lazy: [] };
   program.mappings.forEach((m, i) => {
     ops.push({ op: "mmap", id: `m${i}`, size: size(m.pages), kind: m.kind, ...(m.align ? { align: size(m.align) } : {}) });
     main.pages.push(new Uint8Array(m.pages).fill(PROT_RW));
+    main.lazy.push(new Uint8Array(m.pages));
   });
   program.mappings.forEach((m, i) => {
     if (m.fill !== 0) ops.push({ op: "write", id: `m${i}`, value: m.fill });
@@ -195,11 +207,17 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
   for (const g of program.ops) {
     if (g.t === "reclaim") {
       ops.push({ op: "reclaim" });
+      // Clean lazyfree folios are discarded whatever the strategy's batching.
+      for (const p of procs) for (const l of p.lazy) l.fill(0);
       continue;
     }
     const proc = procs[g.p % procs.length] as BuildProc;
     if (g.t === "fork") {
-      const child: BuildProc = { name: `c${++forks}`, pages: proc.pages.map((s) => s.slice()) };
+      const child: BuildProc = {
+        name: `c${++forks}`,
+        pages: proc.pages.map((s) => s.slice()),
+        lazy: proc.lazy.map((l) => l.slice()),
+      };
       ops.push(withProc(proc, { op: "fork", as: child.name }));
       procs.push(child);
       continue;
@@ -207,6 +225,7 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
     const mi = g.m % program.mappings.length;
     const mapping = program.mappings[mi] as GenMapping;
     const state = proc.pages[mi] as Uint8Array;
+    const lazy = proc.lazy[mi] as Uint8Array;
     const nr = mapping.pages;
     const off = g.off % nr;
     const len = 1 + (g.len % (nr - off));
@@ -217,7 +236,10 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
       case "read": {
         const stride = g.stride === 0 ? 0 : len + (g.stride % nr);
         const rs = ranges(nr, off, len, stride);
-        const need = g.t === "write" ? (s: number) => s === PROT_RW : (s: number) => s === PROT_R || s === PROT_RW;
+        const need =
+          g.t === "write"
+            ? (s: number, v: number) => s === PROT_RW && lazy[v] === 0
+            : (s: number) => s === PROT_R || s === PROT_RW;
         const runs = accessibleRuns(state, rs, need);
         const whole = runs.length === rs.length && runs.every((r, i) => r[0] === rs[i]?.[0] && r[1] === rs[i]?.[1]);
         const extra = g.t === "write" ? { value: g.value } : {};
@@ -232,7 +254,7 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
       case "pin": {
         // A long-term write pin (GUP) of at most 64 pages: faults them in like a write.
         const n = Math.min(len, 64);
-        const runs = accessibleRuns(state, [[off, off + n]], (s) => s === PROT_RW);
+        const runs = accessibleRuns(state, [[off, off + n]], (s, v) => s === PROT_RW && lazy[v] === 0);
         for (const [s, e] of runs.slice(0, MAX_SPLIT_RUNS)) ops.push(withProc(proc, { op: "pin", ...rangeOp(s, e - s) }));
         break;
       }
@@ -241,7 +263,10 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
         break;
       case "munmap": {
         const stride = g.stride === 0 ? 0 : len + (g.stride % nr);
-        for (const [s, e] of ranges(nr, off, len, stride)) state.fill(UNMAPPED, s, e);
+        for (const [s, e] of ranges(nr, off, len, stride)) {
+          state.fill(UNMAPPED, s, e);
+          lazy.fill(0, s, e);
+        }
         ops.push(withProc(proc, { op: "munmap", ...rangeOp(off, len), ...(stride ? { stride: size(stride) } : {}) }));
         break;
       }
@@ -255,6 +280,8 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
         // MADV_FREE applies to private anon memory only.
         if (g.advice === "free" && mapping.kind !== "anon") break;
         ops.push(withProc(proc, { op: "madvise", ...rangeOp(off, len), advice: g.advice }));
+        if (g.advice === "free") lazy.fill(1, off, off + len);
+        if (g.advice === "dontneed") lazy.fill(0, off, off + len);
         break;
       }
     }
