@@ -268,16 +268,20 @@ function maybeDeferredSplit(k: Kernel, folio: number, partiallyMapped: boolean):
  * and a deferred-split enqueue only when pages stay mapped (Zi Yan, 6.10).
  */
 export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
+  // The hottest function of a per-page teardown: locals cached, the stat and munlock steps inline.
   const m = k.mem;
+  const costs = k.costs;
+  const flags = m.flags[folio] as number;
+  const small = (m.order[folio] as number) === 0;
   let unmapped = 0;
   let partiallyMapped = false;
-  if ((m.order[folio] as number) === 0) {
+  if (small) {
     const v = (m.mapcount[folio] as number) - 1;
     m.mapcount[folio] = v;
-    k.costs[Ev.mapcountAtomic]++;
-    k.costs[Ev.structPageLines]++;
+    costs[Ev.mapcountAtomic]++;
+    costs[Ev.structPageLines]++;
     if (v === -1) unmapped = 1;
-    if (k.invariants && v < -1) k.violate("mapcount-matches-page-tables", folio, "mapcount went below zero");
+    else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", folio, "mapcount went below zero");
   } else {
     folioSubLargeMapcount(k, folio, nr, vma.mm);
     let last = 0;
@@ -287,20 +291,28 @@ export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: n
       if (v === -1) last++;
       else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", p, "page mapcount went below zero");
     }
-    k.costs[Ev.mapcountAtomic] += nr;
-    k.costs[Ev.structPageLines] += nr + 2;
+    costs[Ev.mapcountAtomic] += nr;
+    costs[Ev.structPageLines] += nr + 2;
     if (last > 0) {
       const mapped = (m.aux1[folio + 1] as number) - last;
       m.aux1[folio + 1] = mapped;
-      k.costs[Ev.nrPagesMappedAtomic]++;
+      costs[Ev.nrPagesMappedAtomic]++;
       if (mapped < ENTIRELY_MAPPED) unmapped = last;
       partiallyMapped = unmapped !== 0 && mapped !== 0;
     }
   }
-  if (k.invariants && unmapped > 0 && ((m.flags[folio] as number) & PG.anon) === 0) checkLostWrite(k, pfn, nr);
-  maybeDeferredSplit(k, folio, partiallyMapped);
-  folioModStat(k, folio, -unmapped, 0);
-  munlockVmaFolio(k, folio, vma, false);
+  if (unmapped > 0) {
+    const anon = (flags & PG.anon) !== 0;
+    if (k.invariants && !anon) checkLostWrite(k, pfn, nr);
+    // __folio_mod_stat()
+    if (anon) k.stats.nrAnonMapped -= unmapped;
+    else k.stats.nrFileMapped -= unmapped;
+    costs[Ev.lruvecStatUpdate]++;
+  }
+  if (partiallyMapped && (flags & (PG.anon | PG.partiallyMapped)) === PG.anon) deferredSplitFolio(k, folio, true);
+  // munlock_vma_folio(): a PTE unmap munlocks only small folios.
+  costs[Ev.munlockCheck]++;
+  if (small && (vma.flags & VM.locked) !== 0) m.flags[folio] = (m.flags[folio] as number) & ~PG.mlocked;
 }
 
 /** folio_remove_rmap_pte(). */

@@ -8,7 +8,7 @@
 import { folioTestAnon, pageFolio } from "./folio.js";
 import { GATHER, type MmuGather, tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "./mmu-gather.js";
 import { pteDirty, pteYoung } from "./page-table.js";
-import { pageRemoveRmap } from "./rmap.js";
+import { folioRemoveRmapPtes, pageRemoveRmap } from "./rmap.js";
 import { freeSwapCache, lruAddDrain, releasePages } from "./swap.js";
 import { folioMarkAccessed, folioMarkDirty, mmCounter, ptepGetAndClearFull, vmNormalPage, type ZapContext } from "./zap.js";
 
@@ -40,7 +40,7 @@ export function zapPresentPteV65(z: ZapContext): number {
     if (pteYoung(ptent)) folioMarkAccessed(k, folio);
   }
   z.addRss(mmCounter(k, folio), -1);
-  if (!delayRmap) pageRemoveRmap(k, pfn, z.vma);
+  if (!delayRmap) folioRemoveRmapPtes(k, folio, pfn, 1, z.vma); // page_remove_rmap(page, vma, false)
   if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
     z.forceFlush = true;
     z.forceBreak = true;
