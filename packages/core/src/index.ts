@@ -109,7 +109,10 @@ export {
   folioLikelyMappedShared,
   folioMappers,
   folioMaybeMappedShared,
+  type OracleScore,
   rmapWalk,
+  type SharingCensus,
+  sharingCensus,
 } from "./rmap-walk.js";
 export {
   createKernel,

@@ -85,3 +85,54 @@ export function folioLikelyMappedShared(k: Kernel, folio: number): boolean {
 export function folioEstimatedSharers(k: Kernel, folio: number): number {
   return (k.mem.mapcount[folio] as number) + 1 + folioEntireMapcount(k, folio);
 }
+
+/** How one sharing heuristic fares against the ground truth over a set of folios. */
+export interface OracleScore {
+  /** Said "maybe shared" for a folio only one process maps. */
+  falsePositives: number;
+  /** Said "not shared" for a folio two or more processes map. */
+  falseNegatives: number;
+}
+
+export interface SharingCensus {
+  /** Large anon folios looked at (small folios' answers are exact: mapcount > 1). */
+  folios: number;
+  /** Of those, mapped by two or more processes. */
+  shared: number;
+  maybeMappedShared: OracleScore;
+  likelyMappedShared: OracleScore;
+  estimatedSharers: OracleScore;
+}
+
+/**
+ * Ask every large anon folio all three sharing heuristics and compare with the ground truth
+ * (the processes whose page tables map it): the false positives and negatives of each.
+ */
+export function sharingCensus(k: Kernel): SharingCensus {
+  const m = k.mem;
+  const census: SharingCensus = {
+    folios: 0,
+    shared: 0,
+    maybeMappedShared: { falsePositives: 0, falseNegatives: 0 },
+    likelyMappedShared: { falsePositives: 0, falseNegatives: 0 },
+    estimatedSharers: { falsePositives: 0, falseNegatives: 0 },
+  };
+  const score = (s: OracleScore, said: boolean, truth: boolean) => {
+    if (said && !truth) s.falsePositives++;
+    if (!said && truth) s.falseNegatives++;
+  };
+  for (let pfn = 0; pfn < m.nrPages; ) {
+    const f = m.flags[pfn] as number;
+    const order = m.order[pfn] as number;
+    if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0 && (f & PG.anon) !== 0 && order > 0 && folioMapcount(k, pfn) > 0) {
+      const truth = folioMappers(k, pfn).length > 1;
+      census.folios++;
+      if (truth) census.shared++;
+      score(census.maybeMappedShared, folioMaybeMappedShared(k, pfn), truth);
+      score(census.likelyMappedShared, folioLikelyMappedShared(k, pfn), truth);
+      score(census.estimatedSharers, folioEstimatedSharers(k, pfn) > 1, truth);
+    }
+    pfn += (f & (PG.allocated | PG.buddy)) !== 0 ? 1 << order : 1;
+  }
+  return census;
+}

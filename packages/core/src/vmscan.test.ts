@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvariantViolation } from "./errors.js";
-import { folioLikelyMappedShared, folioMappers, folioMaybeMappedShared } from "./rmap-walk.js";
+import { folioLikelyMappedShared, folioMappers, folioMaybeMappedShared, sharingCensus } from "./rmap-walk.js";
 import { runScenario, runScenarioDetailed } from "./run-scenario.js";
 import { perPteStrategy, reference } from "./testing/per-pte.js";
 
@@ -305,5 +305,64 @@ describe("mremap", () => {
       { strategy: perPte },
     );
     expect(r.expects.map((e) => e.message)).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+  });
+});
+
+describe("sharing oracles against the ground truth (mapcount-cow-reclaim.md 1.4)", () => {
+  const thp = (ops: object[]) =>
+    runScenarioDetailed(
+      {
+        name: "oracles",
+        ops: [
+          { op: "mmap", id: "a", size: "2M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "write", id: "a" },
+          ...ops,
+        ],
+      },
+      { strategy: perPte },
+    ).kernel;
+  const pteMap = [
+    { op: "mprotect", id: "a", offset: "4K", length: "4K", prot: "r" },
+    { op: "mprotect", id: "a", offset: "4K", length: "4K", prot: "rw" },
+  ];
+
+  it("E1: parent unmaps pages 0-127, child 384-511: only folio_estimated_sharers misses it", () => {
+    const c = sharingCensus(
+      thp([
+        ...pteMap,
+        { op: "fork", as: "c" },
+        { op: "munmap", id: "a", offset: "0", length: "512K" },
+        { op: "munmap", proc: "c", id: "a", offset: "1536K", length: "512K" },
+      ]),
+    );
+    expect(c).toMatchObject({ folios: 1, shared: 1 });
+    expect(c.estimatedSharers.falseNegatives).toBe(1);
+    expect(c.likelyMappedShared.falseNegatives).toBe(0);
+    expect(c.maybeMappedShared.falseNegatives).toBe(0);
+  });
+
+  it("E2: disjoint halves: folio_likely_mapped_shared misses it too, MM_ID does not", () => {
+    const c = sharingCensus(
+      thp([
+        ...pteMap,
+        { op: "fork", as: "c" },
+        { op: "munmap", id: "a", offset: "1M", length: "1M" },
+        { op: "munmap", proc: "c", id: "a", offset: "0", length: "1M" },
+      ]),
+    );
+    expect(c).toMatchObject({ folios: 1, shared: 1 });
+    expect(c.likelyMappedShared.falseNegatives).toBe(1);
+    expect(c.estimatedSharers.falseNegatives).toBe(1);
+    expect(c.maybeMappedShared.falseNegatives).toBe(0);
+  });
+
+  it("three processes at once leave MM_ID a false positive once only the third remains", () => {
+    const c = sharingCensus(
+      thp([...pteMap, { op: "fork", as: "c1" }, { op: "fork", as: "c2" }, { op: "exit" }, { op: "exit", proc: "c1" }]),
+    );
+    expect(c).toMatchObject({ folios: 1, shared: 0 });
+    expect(c.maybeMappedShared.falsePositives).toBe(1);
+    expect(c.likelyMappedShared.falsePositives).toBe(0);
   });
 });
