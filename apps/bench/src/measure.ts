@@ -13,7 +13,9 @@ import {
   type Kernel,
   runScenarioDetailed,
   ScenarioError,
+  type SharingCensus,
   StrategyError,
+  sharingCensus,
   snapshotCounters,
   type ZapStrategy,
 } from "@foliolab/core";
@@ -81,6 +83,12 @@ export interface CellMetrics {
     meminfo: Record<string, number>;
     /** Failed `expect` ops, if the scenario had any. */
     failedExpects: string[];
+    /**
+     * The sharing heuristics against the ground truth over every large anon folio, at the start
+     * of the measured phase (core's sharingCensus): what MM_ID, folio_likely_mapped_shared and
+     * folio_estimated_sharers get wrong on this workload.
+     */
+    sharing?: SharingCensus;
   };
 }
 
@@ -121,6 +129,7 @@ interface PhaseMeasure {
   mthp: Record<string, Record<string, number>>;
   meminfo: Record<string, number>;
   failedExpects: string[];
+  sharing?: SharingCensus;
   phaseMs: number;
   totalMs: number;
 }
@@ -152,6 +161,7 @@ export function measureOnce(
   g: { scenario: unknown; measured?: readonly number[] },
   strategy: ZapStrategy,
   invariants: boolean,
+  census = false,
 ): PhaseMeasure {
   const n = COST_EVENT_KEYS.length;
   const ops = (g.scenario as { ops?: unknown[] }).ops?.length ?? 0;
@@ -182,6 +192,7 @@ export function measureOnce(
       if (endOfStretch) addCounterDelta(acc, before, snapshotCounters(k, exited));
     } else if (i + 1 < ops && isMeasured[i + 1]) {
       before = snapshotCounters(k, exited);
+      if (census && acc.sharing === undefined) acc.sharing = sharingCensus(k);
     }
     last.set(c.subarray(0, n));
     tLast = performance.now();
@@ -281,7 +292,8 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   const total: number[] = [];
   let rme = 0;
   const once = (): PhaseMeasure => {
-    const m = measureOnce(g, strategy, false);
+    // The sharing census runs once, in the count run, outside the measured phase.
+    const m = measureOnce(g, strategy, false, first === undefined);
     if (first === undefined) first = m;
     else if (!sameCosts(m.costs, first.costs)) {
       const err = new Error("cost events differ between two runs of the same scenario (the strategy is not deterministic)");
@@ -333,7 +345,13 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
       phase: o.samples > 0 ? wallStats(phase, rme) : null,
       total: o.samples > 0 ? wallStats(total, rme) : null,
     },
-    counters: { vmstat: counted.vmstat, mthp: counted.mthp, meminfo: counted.meminfo, failedExpects: counted.failedExpects },
+    counters: {
+      vmstat: counted.vmstat,
+      mthp: counted.mthp,
+      meminfo: counted.meminfo,
+      failedExpects: counted.failedExpects,
+      ...(counted.sharing ? { sharing: counted.sharing } : {}),
+    },
   };
   return rec;
 }

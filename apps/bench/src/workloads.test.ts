@@ -20,10 +20,12 @@ const ISSUE_IDS = [
   "file/shared-dirty-munmap",
   "partial/unmap-1-per-folio",
 ];
+/** Workloads beyond the issue's list. */
+const EXTRA_IDS = ["sharing/disjoint-halves"];
 
 describe("workloads", () => {
-  it("has every workload the issue names", () => {
-    expect(WORKLOADS.map((w) => w.id).sort()).toEqual([...ISSUE_IDS].sort());
+  it("has every workload the issue names, and the extra ones", () => {
+    expect(WORKLOADS.map((w) => w.id).sort()).toEqual([...ISSUE_IDS, ...EXTRA_IDS].sort());
   });
 
   for (const w of WORKLOADS) {
@@ -57,5 +59,24 @@ describe("workloads", () => {
     const a = w?.generate({ size: 16 << 20, folio: "mixed", seed: 1 });
     const b = w?.generate({ size: 16 << 20, folio: "mixed", seed: 2 });
     expect(JSON.stringify(a)).not.toBe(JSON.stringify(b));
+  });
+});
+
+describe("sharing/disjoint-halves", () => {
+  it("shows folio_likely_mapped_shared and folio_estimated_sharers missing every folio MM_ID catches (example E2)", async () => {
+    const { measureOnce } = await import("./measure.js");
+    const { perPage } = await import("@foliolab/strategy-per-page");
+    const w = WORKLOADS.find((x) => x.id === "sharing/disjoint-halves");
+    if (!w) throw new Error("workload missing");
+    const g = w.generate({ size: 4 << 20, folio: "64K", seed: 1 });
+    const m = measureOnce(g, perPage, true, true);
+    const folios = (4 << 20) / (64 << 10);
+    expect(m.sharing).toEqual({
+      folios,
+      shared: folios,
+      maybeMappedShared: { falsePositives: 0, falseNegatives: 0 },
+      likelyMappedShared: { falsePositives: 0, falseNegatives: folios },
+      estimatedSharers: { falsePositives: 0, falseNegatives: folios },
+    });
   });
 });

@@ -399,6 +399,28 @@ export const WORKLOADS: readonly Workload[] = [
       return b.done();
     },
   }),
+  def({
+    id: "sharing/disjoint-halves",
+    title: "fork, parent and child unmap disjoint halves of every folio, then exit",
+    origin:
+      "mapcount-cow-reclaim.md 1.4 example E2 (David Hildenbrand's MM_ID series): the case folio_likely_mapped_shared and folio_estimated_sharers get wrong",
+    description:
+      "populate, fork, the parent MADV_DONTNEEDs the upper half of every folio and the child the lower half (every 64K chunk for folios below 64K); the sharing census runs then, and both exits are measured",
+    defaultSize: 64 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const folio = folioSpec(o.folio);
+      const chunk = Math.max(folio.bytes, 64 << 10);
+      const b = newBuilder(this, o);
+      anonRegion(b, o);
+      b.op({ op: "fork", as: "child" });
+      b.op({ op: "madvise", id: "a", offset: chunk / 2, length: chunk / 2, stride: chunk, advice: "dontneed" });
+      b.op({ op: "madvise", proc: "child", id: "a", offset: 0, length: chunk / 2, stride: chunk, advice: "dontneed" });
+      b.op({ op: "exit", proc: "child" }, true);
+      b.op({ op: "exit" }, true);
+      return b.done();
+    },
+  }),
 ];
 
 export function findWorkload(id: string): Workload | undefined {

@@ -130,6 +130,39 @@ export function countersTable(g: WorkloadGrid): string[] {
   return table(["folio", "strategy", ...cols.map(counterLabel)], rows);
 }
 
+/**
+ * The sharing heuristics' false positives and negatives at the start of the measured phase,
+ * per folio size (the census does not depend on the strategy, so the baseline's run is shown).
+ */
+export function sharingTable(g: WorkloadGrid): string[] {
+  const rows: string[][] = [];
+  for (const f of g.folios) {
+    const s = g.cell(f, g.baseline)?.metrics?.counters.sharing;
+    if (!s || s.folios === 0) continue;
+    const fpn = (o: { falsePositives: number; falseNegatives: number }) => `${o.falsePositives} / ${o.falseNegatives}`;
+    rows.push([
+      f,
+      String(s.folios),
+      String(s.shared),
+      fpn(s.maybeMappedShared),
+      fpn(s.likelyMappedShared),
+      fpn(s.estimatedSharers),
+    ]);
+  }
+  if (rows.length === 0) return [];
+  return table(
+    [
+      "folio",
+      "large anon folios",
+      "mapped by 2+ procs",
+      "maybe_mapped_shared FP / FN",
+      "likely_mapped_shared FP / FN",
+      "estimated_sharers > 1 FP / FN",
+    ],
+    rows,
+  );
+}
+
 export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
   const m = res.metadata;
   const e = res.environment;
@@ -168,6 +201,9 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
     out.push(`### ${METRIC_TITLES.events} (ratio to ${g.baseline})`, "", ...metricTable(g, "events"), "");
     out.push(`### ${METRIC_TITLES.wall}`, "", ...wallTable(g), "");
     out.push("### Kernel-visible counters (deltas over the measured phase)", "", ...countersTable(g), "");
+    const sharing = sharingTable(g);
+    if (sharing.length > 0)
+      out.push("### Sharing heuristics against the ground truth (start of the measured phase)", "", ...sharing, "");
     out.push(`![${g.id} modelled time](${chartDir}/${base}.modelled.svg)`, "");
     out.push(`![${g.id} cost events by kind](${chartDir}/${base}.events.svg)`, "");
     const skipped = g.runs.filter((r) => r.status === "skipped");
