@@ -18,6 +18,7 @@ import {
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  sharingRows,
   type WorkloadGrid,
 } from "./model.js";
 import { lineChart, stackedEvents } from "./svg.js";
@@ -80,6 +81,15 @@ function countersHtml(g: WorkloadGrid): string {
     }
   }
   return `<table class="counters"><caption>kernel-visible counters, deltas over the measured phase</caption>\n${head}\n${rows.join("\n")}\n</table>`;
+}
+
+/** The sharing heuristics' false positives / negatives (the same rows as report.md). */
+function sharingHtml(g: WorkloadGrid): string {
+  const t = sharingRows(g);
+  if (!t) return "";
+  const head = `<tr>${t.header.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
+  const trs = t.rows.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th>${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join("")}</tr>`);
+  return `<table class="counters"><caption>sharing heuristics against the ground truth, start of the measured phase</caption>\n${head}\n${trs.join("\n")}\n</table>`;
 }
 
 function kernelHtml(res: ResultsFile, g: WorkloadGrid): string {
@@ -187,6 +197,8 @@ export function renderHtml(res: ResultsFile): string {
     parts.push(metricTable(g, "modelled", res), metricTable(g, "events"), metricTable(g, "wall"));
     if (hasKernelColumn(res)) parts.push(kernelHtml(res, g));
     parts.push(countersHtml(g));
+    const sharing = sharingHtml(g);
+    if (sharing) parts.push(sharing);
     const wallNote = g.runs.find((r) => r.metrics?.wall.phase);
     if (wallNote?.metrics?.wall.phase) {
       parts.push(

@@ -19,6 +19,7 @@ import {
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  sharingRows,
   type WorkloadGrid,
 } from "./model.js";
 
@@ -130,37 +131,10 @@ export function countersTable(g: WorkloadGrid): string[] {
   return table(["folio", "strategy", ...cols.map(counterLabel)], rows);
 }
 
-/**
- * The sharing heuristics' false positives and negatives at the start of the measured phase,
- * per folio size (the census does not depend on the strategy, so the baseline's run is shown).
- */
+/** The sharing heuristics' false positives and negatives at the start of the measured phase. */
 export function sharingTable(g: WorkloadGrid): string[] {
-  const rows: string[][] = [];
-  for (const f of g.folios) {
-    const s = g.cell(f, g.baseline)?.metrics?.counters.sharing;
-    if (!s || s.folios === 0) continue;
-    const fpn = (o: { falsePositives: number; falseNegatives: number }) => `${o.falsePositives} / ${o.falseNegatives}`;
-    rows.push([
-      f,
-      String(s.folios),
-      String(s.shared),
-      fpn(s.maybeMappedShared),
-      fpn(s.likelyMappedShared),
-      fpn(s.estimatedSharers),
-    ]);
-  }
-  if (rows.length === 0) return [];
-  return table(
-    [
-      "folio",
-      "large anon folios",
-      "mapped by 2+ procs",
-      "maybe_mapped_shared FP / FN",
-      "likely_mapped_shared FP / FN",
-      "estimated_sharers > 1 FP / FN",
-    ],
-    rows,
-  );
+  const t = sharingRows(g);
+  return t ? table(t.header, t.rows) : [];
 }
 
 export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {

@@ -160,3 +160,31 @@ export function kernelHeadline(res: ResultsFile): string | undefined {
   const ok = k.runs.filter((r) => r.status === "ok").length;
   return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured wall time of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured`;
 }
+
+/** Header and rows of the sharing census table, or null when the workload had no large anon folios. */
+export function sharingRows(g: WorkloadGrid): { header: string[]; rows: string[][] } | null {
+  const rows: string[][] = [];
+  for (const f of g.folios) {
+    const s = g.cell(f, g.baseline)?.metrics?.counters.sharing;
+    if (!s || s.folios === 0) continue;
+    const fpn = (o: { falsePositives: number; falseNegatives: number }) => `${o.falsePositives} / ${o.falseNegatives}`;
+    rows.push([
+      f,
+      String(s.folios),
+      String(s.shared),
+      fpn(s.maybeMappedShared),
+      fpn(s.likelyMappedShared),
+      fpn(s.estimatedSharers),
+    ]);
+  }
+  if (rows.length === 0) return null;
+  const header = [
+    "folio",
+    "large anon folios",
+    "mapped by 2+ procs",
+    "maybe_mapped_shared FP / FN",
+    "likely_mapped_shared FP / FN",
+    "estimated_sharers > 1 FP / FN",
+  ];
+  return { header, rows };
+}
