@@ -5,7 +5,7 @@
  * invariant checker on. Prints a time report; on failure prints the shrunk counterexample
  * as scenario JSON and exits 1.
  *
- *   node packages/testkit/scripts/fuzz.mjs [--runs N] [--seed S] [--strategy NAME|MODULE ...] [--max-mib 8]
+ *   node packages/testkit/scripts/fuzz.mjs [--runs N] [--seed S] [--strategy NAME|MODULE ...] [--max-mib 8] [--s390-weight 1]  (0 leaves the s390 profile out)
  *
  * Without --strategy it fuzzes every @foliolab/strategy-* package it can import (build them
  * first: npx turbo run build). A MODULE is a package name or a path to an ES module whose
@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { runProperty } from "@foliolab/testkit/lib";
 
 function parseArgs(argv) {
-  const out = { runs: 100_000, seed: undefined, strategies: [], maxMiB: 8, minMiB: 1, chunk: 1000 };
+  const out = { runs: 100_000, seed: undefined, strategies: [], maxMiB: 8, minMiB: 1, chunk: 1000, s390Weight: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -31,6 +31,7 @@ function parseArgs(argv) {
     else if (a === "--strategy" || a === "-s") out.strategies.push(next());
     else if (a === "--max-mib") out.maxMiB = Number(next());
     else if (a === "--min-mib") out.minMiB = Number(next());
+    else if (a === "--s390-weight") out.s390Weight = Number(next());
     else if (a === "--chunk") out.chunk = Number(next());
     else if (a === "--help" || a === "-h") {
       console.log(
@@ -93,7 +94,13 @@ for (const strategy of strategies) {
   while (done < args.runs) {
     const n = Math.min(args.chunk, args.runs - done);
     const seed = (baseSeed + chunkIndex * 0x9e3779b1) >>> 0;
-    report = runProperty(strategy, { numRuns: n, seed, minMappingMiB: args.minMiB, maxMappingMiB: args.maxMiB });
+    report = runProperty(strategy, {
+      numRuns: n,
+      seed,
+      minMappingMiB: args.minMiB,
+      maxMappingMiB: args.maxMiB,
+      s390Weight: args.s390Weight,
+    });
     skips += report.numSkips;
     if (!report.ok) break;
     done += n;
