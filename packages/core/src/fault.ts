@@ -12,7 +12,8 @@ import type { Kernel } from "./kernel.js";
 import { NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, type MmStruct, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
-import { mkPte, PTE, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import type { PteTable } from "./page-table.js";
+import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
@@ -39,7 +40,7 @@ function allocUserFolio(k: Kernel, order: number): number {
 }
 
 /** pte_range_none(): every PTE in [i, i + nr) is empty. */
-function pteRangeNone(ptes: Uint32Array, i: number, nr: number): boolean {
+function pteRangeNone(ptes: PteTable, i: number, nr: number): boolean {
   for (let j = i; j < i + nr; j++) if ((ptes[j] as number) !== 0) return false;
   return true;
 }
@@ -49,7 +50,7 @@ function pteRangeNone(ptes: Uint32Array, i: number, nr: number): boolean {
  * largest enabled mTHP order (below PMD order) whose naturally aligned range lies inside the
  * VMA and is wholly unpopulated, falling back order by order, and maps the whole folio.
  */
-function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write: boolean): number {
+function doAnonymousPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
   const i = pteIndex(vpn);
   if (!write) {
     ptes[i] = mkPte(ZERO_PFN, PTE.present);
@@ -93,13 +94,13 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, wr
 function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
   const file = vma.file as NonNullable<Vma["file"]>;
   const index = vma.pgoff + (vpn - vma.start);
-  let folio = file.pagecache[index] as number;
+  let folio = file.folioAt(index);
   if (folio === -1) {
     folio = allocUserFolio(k, 0);
     k.mem.aux0[folio] = file.id;
     k.mem.aux1[folio] = index;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-    file.pagecache[index] = folio;
+    file.setFolio(index, folio);
   }
   return folio;
 }
@@ -108,10 +109,10 @@ function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
  * wp_page_copy(): copy the page into a new exclusive order-0 anon folio, switch the PTE (and
  * flush its TLB entry) and only then drop the old mapping and reference.
  */
-function wpPageCopy(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
+function wpPageCopy(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   const i = pteIndex(vpn);
   const old = ptes[i] as number;
-  const oldPfn = old >>> PTE_PFN_SHIFT;
+  const oldPfn = ptePfn(old);
   const folio = allocUserFolio(k, 0);
   k.mem.content[folio] = oldPfn === ZERO_PFN ? 0 : (k.mem.content[oldPfn] as number);
   folioAddNewAnonRmap(k, folio, vma, vpn, false);
@@ -170,7 +171,7 @@ export function unshareAnonPage(k: Kernel, mm: MmStruct, vpn: number): number {
   const huge = mm.pgtables.hugePmd.get(idx);
   if (huge !== undefined) {
     // do_huge_pmd_wp_page(unshare): reuse an exclusive or sole-owner THP, else split this PMD.
-    const folio = huge >>> PTE_PFN_SHIFT;
+    const folio = ptePfn(huge);
     const off = vpn - idx * PTRS_PER_PTE;
     if (isHugeZeroPmd(huge)) return folio + off;
     if (((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0) return folio + off;
@@ -184,7 +185,7 @@ export function unshareAnonPage(k: Kernel, mm: MmStruct, vpn: number): number {
   if (!ptes) return -1;
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
-  const pfn = pte >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(pte);
   if ((pte & PTE.present) === 0 || k.mem.isReserved(pfn)) return pfn;
   const folio = k.mem.pageFolio(pfn);
   if (((k.mem.flags[folio] as number) & PG.anon) === 0 || ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0) return pfn;
@@ -194,21 +195,21 @@ export function unshareAnonPage(k: Kernel, mm: MmStruct, vpn: number): number {
     return pfn;
   }
   const copy = wpPageCopy(k, vma, ptes, vpn);
-  ptes[i] = ((ptes[i] as number) & ~PTE.write) >>> 0;
+  ptes[i] = pteClearFlags(ptes[i] as number, PTE.write);
   return copy;
 }
 
 /** do_wp_page(): a write to a present, read-only PTE. */
-function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
+function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
-  const pfn = pte >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(pte);
   if (pfn === ZERO_PFN || k.mem.isReserved(pfn)) return wpPageCopy(k, vma, ptes, vpn);
   const folio = k.mem.pageFolio(pfn);
   const flags = k.mem.flags[folio] as number;
   if (vma.kind === "file-shared") {
     // wp_page_shared(): make it writable and dirty.
-    ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
+    ptes[i] = pteSetFlags(pte, PTE.write | PTE.dirty | PTE.young);
     k.mem.flags[folio] = flags | PG.dirty;
     k.costs[Ev.folioMarkDirty]++;
     return pfn;
@@ -218,7 +219,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
     if (exclusive || wpCanReuseAnonFolio(k, folio)) {
       // wp_page_reuse(): only this page becomes exclusive and writable.
       k.mem.flags[pfn] = (k.mem.flags[pfn] as number) | PG.anonExclusive;
-      ptes[i] = (pte | PTE.write | PTE.dirty | PTE.young) >>> 0;
+      ptes[i] = pteSetFlags(pte, PTE.write | PTE.dirty | PTE.young);
       k.costs[Ev.pteSet]++;
       k.costs[Ev.structPageLines]++;
       return pfn;
@@ -228,7 +229,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number): number {
 }
 
 /** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
-function doFileFault(k: Kernel, vma: Vma, ptes: Uint32Array, vpn: number, write: boolean): number {
+function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
   const i = pteIndex(vpn);
   const cache = pagecacheFolio(k, vma, vpn);
   const mm = vma.mm;
@@ -277,30 +278,30 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   if (huge !== undefined) {
     const off = vpn - pmdIdx * PTRS_PER_PTE;
     if (!write || (huge & PTE.write) !== 0) {
-      pgt.hugePmd.set(pmdIdx, (huge | PTE.young | (write ? PTE.dirty : 0)) >>> 0);
-      return (huge >>> PTE_PFN_SHIFT) + off;
+      pgt.hugePmd.set(pmdIdx, pteSetFlags(huge, PTE.young | (write ? PTE.dirty : 0)));
+      return ptePfn(huge) + off;
     }
     k.stats.countVm(VMSTAT.pgfault);
     if (isHugeZeroPmd(huge)) {
       // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
       pgt.hugePmd.delete(pmdIdx);
       flushTlbMmRange(k, mm, pmdIdx * PTRS_PER_PTE, pmdIdx * PTRS_PER_PTE + 1, false);
-      if (doHugePmdAnonymousPage(k, vma, pmdIdx)) return ((pgt.hugePmd.get(pmdIdx) as number) >>> PTE_PFN_SHIFT) + off;
+      if (doHugePmdAnonymousPage(k, vma, pmdIdx)) return ptePfn(pgt.hugePmd.get(pmdIdx) as number) + off;
       pgt.hugePmd.set(pmdIdx, huge);
       splitHugePmd(k, vma, pmdIdx);
     } else {
-      const folio = huge >>> PTE_PFN_SHIFT;
+      const folio = ptePfn(huge);
       if (((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0 || (k.mem.refcount[folio] as number) === 1) {
         // do_huge_pmd_wp_page(): reuse the whole PMD.
         k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
-        pgt.hugePmd.set(pmdIdx, (huge | PTE.write | PTE.dirty | PTE.young) >>> 0);
+        pgt.hugePmd.set(pmdIdx, pteSetFlags(huge, PTE.write | PTE.dirty | PTE.young));
         k.costs[Ev.pteSet]++;
         return folio + off;
       }
       // Shared: split only this mm's PMD and COW the one page on the PTE path.
       splitHugePmd(k, vma, pmdIdx);
     }
-    const ptes = pgt.pte.get(pmdIdx) as Uint32Array;
+    const ptes = pgt.pte.get(pmdIdx) as PteTable;
     return doWpPage(k, vma, ptes, vpn);
   }
   let ptes = pgt.pte.get(pmdIdx);
@@ -310,7 +311,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
       if (write) {
         k.stats.countVm(VMSTAT.pgfault);
         if (doHugePmdAnonymousPage(k, vma, pmdIdx)) {
-          return ((pgt.hugePmd.get(pmdIdx) as number) >>> PTE_PFN_SHIFT) + (vpn - start);
+          return ptePfn(pgt.hugePmd.get(pmdIdx) as number) + (vpn - start);
         }
         k.stats.countVm(VMSTAT.pgfault, -1);
       } else if (k.config.useHugeZeroPage) {
@@ -338,6 +339,6 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     k.stats.countVm(VMSTAT.pgfault);
     return doWpPage(k, vma, ptes, vpn);
   }
-  ptes[i] = (pte | PTE.young | (write ? PTE.dirty : 0)) >>> 0;
-  return pte >>> PTE_PFN_SHIFT;
+  ptes[i] = pteSetFlags(pte, PTE.young | (write ? PTE.dirty : 0));
+  return ptePfn(pte);
 }

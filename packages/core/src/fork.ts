@@ -14,7 +14,8 @@ import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
-import { isSwapPte, mkPte, PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import type { PteTable } from "./page-table.js";
+import { isSwapPte, mkPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddNewAnonRmap, folioDupRmap, folioTryDupAnonRmap } from "./rmap.js";
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from "./units.js";
 
@@ -26,7 +27,7 @@ function isCowMapping(vma: Vma): boolean {
  * copy_present_page(): the child gets its own copy of a pinned exclusive page; the parent's
  * mapping (and the pin) stay as they were.
  */
-function copyPresentPage(k: Kernel, dstVma: Vma, dst: Uint32Array, i: number, vpn: number, pfn: number): void {
+function copyPresentPage(k: Kernel, dstVma: Vma, dst: PteTable, i: number, vpn: number, pfn: number): void {
   const folio = k.mem.allocPages(0);
   if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during fork; raise config.memory`);
   k.costs[Ev.foliosAllocated]++;
@@ -38,15 +39,15 @@ function copyPresentPage(k: Kernel, dstVma: Vma, dst: Uint32Array, i: number, vp
 }
 
 /** How many PTEs from slot i map consecutive pages of one folio with the same write bit. */
-function forkBatch(k: Kernel, src: Uint32Array, i: number, end: number, folio: number): number {
+function forkBatch(k: Kernel, src: PteTable, i: number, end: number, folio: number): number {
   const first = src[i] as number;
-  const pfn = first >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(first);
   const limit = Math.min(end - i, folio + (1 << (k.mem.order[folio] as number)) - pfn);
   let n = 1;
   while (n < limit) {
     const p = src[i + n] as number;
     k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || (p & PTE.write) !== (first & PTE.write) || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    if ((p & PTE.present) === 0 || (p & PTE.write) !== (first & PTE.write) || ptePfn(p) !== pfn + n) break;
     n++;
   }
   return n;
@@ -72,8 +73,8 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
     if ((pte & PTE.present) === 0) {
       // copy_nonpresent_pte(): swap entries are duplicated and become shared.
       if (isSwapPte(pte)) {
-        k.swapDuplicate?.(pte >>> PTE_PFN_SHIFT);
-        src[i] = (pte & ~PTE.swpExclusive) >>> 0;
+        k.swapDuplicate?.(ptePfn(pte));
+        src[i] = pteClearFlags(pte, PTE.swpExclusive);
         dst[i] = src[i] as number;
         rss[MM_SWAPENTS] = (rss[MM_SWAPENTS] as number) + 1;
         k.costs[Ev.pteSet] += 2;
@@ -81,7 +82,7 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
       i++;
       continue;
     }
-    const pfn = pte >>> PTE_PFN_SHIFT;
+    const pfn = ptePfn(pte);
     if (k.mem.isReserved(pfn)) {
       dst[i] = pte;
       k.costs[Ev.pteSet]++;
@@ -103,9 +104,9 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
           } else {
             folioRefAdd(k, folio, 1);
             folioTryDupAnonRmap(k, folio, p, 1, dstVma, false, false);
-            const w = cow ? (src[i + j] as number) & ~PTE.write : (src[i + j] as number);
-            src[i + j] = w >>> 0;
-            dst[i + j] = (w & ~PTE.young) >>> 0;
+            const w = cow ? pteClearFlags(src[i + j] as number, PTE.write) : (src[i + j] as number);
+            src[i + j] = w;
+            dst[i + j] = pteClearFlags(w, PTE.young);
           }
           rss[MM_ANONPAGES] = (rss[MM_ANONPAGES] as number) + 1;
         }
@@ -121,10 +122,10 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
     for (let j = i; j < i + nr; j++) {
       let p = src[j] as number;
       if (cow && (p & PTE.write) !== 0) {
-        p &= ~PTE.write;
-        src[j] = p >>> 0;
+        p = pteClearFlags(p, PTE.write);
+        src[j] = p;
       }
-      dst[j] = (p & ~PTE.young) >>> 0;
+      dst[j] = pteClearFlags(p, PTE.young);
     }
     k.costs[Ev.pteSet] += nr;
     i += nr;
@@ -142,16 +143,16 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
     dstVma.mm.pgtables.hugePmd.set(idx, pmd);
     return true;
   }
-  const folio = pmd >>> PTE_PFN_SHIFT;
+  const folio = ptePfn(pmd);
   folioRefAdd(k, folio, 1);
   if (!folioTryDupAnonRmap(k, folio, folio, HPAGE_PMD_NR, dstVma, srcVma.mm.hasPinned, true)) {
     k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;
     splitHugePmd(k, srcVma, idx);
     return false;
   }
-  const wp = (pmd & ~PTE.write) >>> 0;
+  const wp = pteClearFlags(pmd, PTE.write);
   pgt.hugePmd.set(idx, wp);
-  dstVma.mm.pgtables.hugePmd.set(idx, (wp & ~PTE.young) >>> 0);
+  dstVma.mm.pgtables.hugePmd.set(idx, pteClearFlags(wp, PTE.young));
   dstVma.mm.rss[MM_ANONPAGES] = (dstVma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;
   k.costs[Ev.pteSet] += 2;
   k.costs[Ev.ptLock] += 2;

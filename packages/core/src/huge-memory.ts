@@ -10,7 +10,7 @@ import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange, GATHER, type MmuGather, recordStaleTlb, tlbFlushMmu, tlbRemovePmdTlbEntry } from "./mmu-gather.js";
-import { mkPte, PTE, PTE_FLAG_MASK, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import { mkPte, PTE, PTE_FLAG_MASK, pmdIndex, pteIndex, ptePfn } from "./page-table.js";
 import {
   folioAddAnonRmapPtes,
   folioAddNewAnonRmap,
@@ -23,7 +23,7 @@ import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 export function isHugeZeroPmd(pmd: number): boolean {
-  return pmd >>> PTE_PFN_SHIFT === HUGE_ZERO_PFN;
+  return ptePfn(pmd) === HUGE_ZERO_PFN;
 }
 
 /**
@@ -71,7 +71,7 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   const vpn = pmdIdx * PTRS_PER_PTE;
   tlbRemovePmdTlbEntry(tlb, vpn);
   if (isHugeZeroPmd(pmd)) return;
-  const folio = pmd >>> PTE_PFN_SHIFT;
+  const folio = ptePfn(pmd);
   if (k.invariants) {
     for (let i = 0; i < HPAGE_PMD_NR; i++) recordStaleTlb(k, vma.mm, vpn + i, folio + i, false);
   }
@@ -102,7 +102,7 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
     k.costs[Ev.pteSet] += HPAGE_PMD_NR;
     return;
   }
-  const folio = pmd >>> PTE_PFN_SHIFT;
+  const folio = ptePfn(pmd);
   const flags = pmd & PTE_FLAG_MASK;
   const exclusive = ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
   // The kernel adds HPAGE_PMD_NR - 1 references and lets the PMD's own reference pass to one
@@ -153,7 +153,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     const pgt = vma.mm.pgtables;
     const idx = pmdIndex(headVpn);
     const huge = pgt.hugePmd.get(idx);
-    if (huge !== undefined && huge >>> PTE_PFN_SHIFT === folio) {
+    if (huge !== undefined && ptePfn(huge) === folio) {
       // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen.
       pgt.hugePmd.delete(idx);
       k.costs[Ev.ptLock]++;
@@ -171,7 +171,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       if (!ptes) continue;
       const j = pteIndex(vpn);
       const pte = ptes[j] as number;
-      if ((pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== folio + i) continue;
+      if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
       // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time.
       ptes[j] = 0;
       k.costs[Ev.pteClear]++;

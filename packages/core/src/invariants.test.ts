@@ -139,8 +139,7 @@ describe("each invariant catches a strategy that breaks it", () => {
     // Writeback cleaned the folio, then a write through the still-writable PTE set its dirty bit.
     const cleanAfterWrite = (k: import("./kernel.js").Kernel, _op: unknown, i: number) => {
       if (i !== 1) return;
-      for (const f of k.files)
-        for (const folio of f.pagecache) if (folio >= 0) k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+      for (const f of k.files) for (const folio of f.folios()) k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
     };
     expect(() => runScenario(sharedDirty, { strategy: broken({ skipMarkDirty: true }), onOp: cleanAfterWrite })).toThrow(
       /no-lost-write.*without marking the folio dirty/,

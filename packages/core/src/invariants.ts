@@ -9,7 +9,7 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
-import { isSwapPte, PTE, PTE_PFN_SHIFT } from "./page-table.js";
+import { isSwapPte, PTE, ptePfn } from "./page-table.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from "./units.js";
 
 let scratch: Int32Array | null = null;
@@ -41,7 +41,7 @@ export function auditInvariants(k: Kernel): void {
           if (isSwapPte(pte)) swap++;
           continue;
         }
-        const pfn = pte >>> PTE_PFN_SHIFT;
+        const pfn = ptePfn(pte);
         if (m.isReserved(pfn)) continue;
         const folio = m.pageFolio(pfn);
         if (!m.isAllocatedHead(folio)) {
@@ -54,7 +54,7 @@ export function auditInvariants(k: Kernel): void {
     }
     for (const [, pmd] of mm.pgtables.hugePmd) {
       if (isHugeZeroPmd(pmd)) continue;
-      const folio = pmd >>> PTE_PFN_SHIFT;
+      const folio = ptePfn(pmd);
       if (!m.isAllocatedHead(folio)) k.violate("no-use-after-free", folio, `a PMD of ${mm.name} maps a freed folio`);
       pmdMaps.set(folio, (pmdMaps.get(folio) ?? 0) + 1);
       anon += HPAGE_PMD_NR;
@@ -80,7 +80,7 @@ export function auditInvariants(k: Kernel): void {
   for (let pfn = 0; pfn < n; ) {
     const f = m.flags[pfn] as number;
     if ((f & PG.allocated) === 0 || (f & PG.reserved) !== 0) {
-      pfn += (f & PG.buddy) !== 0 ? 1 << (m.order[pfn] as number) : 1;
+      pfn = m.skipFree(pfn);
       continue;
     }
     const folio = pfn;

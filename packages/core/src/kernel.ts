@@ -8,6 +8,7 @@ import { COST_EVENT_COUNT } from "./costs.js";
 import { type InvariantName, InvariantViolation } from "./errors.js";
 import { MemMap } from "./mem-map.js";
 import { FileObject, MmStruct } from "./mm.js";
+import { PTE32_MAX_PFN, type PteTable } from "./page-table.js";
 import { KernelStats } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
@@ -56,7 +57,7 @@ export class Kernel {
   /** free_swap_and_cache(), installed by the swap model. */
   freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
   /** do_swap_page(), installed by the swap model. */
-  doSwapPage: ((vma: import("./mm.js").Vma, ptes: Uint32Array, vpn: number) => void) | undefined = undefined;
+  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number) => void) | undefined = undefined;
   /** Content of a swapped-out page, installed by the swap model. */
   peekSwap: ((pte: number) => number) | undefined = undefined;
   /** swap_duplicate(), installed by the swap model. */
@@ -65,6 +66,8 @@ export class Kernel {
   folioFreeSwap: ((folio: number) => boolean) | undefined = undefined;
   /** The swap device, when config.swap gives one. */
   swap: import("./swapfile.js").SwapDevice | undefined = undefined;
+  /** PTE tables of 8-byte entries: memory or swap beyond 2^24 pages (see page-table.ts). */
+  readonly widePtes: boolean;
   /** What is running now, for error messages. */
   currentOp = "setup";
   private nextMmId = 1;
@@ -76,13 +79,14 @@ export class Kernel {
   ) {
     this.mem = new MemMap(config.memoryPages);
     this.noGather = config.arch === "s390";
+    this.widePtes = Math.max(config.memoryPages, config.swapPages) > PTE32_MAX_PFN;
     this.invariants = config.invariants;
     this.staleTlb = config.invariants ? new Int32Array(config.memoryPages) : null;
     this.staleDirty = config.invariants ? new Int32Array(config.memoryPages) : null;
   }
 
   newMm(name: string): MmStruct {
-    const mm = new MmStruct(this.nextMmId++, name);
+    const mm = new MmStruct(this.nextMmId++, name, this.widePtes);
     this.procs.set(name, mm);
     return mm;
   }

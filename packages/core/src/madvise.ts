@@ -13,7 +13,8 @@ import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePmdTlbEntry, tlbRemoveTlbEntries } from "./mmu-gather.js";
-import { isSwapPte, PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import type { PteTable } from "./page-table.js";
+import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
 import { VMSTAT } from "./stats.js";
 import { lruAddDrain } from "./swap.js";
@@ -29,14 +30,14 @@ function folioMarkLazyfree(k: Kernel, folio: number): void {
 }
 
 /** PTEs from slot i mapping consecutive pages of the folio, within the range (folio_pte_batch). */
-function batchInRange(k: Kernel, ptes: Uint32Array, i: number, end: number, folio: number): number {
-  const first = (ptes[i] as number) >>> PTE_PFN_SHIFT;
+function batchInRange(k: Kernel, ptes: PteTable, i: number, end: number, folio: number): number {
+  const first = ptePfn(ptes[i] as number);
   const limit = Math.min(end - i, folio + (1 << (k.mem.order[folio] as number)) - first);
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
     k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== first + n) break;
+    if ((p & PTE.present) === 0 || ptePfn(p) !== first + n) break;
     n++;
   }
   return n;
@@ -50,7 +51,7 @@ function splitPartial(k: Kernel, folio: number): boolean {
   return ok;
 }
 
-type PteVisitor = (vma: Vma, ptes: Uint32Array, i: number, folio: number, nr: number, tlb: MmuGather, vpn: number) => void;
+type PteVisitor = (vma: Vma, ptes: PteTable, i: number, folio: number, nr: number, tlb: MmuGather, vpn: number) => void;
 
 /**
  * The walk MADV_FREE and MADV_COLD/PAGEOUT share: PMD-mapped THPs are handled whole when fully
@@ -62,7 +63,7 @@ function walkRange(
   mm: MmStruct,
   start: number,
   end: number,
-  onSwapPte: ((vma: Vma, ptes: Uint32Array, i: number) => void) | null,
+  onSwapPte: ((vma: Vma, ptes: PteTable, i: number) => void) | null,
   visitPmd: (vma: Vma, idx: number, folio: number, tlb: MmuGather) => void,
   visit: PteVisitor,
 ): void {
@@ -75,7 +76,7 @@ function walkRange(
       const idx = pmdIndex(addr);
       const huge = mm.pgtables.hugePmd.get(idx);
       if (huge !== undefined && !isHugeZeroPmd(huge)) {
-        const folio = huge >>> PTE_PFN_SHIFT;
+        const folio = ptePfn(huge);
         if (folioMaybeMappedShared(k, folio)) {
           addr = next;
           continue;
@@ -108,7 +109,7 @@ function walkRange(
           i++;
           continue;
         }
-        const pfn = pte >>> PTE_PFN_SHIFT;
+        const pfn = ptePfn(pte);
         if (k.mem.isReserved(pfn)) {
           i++;
           continue;
@@ -148,13 +149,13 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
       const pte = ptes[i] as number;
       ptes[i] = 0;
       vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - 1;
-      k.freeSwapAndCache?.(pte >>> PTE_PFN_SHIFT);
+      k.freeSwapAndCache?.(ptePfn(pte));
     },
     (vma, idx, folio, tlb) => {
       // madvise_free_huge_pmd(): whole PMD covered.
       k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
       const pgt = vma.mm.pgtables;
-      pgt.hugePmd.set(idx, ((pgt.hugePmd.get(idx) as number) & ~(PTE.dirty | PTE.young)) >>> 0);
+      pgt.hugePmd.set(idx, pteClearFlags(pgt.hugePmd.get(idx) as number, PTE.dirty | PTE.young));
       tlbRemovePmdTlbEntry(tlb, idx * PTRS_PER_PTE);
       folioMarkLazyfree(k, folio);
     },
@@ -166,7 +167,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
         if ((f & PG.swapcache) !== 0 && !k.folioFreeSwap?.(folio)) return;
         k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
       }
-      for (let j = i; j < i + nr; j++) ptes[j] = ((ptes[j] as number) & ~(PTE.dirty | PTE.young)) >>> 0;
+      for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.dirty | PTE.young);
       tlbRemoveTlbEntries(tlb, vpn, nr);
       folioMarkLazyfree(k, folio);
     },
@@ -184,7 +185,7 @@ export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end
     null,
     (vma, idx, folio) => {
       const pgt = vma.mm.pgtables;
-      pgt.hugePmd.set(idx, ((pgt.hugePmd.get(idx) as number) & ~PTE.young) >>> 0);
+      pgt.hugePmd.set(idx, pteClearFlags(pgt.hugePmd.get(idx) as number, PTE.young));
       k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~(PG.active | PG.referenced);
       if (pageout) list.add(folio);
     },
@@ -192,7 +193,7 @@ export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end
       const f = k.mem.flags[folio] as number;
       if ((f & PG.lru) === 0) return;
       if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
-      for (let j = i; j < i + nr; j++) ptes[j] = ((ptes[j] as number) & ~PTE.young) >>> 0;
+      for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.young);
       k.mem.flags[folio] = f & ~(PG.active | PG.referenced);
       if (pageout) list.add(folio);
     },

@@ -3,19 +3,26 @@
  * buddy allocator that hands out naturally aligned blocks.
  *
  * The kernel's struct page is 64 bytes and struct folio overlays the first pages of a large
- * folio. We do the same at 27 bytes per page: every page has a mapcount, refcount, flags,
- * order and content tag, plus three 32-bit "aux" words that the folio overlays:
+ * folio. We do the same at 23 bytes per page: every page has a mapcount, refcount, flags,
+ * order and content tag, plus two 32-bit "aux" words; the folio overlays those and the
+ * refcount word of its tail pages (which the kernel keeps at zero), named aux2 here:
  *
- * | page      | aux0             | aux1              | aux2              |
- * |-----------|------------------|-------------------|-------------------|
- * | head + 0  | mapping id       | index (pgoff)     | private (swap)    |
- * | head + 1  | _large_mapcount  | _nr_pages_mapped  | _entire_mapcount  |
- * | head + 2  | _pincount        | _mm_id[0]         | _mm_id[1]         |
- * | head + 3  | _mm_id_mapcount[0] | _mm_id_mapcount[1] | (unused)        |
+ * | page      | aux0               | aux1               | aux2 (= refcount word) |
+ * |-----------|--------------------|--------------------|------------------------|
+ * | head + 0  | mapping id         | index (pgoff)      | _refcount              |
+ * | head + 1  | _large_mapcount    | _nr_pages_mapped   | _entire_mapcount       |
+ * | head + 2  | _pincount          | _mm_id[0]          | _mm_id[1]              |
+ * | head + 3  | _mm_id_mapcount[0] | _mm_id_mapcount[1] | (unused)               |
  *
  * so, as in the kernel, order-1 folios have no MM_ID slots and no deferred list, and the
- * per-folio fields cost nothing extra. Free buddy blocks reuse aux0/aux1 of their head as
- * the free-list links, as the kernel reuses page->lru.
+ * per-folio fields cost nothing extra. folio->swap (page->private) is held only by swap-cache
+ * folios, so the swap device keeps it beside its cache instead of every page paying 4 bytes.
+ * Free buddy blocks reuse aux0/aux1 of their head as the free-list links, as the kernel
+ * reuses page->lru.
+ *
+ * Memory the scenario never touches costs nothing: the arrays start zeroed (fresh pages from
+ * the OS), the 4 MiB blocks never handed out sit below `lazyTop` off the free lists, and the
+ * allocator takes them in the order an eagerly built free list would (highest first).
  */
 
 import { HPAGE_PMD_ORDER, MAX_PAGE_ORDER } from "./units.js";
@@ -50,6 +57,12 @@ export const PG = {
 /** Sentinel for "none" in aux links. */
 export const NIL = -1;
 
+/**
+ * Most model memory: 2^31 pages (8 TiB). Pfns must stay Int32 (the free-list links and the
+ * folio arithmetic `pfn & ~(nr - 1)` are 32-bit); the PTE holds far more.
+ */
+export const MAX_MEMORY_PAGES = 2 ** 31;
+
 /** The shared zero page (ZERO_PAGE(0)). */
 export const ZERO_PFN = 0;
 /** The huge zero folio (order 9) sits in the first reserved 4 MiB block. */
@@ -70,7 +83,13 @@ export class MemMap {
   readonly content: Uint32Array;
   readonly aux0: Int32Array;
   readonly aux1: Int32Array;
+  /** The refcount word: _refcount on a head page, the folio's third overlay word on its tails. */
   readonly aux2: Int32Array;
+  /**
+   * Pfns in [RESERVED_PAGES, lazyTop) are 4 MiB blocks never allocated: free, but not on the
+   * order-10 free list and never written. Taken from the top down, as the list would give them.
+   */
+  lazyTop: number;
 
   /** Heads of the buddy free lists, one per order. */
   private readonly freeHead: Int32Array;
@@ -78,33 +97,47 @@ export class MemMap {
   nrFree = 0;
 
   constructor(nrPages: number) {
-    if (nrPages % RESERVED_PAGES !== 0 || nrPages <= RESERVED_PAGES) {
-      throw new RangeError(`memory must be a multiple of 4M and larger than 4M (got ${nrPages} pages)`);
+    if (nrPages % RESERVED_PAGES !== 0 || nrPages <= RESERVED_PAGES || nrPages > MAX_MEMORY_PAGES) {
+      throw new RangeError(
+        `memory must be a multiple of 4M, larger than 4M and at most ${MAX_MEMORY_PAGES} pages (got ${nrPages} pages)`,
+      );
     }
     this.nrPages = nrPages;
-    this.mapcount = new Int32Array(nrPages).fill(-1);
+    // _mapcount is -1 based; allocPages() sets it for every page it hands out, so free memory
+    // stays untouched zeroes.
+    this.mapcount = new Int32Array(nrPages);
     this.refcount = new Int32Array(nrPages);
     this.flags = new Uint16Array(nrPages);
     this.order = new Uint8Array(nrPages);
     this.content = new Uint32Array(nrPages);
     this.aux0 = new Int32Array(nrPages);
     this.aux1 = new Int32Array(nrPages);
-    this.aux2 = new Int32Array(nrPages);
+    this.aux2 = this.refcount;
     this.freeHead = new Int32Array(MAX_PAGE_ORDER + 1).fill(NIL);
 
     // Reserved block: the zero page at pfn 0 and the huge zero folio at 512..1023.
     for (let pfn = 0; pfn < RESERVED_PAGES; pfn++) this.flags[pfn] = PG.reserved | PG.allocated;
+    this.mapcount.fill(-1, 0, RESERVED_PAGES);
     this.order.fill(HPAGE_PMD_ORDER, HUGE_ZERO_PFN, HUGE_ZERO_PFN + (1 << HPAGE_PMD_ORDER));
     this.refcount[ZERO_PFN] = 1;
     this.refcount[HUGE_ZERO_PFN] = 1;
-    for (let pfn = RESERVED_PAGES; pfn < nrPages; pfn += RESERVED_PAGES) {
-      this.pushFree(pfn, MAX_PAGE_ORDER);
-    }
+    this.lazyTop = nrPages;
+    this.nrFree = nrPages - RESERVED_PAGES;
   }
 
   /** Bytes of typed-array state per simulated 4 KiB page. */
   static bytesPerPage(): number {
-    return 4 + 4 + 2 + 1 + 4 + 4 + 4 + 4;
+    return 4 + 4 + 2 + 1 + 4 + 4 + 4;
+  }
+
+  /**
+   * The next pfn a walk over memory must look at after a pfn that is not an allocated folio:
+   * past a free buddy block, past the never-touched blocks, or the next page.
+   */
+  skipFree(pfn: number): number {
+    if (((this.flags[pfn] as number) & PG.buddy) !== 0) return pfn + (1 << (this.order[pfn] as number));
+    if (pfn >= RESERVED_PAGES && pfn < this.lazyTop) return this.lazyTop;
+    return pfn + 1;
   }
 
   /** compound_head(): the folio's head pfn. Folios are naturally aligned. */
@@ -154,9 +187,18 @@ export class MemMap {
   allocPages(order: number): number {
     let o = order;
     while (o <= MAX_PAGE_ORDER && this.freeHead[o] === NIL) o++;
-    if (o > MAX_PAGE_ORDER) return NIL;
-    const pfn = this.freeHead[o] as number;
-    this.unlinkFree(pfn, o);
+    let pfn: number;
+    if (o > MAX_PAGE_ORDER) {
+      // The eager free list would hold the untouched blocks below every merged one.
+      if (this.lazyTop <= RESERVED_PAGES) return NIL;
+      o = MAX_PAGE_ORDER;
+      this.lazyTop -= RESERVED_PAGES;
+      pfn = this.lazyTop;
+      this.nrFree -= RESERVED_PAGES;
+    } else {
+      pfn = this.freeHead[o] as number;
+      this.unlinkFree(pfn, o);
+    }
     while (o > order) {
       o--;
       this.pushFree(pfn + (1 << o), o);
@@ -171,7 +213,6 @@ export class MemMap {
         this.content[p] = 0;
         this.aux0[p] = 0;
         this.aux1[p] = 0;
-        this.aux2[p] = 0;
         this.refcount[p] = 0;
       }
     } else {
@@ -181,7 +222,6 @@ export class MemMap {
       this.content.fill(0, pfn, end);
       this.aux0.fill(0, pfn, end);
       this.aux1.fill(0, pfn, end);
-      this.aux2.fill(0, pfn, end);
       this.refcount.fill(0, pfn, end);
     }
     this.refcount[pfn] = 1;
@@ -209,7 +249,6 @@ export class MemMap {
         this.refcount[p] = 0;
         this.aux0[p] = 0;
         this.aux1[p] = 0;
-        this.aux2[p] = 0;
       }
     } else {
       this.mapcount.fill(-1, pfn, pfn + nr);
@@ -217,7 +256,6 @@ export class MemMap {
       this.refcount.fill(0, pfn, pfn + nr);
       this.aux0.fill(0, pfn, pfn + nr);
       this.aux1.fill(0, pfn, pfn + nr);
-      this.aux2.fill(0, pfn, pfn + nr);
     }
     let head = pfn;
     let o = order;
@@ -238,6 +276,7 @@ export class MemMap {
     for (let o = 0; o <= MAX_PAGE_ORDER; o++) {
       let n = 0;
       for (let p = this.freeHead[o] as number; p !== NIL; p = this.aux0[p] as number) n++;
+      if (o === MAX_PAGE_ORDER) n += (this.lazyTop - RESERVED_PAGES) / RESERVED_PAGES;
       out.push(n);
     }
     return out;

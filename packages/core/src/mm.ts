@@ -24,14 +24,35 @@ export const MM_ANONPAGES = 1;
 export const MM_SWAPENTS = 2;
 export const NR_MM_COUNTERS = 3;
 
-/** A file with a page cache: pfn of the cached folio per page index, -1 when absent. */
+/**
+ * A file with a page cache (its xarray): the cached folio per page index. Stored as pfn + 1 so
+ * that the pages of a big file nobody reads stay untouched zeroes.
+ */
 export class FileObject {
-  readonly pagecache: Int32Array;
+  private readonly cache: Int32Array;
   constructor(
     readonly id: number,
     readonly nrPages: number,
   ) {
-    this.pagecache = new Int32Array(nrPages).fill(-1);
+    this.cache = new Int32Array(nrPages);
+  }
+
+  /** filemap_get_folio(): the folio cached at a page index, or -1. */
+  folioAt(index: number): number {
+    return (this.cache[index] as number) - 1;
+  }
+
+  /** Put a folio in the cache at index, or remove it (folio -1). */
+  setFolio(index: number, folio: number): void {
+    this.cache[index] = folio + 1;
+  }
+
+  /** Every cached folio, in index order. */
+  *folios(): IterableIterator<number> {
+    for (let i = 0; i < this.nrPages; i++) {
+      const f = (this.cache[i] as number) - 1;
+      if (f >= 0) yield f;
+    }
   }
 }
 
@@ -70,7 +91,7 @@ export interface StaleTlb {
 }
 
 export class MmStruct {
-  readonly pgtables = new PageTables();
+  readonly pgtables: PageTables;
   vmas: Vma[] = [];
   readonly rss = new Float64Array(NR_MM_COUNTERS);
   readonly mappings = new Map<string, Mapping>();
@@ -91,7 +112,10 @@ export class MmStruct {
     /** mm->mm_id (MM_ID, 6.15+); never 0 (MM_ID_DUMMY). */
     readonly id: number,
     readonly name: string,
-  ) {}
+    widePtes: boolean,
+  ) {
+    this.pgtables = new PageTables(widePtes);
+  }
 
   /** find_vma(): the VMA containing vpn, or undefined. */
   findVma(vpn: number): Vma | undefined {

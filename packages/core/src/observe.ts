@@ -9,7 +9,7 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
-import { PTE, PTE_PFN_SHIFT, pmdIndex } from "./page-table.js";
+import { PTE, pmdIndex, ptePfn } from "./page-table.js";
 import { MTHP } from "./stats.js";
 import { peekContent } from "./syscalls.js";
 import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
@@ -54,7 +54,7 @@ function observePage(k: Kernel, mm: import("./mm.js").MmStruct, vpn: number): Ob
   }
   const pte = mm.pgtables.readPte(vpn);
   if ((pte & PTE.present) === 0) return { value, map: pte === 0 ? "none" : "swap", order: -1, index: -1 };
-  const pfn = pte >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(pte);
   if (k.mem.isReserved(pfn)) return { value, map: "zero", order: -1, index: -1 };
   const folio = k.mem.pageFolio(pfn);
   return { value, map: "pte", order: k.mem.order[folio] as number, index: pfn - folio };
@@ -86,10 +86,8 @@ export function observe(k: Kernel): ObservableState {
     if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0) {
       foliosByOrder[order] = (foliosByOrder[order] as number) + 1;
       pfn += 1 << order;
-    } else if ((f & PG.buddy) !== 0) {
-      pfn += 1 << order;
     } else {
-      pfn++;
+      pfn = mem.skipFree(pfn);
     }
   }
   const nrAnon: Record<string, number> = {};

@@ -1,6 +1,14 @@
 /**
- * Page tables: PTE tables of 512 entries as Uint32Array, one per PMD slot, and huge PMD
- * entries. A PTE packs its flags in the low byte and the pfn (or swap slot) above it.
+ * Page tables: PTE tables of 512 entries, one per PMD slot, and huge PMD entries.
+ *
+ * A PTE value is one JS number: `pfn * 256 + flags`, the flags in the low byte and the pfn (or
+ * swap slot) above it, exact up to 2^45 frames because a double holds integers to 2^53. A
+ * model whose pfns and swap slots all fit 24 bits keeps its tables in Uint32Arrays (4 bytes a
+ * PTE); a bigger one in Float64Arrays (8 bytes, as x86-64's own); the value is the same number
+ * either way, so no code path depends on which. Flag tests (`pte & PTE.dirty`) read the
+ * low 32 bits and stay valid for any pfn; anything that moves the pfn goes through mkPte() and
+ * ptePfn(), and flag changes through pteSetFlags()/pteClearFlags(), never `|`/`&` on the whole
+ * value (that would truncate the pfn to 24 bits, the bug of the old Uint32 layout).
  */
 
 import { PTRS_PER_PTE } from "./units.js";
@@ -18,16 +26,39 @@ export const PTE = {
 } as const;
 
 export const PTE_FLAG_MASK = 0xff;
-export const PTE_PFN_SHIFT = 8;
-/** Largest pfn a PTE can hold (24 bits: 64 GiB of model memory). */
-export const PTE_MAX_PFN = (1 << 24) - 1;
+/** The pfn sits above the flag byte: pte = pfn * PTE_PFN_SCALE + flags. */
+export const PTE_PFN_SCALE = 256;
+/** Largest pfn (or swap slot) a PTE holds exactly: 2^45 - 1 (the double's 53 bits less the flag byte). */
+export const PTE_MAX_PFN = 2 ** 45 - 1;
+
+/** Largest pfn or swap slot a 4-byte PTE table entry holds: tables go 8-byte above it. */
+export const PTE32_MAX_PFN = 2 ** 24 - 1;
+
+/** A PTE table: 512 entries, one per 4 KiB page of a 2 MiB slot (see above for the width). */
+export type PteTable = Uint32Array | Float64Array;
 
 export function mkPte(pfn: number, flags: number): number {
-  return ((pfn << PTE_PFN_SHIFT) | flags) >>> 0;
+  return pfn * PTE_PFN_SCALE + flags;
 }
 
+/** pte_pfn() (or the swap offset of a swap PTE). */
 export function ptePfn(pte: number): number {
-  return pte >>> PTE_PFN_SHIFT;
+  return Math.floor(pte / PTE_PFN_SCALE);
+}
+
+/** The flag byte of a PTE. */
+export function pteFlags(pte: number): number {
+  return pte & PTE_FLAG_MASK;
+}
+
+/** The same PTE with `flags` set (pte_mkwrite(), pte_mkdirty(), ...). */
+export function pteSetFlags(pte: number, flags: number): number {
+  return pte + (flags & ~pte & PTE_FLAG_MASK);
+}
+
+/** The same PTE with `flags` cleared (pte_wrprotect(), pte_mkclean(), ...). */
+export function pteClearFlags(pte: number, flags: number): number {
+  return pte - (flags & pte & PTE_FLAG_MASK);
 }
 
 export function pteNone(pte: number): boolean {
@@ -73,15 +104,20 @@ export function pmdAddrEnd(vpn: number, end: number): number {
 /** A process's page tables below the PMD level. */
 export class PageTables {
   /** PTE tables by PMD index. */
-  readonly pte = new Map<number, Uint32Array>();
+  readonly pte = new Map<number, PteTable>();
   /** Huge PMD entries (PMD-mapped THP or huge zero page) by PMD index, encoded like PTEs. */
   readonly hugePmd = new Map<number, number>();
 
+  constructor(
+    /** Tables of 8-byte entries: some pfn or swap slot needs more than 24 bits. */
+    readonly wide: boolean,
+  ) {}
+
   /** pte_alloc(): the PTE table for a PMD slot, created empty on first use. */
-  pteAlloc(pmdIdx: number): Uint32Array {
+  pteAlloc(pmdIdx: number): PteTable {
     let t = this.pte.get(pmdIdx);
     if (!t) {
-      t = new Uint32Array(PTRS_PER_PTE);
+      t = this.wide ? new Float64Array(PTRS_PER_PTE) : new Uint32Array(PTRS_PER_PTE);
       this.pte.set(pmdIdx, t);
     }
     return t;

@@ -8,7 +8,7 @@ import { folioEntireMapcount, folioMapcount } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import type { Vma } from "./mm.js";
-import { PTE, PTE_PFN_SHIFT, pmdIndex } from "./page-table.js";
+import { PTE, pmdIndex, ptePfn } from "./page-table.js";
 import { PTRS_PER_PTE } from "./units.js";
 
 export interface FolioPlace {
@@ -42,9 +42,9 @@ export function mappedPfnAt(vma: Vma, vpn: number): number {
   const pgt = vma.mm.pgtables;
   const idx = pmdIndex(vpn);
   const huge = pgt.hugePmd.get(idx);
-  if (huge !== undefined) return (huge >>> PTE_PFN_SHIFT) + (vpn - idx * PTRS_PER_PTE);
+  if (huge !== undefined) return ptePfn(huge) + (vpn - idx * PTRS_PER_PTE);
   const pte = pgt.readPte(vpn);
-  return (pte & PTE.present) !== 0 ? pte >>> PTE_PFN_SHIFT : -1;
+  return (pte & PTE.present) !== 0 ? ptePfn(pte) : -1;
 }
 
 /** Ground truth: the processes that map any page of the folio. */
@@ -132,7 +132,7 @@ export function sharingCensus(k: Kernel): SharingCensus {
       score(census.likelyMappedShared, folioLikelyMappedShared(k, pfn), truth);
       score(census.estimatedSharers, folioEstimatedSharers(k, pfn) > 1, truth);
     }
-    pfn += (f & (PG.allocated | PG.buddy)) !== 0 ? 1 << order : 1;
+    pfn = (f & PG.allocated) !== 0 ? pfn + (1 << order) : m.skipFree(pfn);
   }
   return census;
 }

@@ -14,7 +14,7 @@ import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
-import { PTE, PTE_PFN_SHIFT } from "./page-table.js";
+import { PTE, ptePfn } from "./page-table.js";
 import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
@@ -312,9 +312,9 @@ function opRanges(
 function mappedPfn(mm: MmStruct, vpn: number): number {
   const idx = Math.floor(vpn / PTRS_PER_PTE);
   const huge = mm.pgtables.hugePmd.get(idx);
-  if (huge !== undefined) return (huge >>> PTE_PFN_SHIFT) + (vpn - idx * PTRS_PER_PTE);
+  if (huge !== undefined) return ptePfn(huge) + (vpn - idx * PTRS_PER_PTE);
   const pte = mm.pgtables.readPte(vpn);
-  return (pte & PTE.present) !== 0 ? pte >>> PTE_PFN_SHIFT : -1;
+  return (pte & PTE.present) !== 0 ? ptePfn(pte) : -1;
 }
 
 /** Run one validated op against the model. */

@@ -11,6 +11,7 @@
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import type { MmuGather } from "./mmu-gather.js";
+import type { PteTable } from "./page-table.js";
 import type { ZapContext } from "./zap.js";
 
 /** The mmu_gather layout a strategy stores its batches in (include/asm-generic/tlb.h). */
@@ -41,7 +42,7 @@ export interface ReclaimUnmapContext {
   k: Kernel;
   vma: Vma;
   /** The PTE table holding the PTE at `index`. */
-  ptes: Uint32Array;
+  ptes: PteTable;
   index: number;
   /** Head pfn of the folio being unmapped, and the page this PTE maps. */
   folio: number;

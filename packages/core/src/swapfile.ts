@@ -10,7 +10,8 @@ import { folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
-import { mkPte, PTE, PTE_PFN_SHIFT, pteIndex } from "./page-table.js";
+import type { PteTable } from "./page-table.js";
+import { mkPte, PTE, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
 
 export class SwapDevice {
@@ -20,6 +21,11 @@ export class SwapDevice {
   readonly cache: Int32Array;
   /** What was written to each slot. */
   readonly content: Uint32Array;
+  /**
+   * folio->swap of each swap-cache folio (the reverse of `cache`). Only swap-cache folios have
+   * one, so it lives here rather than as a word in every struct page.
+   */
+  readonly folioSlot = new Map<number, number>();
   /** Slot in use (allocated to a folio or referenced by PTEs). */
   readonly used: Uint8Array;
   private next = 0;
@@ -69,15 +75,15 @@ export function installSwap(k: Kernel, nrSlots: number): SwapDevice {
   k.folioFreeSwap = (folio) => folioFreeSwap(k, swap, folio);
   k.doSwapPage = (vma, ptes, vpn) => doSwapPage(k, swap, vma, ptes, vpn);
   k.peekSwap = (pte) => {
-    const slot = pte >>> PTE_PFN_SHIFT;
+    const slot = ptePfn(pte);
     const folio = swap.cache[slot] as number;
     return folio >= 0 ? (k.mem.content[folio] as number) : (swap.content[slot] as number);
   };
   return swap;
 }
 
-function slotOf(k: Kernel, folio: number): number {
-  return (k.mem.aux2[folio] as number) - 1;
+function slotOf(swap: SwapDevice, folio: number): number {
+  return swap.folioSlot.get(folio) ?? -1;
 }
 
 /** add_to_swap(): give a small anon folio a slot and put it in the swap cache (one reference). */
@@ -85,7 +91,7 @@ export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
   const slot = swap.alloc();
   if (slot < 0) return false;
   swap.cache[slot] = folio;
-  k.mem.aux2[folio] = slot + 1;
+  swap.folioSlot.set(folio, slot);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache;
   folioRefAdd(k, folio, 1);
   return true;
@@ -93,14 +99,14 @@ export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
 
 /** The swap entry a folio in the swap cache owns. */
 export function folioSwapSlot(k: Kernel, folio: number): number {
-  return slotOf(k, folio);
+  return k.swap ? slotOf(k.swap, folio) : -1;
 }
 
 /** delete_from_swap_cache() + the slot when no PTE needs it. Drops the cache's reference. */
 function deleteFromSwapCache(k: Kernel, swap: SwapDevice, folio: number): void {
-  const slot = slotOf(k, folio);
+  const slot = slotOf(swap, folio);
   swap.cache[slot] = -1;
-  k.mem.aux2[folio] = 0;
+  swap.folioSlot.delete(folio);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
   if ((swap.count[slot] as number) === 0) swap.release(slot);
   folioPutRefs(k, folio, 1);
@@ -109,7 +115,7 @@ function deleteFromSwapCache(k: Kernel, swap: SwapDevice, folio: number): void {
 /** folio_free_swap(): leave the swap cache if no swap PTE still refers to the entry. */
 export function folioFreeSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
   if (((k.mem.flags[folio] as number) & PG.swapcache) === 0) return false;
-  const slot = slotOf(k, folio);
+  const slot = slotOf(swap, folio);
   if ((swap.count[slot] as number) > 0) return false;
   deleteFromSwapCache(k, swap, folio);
   return true;
@@ -117,16 +123,16 @@ export function folioFreeSwap(k: Kernel, swap: SwapDevice, folio: number): boole
 
 /** pageout() + __remove_mapping(): write the folio out and drop it from the swap cache. */
 export function swapWritepage(k: Kernel, swap: SwapDevice, folio: number): void {
-  const slot = slotOf(k, folio);
+  const slot = slotOf(swap, folio);
   swap.content[slot] = k.mem.content[folio] as number;
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
 }
 
 /** Remove a fully unmapped, written folio from the swap cache (its data lives in the slot now). */
 export function swapcacheEvict(k: Kernel, swap: SwapDevice, folio: number): void {
-  const slot = slotOf(k, folio);
+  const slot = slotOf(swap, folio);
   swap.cache[slot] = -1;
-  k.mem.aux2[folio] = 0;
+  swap.folioSlot.delete(folio);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
   if ((swap.count[slot] as number) === 0) swap.release(slot);
   folioPutRefs(k, folio, 1);
@@ -149,10 +155,10 @@ function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
  * do_swap_page(): bring the page back (from the swap cache or a new order-0 folio), map it,
  * drop the PTE's swap count, and leave the swap cache when we are its only user.
  */
-function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: Uint32Array, vpn: number): void {
+function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: number): void {
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
-  const slot = pte >>> PTE_PFN_SHIFT;
+  const slot = ptePfn(pte);
   let folio = swap.cache[slot] as number;
   let fresh = false;
   if (folio < 0) {
@@ -161,7 +167,7 @@ function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: Uint32Array, vp
     k.costs[Ev.foliosAllocated]++;
     k.mem.content[folio] = swap.content[slot] as number;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
-    k.mem.aux2[folio] = slot + 1;
+    swap.folioSlot.set(folio, slot);
     swap.cache[slot] = folio;
     fresh = true;
   }

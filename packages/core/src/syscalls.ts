@@ -12,7 +12,7 @@ import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { type Mapping, type MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
-import { PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
@@ -139,9 +139,9 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
         if (next - addr < PTRS_PER_PTE) {
           splitHugePmd(k, v, idx);
         } else {
-          const folio = huge >>> PTE_PFN_SHIFT;
+          const folio = ptePfn(huge);
           const canWrite = prot === "rw" && !k.mem.isReserved(folio) && ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
-          pgt.hugePmd.set(idx, (canWrite ? huge | PTE.write : huge & ~PTE.write) >>> 0);
+          pgt.hugePmd.set(idx, canWrite ? pteSetFlags(huge, PTE.write) : pteClearFlags(huge, PTE.write));
           addr = next;
           continue;
         }
@@ -153,14 +153,14 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
           if ((pte & PTE.present) === 0) continue;
           let w = false;
           if (prot === "rw") {
-            const pfn = pte >>> PTE_PFN_SHIFT;
+            const pfn = ptePfn(pte);
             if (!k.mem.isReserved(pfn)) {
               const anon = ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) !== 0;
               if (anon) w = ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0;
               else w = v.kind === "file-shared" && (pte & PTE.dirty) !== 0;
             }
           }
-          ptes[i] = (w ? pte | PTE.write : pte & ~PTE.write) >>> 0;
+          ptes[i] = w ? pteSetFlags(pte, PTE.write) : pteClearFlags(pte, PTE.write);
           k.costs[Ev.pteSet]++;
         }
       }
@@ -199,12 +199,12 @@ export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null
   const pgt = mm.pgtables;
   const idx = pmdIndex(vpn);
   const huge = pgt.hugePmd.get(idx);
-  if (huge !== undefined) return k.mem.content[(huge >>> PTE_PFN_SHIFT) + (vpn - idx * PTRS_PER_PTE)] as number;
+  if (huge !== undefined) return k.mem.content[ptePfn(huge) + (vpn - idx * PTRS_PER_PTE)] as number;
   const pte = pgt.readPte(vpn);
-  if ((pte & PTE.present) !== 0) return k.mem.content[pte >>> PTE_PFN_SHIFT] as number;
+  if ((pte & PTE.present) !== 0) return k.mem.content[ptePfn(pte)] as number;
   if (pte !== 0 && k.peekSwap) return k.peekSwap(pte);
   if (vma.file) {
-    const folio = vma.file.pagecache[vma.pgoff + (vpn - vma.start)] as number;
+    const folio = vma.file.folioAt(vma.pgoff + (vpn - vma.start));
     return folio === -1 ? 0 : (k.mem.content[folio] as number);
   }
   return 0;

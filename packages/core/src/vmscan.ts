@@ -13,7 +13,7 @@ import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
-import { mkPte, PTE, PTE_PFN_SHIFT, pmdIndex, pteIndex } from "./page-table.js";
+import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
@@ -31,7 +31,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
   const pgt = vma.mm.pgtables;
   const hidx = pmdIndex(headVpn);
   const huge = pgt.hugePmd.get(hidx);
-  if (huge !== undefined && huge >>> PTE_PFN_SHIFT === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
+  if (huge !== undefined && ptePfn(huge) === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
   const strategy = k.strategy;
   for (let i = 0; i < nrPages; ) {
@@ -43,7 +43,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
     const ptes = pgt.pte.get(pmdIndex(vpn));
     const j = pteIndex(vpn);
     const pte = ptes ? (ptes[j] as number) : 0;
-    if (!ptes || (pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== folio + i) {
+    if (!ptes || (pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) {
       i++;
       continue;
     }
@@ -64,7 +64,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
     }
     for (let t = 1; t < nr; t++) {
       const p = ptes[j + t] as number;
-      if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== folio + i + t) {
+      if ((p & PTE.present) === 0 || ptePfn(p) !== folio + i + t) {
         k.violate(
           "strategy-contract",
           folio + i + t,
@@ -74,7 +74,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
     }
     // get_and_clear_ptes(): dirty/young of the batch merged.
     let merged = 0;
-    for (let t = 0; t < nr; t++) merged |= ptes[j + t] as number;
+    for (let t = 0; t < nr; t++) merged |= pteFlags(ptes[j + t] as number);
     const saved = ptes.slice(j, j + nr);
     ptes.fill(0, j, j + nr);
     k.costs[Ev.pteClear] += nr;
@@ -142,7 +142,7 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
 /** The page cache slot of a file folio. */
 function removeFromPagecache(k: Kernel, folio: number): void {
   const file = k.files[(k.mem.aux0[folio] as number) - 1];
-  if (file) file.pagecache[k.mem.aux1[folio] as number] = -1;
+  if (file) file.setFolio(k.mem.aux1[folio] as number, -1);
   folioPutRefs(k, folio, 1);
 }
 
@@ -260,7 +260,7 @@ export function reclaimPass(k: Kernel): number {
         list.push(pfn);
       }
       pfn += 1 << order;
-    } else pfn += (f & PG.buddy) !== 0 ? 1 << order : 1;
+    } else pfn = m.skipFree(pfn);
   }
   return shrinkFolioList(k, list);
 }

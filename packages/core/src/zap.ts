@@ -12,14 +12,15 @@ import type { Kernel } from "./kernel.js";
 import { PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
 import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
-import { isSwapPte, PTE, PTE_PFN_SHIFT, pmdAddrEnd, pmdIndex, pteIndex } from "./page-table.js";
+import type { PteTable } from "./page-table.js";
+import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** What zap_pte_range() has in hand while a strategy unmaps present PTEs. */
 export class ZapContext {
   vma!: Vma;
   mm!: MmStruct;
-  ptes!: Uint32Array;
+  ptes!: PteTable;
   /** Virtual page of ptes[0]. */
   vpnBase = 0;
   /** Slot of the PTE the strategy is called for. */
@@ -58,7 +59,7 @@ export function ptepGet(z: ZapContext, i: number): number {
 function noteCleared(z: ZapContext, i: number, pte: number): void {
   if ((pte & PTE.present) === 0) return;
   const k = z.k;
-  const pfn = pte >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(pte);
   if (k.mem.isReserved(pfn)) return;
   const fileDirty = (pte & PTE.dirty) !== 0 && ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) === 0;
   recordStaleTlb(k, z.mm, z.vpn(i), pfn, fileDirty);
@@ -88,7 +89,7 @@ export function getAndClearFullPtes(z: ZapContext, i: number, nr: number): numbe
   let pte = ptes[i] as number;
   for (let j = i; j < i + nr; j++) {
     const p = ptes[j] as number;
-    pte |= p & (PTE.dirty | PTE.young);
+    pte = pteSetFlags(pte, p & (PTE.dirty | PTE.young));
     if (z.k.invariants) noteCleared(z, j, p);
   }
   ptes.fill(0, i, i + nr);
@@ -98,7 +99,7 @@ export function getAndClearFullPtes(z: ZapContext, i: number, nr: number): numbe
 
 /** vm_normal_page(): the pfn a present PTE maps, or -1 for the zero page (no struct page to zap). */
 export function vmNormalPage(z: ZapContext, pte: number): number {
-  const pfn = pte >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(pte);
   if (pfn === ZERO_PFN || z.k.mem.isReserved(pfn)) return -1;
   return pfn;
 }
@@ -113,9 +114,9 @@ export function folioPteBatch(z: ZapContext, folio: number, i: number, max: numb
 }
 
 /** folio_pte_batch() on any PTE table (reclaim's folio_unmap_pte_batch() uses it too). */
-export function folioPteBatchAt(k: Kernel, ptes: Uint32Array, folio: number, i: number, max: number): number {
+export function folioPteBatchAt(k: Kernel, ptes: PteTable, folio: number, i: number, max: number): number {
   const first = ptes[i] as number;
-  const pfn = first >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(first);
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
   let limit = folioEnd - pfn;
   if (max < limit) limit = max;
@@ -123,7 +124,7 @@ export function folioPteBatchAt(k: Kernel, ptes: Uint32Array, folio: number, i: 
   while (n < limit) {
     const p = ptes[i + n] as number;
     k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    if ((p & PTE.present) === 0 || ptePfn(p) !== pfn + n) break;
     n++;
   }
   return n;
@@ -166,7 +167,7 @@ function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
  * addr to end under its PT lock. Returns the address reached: less than end when the gather
  * filled and zap_pmd_range() must call again.
  */
-export function zapPteRange(z: ZapContext, ptes: Uint32Array, pmdIdx: number, addr: number, end: number): number {
+export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr: number, end: number): number {
   const k = z.k;
   const strategy = k.strategy;
   z.ptes = ptes;
@@ -208,7 +209,7 @@ function checkStrategyStep(z: ZapContext, i: number, n: number, max: number): vo
   if (!Number.isInteger(n) || n < 1 || n > max) {
     z.k.violate(
       "strategy-contract",
-      (z.ptes[i] as number) >>> PTE_PFN_SHIFT,
+      ptePfn(z.ptes[i] as number),
       `zapPresentPtes returned ${n} at slot ${i}; it must consume 1..${max} PTE slots`,
     );
   }
@@ -216,7 +217,7 @@ function checkStrategyStep(z: ZapContext, i: number, n: number, max: number): vo
     if ((z.ptes[j] as number) !== 0 && !z.forceBreak) {
       z.k.violate(
         "strategy-contract",
-        (z.ptes[j] as number) >>> PTE_PFN_SHIFT,
+        ptePfn(z.ptes[j] as number),
         `zapPresentPtes consumed slot ${j} but left its PTE in place`,
       );
     }
@@ -246,7 +247,7 @@ function zapNonpresentPte(z: ZapContext, i: number, pte: number): void {
   k.costs[Ev.pteClear]++;
   if (isSwapPte(pte)) {
     z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - 1;
-    k.freeSwapAndCache?.(pte >>> PTE_PFN_SHIFT);
+    k.freeSwapAndCache?.(ptePfn(pte));
   }
 }
 

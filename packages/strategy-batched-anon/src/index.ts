@@ -18,8 +18,8 @@ import {
   type MmuGather,
   mmCounter,
   PTE,
-  PTE_PFN_SHIFT,
   pageFolio,
+  ptePfn,
   ptepGet,
   ptepGetAndClearFull,
   tlbFlushRmapBatchV65,
@@ -63,7 +63,7 @@ function folioNrPagesContMapped(z: ZapContext, folio: number, pfn: number, i: nu
   let n = 1;
   for (; n < floops; n++) {
     const pte = ptepGet(z, i + n);
-    if ((pte & PTE.present) === 0 || pte >>> PTE_PFN_SHIFT !== pfn + n) break;
+    if ((pte & PTE.present) === 0 || ptePfn(pte) !== pfn + n) break;
   }
   return n;
 }

@@ -10,8 +10,8 @@ import {
   kernelConfig,
   NOT_YET_SUPPORTED,
   observe,
-  PTE_PFN_SHIFT,
   parseScenario,
+  ptePfn,
   runScenario,
   runScenarioDetailed,
   type ScenarioOp,
@@ -330,8 +330,8 @@ describe("catalogue shapes are what they claim (under per-page)", () => {
       const pages = observe(k).procs.main!.mappings.a!;
       const ptes = [...k.procs.get("main")!.pgtables.pte.values()][0]!;
       for (let v = 1; v < 64; v++) {
-        const a = ptes[v - 1]! >>> PTE_PFN_SHIFT;
-        const b = ptes[v]! >>> PTE_PFN_SHIFT;
+        const a = ptePfn(ptes[v - 1]!);
+        const b = ptePfn(ptes[v]!);
         if (b === a + 1 && pages[v]!.index === 0 && pages[v - 1]!.order > 0) adjacent = true;
       }
     });

@@ -24,10 +24,10 @@ import {
   mmCounter,
   PG,
   PTE,
-  PTE_PFN_SHIFT,
   pageFolio,
   pageRemoveRmap,
   pteDirty,
+  ptePfn,
   ptepGetAndClearFull,
   pteYoung,
   releasePages,
@@ -241,12 +241,12 @@ const rmapBeforeFlush: ZapStrategy = {
 function batchIgnoringFolioEnd(z: ZapContext, _folio: number, i: number, max: number): number {
   const ptes = z.ptes;
   const first = ptes[i] as number;
-  const pfn = first >>> PTE_PFN_SHIFT;
+  const pfn = ptePfn(first);
   const want = first & (PTE.present | PTE.write);
   let n = 1;
   while (n < max) {
     const p = ptes[i + n] as number;
-    if ((p & (PTE.present | PTE.write)) !== want || p >>> PTE_PFN_SHIFT !== pfn + n) break;
+    if ((p & (PTE.present | PTE.write)) !== want || ptePfn(p) !== pfn + n) break;
     n++;
   }
   return n;

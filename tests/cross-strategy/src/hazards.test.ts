@@ -30,7 +30,7 @@ describe("dirty shared file pages", () => {
     expect(file).toBeDefined();
     let dirty = 0;
     for (let i = 0; i < SIZE / PAGE; i++) {
-      const folio = file?.pagecache[i] as number;
+      const folio = file?.folioAt(i) as number;
       if (((r.kernel.mem.flags[folio] as number) & PG.dirty) !== 0) dirty++;
     }
     expect(dirty).toBe(SIZE / PAGE);
@@ -61,7 +61,7 @@ describe("dirty shared file pages", () => {
     const file = r.kernel.files[0];
     let dirty = 0;
     for (let i = 0; i < (4 * MiB) / PAGE; i++) {
-      if (((r.kernel.mem.flags[file?.pagecache[i] as number] as number) & PG.dirty) !== 0) dirty++;
+      if (((r.kernel.mem.flags[file?.folioAt(i) as number] as number) & PG.dirty) !== 0) dirty++;
     }
     expect(dirty).toBe((4 * MiB) / (2 * PAGE));
   });
