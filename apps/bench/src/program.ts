@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
 import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "./kernel-bench.js";
+import { refusedCell } from "./limits.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
 import { type CellSpec, measureOnce, type RunRecord } from "./measure.js";
 import { type CostProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
@@ -195,6 +196,11 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   if (flags.folio) o.folios = parseFolioList(flags.folio);
   if (flags.shard) o.shard = parseShard(flags.shard);
   const plan = await planMatrix(o);
+  const refused = refusedCell(plan.cells, flags.size);
+  if (refused) {
+    io.err(`error: ${refused}`);
+    return 2;
+  }
   for (const f of plan.strategyFailures)
     io.err(`${io.color ? pc.red("error") : "error"}: strategy "${f.name}" failed to load: ${f.message}`);
   for (const p of plan.problems) io.err(`error: ${p}`);

@@ -2,24 +2,20 @@
  * Region sizes and the folio-size axis of the benchmark matrix.
  */
 
+import { parseSize } from "@foliolab/core";
+
 export const PAGE = 4096;
 const KIB = 1024;
 const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
+const TIB = 1024 * GIB;
 
-/** "4K", "64K", "8M", "1G", "1GiB" or a byte count. Null when not a size. */
-export function parseBytes(text: string | number): number | null {
-  if (typeof text === "number") return Number.isSafeInteger(text) && text >= 0 ? text : null;
-  const m = /^(\d+)\s*([KMG]?)(i?B)?$/i.exec(text.trim());
-  if (!m) return null;
-  const unit = (m[2] ?? "").toUpperCase();
-  const mul = unit === "K" ? KIB : unit === "M" ? MIB : unit === "G" ? GIB : 1;
-  const n = Number(m[1]) * mul;
-  return Number.isSafeInteger(n) ? n : null;
-}
+/** "4K", "64K", "8M", "1G", "1T", "1GiB" or a byte count (core's parser). Null when not a size. */
+export const parseBytes: (text: string | number) => number | null = parseSize;
 
-/** 1073741824 -> "1G", 65536 -> "64K". */
+/** 1073741824 -> "1G", 65536 -> "64K", 2^40 -> "1T". */
 export function formatBytes(bytes: number): string {
+  if (bytes >= TIB && bytes % TIB === 0) return `${bytes / TIB}T`;
   if (bytes >= GIB && bytes % GIB === 0) return `${bytes / GIB}G`;
   if (bytes >= MIB && bytes % MIB === 0) return `${bytes / MIB}M`;
   if (bytes >= KIB && bytes % KIB === 0) return `${bytes / KIB}K`;

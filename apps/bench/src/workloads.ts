@@ -4,7 +4,7 @@
  * and the benchmark counts cost events and counters over them only.
  */
 
-import { NOT_YET_SUPPORTED, type Scenario, type ScenarioConfig, type ScenarioOp } from "@foliolab/core";
+import { NOT_YET_SUPPORTED, type Scenario, type ScenarioConfig, ScenarioError, type ScenarioOp } from "@foliolab/core";
 import { FOLIO_IDS, type FolioSpec, folioSpec, formatBytes, PAGE, parseBytes } from "./sizes.js";
 
 export interface GenerateOptions {
@@ -42,6 +42,11 @@ export interface Workload {
 }
 
 const MIB = 1 << 20;
+/**
+ * Most ops a generated scenario may hold. Workloads with an op per page (or per 2M) grow with
+ * --size; past this they are refused by name instead of exhausting memory while generating.
+ */
+export const MAX_GENERATED_OPS = 1 << 22;
 const ALL_MTHP = ["16K", "32K", "64K", "128K", "256K", "512K", "1M", "2M"] as const;
 
 /** A scenario under construction, with the measured ops recorded by index. */
@@ -55,6 +60,11 @@ class Builder {
   ) {}
 
   op(op: ScenarioOp, measure = false): this {
+    if (this.ops.length === MAX_GENERATED_OPS) {
+      throw new ScenarioError(
+        `${this.name}: the workload would generate more than ${MAX_GENERATED_OPS} ops at this size (it emits ops per page or per 2M); use a smaller --size`,
+      );
+    }
     if (measure) this.measured.push(this.ops.length);
     this.ops.push(op);
     return this;

@@ -43,7 +43,7 @@ export { splitFolio, splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 export { madviseColdOrPageout, madviseFree } from "./madvise.js";
-export { HUGE_ZERO_PFN, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
+export { HUGE_ZERO_PFN, MAX_MEMORY_PAGES, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
 export {
   FileObject,
   type Mapping,
@@ -122,6 +122,7 @@ export {
   createKernel,
   type ExpectResult,
   kernelConfig,
+  MODEL_LIMITS,
   NOT_YET_SUPPORTED,
   type ProcStatus,
   type RunOptions,
@@ -147,7 +148,16 @@ export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ReclaimUnmapContext,
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
 export { addToSwap, folioFreeSwap, installSwap, SwapDevice } from "./swapfile.js";
 export { doExit, doMmap, doMprotect, doMremap, doMunmap, madviseDontneed, peekContent, userRead, userWrite } from "./syscalls.js";
-export { HPAGE_PMD_NR, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize } from "./units.js";
+export {
+  formatBytes,
+  HPAGE_PMD_NR,
+  HPAGE_PMD_ORDER,
+  hugepagesDirName,
+  MTHP_ORDERS,
+  PAGE_SIZE,
+  PTRS_PER_PTE,
+  parseSize,
+} from "./units.js";
 export { deferredSplitScan, reclaimPass, shrinkFolioList, tryToUnmap } from "./vmscan.js";
 export {
   clearFullPtes,

@@ -25,6 +25,29 @@ export const MM_SWAPENTS = 2;
 export const NR_MM_COUNTERS = 3;
 
 /**
+ * Where mmap puts things: a bump allocator from 1 TiB (vpn 2^28) up to the model's address
+ * space end at 8 TiB (vpn 2^31, because an anon folio records its vm_pgoff, its vpn, in 32
+ * bits). So a process can map up to 7 TiB.
+ */
+export const MMAP_BASE_VPN = 2 ** 28;
+/** End of the model's virtual address space (exclusive), in pages. */
+export const MAX_VPN = 2 ** 31;
+/** Gap left between mappings so that neighbours never merge. */
+export const MMAP_GAP = 512;
+
+/** get_unmapped_area() of the bump allocator: [start, start + nrPages) and the next cursor. */
+export function mmapPlacement(cursor: number, nrPages: number, alignPages: number): { start: number; next: number } {
+  const start = Math.ceil(cursor / alignPages) * alignPages;
+  return { start, next: start + nrPages + MMAP_GAP };
+}
+
+/** mremap's new range: the old offset inside its PMD kept, so whole PMDs move as PMDs. */
+export function mremapPlacement(cursor: number, oldStart: number, nrPages: number): { start: number; next: number } {
+  const start = Math.ceil(cursor / 512) * 512 + (oldStart % 512);
+  return { start, next: start + nrPages + MMAP_GAP };
+}
+
+/**
  * A file with a page cache (its xarray): the cached folio per page index. Stored as pfn + 1 so
  * that the pages of a big file nobody reads stay untouched zeroes.
  */
@@ -97,9 +120,8 @@ export class MmStruct {
   readonly mappings = new Map<string, Mapping>();
   /** Pending stale TLB entries (kept only while invariants are checked). */
   readonly staleTlb: StaleTlb = { vpn: [], pfn: [], dirty: [] };
-  /** Next free virtual page for mmap (simple bump allocator). */
-  // vpn 0x10000000 = address 1 TiB: keeps anon vm_pgoff (= vpn) within the 32-bit folio index.
-  mmapCursor = 0x10000000;
+  /** Next free virtual page for mmap (simple bump allocator, see mmapPlacement()). */
+  mmapCursor = MMAP_BASE_VPN;
   exited = false;
   /** Some CPU may have this mm loaded (false once exit_mm() switched away from it). */
   loaded = true;

@@ -12,8 +12,17 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
+import { MAX_MEMORY_PAGES, PG } from "./mem-map.js";
+import {
+  MAX_VPN,
+  MM_ANONPAGES,
+  MM_FILEPAGES,
+  MM_SWAPENTS,
+  MMAP_BASE_VPN,
+  type MmStruct,
+  mmapPlacement,
+  mremapPlacement,
+} from "./mm.js";
 import { PTE, ptePfn } from "./page-table.js";
 import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
@@ -32,7 +41,7 @@ import {
   userRead,
   userWrite,
 } from "./syscalls.js";
-import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
+import { formatBytes, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
 import { reclaimPass } from "./vmscan.js";
 
 export interface ProcStatus {
@@ -97,7 +106,8 @@ export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
       if (op.op === "mmap") mapped += parseSize(op.size) ?? 0;
       if (op.op === "fork") forks++;
     }
-    const bytes = 2 * mapped * (1 + forks) + (32 << 20);
+    // Room for every COW copy and a fragmentation cushion; memory never touched costs nothing.
+    const bytes = Math.min(2 * mapped * (1 + forks) + (32 << 20), MODEL_LIMITS.memoryBytes);
     memoryPages = Math.ceil(bytes / (4 << 20)) * 1024;
   }
   const swapPages = c.swap === undefined ? 0 : sizeField(c.swap, "config.swap", true) / PAGE_SIZE;
@@ -113,8 +123,45 @@ export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
 }
 
 interface ProcShape {
+  /** Mapping id -> [start vpn, size in bytes], placed exactly as doMmap()/doMremap() will. */
   ids: Map<string, number>;
+  starts: Map<string, number>;
+  cursor: number;
   exited: boolean;
+}
+
+/**
+ * The model's limits, each refused by name before anything runs. Memory and swap: pfns and
+ * swap slots stay Int32 (MAX_MEMORY_PAGES). Address space: MAX_VPN, with mmap starting at
+ * MMAP_BASE_VPN.
+ */
+export const MODEL_LIMITS = {
+  /** config.memory and config.swap, bytes: 8 TiB. */
+  memoryBytes: MAX_MEMORY_PAGES * PAGE_SIZE,
+  swapBytes: MAX_MEMORY_PAGES * PAGE_SIZE,
+  /** Where a process's virtual address space ends, bytes: 8 TiB. */
+  addressSpaceEnd: MAX_VPN * PAGE_SIZE,
+  /** Where mmap starts placing mappings, bytes: 1 TiB (so at most 7 TiB of mappings a process). */
+  mmapBase: MMAP_BASE_VPN * PAGE_SIZE,
+} as const;
+
+/** A size as the scenario gave it, with its unit form when it was a byte count. */
+function sizeText(value: string | number): string {
+  return typeof value === "number" ? `${value} (${formatBytes(value)})` : value;
+}
+
+function checkAddressLimit(where: string, field: string, value: string | number, endVpn: number): void {
+  if (endVpn > MAX_VPN) {
+    throw new ScenarioError(
+      `${where}: field "${field}": ${sizeText(value)} does not fit the model's virtual address space: the process's mappings would end at ${Number(((endVpn * PAGE_SIZE) / 2 ** 40).toFixed(3))}T, beyond the limit of ${formatBytes(MODEL_LIMITS.addressSpaceEnd)} (mmap starts at ${formatBytes(MODEL_LIMITS.mmapBase)}, so at most ${formatBytes(MODEL_LIMITS.addressSpaceEnd - MODEL_LIMITS.mmapBase)} of mappings per process)`,
+    );
+  }
+}
+
+function checkMemoryLimit(field: string, value: string | number, bytes: number, limit: number): void {
+  if (bytes > limit) {
+    throw new ScenarioError(`${field}: ${sizeText(value)} is beyond the model's limit of ${formatBytes(limit)}`);
+  }
 }
 
 /**
@@ -130,8 +177,15 @@ export function validateScenario(input: unknown): Scenario {
 
 /** Static checks: procs and ids exist, ranges lie inside mappings, unsupported ops named. */
 function validateOps(s: Scenario): void {
-  if (s.config?.swap !== undefined) sizeField(s.config.swap, "config.swap", true);
-  const procs = new Map<string, ProcShape>([["main", { ids: new Map(), exited: false }]]);
+  if (s.config?.swap !== undefined) {
+    checkMemoryLimit("config.swap", s.config.swap, sizeField(s.config.swap, "config.swap", true), MODEL_LIMITS.swapBytes);
+  }
+  if (s.config?.memory !== undefined) {
+    checkMemoryLimit("config.memory", s.config.memory, sizeField(s.config.memory, "config.memory"), MODEL_LIMITS.memoryBytes);
+  }
+  const procs = new Map<string, ProcShape>([
+    ["main", { ids: new Map(), starts: new Map(), cursor: MMAP_BASE_VPN, exited: false }],
+  ]);
   s.ops.forEach((op, i) => {
     const where = opName(op, i);
     const key = op.op === "madvise" ? `madvise:${op.advice}` : op.op;
@@ -153,11 +207,16 @@ function validateOps(s: Scenario): void {
     if (op.op === "mmap") {
       if (p.ids.has(op.id)) throw new ScenarioError(`${where}: field "id": mapping "${op.id}" already exists in proc "${pname}"`);
       const size = sizeField(op.size, `${where}: field "size"`);
+      let align = 2 << 20;
       if (op.align !== undefined) {
-        const a = sizeField(op.align, `${where}: field "align"`);
-        if ((a & (a - 1)) !== 0) throw new ScenarioError(`${where}: field "align": must be a power of two`);
+        align = sizeField(op.align, `${where}: field "align"`);
+        if (!Number.isInteger(Math.log2(align))) throw new ScenarioError(`${where}: field "align": must be a power of two`);
       }
+      const { start, next } = mmapPlacement(p.cursor, size / PAGE_SIZE, align / PAGE_SIZE);
+      checkAddressLimit(where, "size", op.size, start + size / PAGE_SIZE);
+      p.cursor = next;
       p.ids.set(op.id, size);
+      p.starts.set(op.id, start);
       return;
     }
     if (op.op === "exit") {
@@ -166,7 +225,7 @@ function validateOps(s: Scenario): void {
     }
     if (op.op === "fork") {
       if (procs.has(op.as)) throw new ScenarioError(`${where}: field "as": proc "${op.as}" already exists`);
-      procs.set(op.as, { ids: new Map(p.ids), exited: false });
+      procs.set(op.as, { ids: new Map(p.ids), starts: new Map(p.starts), cursor: p.cursor, exited: false });
       return;
     }
     if (op.op === "expect") {
@@ -193,7 +252,12 @@ function validateOps(s: Scenario): void {
     }
     if (op.op === "mremap") {
       if (p.ids.has(op.to)) throw new ScenarioError(`${where}: field "to": mapping "${op.to}" already exists in proc "${pname}"`);
+      const from = (p.starts.get(op.id) as number) + off / PAGE_SIZE;
+      const { start, next } = mremapPlacement(p.cursor, from, len / PAGE_SIZE);
+      checkAddressLimit(where, "length", op.length ?? len, start + len / PAGE_SIZE);
+      p.cursor = next;
       p.ids.set(op.to, len);
+      p.starts.set(op.to, start);
     }
     if ("stride" in op && op.stride !== undefined) {
       const stride = sizeField(op.stride, `${where}: field "stride"`);

@@ -144,7 +144,7 @@ describe("address space", () => {
   it("a scenario that needs more than the model's 8 TiB of address space is refused by name", () => {
     const ops = Array.from({ length: 4 }, (_, i) => ({ op: "mmap", id: `m${i}`, size: "2048G", kind: "anon" }));
     expect(() => runScenario({ name: "big", config: { memory: "8M" }, ops }, { strategy: reference })).toThrow(
-      /more virtual address space than the model has/,
+      /ops\[3\] \(mmap\): field "size": 2048G does not fit the model's virtual address space: the process's mappings would end at 9T, beyond the limit of 8T/,
     );
   });
 });

@@ -173,7 +173,7 @@ export function parseScenario(input: unknown): Scenario {
 /** A size field in bytes, checked to be a 4K multiple; `where` names the op and field. */
 export function sizeField(value: string | number, where: string, allowZero = false): number {
   const bytes = parseSize(value);
-  if (bytes === null) throw new ScenarioError(`${where}: "${value}" is not a size (use bytes or 4K, 64K, 2M, 1G)`);
+  if (bytes === null) throw new ScenarioError(`${where}: "${value}" is not a size (use bytes or 4K, 64K, 2M, 1G, 1T)`);
   if (bytes % PAGE_SIZE !== 0) throw new ScenarioError(`${where}: ${value} is not a multiple of 4K`);
   if (!allowZero && bytes === 0) throw new ScenarioError(`${where}: must not be zero`);
   return bytes;

@@ -17,8 +17,8 @@ import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
 export class SwapDevice {
   /** swap_map: PTE references per slot. */
   readonly count: Int32Array;
-  /** The swap cache: folio per slot, or -1. */
-  readonly cache: Int32Array;
+  /** The swap cache: folio + 1 per slot, 0 when none (so an unused swap file stays untouched). */
+  private readonly cache: Int32Array;
   /** What was written to each slot. */
   readonly content: Uint32Array;
   /**
@@ -33,9 +33,19 @@ export class SwapDevice {
 
   constructor(readonly nrSlots: number) {
     this.count = new Int32Array(nrSlots);
-    this.cache = new Int32Array(nrSlots).fill(-1);
+    this.cache = new Int32Array(nrSlots);
     this.content = new Uint32Array(nrSlots);
     this.used = new Uint8Array(nrSlots);
+  }
+
+  /** The swap cache folio of a slot, or -1 (swap_cache_get_folio()). */
+  cachedFolio(slot: number): number {
+    return (this.cache[slot] as number) - 1;
+  }
+
+  /** Put a folio in the swap cache at slot, or empty it (folio -1). */
+  setCached(slot: number, folio: number): void {
+    this.cache[slot] = folio + 1;
   }
 
   /** get_swap_pages() for one order-0 slot; -1 when full. */
@@ -56,7 +66,7 @@ export class SwapDevice {
   release(slot: number): void {
     this.used[slot] = 0;
     this.count[slot] = 0;
-    this.cache[slot] = -1;
+    this.setCached(slot, -1);
     this.inUse--;
   }
 }
@@ -76,7 +86,7 @@ export function installSwap(k: Kernel, nrSlots: number): SwapDevice {
   k.doSwapPage = (vma, ptes, vpn) => doSwapPage(k, swap, vma, ptes, vpn);
   k.peekSwap = (pte) => {
     const slot = ptePfn(pte);
-    const folio = swap.cache[slot] as number;
+    const folio = swap.cachedFolio(slot);
     return folio >= 0 ? (k.mem.content[folio] as number) : (swap.content[slot] as number);
   };
   return swap;
@@ -90,7 +100,7 @@ function slotOf(swap: SwapDevice, folio: number): number {
 export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
   const slot = swap.alloc();
   if (slot < 0) return false;
-  swap.cache[slot] = folio;
+  swap.setCached(slot, folio);
   swap.folioSlot.set(folio, slot);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache;
   folioRefAdd(k, folio, 1);
@@ -105,7 +115,7 @@ export function folioSwapSlot(k: Kernel, folio: number): number {
 /** delete_from_swap_cache() + the slot when no PTE needs it. Drops the cache's reference. */
 function deleteFromSwapCache(k: Kernel, swap: SwapDevice, folio: number): void {
   const slot = slotOf(swap, folio);
-  swap.cache[slot] = -1;
+  swap.setCached(slot, -1);
   swap.folioSlot.delete(folio);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
   if ((swap.count[slot] as number) === 0) swap.release(slot);
@@ -131,7 +141,7 @@ export function swapWritepage(k: Kernel, swap: SwapDevice, folio: number): void 
 /** Remove a fully unmapped, written folio from the swap cache (its data lives in the slot now). */
 export function swapcacheEvict(k: Kernel, swap: SwapDevice, folio: number): void {
   const slot = slotOf(swap, folio);
-  swap.cache[slot] = -1;
+  swap.setCached(slot, -1);
   swap.folioSlot.delete(folio);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.swapcache;
   if ((swap.count[slot] as number) === 0) swap.release(slot);
@@ -143,7 +153,7 @@ function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
   const c = (swap.count[slot] as number) - 1;
   swap.count[slot] = c;
   if (c > 0) return;
-  const folio = swap.cache[slot] as number;
+  const folio = swap.cachedFolio(slot);
   if (folio >= 0) {
     if (!folioMapped(k, folio)) deleteFromSwapCache(k, swap, folio);
   } else {
@@ -159,7 +169,7 @@ function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: 
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
   const slot = ptePfn(pte);
-  let folio = swap.cache[slot] as number;
+  let folio = swap.cachedFolio(slot);
   let fresh = false;
   if (folio < 0) {
     folio = k.mem.allocPages(0);
@@ -168,7 +178,7 @@ function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: 
     k.mem.content[folio] = swap.content[slot] as number;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
     swap.folioSlot.set(folio, slot);
-    swap.cache[slot] = folio;
+    swap.setCached(slot, folio);
     fresh = true;
   }
   let exclusive = (pte & PTE.swpExclusive) !== 0;

@@ -10,20 +10,15 @@ import { accessPage } from "./fault.js";
 import { splitHugePmd, splitHugePmdAddress } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { type Mapping, type MmStruct, VM, type Vma, type VmaKind } from "./mm.js";
+import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
-/** Gap left between mappings so that neighbours never merge. */
-const MMAP_GAP = PTRS_PER_PTE;
-
-/** Anon folios record their page index in 32 bits, so virtual pages stay below 2^31. */
-const MAX_VPN = 2 ** 31;
-
+/** validateScenario() refuses this before anything runs; kept as the model's own guard. */
 function checkAddressSpace(k: Kernel, end: number): void {
-  if (end >= MAX_VPN) {
+  if (end > MAX_VPN) {
     throw new ScenarioError(`${k.currentOp}: the scenario's mappings need more virtual address space than the model has (8 TiB)`);
   }
 }
@@ -38,9 +33,9 @@ export function doMmap(
   alignPages: number,
   locked: boolean,
 ): Mapping {
-  const start = Math.ceil(mm.mmapCursor / alignPages) * alignPages;
+  const { start, next } = mmapPlacement(mm.mmapCursor, nrPages, alignPages);
   checkAddressSpace(k, start + nrPages);
-  mm.mmapCursor = start + nrPages + MMAP_GAP;
+  mm.mmapCursor = next;
   const file = kind === "anon" ? null : k.newFile(nrPages);
   let flags = VM.read | VM.write;
   if (kind === "file-shared") flags |= VM.shared;
@@ -222,11 +217,9 @@ export function doMremap(k: Kernel, mm: MmStruct, start: number, end: number, to
   const vmas = mm.vmasIn(start, end);
   const first = vmas[0];
   if (!first) throw new ScenarioError(`${k.currentOp}: nothing is mapped in the range to move`);
-  // Keep the offset inside a PMD, so whole PMDs can move as PMDs.
-  const cursor = Math.ceil(mm.mmapCursor / PTRS_PER_PTE) * PTRS_PER_PTE;
-  const newStart = cursor + (start % PTRS_PER_PTE);
+  const { start: newStart, next } = mremapPlacement(mm.mmapCursor, start, len);
   checkAddressSpace(k, newStart + len);
-  mm.mmapCursor = newStart + len + MMAP_GAP;
+  mm.mmapCursor = next;
   const delta = newStart - start;
   const pgt = mm.pgtables;
   for (const v of vmas) {

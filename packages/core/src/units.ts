@@ -25,10 +25,12 @@ export function hugepagesDirName(order: number): string {
   return `hugepages-${(PAGE_SIZE << order) / 1024}kB`;
 }
 
-const SIZE_RE = /^(\d+)\s*([KMG]?)(i?B)?$/i;
+const SIZE_RE = /^(\d+)\s*([KMGTP]?)(i?B)?$/i;
+const SIZE_UNITS: Record<string, number> = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
 
 /**
- * Parses "4K", "64K", "2M", "1G" or a byte count. Returns null when the text is not a size.
+ * Parses "4K", "64K", "2M", "1G", "1T", "1P" (binary units; "KiB", "TB" and the like too) or a
+ * byte count. Returns null when the text is not a size or is beyond 2^53 bytes.
  */
 export function parseSize(value: string | number): number | null {
   if (typeof value === "number") {
@@ -36,10 +38,7 @@ export function parseSize(value: string | number): number | null {
   }
   const m = SIZE_RE.exec(value.trim());
   if (!m) return null;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? "").toUpperCase();
-  const mul = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1;
-  const bytes = n * mul;
+  const bytes = Number(m[1]) * (SIZE_UNITS[(m[2] ?? "").toUpperCase()] as number);
   return Number.isSafeInteger(bytes) ? bytes : null;
 }
 
@@ -53,6 +52,9 @@ export function sizeNameToOrder(name: string): number | null {
 }
 
 export function formatBytes(bytes: number): string {
+  if (bytes === 0) return "0";
+  if (bytes % 1024 ** 5 === 0) return `${bytes / 1024 ** 5}P`;
+  if (bytes % 1024 ** 4 === 0) return `${bytes / 1024 ** 4}T`;
   if (bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3}G`;
   if (bytes % 1024 ** 2 === 0) return `${bytes / 1024 ** 2}M`;
   if (bytes % 1024 === 0) return `${bytes / 1024}K`;
