@@ -147,7 +147,18 @@ export { KernelStats, MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ReclaimUnmapContext, type ZapStrategy } from "./strategy.js";
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
 export { addToSwap, folioFreeSwap, installSwap, SwapDevice } from "./swapfile.js";
-export { doExit, doMmap, doMprotect, doMremap, doMunmap, madviseDontneed, peekContent, userRead, userWrite } from "./syscalls.js";
+export {
+  doExit,
+  doMmap,
+  doMprotect,
+  doMremap,
+  doMunmap,
+  madviseDontneed,
+  peekContent,
+  userAccessRange,
+  userRead,
+  userWrite,
+} from "./syscalls.js";
 export {
   formatBytes,
   HPAGE_PMD_NR,

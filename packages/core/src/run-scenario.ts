@@ -38,8 +38,7 @@ import {
   madviseDontneed,
   madviseHugepage,
   peekContent,
-  userRead,
-  userWrite,
+  userAccessRange,
 } from "./syscalls.js";
 import { formatBytes, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
 import { reclaimPass } from "./vmscan.js";
@@ -404,11 +403,11 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
     }
     case "write": {
       const value = op.value ?? index + 1;
-      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) userWrite(k, mm, v, value);
+      for (const [s, e] of opRanges(mm, op)) userAccessRange(k, mm, s, e, true, value);
       return;
     }
     case "read":
-      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) userRead(k, mm, v);
+      for (const [s, e] of opRanges(mm, op)) userAccessRange(k, mm, s, e, false, 0);
       return;
     case "munmap":
       for (const [s, e] of opRanges(mm, op)) doMunmap(k, mm, s, e);

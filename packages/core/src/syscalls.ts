@@ -178,6 +178,75 @@ export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): 
   k.mem.content[pfn] = value;
 }
 
+/**
+ * User accesses of every page in [start, end), in address order: exactly userWrite() (or
+ * userRead()) page by page, but a page whose PTE or PMD already allows the access is touched
+ * in place, with the VMA, the PMD slot and its PTE table looked up once per run rather than
+ * once per page. Only pages that fault take accessPage(). This is what makes writing a TiB
+ * affordable; the order of faults, and so every counter, is the page-by-page one.
+ */
+export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: number, write: boolean, value: number): void {
+  if (end - start === 1) {
+    // One page: the plain path (property.test.ts holds the ranged path to it).
+    if (write) userWrite(k, mm, start, value);
+    else userRead(k, mm, start);
+    return;
+  }
+  const mem = k.mem;
+  const content = mem.content;
+  const pgt = mm.pgtables;
+  const need = write ? PTE.present | PTE.write : PTE.present;
+  const mark = write ? PTE.young | PTE.dirty : PTE.young;
+  let vpn = start;
+  while (vpn < end) {
+    const vma = mm.findVma(vpn);
+    if (!vma || (vma.flags & (write ? VM.write : VM.read)) === 0) {
+      accessPage(k, mm, vpn, write); // throws the fault's ScenarioError
+      vpn++;
+      continue;
+    }
+    const idx = pmdIndex(vpn);
+    const stop = Math.min(end, vma.end, (idx + 1) * PTRS_PER_PTE);
+    const huge = pgt.hugePmd.get(idx);
+    if (huge !== undefined) {
+      // (The huge zero page is never writable, so a write to it faults below.)
+      if ((huge & need) === need) {
+        pgt.hugePmd.set(idx, pteSetFlags(huge, mark));
+        if (write) content.fill(value, ptePfn(huge) + (vpn - idx * PTRS_PER_PTE), ptePfn(huge) + (stop - idx * PTRS_PER_PTE));
+        vpn = stop;
+      } else {
+        const pfn = accessPage(k, mm, vpn, write);
+        if (write) content[pfn] = value;
+        vpn++;
+      }
+      continue;
+    }
+    const ptes = pgt.pte.get(idx);
+    if (!ptes) {
+      const pfn = accessPage(k, mm, vpn, write);
+      if (write) content[pfn] = value;
+      vpn++;
+      continue;
+    }
+    const base = idx * PTRS_PER_PTE;
+    for (; vpn < stop; vpn++) {
+      const pte = ptes[vpn - base] as number;
+      if ((pte & need) === need) {
+        ptes[vpn - base] = pteSetFlags(pte, mark);
+        if (write) content[ptePfn(pte)] = value;
+      } else {
+        const pfn = accessPage(k, mm, vpn, write);
+        if (write) content[pfn] = value;
+        // The fault may have replaced the table's slot (a PMD THP, a new table): look again.
+        if (pgt.pte.get(idx) !== ptes || pgt.hugePmd.has(idx)) {
+          vpn++;
+          break;
+        }
+      }
+    }
+  }
+}
+
 /** A user read of one page (faulting as needed); returns the content tag. */
 export function userRead(k: Kernel, mm: MmStruct, vpn: number): number {
   const pfn = accessPage(k, mm, vpn, false);
