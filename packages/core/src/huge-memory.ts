@@ -43,7 +43,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
   const vpn = pmdIdx * PTRS_PER_PTE;
   folioAddNewAnonRmap(k, folio, vma, vpn, true);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-  vma.mm.pgtables.pte.delete(pmdIdx);
+  vma.mm.pgtables.pteFree(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young));
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;
   k.costs[Ev.pteSet]++;
@@ -54,7 +54,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
 
 /** do_huge_pmd_anonymous_page() on a read fault: map the huge zero page read-only. */
 export function mapHugeZeroPmd(vma: Vma, pmdIdx: number): void {
-  vma.mm.pgtables.pte.delete(pmdIdx);
+  vma.mm.pgtables.pteFree(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(HUGE_ZERO_PFN, PTE.present | PTE.young));
 }
 

@@ -101,12 +101,24 @@ export function pmdAddrEnd(vpn: number, end: number): number {
   return Math.min(next, end);
 }
 
+/** PTE tables per slab: 64 tables, 128 MiB of address space, 128 or 256 KiB of entries. */
+const TABLES_PER_SLAB = 64;
+
 /** A process's page tables below the PMD level. */
 export class PageTables {
   /** PTE tables by PMD index. */
   readonly pte = new Map<number, PteTable>();
   /** Huge PMD entries (PMD-mapped THP or huge zero page) by PMD index, encoded like PTEs. */
   readonly hugePmd = new Map<number, number>();
+
+  /**
+   * Tables are carved from slabs of TABLES_PER_SLAB (one ArrayBuffer each, not one per table:
+   * allocating a backing store per 2 MiB cost more than the faults that needed it) and freed
+   * tables are reused, as the kernel's page-table pages come back from its allocator.
+   */
+  private slab: PteTable | null = null;
+  private slabUsed = 0;
+  private readonly freeTables: PteTable[] = [];
 
   constructor(
     /** Tables of 8-byte entries: some pfn or swap slot needs more than 24 bits. */
@@ -117,10 +129,34 @@ export class PageTables {
   pteAlloc(pmdIdx: number): PteTable {
     let t = this.pte.get(pmdIdx);
     if (!t) {
-      t = this.wide ? new Float64Array(PTRS_PER_PTE) : new Uint32Array(PTRS_PER_PTE);
+      t = this.freeTables.pop();
+      if (t) t.fill(0);
+      else {
+        if (this.slab === null || this.slabUsed === TABLES_PER_SLAB) {
+          const n = TABLES_PER_SLAB * PTRS_PER_PTE;
+          this.slab = this.wide ? new Float64Array(n) : new Uint32Array(n);
+          this.slabUsed = 0;
+        }
+        const at = this.slabUsed++ * PTRS_PER_PTE;
+        t = this.slab.subarray(at, at + PTRS_PER_PTE);
+      }
       this.pte.set(pmdIdx, t);
     }
     return t;
+  }
+
+  /** pte_free(): the PMD slot no longer has a PTE table; the table is kept for reuse. */
+  pteFree(pmdIdx: number): void {
+    const t = this.pte.get(pmdIdx);
+    if (!t) return;
+    this.pte.delete(pmdIdx);
+    this.freeTables.push(t);
+  }
+
+  /** Free every PTE table (exit_mmap()'s free_pgtables() of the whole address space). */
+  pteFreeAll(): void {
+    for (const t of this.pte.values()) this.freeTables.push(t);
+    this.pte.clear();
   }
 
   /** Read the PTE for a vpn without allocating (0 when there is no table). */

@@ -308,7 +308,7 @@ export function freePgtables(mm: MmStruct, start: number, end: number, tlb?: Mmu
   for (let idx = pmdIndex(start); idx <= pmdIndex(end - 1); idx++) {
     const lo = idx * PTRS_PER_PTE;
     if (!pgt.pte.has(idx) || mm.vmasIn(lo, lo + PTRS_PER_PTE).length > 0) continue;
-    pgt.pte.delete(idx);
+    pgt.pteFree(idx);
     if (tlb) {
       if (lo < tlb.start) tlb.start = lo;
       if (lo + PTRS_PER_PTE > tlb.end) tlb.end = lo + PTRS_PER_PTE;
@@ -360,6 +360,6 @@ export function exitMmap(k: Kernel, mm: MmStruct): void {
   }
   tlbFinishMmu(tlb);
   mm.vmas = [];
-  mm.pgtables.pte.clear();
+  mm.pgtables.pteFreeAll();
   mm.pgtables.hugePmd.clear();
 }
