@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// The model's own speed and memory, next to this machine's kernel, measured in one run:
+//   npm run bench:model            (builds first; root for the kernel column)
+//   node apps/bench/scripts/model-bench.mjs [--size 1G] [--reps 5] [--strategy <package>]
+//        [--warmup 3] [--no-kernel] [--no-memory] [--no-tib]
+//
+// 1. munmap speed, per folio size: the same scenario (mmap, MADV_(NO)HUGEPAGE, write every
+//    page, the mprotect split for 2M-PTE, munmap) timed on the model (invariants off, each folio
+//    size in its own process) and, when the kernel probe can run here, on this machine's Linux
+//    with the probe's per-op timing, as `foliolab bench --kernel` does. ns per 4 KiB page of
+//    the munmap, medians, and the ratio model/kernel.
+// 2. memory: the growth of the process's maximum RSS between a 1 GiB and a 16 GiB populate +
+//    munmap (64K folios), one scenario per process, per simulated 4 KiB page.
+// 3. scale: a 1 TiB populate + munmap (64K folios): wall time and maximum RSS.
+import { spawnSync } from "node:child_process";
+import { doMunmap, MemMap, parseSize, runScenarioDetailed, validateScenario } from "@foliolab/core";
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const flag = (name) => args.includes(`--${name}`);
+function die(msg) {
+  console.error(`model-bench: ${msg}`);
+  process.exit(2);
+}
+const size = opt("size", "1G");
+const bytes = parseSize(size);
+if (bytes === null || bytes % (2 << 20) !== 0 || bytes === 0) die(`--size: "${size}" is not a multiple of 2M like 1G`);
+const reps = Number(opt("reps", "5"));
+if (!Number.isInteger(reps) || reps < 1) die(`--reps: "${opt("reps")}" is not a positive integer`);
+const warmup = Number(opt("warmup", "3"));
+if (!Number.isInteger(warmup) || warmup < 0) die(`--warmup: "${opt("warmup")}" is not a whole number`);
+const strategyName = opt("strategy", "@foliolab/strategy-folio-batch");
+
+const FOLIOS = ["4K", "16K", "64K", "2M-PTE", "2M-PMD"];
+const MTHP = ["16K", "32K", "64K", "128K", "256K", "512K", "1M", "2M"];
+
+/** The munmap benchmark scenario for one folio size; the munmap is the last op. */
+function munmapScenario(folio, regionBytes) {
+  const sz = folio.startsWith("2M") ? "2M" : folio;
+  const mthp = Object.fromEntries(MTHP.map((s) => [s, s === sz ? "madvise" : "never"]));
+  const ops = [
+    { op: "mmap", id: "a", size: regionBytes, kind: "anon" },
+    { op: "madvise", id: "a", advice: folio === "4K" ? "nohugepage" : "hugepage" },
+    { op: "write", id: "a", value: 1 },
+  ];
+  if (folio === "2M-PTE") {
+    for (let off = 0; off < regionBytes; off += 2 << 20) {
+      ops.push({ op: "mprotect", id: "a", offset: off, length: 4096, prot: "r" });
+      ops.push({ op: "mprotect", id: "a", offset: off, length: 4096, prot: "rw" });
+    }
+  }
+  ops.push({ op: "munmap", id: "a" });
+  return { name: `munmap ${folio} ${size}`, config: { mthp }, ops };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// ---- child modes ------------------------------------------------------------------------
+const only = opt("only", null);
+if (only !== null) {
+  // Model munmap timing for one folio size.
+  const strategy = (await import(strategyName)).default;
+  const spec = munmapScenario(only, bytes);
+  const setup = { ...spec, config: { ...spec.config, invariants: false }, ops: spec.ops.slice(0, -1) };
+  const times = [];
+  // The first munmaps of a process run while V8 is still compiling the zap path: --warmup reps
+  // (default 3) are run the same way and not counted, so the figure is the simulator's speed.
+  for (let r = 0; r < warmup + reps; r++) {
+    // No forced GC between reps: a full collection drops the zap path's optimized code.
+    const { kernel } = runScenarioDetailed(setup, { strategy, invariants: false });
+    const mm = kernel.procs.get("main");
+    const m = mm.mappings.get("a");
+    const t0 = process.hrtime.bigint();
+    doMunmap(kernel, mm, m.start, m.start + m.nrPages);
+    const t1 = process.hrtime.bigint();
+    if (kernel.mem.nrFree !== kernel.config.memoryPages - 1024) throw new Error("munmap did not free everything");
+    if (r >= warmup) times.push(Number(t1 - t0) / m.nrPages);
+  }
+  console.log(JSON.stringify({ folio: only, times }));
+  process.exit(0);
+}
+const populate = opt("populate", null);
+if (populate !== null) {
+  // One populate + munmap scenario in this process, for its maximum RSS.
+  const strategy = (await import(strategyName)).default;
+  const b = parseSize(populate);
+  const t0 = performance.now();
+  const { result } = runScenarioDetailed(
+    {
+      name: `populate ${populate}`,
+      config: { mthp: { "64K": "always" }, invariants: false },
+      ops: [
+        { op: "mmap", id: "a", size: b, kind: "anon" },
+        { op: "write", id: "a", value: 7 },
+        { op: "expect", id: "a", offset: b - 4096, value: 7 },
+        { op: "munmap", id: "a" },
+        { op: "expect", counters: { meminfo: { AnonPages: 0 } } },
+      ],
+    },
+    { strategy, invariants: false },
+  );
+  if (result.expects.some((e) => !e.ok)) throw new Error(`populate ${populate}: ${JSON.stringify(result.expects)}`);
+  console.log(JSON.stringify({ bytes: b, ms: performance.now() - t0, maxRssKB: process.resourceUsage().maxRSS }));
+  process.exit(0);
+}
+
+// ---- parent -----------------------------------------------------------------------------
+function child(extra) {
+  const r = spawnSync(process.execPath, [process.argv[1], ...args, ...extra], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(r.stderr || `child ${extra.join(" ")} exited ${r.status}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
+}
+const strategy = (await import(strategyName)).default;
+console.log(
+  `foliolab model benchmark: munmap of ${size} anon, strategy ${strategy.name}, invariants off, ${reps} reps after ${warmup} warm-up reps`,
+);
+console.log(`node ${process.version}, ${process.platform}/${process.arch}; one process per folio size and per memory figure`);
+
+const model = FOLIOS.map((f) => child(["--only", f]));
+
+let kernelNote = "not measured (--no-kernel)";
+let kernel = null;
+if (!flag("no-kernel")) {
+  const probe = await import("@foliolab/kernel-probe");
+  const avail = probe.kernelAvailable();
+  if (!avail.ok || !avail.canSetMthp) {
+    kernelNote = `not measured: ${avail.reason ?? "the mTHP knobs cannot be set (root needed)"}`;
+  } else {
+    kernelNote = `Linux ${avail.kernel}, the probe's per-op timing of the munmap, ${reps} repetitions`;
+    kernel = [];
+    for (const f of FOLIOS) {
+      const spec = munmapScenario(f, bytes);
+      validateScenario(spec);
+      const r = await probe.runOnKernel(spec, { repeat: reps });
+      const t = r.timings.find((x) => x.op === spec.ops.length - 1);
+      const pages = bytes / 4096;
+      kernel.push(t ? { folio: f, times: t.samples.map((s) => s / pages), warnings: r.warnings } : { folio: f, times: [] });
+    }
+  }
+}
+
+console.log("");
+console.log("munmap, ns per 4K page: median [min-max]");
+console.log(`${"folio".padEnd(8)} ${"model".padEnd(24)} ${"linux (this machine)".padEnd(24)} model/linux`);
+for (let i = 0; i < FOLIOS.length; i++) {
+  const m = model[i].times;
+  const mm = median(m);
+  const cell = (xs) => `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}]`;
+  const k = kernel?.[i]?.times ?? [];
+  const ratio = k.length > 0 ? (mm / median(k)).toFixed(2) : "-";
+  console.log(`${FOLIOS[i].padEnd(8)} ${cell(m).padEnd(24)} ${(k.length > 0 ? cell(k) : "-").padEnd(24)} ${ratio}`);
+}
+console.log(`linux: ${kernelNote}`);
+
+if (!flag("no-memory")) {
+  const a = child(["--populate", "1G"]);
+  const b = child(["--populate", "16G"]);
+  const perPage = ((b.maxRssKB - a.maxRssKB) * 1024) / ((b.bytes - a.bytes) / 4096);
+  console.log("");
+  console.log(
+    `memory: max RSS ${(a.maxRssKB / 1024).toFixed(0)} MiB after a 1G populate + munmap, ${(b.maxRssKB / 1024).toFixed(0)} MiB after 16G: ${perPage.toFixed(1)} bytes per simulated 4K page`,
+  );
+  console.log(
+    `  struct page arrays: ${MemMap.bytesPerPage()} bytes/page; PTE tables 4 bytes per PTE up to 2^24 pages of model memory, 8 beyond`,
+  );
+}
+if (!flag("no-tib")) {
+  const t = child(["--populate", "1T"]);
+  console.log(
+    `scale: 1T populate + munmap (64K folios): ${(t.ms / 1000).toFixed(1)} s, max RSS ${(t.maxRssKB / 1048576).toFixed(2)} GiB`,
+  );
+}
