@@ -129,7 +129,7 @@ export function freeFolio(k: Kernel, folio: number): void {
   const order = m.order[folio] as number;
   const nr = 1 << order;
   if (k.invariants) {
-    const stale = k.staleTlb as Int32Array;
+    const stale = k.staleTlb as Uint16Array;
     for (let p = folio; p < folio + nr; p++) {
       if ((stale[p] as number) > 0) {
         k.violate("tlb-flush-before-free", p, "folio freed while a stale TLB entry still maps it");

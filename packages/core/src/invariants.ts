@@ -13,11 +13,33 @@ import { isSwapPte, PTE, ptePfn } from "./page-table.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from "./units.js";
 
 let scratch: Int32Array | null = null;
+/** The scratch counts are all zero (the last audit cleared what it set). */
+let scratchClean = true;
 
+/**
+ * Per-pfn counts, zero. Cleared by the audit itself where it counted (not by a fill over all of
+ * memory, which would touch every page of a TiB model after every op); a full fill only after an
+ * audit that stopped at a violation.
+ */
 function counts(n: number): Int32Array {
   if (!scratch || scratch.length < n) scratch = new Int32Array(n);
-  else scratch.fill(0, 0, n);
+  else if (!scratchClean) scratch.fill(0, 0, n);
+  scratchClean = false;
   return scratch;
+}
+
+/** Zero the counts the PTE walk set. */
+function clearCounts(k: Kernel, pteMaps: Int32Array): void {
+  for (const mm of k.procs.values()) {
+    if (mm.exited) continue;
+    for (const ptes of mm.pgtables.pte.values()) {
+      for (let i = 0; i < ptes.length; i++) {
+        const pte = ptes[i] as number;
+        if ((pte & PTE.present) !== 0) pteMaps[ptePfn(pte)] = 0;
+      }
+    }
+  }
+  scratchClean = true;
 }
 
 /** Audit every invariant over the whole model state; throws the first violation found. */
@@ -125,6 +147,8 @@ export function auditInvariants(k: Kernel): void {
     }
     pfn += nr;
   }
+
+  clearCounts(k, pteMaps);
 
   for (const folio of k.deferredSplitQueue) {
     const f = m.flags[folio] as number;

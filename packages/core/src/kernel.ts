@@ -50,8 +50,8 @@ export class Kernel {
   readonly noGather: boolean;
   readonly invariants: boolean;
   /** Per-pfn count of stale TLB translations and of the dirty ones (checker only). */
-  readonly staleTlb: Int32Array | null;
-  readonly staleDirty: Int32Array | null;
+  readonly staleTlb: Uint16Array | null;
+  readonly staleDirty: Uint16Array | null;
   /** Swap cache removal, installed by the swap model (core part 2). */
   swapcacheRemove: ((folio: number) => void) | undefined = undefined;
   /** free_swap_and_cache(), installed by the swap model. */
@@ -81,8 +81,8 @@ export class Kernel {
     this.noGather = config.arch === "s390";
     this.widePtes = Math.max(config.memoryPages, config.swapPages) > PTE32_MAX_PFN;
     this.invariants = config.invariants;
-    this.staleTlb = config.invariants ? new Int32Array(config.memoryPages) : null;
-    this.staleDirty = config.invariants ? new Int32Array(config.memoryPages) : null;
+    this.staleTlb = config.invariants ? new Uint16Array(config.memoryPages) : null;
+    this.staleDirty = config.invariants ? new Uint16Array(config.memoryPages) : null;
   }
 
   newMm(name: string): MmStruct {

@@ -177,10 +177,14 @@ export function recordStaleTlb(k: Kernel, mm: MmStruct, vpn: number, pfn: number
   s.vpn.push(vpn);
   s.pfn.push(pfn);
   s.dirty.push(dirty ? 1 : 0);
-  const st = k.staleTlb as Int32Array;
-  st[pfn] = (st[pfn] as number) + 1;
+  const st = k.staleTlb as Uint16Array;
+  const n = (st[pfn] as number) + 1;
+  // 16-bit counts keep the checker at 4 bytes a page; a page with 65535 unflushed translations
+  // (as many cleared mappings of it) is beyond what it can count, and says so.
+  if (n === 0x10000) throw new Error(`the checker cannot count more than 65535 stale TLB entries of pfn ${pfn}`);
+  st[pfn] = n;
   if (dirty) {
-    const sd = k.staleDirty as Int32Array;
+    const sd = k.staleDirty as Uint16Array;
     sd[pfn] = (sd[pfn] as number) + 1;
   }
 }
@@ -189,8 +193,8 @@ export function recordStaleTlb(k: Kernel, mm: MmStruct, vpn: number, pfn: number
 export function flushStaleTlb(k: Kernel, mm: MmStruct, start: number, end: number, full: boolean): void {
   if (!k.invariants) return;
   const s = mm.staleTlb;
-  const st = k.staleTlb as Int32Array;
-  const sd = k.staleDirty as Int32Array;
+  const st = k.staleTlb as Uint16Array;
+  const sd = k.staleDirty as Uint16Array;
   let w = 0;
   for (let r = 0; r < s.vpn.length; r++) {
     const vpn = s.vpn[r] as number;

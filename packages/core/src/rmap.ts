@@ -372,7 +372,7 @@ export function folioRemoveRmapPmd(k: Kernel, folio: number, vma: Vma): void {
  * folio_mkclean() cannot see the writer and its later writes are lost.
  */
 function checkLostWrite(k: Kernel, pfn: number, nr: number): void {
-  const dirty = k.staleDirty as Int32Array;
+  const dirty = k.staleDirty as Uint16Array;
   for (let p = pfn; p < pfn + nr; p++) {
     if ((dirty[p] as number) > 0) {
       k.violate("no-lost-write", p, "rmap of a dirty shared file page removed before the TLB flush");
