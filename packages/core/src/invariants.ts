@@ -23,7 +23,7 @@ let scratchClean = true;
  */
 function counts(n: number): Int32Array {
   if (!scratch || scratch.length < n) scratch = new Int32Array(n);
-  else if (!scratchClean) scratch.fill(0, 0, n);
+  else if (!scratchClean) scratch.fill(0); // all of it: the stopped audit may have had a bigger model
   scratchClean = false;
   return scratch;
 }
