@@ -86,20 +86,33 @@ export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): v
   unmapRegion(k, mm, vmas, start, end, () => mm.removeVmasIn(start, end));
 }
 
+/**
+ * The VMAs of [start, end) whose vm_flags `newFlags` changes, split to the range and given
+ * their new flags. A VMA whose flags stay is left whole, with no split of it or of a PMD THP in
+ * it: mprotect_fixup() and madvise_update_vma() (6.18) return early when the flags are equal.
+ */
+function updateVmaFlags(k: Kernel, mm: MmStruct, start: number, end: number, newFlags: (flags: number) => number): Vma[] {
+  for (const at of [start, end]) {
+    const v = mm.findVma(at);
+    if (v && v.start !== at && newFlags(v.flags) !== v.flags) {
+      splitHugePmdAddress(k, v, at);
+      mm.splitVmaAt(at);
+    }
+  }
+  const changed = mm.vmasIn(start, end).filter((v) => newFlags(v.flags) !== v.flags);
+  for (const v of changed) v.flags = newFlags(v.flags);
+  return changed;
+}
+
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): VMA flags only (split and merged as needed). */
 export function madviseHugepage(k: Kernel, mm: MmStruct, start: number, end: number, huge: boolean): void {
-  splitAround(k, mm, start, end);
-  for (const v of mm.vmasIn(start, end)) {
-    if (huge) v.flags = (v.flags | VM.hugepage) & ~VM.nohugepage;
-    else v.flags = (v.flags | VM.nohugepage) & ~VM.hugepage;
-  }
+  updateVmaFlags(k, mm, start, end, (f) => (huge ? (f | VM.hugepage) & ~VM.nohugepage : (f | VM.nohugepage) & ~VM.hugepage));
   mm.mergeVmas();
 }
 
 /** madvise(MADV_DONTFORK / MADV_DOFORK): set or clear VM_DONTCOPY on the range's VMAs. */
 export function madviseDontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): void {
-  splitAround(k, mm, start, end);
-  for (const v of mm.vmasIn(start, end)) v.flags = dontfork ? v.flags | VM.dontcopy : v.flags & ~VM.dontcopy;
+  updateVmaFlags(k, mm, start, end, (f) => (dontfork ? f | VM.dontcopy : f & ~VM.dontcopy));
   mm.mergeVmas();
 }
 
@@ -120,12 +133,11 @@ export function madviseDontneed(k: Kernel, mm: MmStruct, start: number, end: num
  * fault (can_change_pte_writable): exclusive anon pages and dirty shared file pages.
  */
 export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, prot: "r" | "rw" | "none"): void {
-  splitAround(k, mm, start, end);
+  const bits = (prot !== "none" ? VM.read : 0) | (prot === "rw" ? VM.write : 0);
+  const changed = updateVmaFlags(k, mm, start, end, (f) => (f & ~(VM.read | VM.write)) | bits);
+  if (changed.length === 0) return; // nothing to change: no PTE touched, no flush
   const pgt = mm.pgtables;
-  for (const v of mm.vmasIn(start, end)) {
-    v.flags &= ~(VM.read | VM.write);
-    if (prot !== "none") v.flags |= VM.read;
-    if (prot === "rw") v.flags |= VM.write;
+  for (const v of changed) {
     for (let addr = v.start; addr < v.end; ) {
       const next = pmdAddrEnd(addr, v.end);
       const idx = pmdIndex(addr);
