@@ -31,6 +31,8 @@ export class ZapContext {
   readonly rss = new Float64Array(NR_MM_COUNTERS);
   forceFlush = false;
   forceBreak = false;
+  /** zap_details.reclaim_pt: MADV_DONTNEED frees PTE tables it empties whole (CONFIG_PT_RECLAIM). */
+  reclaimPt = false;
   /** Pages of dirty file PTEs cleared under this PT lock (checker only). */
   readonly dirtyFileCleared: number[] = [];
 
@@ -278,9 +280,26 @@ function zapPmdRange(z: ZapContext, vma: Vma, start: number, end: number): void 
       do {
         a = zapPteRange(z, ptes, idx, a, next);
       } while (a !== next);
+      if (z.reclaimPt && next - addr === PTRS_PER_PTE) tryToFreePte(z, pgt, ptes, idx);
     }
     addr = next;
   }
+}
+
+/**
+ * try_to_free_pte() / free_pte() (mm/pt_reclaim.c, 6.13+; CONFIG_PT_RECLAIM=y on x86-64): after
+ * MADV_DONTNEED zapped a whole PTE table (reclaim_pt_is_enabled(): end - start >= PMD_SIZE), a
+ * table left all pte_none is taken off its PMD and freed through the gather (pte_free_tlb()),
+ * so the next fault in that 2 MiB finds pmd_none and may map a PMD THP there.
+ */
+function tryToFreePte(z: ZapContext, pgt: MmStruct["pgtables"], ptes: PteTable, idx: number): void {
+  for (let i = 0; i < PTRS_PER_PTE; i++) if ((ptes[i] as number) !== 0) return;
+  pgt.pteFree(idx);
+  const tlb = z.tlb;
+  const lo = idx * PTRS_PER_PTE;
+  if (lo < tlb.start) tlb.start = lo;
+  if (lo + PTRS_PER_PTE > tlb.end) tlb.end = lo + PTRS_PER_PTE;
+  tlb.freedTables = true;
 }
 
 /** unmap_page_range() for one VMA: tlb_end_vma() flushes at the VMA end unless fullmm. */
@@ -326,7 +345,9 @@ export function freePgtables(mm: MmStruct, start: number, end: number, tlb?: Mmu
  */
 export function zapPageRangeSingle(k: Kernel, mm: MmStruct, vma: Vma, start: number, end: number): void {
   const tlb = tlbGatherMmu(k, mm, false);
-  unmapVmas(k, tlb, [vma], start, end);
+  const z = new ZapContext(k, tlb);
+  z.reclaimPt = true; // madvise_dontneed_single_vma(): .reclaim_pt = true
+  unmapPageRange(z, vma, Math.max(start, vma.start), Math.min(end, vma.end));
   tlbFinishMmu(tlb);
 }
 
