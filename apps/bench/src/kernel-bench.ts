@@ -71,7 +71,7 @@ export function kernelRecord(c: KernelCell, measured: readonly number[], r: Kern
     rec.reason = "no timing for the measured ops";
     return rec;
   }
-  const reps = Math.min(...timed.map((t) => t.samples.length));
+  const reps = timed.reduce((m, t) => Math.min(m, t.samples.length), Number.POSITIVE_INFINITY);
   const samples: number[] = [];
   for (let i = 0; i < reps; i++) samples.push(timed.reduce((s, t) => s + (t.samples[i] as number), 0));
   const med = median(samples);

@@ -166,6 +166,14 @@ describe("kernel vs model comparison (canned results)", () => {
     const t = renderTimings(k, model.nsByOp, [3]);
     expect(t).toMatch(/3\*\s+munmap\s+660000\s+9% n=3\s+5156/);
   });
+
+  it("renders the timings of a program of 500k ops (wis/tlb_flush2 at 256M) without overflowing the stack", () => {
+    const k = cannedKernel(model.result);
+    const one = k.timings[0] as KernelResult["timings"][number];
+    const many = { ...k, timings: Array.from({ length: 500_000 }, (_, op) => ({ ...one, op })) };
+    const t = renderTimings(many, model.nsByOp, [3]);
+    expect(t.split("\n").length).toBeGreaterThan(500_000);
+  });
 });
 
 describe("bench --kernel column (canned results)", () => {

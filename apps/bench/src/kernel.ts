@@ -286,7 +286,8 @@ export function renderComparison(cmp: Comparison, o: RenderOptions): string {
   const rows = o.onlyDiff ? cmp.rows.filter((r) => r.status !== "match") : cmp.rows;
   const head = ["field", "kernel", "model", ""];
   const cells = rows.map((r) => [r.field, cellValue(r.kernel), cellValue(r.model), MARK[r.status]]);
-  const w = [0, 1, 2].map((i) => Math.max((head[i] as string).length, ...cells.map((c) => (c[i] as string).length)));
+  // A loop, not Math.max(...): a program of 500k ops has as many rows (the call's arguments overflow the stack).
+  const w = [0, 1, 2].map((i) => cells.reduce((m, c) => Math.max(m, (c[i] as string).length), (head[i] as string).length));
   const paint = (s: string, status: FieldStatus): string => {
     if (!o.color || s === "") return s;
     if (status === "mismatch") return pc.red(pc.bold(s));
@@ -329,7 +330,7 @@ export function renderTimings(
       mns === undefined || t.pages === 0 ? "-" : fmtNum(mns / t.pages),
     ];
   });
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const w = head.map((h, i) => rows.reduce((m, r) => Math.max(m, (r[i] as string).length), h.length));
   const fmt = (r: string[]) => r.map((c, i) => (i <= 1 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join("  ");
   return [fmt(head), ...rows.map(fmt)].join("\n");
 }
