@@ -10,6 +10,7 @@ import { kernelAvailable } from "@foliolab/kernel-probe";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
+import { registerMerge } from "./commands/merge.js";
 import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "./kernel-bench.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
@@ -611,6 +612,8 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     .description("List strategies, workloads (with what each still needs from core) and folio sizes.")
     .option("--json", "as JSON")
     .action(async (flags: { json?: boolean }) => setCode(await listCommand(flags, io)));
+
+  registerMerge(program, io, setCode, DEFAULT_OUT);
 
   return program;
 }
