@@ -11,6 +11,7 @@ import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
 import { registerMerge } from "./commands/merge.js";
+import { registerView } from "./commands/view.js";
 import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "./kernel-bench.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
@@ -614,6 +615,7 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     .action(async (flags: { json?: boolean }) => setCode(await listCommand(flags, io)));
 
   registerMerge(program, io, setCode, DEFAULT_OUT);
+  registerView(program, io, setCode);
 
   return program;
 }
