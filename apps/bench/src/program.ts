@@ -100,6 +100,7 @@ interface BenchFlags {
   json?: boolean;
   timeout: number;
   kernel?: boolean;
+  baseline?: string;
 }
 
 /** Build the results object from a finished (or interrupted) matrix. */
@@ -111,6 +112,8 @@ export function buildResults(args: {
   records: RunRecord[];
   interrupted: boolean;
   kernel?: KernelSection;
+  /** Strategy every ratio is taken against (default per-page). */
+  baseline?: string;
 }): ResultsFile {
   const { plan, o } = args;
   const strategyOrder = [...plan.strategies.map((s) => s.name), ...plan.strategyFailures.map((f) => f.name)];
@@ -135,7 +138,7 @@ export function buildResults(args: {
       jobs: o.jobs,
       gateMetric: "cost_events",
       primaryMetric: "modelled_ns_per_page",
-      baseline: BASELINE,
+      baseline: args.baseline ?? BASELINE,
       profile: profileMeta(o.profile),
       matrix: { strategies: strategyOrder, workloads: workloadOrder, folios: plan.folios, size: o.size ?? null },
     },
@@ -197,6 +200,10 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   if (flags.folio) o.folios = parseFolioList(flags.folio);
   if (flags.shard) o.shard = parseShard(flags.shard);
   const plan = await planMatrix(o);
+  if (flags.baseline !== undefined && !plan.strategies.some((s) => s.name === flags.baseline))
+    throw new UsageError(
+      `--baseline: "${flags.baseline}" is not a strategy of this matrix (${plan.strategies.map((s) => s.name).join(", ") || "none"})`,
+    );
   for (const f of plan.strategyFailures)
     io.err(`${io.color ? pc.red("error") : "error"}: strategy "${f.name}" failed to load: ${f.message}`);
   for (const p of plan.problems) io.err(`error: ${p}`);
@@ -283,6 +290,7 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     records: run.records,
     interrupted,
     ...(kernel ? { kernel } : {}),
+    ...(flags.baseline ? { baseline: flags.baseline } : {}),
   });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   if (flags.json) io.out(`${JSON.stringify(res, null, 2)}\n`);
@@ -549,6 +557,10 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
         .default("modelled"),
     )
     .option("--json", "print results.json to stdout instead of tables")
+    .option(
+      "--baseline <strategy>",
+      `strategy the ratios are taken against, e.g. folio-batch (what Linux runs) (default: ${BASELINE})`,
+    )
     .option("--timeout <seconds>", "stop a run that takes longer (worker threads only)", intArg("--timeout", 1), 300)
     .option(
       "--kernel",

@@ -92,3 +92,32 @@ describe("foliolab merge", () => {
     await refuse([f("s1"), join(root, "bad.json")], /bad\.json/);
   });
 });
+
+describe("--baseline", () => {
+  it("bench --baseline folio-batch takes every ratio against folio-batch; merge --baseline re-renders; unknown names exit 2", async () => {
+    const root = tempDir("foliolab-baseline-");
+    const res = await bench(join(root, "b"), ["--baseline", "folio-batch"]);
+    expect(res.metadata.baseline).toBe("folio-batch");
+    const md = readFileSync(join(root, "b", "report.md"), "utf8");
+    expect(md).toContain("(ratio to folio-batch)");
+    expect(md).toMatch(/folio-batch: the baseline \(1\.00x\)/);
+    // per-page against folio-batch at 64K: slower, so a ratio above 1
+    expect(md).toMatch(/\| 64K \| [\d.]+ \((?:[1-9]\d*\.\d+)x\) \| [\d.]+ \(1\.00x\) \|/);
+    const bad = captureIo();
+    expect(await main(["bench", ...MATRIX, "--baseline", "nope", "--no-out"], bad)).toBe(2);
+    expect(bad.stderr.join("\n")).toMatch(/--baseline: "nope" is not a strategy of this matrix \(per-page, folio-batch\)/);
+
+    const s1 = await bench(join(root, "s1"), ["--shard", "1/2"]);
+    const s2 = await bench(join(root, "s2"), ["--shard", "2/2"]);
+    expect(s1.metadata.baseline).toBe("per-page");
+    const io = captureIo();
+    const out = join(root, "m");
+    const files = [join(root, "s1", "results.json"), join(root, "s2", "results.json")];
+    expect(await main(["merge", ...files, "--baseline", "folio-batch", "--out", out], io), io.text()).toBe(0);
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("(ratio to folio-batch)");
+    expect(s2.runs.length).toBeGreaterThan(0);
+    const e = captureIo();
+    expect(await main(["merge", ...files, "--baseline", "nope", "--no-out"], e)).toBe(2);
+    expect(e.stderr.join("\n")).toMatch(/--baseline: "nope" is not a strategy/);
+  });
+});

@@ -34,7 +34,6 @@ function configuration(r: ResultsFile): Array<[string, unknown]> {
     ["seed", m.seed],
     ["samples", m.samples],
     ["check size", m.checkSize],
-    ["baseline", m.baseline],
     ["matrix strategies", m.matrix.strategies],
     ["matrix workloads", m.matrix.workloads],
     ["matrix folio sizes", m.matrix.folios],
@@ -180,11 +179,24 @@ export function mergeResults(inputs: Array<{ file: string; res: ResultsFile }>):
   };
 }
 
-async function mergeCommand(files: string[], flags: { out: string | false; json?: boolean }, io: Io): Promise<number> {
+interface MergeFlags {
+  out: string | false;
+  json?: boolean;
+  baseline?: string;
+}
+
+async function mergeCommand(files: string[], flags: MergeFlags, io: Io): Promise<number> {
   const inputs: Array<{ file: string; res: ResultsFile }> = [];
   try {
     for (const f of files) inputs.push({ file: f, res: readResults(resolve(io.cwd, f)) });
     const res = mergeResults(inputs);
+    if (flags.baseline !== undefined) {
+      if (!res.metadata.matrix.strategies.includes(flags.baseline))
+        throw new MergeError(
+          `--baseline: "${flags.baseline}" is not a strategy of these results (${res.metadata.matrix.strategies.join(", ")})`,
+        );
+      res.metadata.baseline = flags.baseline;
+    }
     if (flags.json) io.out(`${JSON.stringify(res, null, 2)}\n`);
     if (flags.out !== false) {
       const dir = resolve(io.cwd, flags.out);
@@ -210,7 +222,6 @@ export function registerMerge(program: Command, io: Io, setCode: (c: number) => 
     .option("-o, --out <dir>", "directory for the merged results.json and the reports", defaultOut)
     .option("--no-out", "write no files")
     .option("--json", "print the merged results.json to stdout")
-    .action(async (files: string[], flags: { out: string | false; json?: boolean }) =>
-      setCode(await mergeCommand(files, flags, io)),
-    );
+    .option("--baseline <strategy>", "strategy the reports' ratios are taken against (default: the shards' baseline)")
+    .action(async (files: string[], flags: MergeFlags) => setCode(await mergeCommand(files, flags, io)));
 }
