@@ -76,6 +76,21 @@ describe("foliolab view", () => {
     expect(zaps(pp)).toMatchObject({ zapCalls: 63, zapPages: 63, bySize: { 1: 63 } });
     expect(zaps(fb)).toMatchObject({ zapPages: 63, bySize: { 1: 1, 14: 1, 16: 3 } });
     expect(r.err).toContain("first difference at step 3");
+    // ...and in words.
+    expect(pp?.steps[3]?.story).toEqual(
+      expect.arrayContaining([
+        "1 folio became partially mapped (PG_partially_mapped: pfn 8208)".replace(
+          "8208",
+          String(t.folios.find((f) => f[6].includes("P"))?.[0]),
+        ),
+        expect.stringMatching(/^1 folio joined the deferred split queue/),
+      ]),
+    );
+    expect(pp?.steps[4]?.story.join("\n")).toMatch(/deferred_split_enqueue 3 during the op: 3 folios were queued/);
+    expect(fb?.steps[4]?.story.join("\n")).not.toMatch(/deferred_split_enqueue/);
+    expect(fb?.steps[4]?.story[0]).toMatch(
+      /^zapped 63 present PTEs in 5 zap_present_ptes batches \(1 x 1, 1 x 14, 3 x 16 PTEs\)/,
+    );
   });
 
   it("aggregates a 1 GiB mapping: few runs, folios by class, every flush of the munmap", async () => {

@@ -128,7 +128,7 @@ describe("report.html as people read it, in headless Chromium", () => {
       await line.scrollIntoViewIfNeeded();
       const lbox = await line.boundingBox();
       const xs = await line.evaluate((svg) => {
-        const texts = [...svg.querySelectorAll("text")].filter((t) => ["4K", "64K"].includes(t.textContent ?? ""));
+        const texts = Array.from(svg.querySelectorAll("text")).filter((t) => ["4K", "64K"].includes(t.textContent ?? ""));
         const r = svg.getBoundingClientRect();
         return texts.map((t) => t.getBoundingClientRect().x + t.getBoundingClientRect().width / 2 - r.x);
       });

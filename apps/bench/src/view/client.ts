@@ -183,6 +183,7 @@ export const CLIENT_JS = `
       h.push('<p class="failed">' + (st.error ? "FAILED at step " + st.error.step + ": " + esc(st.error.kind) + ": " + esc(st.error.message) : "no state") + "</p>");
       return h.join("");
     }
+    if (s.story.length) h.push('<section class="story"><h3>what happened</h3><ul>' + s.story.map(function (l) { return "<li>" + esc(l) + "</li>"; }).join("") + "</ul></section>");
     h.push('<section class="pt"><h3>page tables</h3>');
     for (var p = 0; p < s.procs.length; p++) {
       var pr = s.procs[p];

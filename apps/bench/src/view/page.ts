@@ -70,6 +70,8 @@ ol.gather li.flush { color: #1a5276; }
 ol.gather .sample { color: #7b7d7d; font: 11px ui-monospace, monospace; }
 .legend { display: flex; gap: 14px; flex-wrap: wrap; font-size: 12px; color: #34495e; margin-top: 4px; }
 .legend svg { vertical-align: -3px; }
+.guide { font-size: 12px; max-width: 1100px; } .guide ul { margin: 4px 0; padding-left: 18px; }
+section.story ul { margin: 2px 0; padding-left: 18px; font-size: 13px; }
 kbd { border: 1px solid #aab7b8; border-radius: 3px; padding: 0 3px; font-size: 11px; background: #fff; }
 `;
 
@@ -82,6 +84,15 @@ const LEGEND = `<div class="legend">
 <span><svg width="14" height="14"><rect x="0" y="0" width="13" height="3" fill="#1b2631"/><rect x="0" y="4" width="13" height="6" fill="#bbb"/><rect x="0" y="11" width="13" height="3" fill="#c0392b"/></svg> top bar: write, bottom bar: dirty</span>
 <span>keys: <kbd>&larr;</kbd> <kbd>&rarr;</kbd> step, <kbd>Home</kbd> <kbd>End</kbd>, <kbd>d</kbd> first difference, <kbd>n</kbd> next difference, <kbd>+</kbd> <kbd>-</kbd> <kbd>0</kbd> zoom, <kbd>[</kbd> <kbd>]</kbd> pan; click a run: its folio; shift-click: zoom there</span>
 </div>`;
+
+const GUIDE = `<details class="guide"><summary>how to read this page</summary>
+<ul>
+<li>Each step is the model's state <b>after</b> an op (Linux 6.18 semantics, kernel names). With two strategies the columns are the same scenario under each; the first step where their cost events, mmu_gather activity, page tables, folios or counters differ is marked in red (the op list, the slider and the columns), later differences in orange.</li>
+<li><b>page tables</b>: each VMA as a strip of its PTEs, left to right by address. A run of PTEs mapping the same folio has that folio's colour; click it to find the folio in the table. Big VMAs are drawn in blocks (the axis says how many pages a unit holds); zoom with + and -.</li>
+<li><b>folios</b>: every folio the page tables map, or that waits on the deferred split queue, grouped by identical state. <i>mapcount</i> is folio_mapcount() (PTE and PMD mappings), <i>refcount</i> the folio's references, <i>_nr_pages_mapped</i> the large folio's count of PTE-mapped pages (ENTIRELY_MAPPED, 0x800000, added while PMD-mapped), <i>entire</i> its PMD mappings. <i>partially mapped</i> is PG_partially_mapped (6.12+): some but not all pages mapped, so the folio is queued for a deferred split that would free the unmapped part.</li>
+<li><b>mmu_gather</b>: what zap_pte_range() did during the op: each zap_present_ptes() batch (how many PTEs the strategy cleared and removed the rmap of at once), each PTE table, and each flush: the TLB flush followed by releasing what the gather held, in batches of gathered items (flags: r = delayed rmap, 2 = nr in the next entry, H = a PMD-mapped folio).</li>
+<li><b>what changed</b>: the model's cost events of this op (what the modelled time counts) and every counter (mTHP, vmstat, meminfo, per-process RSS) that moved.</li>
+</ul></details>`;
 
 /** Render the page. */
 export function renderView(trace: ViewTrace): string {
@@ -117,6 +128,7 @@ export function renderView(trace: ViewTrace): string {
 </div>
 <div id="oplabel"></div>
 ${LEGEND}
+${GUIDE}
 </header>
 <main>
 <ol id="oplist"></ol>

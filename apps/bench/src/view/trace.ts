@@ -165,6 +165,8 @@ export interface Step {
   counters: Array<[string, number, number]>;
   /** Cost events of the op (non-zero). */
   costs: Array<[string, number]>;
+  /** What happened, in words: the zap, folios mapped, unmapped, partially mapped, queued for split. */
+  story: string[];
 }
 
 export interface StrategyTrace {
@@ -469,12 +471,94 @@ function protOf(flags: number): string {
   return `${flags & VM.read ? "r" : "-"}${flags & VM.write ? "w" : "-"}${flags & VM.shared ? "s" : "p"}`;
 }
 
-function captureStep(
-  k: Kernel,
-  table: LayoutTable,
-  sink: Sink,
-  before: { counters: Map<string, number>; costs: Float64Array },
-): Step {
+interface Before {
+  counters: Map<string, number>;
+  costs: Float64Array;
+  folios: Map<number, FolioRec>;
+}
+
+function sizeName(order: number): string {
+  const kb = 4 << order;
+  return kb >= 1024 ? `${kb / 1024}M` : `${kb}K`;
+}
+
+function some(pfns: number[]): string {
+  return pfns.length <= 3 ? pfns.join(", ") : `${pfns.slice(0, 3).join(", ")}, ...`;
+}
+
+/** The step in words, from the previous state to this one. */
+function story(
+  prev: Map<number, FolioRec>,
+  cur: Map<number, FolioRec>,
+  t: GatherTotals,
+  changed: Array<[string, number, number]>,
+  costs: Array<[string, number]>,
+): string[] {
+  const out: string[] = [];
+  if (t.zapCalls > 0) {
+    const sizes = Object.entries(t.bySize)
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+      .map(([nr, c]) => `${c} x ${nr}`)
+      .join(", ");
+    out.push(
+      `zapped ${t.zapPages} present PTE${t.zapPages === 1 ? "" : "s"} in ${t.zapCalls} zap_present_ptes batch${t.zapCalls === 1 ? "" : "es"} (${sizes} PTEs)${t.tables ? ` over ${t.tables} PTE table${t.tables === 1 ? "" : "s"}` : ""}; the mmu_gather was flushed ${t.flushes} time${t.flushes === 1 ? "" : "s"}, releasing ${t.items} item${t.items === 1 ? "" : "s"} (${t.pages} pages)`,
+    );
+  }
+  const byOrder = (pfns: number[], m: Map<number, FolioRec>) => {
+    const c = new Map<number, number>();
+    for (const p of pfns) {
+      const o = (m.get(p) as FolioRec)[1];
+      c.set(o, (c.get(o) ?? 0) + 1);
+    }
+    return [...c]
+      .sort((a, b) => b[0] - a[0])
+      .map(([o, n]) => `${n} of ${sizeName(o)}`)
+      .join(", ");
+  };
+  const added = [...cur.keys()].filter((p) => !prev.has(p));
+  const gone = [...prev.keys()].filter((p) => !cur.has(p));
+  if (added.length) out.push(`${added.length} folio${added.length === 1 ? "" : "s"} newly mapped (${byOrder(added, cur)})`);
+  if (gone.length)
+    out.push(
+      `${gone.length} folio${gone.length === 1 ? "" : "s"} no longer mapped (${byOrder(gone, prev)}): freed, or held only by the swap cache`,
+    );
+  const flag = (m: Map<number, FolioRec>, p: number, f: string) => (m.get(p)?.[6] ?? "").includes(f);
+  const kept = [...cur.keys()].filter((p) => prev.has(p));
+  const fewer = kept.filter((p) => (cur.get(p) as FolioRec)[2] < (prev.get(p) as FolioRec)[2]);
+  const more = kept.filter((p) => (cur.get(p) as FolioRec)[2] > (prev.get(p) as FolioRec)[2]);
+  const ex = (p: number) => `pfn ${p}: ${(prev.get(p) as FolioRec)[2]} -> ${(cur.get(p) as FolioRec)[2]}`;
+  if (fewer.length)
+    out.push(
+      `${fewer.length} folio${fewer.length === 1 ? "" : "s"} lost mappings (mapcount ${ex(fewer[0] as number)}${fewer.length > 1 ? ", ..." : ""})`,
+    );
+  if (more.length)
+    out.push(
+      `${more.length} folio${more.length === 1 ? "" : "s"} gained mappings (mapcount ${ex(more[0] as number)}${more.length > 1 ? ", ..." : ""})`,
+    );
+  const partial = [...cur.keys()].filter((p) => flag(cur, p, "P") && !flag(prev, p, "P"));
+  if (partial.length)
+    out.push(
+      `${partial.length} folio${partial.length === 1 ? " became" : "s became"} partially mapped (PG_partially_mapped: pfn ${some(partial)})`,
+    );
+  const queued = [...cur.keys()].filter((p) => flag(cur, p, "D") && !flag(prev, p, "D"));
+  if (queued.length)
+    out.push(`${queued.length} folio${queued.length === 1 ? "" : "s"} joined the deferred split queue (pfn ${some(queued)})`);
+  const left = [...prev.keys()].filter((p) => flag(prev, p, "D") && !flag(cur, p, "D"));
+  if (left.length)
+    out.push(`${left.length} folio${left.length === 1 ? "" : "s"} left the deferred split queue (pfn ${some(left)})`);
+  const enq = costs.find(([k]) => k === "deferred_split_enqueue")?.[1] ?? 0;
+  if (enq > queued.length)
+    out.push(
+      `deferred_split_enqueue ${enq} during the op: ${enq - queued.length} folio${enq - queued.length === 1 ? " was" : "s were"} queued for deferred split and taken off again before the op ended (split-queue lock each time)`,
+    );
+  for (const [name, a, b] of changed) {
+    if (/\.(split_deferred|split|split_failed|swpout|swpin)$/.test(name) || name.endsWith("thp_deferred_split_page"))
+      out.push(`${name} ${b > a ? "+" : ""}${b - a}`);
+  }
+  return out;
+}
+
+function captureStep(k: Kernel, table: LayoutTable, sink: Sink, before: Before): Step {
   const procs: ProcView[] = [];
   const folios = new Set<number>();
   for (const [name, mm] of k.procs) {
@@ -534,8 +618,11 @@ function captureStep(
     const d = (k.costs[i] as number) - (before.costs[i] as number);
     if (d !== 0) costs.push([key, d]);
   });
+  const curFolios = new Map(recs.map((r) => [r[0], r]));
+  const told = story(before.folios, curFolios, sink.totals, changed, costs);
   before.counters = counters;
   before.costs = Float64Array.from(k.costs);
+  before.folios = curFolios;
   const step: Step = {
     procs,
     folios: {
@@ -549,6 +636,7 @@ function captureStep(
     gatherTotals: sink.totals,
     counters: changed,
     costs,
+    story: told,
   };
   sink.events = [];
   sink.dropped = 0;
@@ -566,7 +654,11 @@ function traceStrategy(
   const sink: Sink = { events: [], dropped: 0, flushes: 0, totals: emptyTotals() };
   const wrapped = recordingStrategy(strategy, sink);
   const k0 = createKernel(scenario, { strategy: wrapped });
-  const before = { counters: flattenCounters(k0), costs: new Float64Array(COST_EVENT_KEYS.length) };
+  const before: Before = {
+    counters: flattenCounters(k0),
+    costs: new Float64Array(COST_EVENT_KEYS.length),
+    folios: new Map(),
+  };
   const steps: Step[] = [];
   const out: StrategyTrace = { name: strategy.name, description: strategy.description ?? "", steps };
   try {
