@@ -48,42 +48,74 @@ export const CLIENT_JS = `
     return n.toPrecision(4);
   }
 
-  function strip(layout, vma, si, vi) {
+  // One strip per mapping: its VMAs side by side, the holes between them (unmapped, no VMA) drawn as such.
+  function strip(group, si, gi) {
     var span = state.hi - state.lo;
+    var total = group.end - group.start;
+    var items = [];
+    var at = group.start;
+    var block = 1;
+    for (var v = 0; v < group.vmas.length; v++) {
+      var vma = group.vmas[v].vma, layout = group.vmas[v].layout;
+      block = Math.max(block, layout.block);
+      if (vma.start > at) items.push({ a: at, n: vma.start - at, r: null, block: 1 });
+      for (var i = 0; i < layout.runs.length; i++) {
+        var r = layout.runs[i];
+        items.push({ a: vma.start + r[0] * layout.block, n: Math.min(r[1] * layout.block, layout.pages - r[0] * layout.block), r: r, block: layout.block });
+      }
+      at = vma.end;
+    }
     var parts = [];
-    parts.push('<svg class="strip" viewBox="0 0 ' + W + " " + H + '" preserveAspectRatio="none" data-vma="' + si + ":" + vi + '">');
+    parts.push('<svg class="strip" viewBox="0 0 ' + W + " " + H + '" preserveAspectRatio="none" data-mapping="' + esc(group.mapping) + '" data-strip="' + si + ":" + gi + '">');
     parts.push('<rect x="0" y="0" width="' + W + '" height="' + H + '" fill="#ffffff" stroke="#c8ccd2" stroke-width="1"/>');
-    for (var i = 0; i < layout.runs.length; i++) {
-      var r = layout.runs[i];
-      var a = (r[0] * layout.block) / layout.pages;
-      var b = Math.min(1, ((r[0] + r[1]) * layout.block) / layout.pages);
+    for (var k = 0; k < items.length; k++) {
+      var it = items[k];
+      var a = (it.a - group.start) / total;
+      var b = Math.min(1, (it.a + it.n - group.start) / total);
       if (b <= state.lo || a >= state.hi) continue;
       var x0 = ((Math.max(a, state.lo) - state.lo) / span) * W;
       var x1 = ((Math.min(b, state.hi) - state.lo) / span) * W;
       var w = Math.max(0.6, x1 - x0);
-      var start = vma.start + r[0] * layout.block;
-      var pages = Math.min(r[1] * layout.block, layout.pages - r[0] * layout.block);
-      var title = hex(start) + " +" + bytes(pages) + ": " + KIND[r[2]];
-      if (r[3] >= 0) title += ", folio pfn " + r[3] + " (order " + r[4] + ")";
-      else if (r[4] >= 0 && r[2] !== "N") title += ", folios up to order " + r[4];
-      if (layout.block > 1) title += ", " + r[7] + " folio(s) per " + bytes(layout.block) + " block";
-      if (r[5] > 0) title += ", write" + (r[5] < 1 ? " " + Math.round(r[5] * 100) + "%" : "");
-      if (r[6] > 0) title += ", dirty" + (r[6] < 1 ? " " + Math.round(r[6] * 100) + "%" : "");
-      var sel = state.folio !== null && r[3] === state.folio;
-      var stroke = r[2] === "N" ? "#d5d9de" : sel ? "#000000" : r[2] === "M" ? "#222222" : "#ffffff";
-      var sw = sel ? 2.5 : r[2] === "M" ? 2 : w > 4 ? 1 : 0;
+      if (!it.r) {
+        parts.push('<rect class="hole" x="' + x0.toFixed(2) + '" y="4" width="' + w.toFixed(2) + '" height="' + (H - 8) + '" fill="url(#hole)"><title>' + esc(hex(it.a) + " +" + bytes(it.n) + ": unmapped (no VMA)") + "</title></rect>");
+        continue;
+      }
+      var rr = it.r;
+      var title = hex(it.a) + " +" + bytes(it.n) + ": " + KIND[rr[2]];
+      if (rr[3] >= 0) title += ", folio pfn " + rr[3] + " (order " + rr[4] + ")";
+      else if (rr[4] >= 0 && rr[2] !== "N") title += ", folios up to order " + rr[4];
+      if (it.block > 1) title += ", " + rr[7] + " folio(s) per " + bytes(it.block) + " block";
+      if (rr[5] > 0) title += ", write" + (rr[5] < 1 ? " " + Math.round(rr[5] * 100) + "%" : "");
+      if (rr[6] > 0) title += ", dirty" + (rr[6] < 1 ? " " + Math.round(rr[6] * 100) + "%" : "");
+      var sel = state.folio !== null && rr[3] === state.folio;
+      var stroke = rr[2] === "N" ? "#d5d9de" : sel ? "#000000" : rr[2] === "M" ? "#222222" : "#ffffff";
+      var sw = sel ? 2.5 : rr[2] === "M" ? 2 : w > 4 ? 1 : 0;
       parts.push(
-        '<rect class="run kind-' + r[2] + '" data-folio="' + r[3] + '" data-kind="' + r[2] + '" x="' + x0.toFixed(2) + '" y="4" width="' + w.toFixed(2) +
-          '" height="' + (H - 8) + '" fill="' + runFill(r) + '" stroke="' + stroke + '" stroke-width="' + sw + '"' +
-          (layout.block > 1 && r[2] === "X" ? ' fill-opacity="0.55"' : "") + "><title>" + esc(title) + "</title></rect>"
+        '<rect class="run kind-' + rr[2] + '" data-folio="' + rr[3] + '" data-kind="' + rr[2] + '" data-start="' + it.a + '" data-pages="' + it.n + '" x="' + x0.toFixed(2) + '" y="4" width="' + w.toFixed(2) +
+          '" height="' + (H - 8) + '" fill="' + runFill(rr) + '" stroke="' + stroke + '" stroke-width="' + sw + '"' +
+          (it.block > 1 && rr[2] === "X" ? ' fill-opacity="0.55"' : "") + "><title>" + esc(title) + "</title></rect>"
       );
-      if (r[5] > 0) parts.push('<rect class="bit-w" x="' + x0.toFixed(2) + '" y="0" width="' + w.toFixed(2) + '" height="3" fill="#1b2631" fill-opacity="' + r[5] + '"/>');
-      if (r[6] > 0) parts.push('<rect class="bit-d" x="' + x0.toFixed(2) + '" y="' + (H - 3) + '" width="' + w.toFixed(2) + '" height="3" fill="#c0392b" fill-opacity="' + r[6] + '"/>');
+      if (rr[5] > 0) parts.push('<rect class="bit-w" x="' + x0.toFixed(2) + '" y="0" width="' + w.toFixed(2) + '" height="3" fill="#1b2631" fill-opacity="' + rr[5] + '"/>');
+      if (rr[6] > 0) parts.push('<rect class="bit-d" x="' + x0.toFixed(2) + '" y="' + (H - 3) + '" width="' + w.toFixed(2) + '" height="3" fill="#c0392b" fill-opacity="' + rr[6] + '"/>');
     }
     parts.push("</svg>");
-    var lo = vma.start + Math.floor(state.lo * layout.pages), hi = vma.start + Math.ceil(state.hi * layout.pages);
-    parts.push('<div class="axis"><span>' + hex(lo) + "</span><span>" + (layout.block > 1 ? "aggregated: one unit = " + bytes(layout.block) + (span < 1 ? ", zoomed " + Math.round(1 / span) + "x" : "") : span < 1 ? "zoomed " + Math.round(1 / span) + "x" : "one unit = 4K") + "</span><span>" + hex(hi) + "</span></div>");
+    var lo = group.start + Math.floor(state.lo * total), hi = group.start + Math.ceil(state.hi * total);
+    var unit = block > 1 ? "aggregated: one unit = " + bytes(block) : "one unit = 4K";
+    parts.push('<div class="axis"><span>' + hex(lo) + "</span><span>" + unit + (span < 1 ? ", zoomed " + Math.round(1 / span) + "x" : "") + "</span><span>" + hex(hi) + "</span></div>");
     return parts.join("");
+  }
+
+  /** Consecutive VMAs of one mapping (a munmap in the middle splits one) become one strip. */
+  function groups(pr) {
+    var out = [];
+    for (var v = 0; v < pr.vmas.length; v++) {
+      var vma = T.vmas[pr.vmas[v]];
+      var last = out[out.length - 1];
+      var entry = { vma: vma, layout: T.layouts[vma.layout] };
+      if (last && last.mapping === vma.mapping && vma.start >= last.end) { last.vmas.push(entry); last.end = vma.end; }
+      else out.push({ mapping: vma.mapping, start: vma.start, end: vma.end, vmas: [entry] });
+    }
+    return out;
   }
 
   function flagText(f) {
@@ -104,7 +136,7 @@ export const CLIENT_JS = `
       for (var j = 0; j < s.folios.list.length; j++) {
         var f = T.folios[s.folios.list[j]];
         var p = f[6].indexOf("P") >= 0, d = f[6].indexOf("D") >= 0;
-        h.push('<tr class="folio' + (state.folio === f[0] ? " selected" : "") + '" data-pfn="' + f[0] + '" data-order="' + f[1] + '" data-mapcount="' + f[2] + '" data-refcount="' + f[3] + '" data-nr-pages-mapped="' + f[4] + '" data-partial="' + (p ? 1 : 0) + '" data-deferred="' + (d ? 1 : 0) + '"><td><span class="swatch" style="background:' + folioColour(f[0]) + '"></span>' + f[0] + "</td><td>" + f[1] + "</td><td>" + f[2] + "</td><td>" + f[3] + "</td><td>" + f[4] + "</td><td>" + (p ? "yes" : "") + "</td><td>" + (d ? "queued" : "") + "</td><td>" + esc(flagText(f[6])) + "</td></tr>");
+        h.push('<tr class="folio' + (state.folio === f[0] ? " selected" : "") + '" data-pfn="' + f[0] + '" data-order="' + f[1] + '" data-mapcount="' + f[2] + '" data-refcount="' + f[3] + '" data-nr-pages-mapped="' + f[4] + '" data-partial="' + (p ? 1 : 0) + '" data-deferred="' + (d ? 1 : 0) + '"><td><span class="swatch" style="background:' + folioColour(f[0]) + '"></span>' + f[0] + "</td><td>" + f[1] + "</td><td>" + f[2] + "</td><td>" + f[3] + "</td><td>" + f[4] + "</td><td>" + (p ? "yes" : "") + "</td><td>" + (d ? "queued" : "") + '</td><td title="' + esc(flagText(f[6])) + '">' + esc(f[6]) + "</td></tr>");
       }
       h.push("</tbody></table></details>");
     } else {
@@ -189,10 +221,13 @@ export const CLIENT_JS = `
       var pr = s.procs[p];
       h.push('<div class="proc"><div class="pname">' + esc(pr.name) + (pr.exited ? " (exited)" : "") + ' <span class="rss">RSS anon ' + bytes(pr.rss.anon) + ", file " + bytes(pr.rss.file) + ", swap " + bytes(pr.rss.swap) + "</span></div>");
       if (pr.vmas.length === 0 && !pr.exited) h.push('<p class="note">no VMA</p>');
-      for (var v = 0; v < pr.vmas.length; v++) {
-        var vma = T.vmas[pr.vmas[v]];
-        var layout = T.layouts[vma.layout];
-        h.push('<div class="vma"><div class="vlabel">' + esc(vma.mapping) + " " + esc(vma.kind) + " " + vma.prot + " " + hex(vma.start) + "-" + hex(vma.end) + " (" + bytes(vma.end - vma.start) + ")</div>" + strip(layout, vma, si, p + "." + v) + "</div>");
+      var gs = groups(pr);
+      for (var g = 0; g < gs.length; g++) {
+        var gr = gs[g];
+        var kinds = {}, prots = {};
+        gr.vmas.forEach(function (e) { kinds[e.vma.kind] = 1; prots[e.vma.prot] = 1; });
+        var mapped = gr.vmas.reduce(function (n, e) { return n + e.vma.end - e.vma.start; }, 0);
+        h.push('<div class="vma"><div class="vlabel">' + esc(gr.mapping) + " " + esc(Object.keys(kinds).join("/")) + " " + Object.keys(prots).join("/") + " " + hex(gr.start) + "-" + hex(gr.end) + " (" + bytes(mapped) + (gr.vmas.length > 1 ? " in " + gr.vmas.length + " VMAs, " + bytes(gr.end - gr.start - mapped) + " unmapped between" : "") + ")</div>" + strip(gr, si, p + "." + g) + "</div>");
       }
       h.push("</div>");
     }

@@ -62,6 +62,7 @@ th { background: #f2f3f4; font-weight: 600; }
 td:last-child, th:last-child { text-align: left; }
 tr.partial td { background: #fef5e7; }
 tr.folio { cursor: pointer; }
+details.folio-list { max-height: 420px; overflow: auto; }
 tr.selected td { background: #d6eaf8; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; border: 1px solid #fff; outline: 1px solid #aab7b8; }
 .note { color: #7b7d7d; font-size: 12px; margin: 2px 0; }
@@ -81,6 +82,7 @@ const LEGEND = `<div class="legend">
 <span><svg width="14" height="14"><rect x="0" y="1" width="13" height="12" fill="url(#swap)"/></svg> swap entry</span>
 <span><svg width="14" height="14"><rect x="0.5" y="1.5" width="12" height="11" fill="#fff" stroke="#d5d9de"/></svg> none</span>
 <span><svg width="14" height="14"><rect x="0" y="1" width="13" height="12" fill="#e4e4e4"/></svg> zero page</span>
+<span><svg width="14" height="14"><rect x="0" y="1" width="13" height="12" fill="url(#hole)" stroke="#d5d9de"/></svg> unmapped (between VMAs)</span>
 <span><svg width="14" height="14"><rect x="0" y="0" width="13" height="3" fill="#1b2631"/><rect x="0" y="4" width="13" height="6" fill="#bbb"/><rect x="0" y="11" width="13" height="3" fill="#c0392b"/></svg> top bar: write, bottom bar: dirty</span>
 <span>keys: <kbd>&larr;</kbd> <kbd>&rarr;</kbd> step, <kbd>Home</kbd> <kbd>End</kbd>, <kbd>d</kbd> first difference, <kbd>n</kbd> next difference, <kbd>+</kbd> <kbd>-</kbd> <kbd>0</kbd> zoom, <kbd>[</kbd> <kbd>]</kbd> pan; click a run: its folio; shift-click: zoom there</span>
 </div>`;
@@ -89,7 +91,7 @@ const GUIDE = `<details class="guide"><summary>how to read this page</summary>
 <ul>
 <li>Each step is the model's state <b>after</b> an op (Linux 6.18 semantics, kernel names). With two strategies the columns are the same scenario under each; the first step where their cost events, mmu_gather activity, page tables, folios or counters differ is marked in red (the op list, the slider and the columns), later differences in orange.</li>
 <li><b>page tables</b>: each VMA as a strip of its PTEs, left to right by address. A run of PTEs mapping the same folio has that folio's colour; click it to find the folio in the table. Big VMAs are drawn in blocks (the axis says how many pages a unit holds); zoom with + and -.</li>
-<li><b>folios</b>: every folio the page tables map, or that waits on the deferred split queue, grouped by identical state. <i>mapcount</i> is folio_mapcount() (PTE and PMD mappings), <i>refcount</i> the folio's references, <i>_nr_pages_mapped</i> the large folio's count of PTE-mapped pages (ENTIRELY_MAPPED, 0x800000, added while PMD-mapped), <i>entire</i> its PMD mappings. <i>partially mapped</i> is PG_partially_mapped (6.12+): some but not all pages mapped, so the folio is queued for a deferred split that would free the unmapped part.</li>
+<li><b>folios</b>: every folio the page tables map, or that waits on the deferred split queue, grouped by identical state. <i>mapcount</i> is folio_mapcount() (PTE and PMD mappings), <i>refcount</i> the folio's references, <i>_nr_pages_mapped</i> the large folio's count of PTE-mapped pages (ENTIRELY_MAPPED, 0x800000, added while PMD-mapped), <i>entire</i> its PMD mappings. <i>partially mapped</i> is PG_partially_mapped (6.12+): some but not all pages mapped, so the folio is queued for a deferred split that would free the unmapped part. Flags of each folio: A anon, P partially mapped, D on the deferred split queue, S swapcache, L lazyfree (MADV_FREE), d dirty.</li>
 <li><b>mmu_gather</b>: what zap_pte_range() did during the op: each zap_present_ptes() batch (how many PTEs the strategy cleared and removed the rmap of at once), each PTE table, and each flush: the TLB flush followed by releasing what the gather held, in batches of gathered items (flags: r = delayed rmap, 2 = nr in the next entry, H = a PMD-mapped folio).</li>
 <li><b>what changed</b>: the model's cost events of this op (what the modelled time counts) and every counter (mTHP, vmstat, meminfo, per-process RSS) that moved.</li>
 </ul></details>`;
@@ -107,6 +109,7 @@ export function renderView(trace: ViewTrace): string {
 </head>
 <body>
 <svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>
+<pattern id="hole" patternUnits="userSpaceOnUse" width="4" height="4"><rect width="4" height="4" fill="#ffffff"/><circle cx="2" cy="2" r="0.8" fill="#b3b6b7"/></pattern>
 <pattern id="swap" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#aeb6bf"/><rect width="3" height="6" fill="#5d6d7e"/></pattern>
 </defs></svg>
 <header>

@@ -84,15 +84,22 @@ describe("foliolab view in headless Chromium", () => {
       expect(await page.locator(".diverged.first").count()).toBe(2);
       expect(await page.locator("#oplist li.first").getAttribute("data-step")).toBe("3");
 
-      // The strip of the first VMA (17 pages): 16 pages of one folio, 1 of the partially mapped one.
+      // Mapping a's strip: its two VMAs around the one-page hole. 16 pages of the first folio, then the
+      // partially mapped folio's page, the hole (no VMA), its other 14 pages, then two whole folios.
       const partialPfn = Number(await partial.getAttribute("data-pfn"));
+      expect(await pp.locator(".vlabel").first().innerText()).toContain("in 2 VMAs, 4K unmapped between");
       const strip = pp.locator("svg.strip").first();
       const runs = strip.locator("rect.run");
-      expect(await runs.count()).toBe(2);
+      const shape = await runs.evaluateAll((els) =>
+        els.map((e) => [Number((e as SVGElement).dataset.folio), Number((e as SVGElement).dataset.pages)]),
+      );
+      expect(shape.map(([, n]) => n)).toEqual([16, 1, 14, 16, 16]);
+      expect(shape[1]?.[0]).toBe(partialPfn);
+      expect(shape[2]?.[0]).toBe(partialPfn);
+      expect(await strip.locator("rect.hole").count()).toBe(1);
       const fills = await runs.evaluateAll((els) => els.map((e) => getComputedStyle(e).fill));
-      const folios = await runs.evaluateAll((els) => els.map((e) => Number((e as SVGElement).dataset.folio)));
-      expect(folios[1]).toBe(partialPfn);
-      const colours = fills.map(rgb);
+      const colours = [fills[0] as string, fills[1] as string].map(rgb);
+      expect(fills[1]).toBe(fills[2]);
       expect(colours[0]).not.toEqual(colours[1]);
       const png = await strip.screenshot();
       const hits = await page.evaluate(
@@ -121,29 +128,29 @@ describe("foliolab view in headless Chromium", () => {
         },
         { b64: png.toString("base64"), colours },
       );
-      // Painted in proportion: 16 pages against 1.
-      expect(hits[1] ?? 0).toBeGreaterThan(50);
-      expect((hits[0] ?? 0) / (hits[1] ?? 1)).toBeGreaterThan(8);
-      expect((hits[0] ?? 0) / (hits[1] ?? 1)).toBeLessThan(32);
+      // Painted in proportion: the first folio's 16 pages against the partially mapped folio's 15.
+      expect(hits[1] ?? 0).toBeGreaterThan(500);
+      expect((hits[0] ?? 0) / (hits[1] ?? 1)).toBeGreaterThan(0.9);
+      expect((hits[0] ?? 0) / (hits[1] ?? 1)).toBeLessThan(1.25);
 
       // Clicking the partially mapped folio's run selects its row.
       await runs.nth(1).click();
       expect(await pp.locator("tr.folio.selected").getAttribute("data-pfn")).toBe(String(partialPfn));
 
-      // Zoom 2x around the middle: the one-page run at the end leaves the view, the axis starts 4 pages in;
-      // pan right: it is back, drawn twice as wide.
+      // Zoom 2x around the middle: pages 16..47 are in view (the axis starts 16 pages in) and the one-page
+      // run is drawn twice as wide; pan right: pages 32..63, the two whole folios.
       const stripNow = () => pp.locator("svg.strip").first();
       const w0 = (await runs.nth(1).boundingBox())?.width ?? 0;
       await page.keyboard.press("+");
       expect(await page.locator("#zoomlabel").innerText()).toContain("zoom 2x");
-      expect(await stripNow().locator("rect.run").count()).toBe(1);
-      expect(await pp.locator(".axis").first().innerText()).toMatch(/^0x10000004000/);
-      await page.keyboard.press("]");
+      expect(await pp.locator(".axis").first().innerText()).toMatch(/^0x10000010000/);
       const zoomed = stripNow().locator("rect.run");
-      expect(await zoomed.count()).toBe(2);
-      const w1 = (await zoomed.nth(1).boundingBox())?.width ?? 0;
+      expect(await zoomed.count()).toBe(3);
+      const w1 = (await zoomed.first().boundingBox())?.width ?? 0;
       expect(w1 / w0).toBeGreaterThan(1.8);
       expect(w1 / w0).toBeLessThan(2.2);
+      await page.keyboard.press("]");
+      expect(await stripNow().locator("rect.run").count()).toBe(2);
       await page.keyboard.press("0");
 
       // The slider: the last step, the final munmap; per-page zapped 63 PTEs one by one.
