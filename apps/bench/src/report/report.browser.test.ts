@@ -109,7 +109,7 @@ describe("report.html as people read it, in headless Chromium", () => {
       // The headline comes first, before the run's metadata.
       const firstBlock = page.locator("h1 + *");
       expect(await firstBlock.getAttribute("class")).toBe("headline");
-      expect(await firstBlock.innerText()).toMatch(
+      expect(await firstBlock.textContent()).toMatch(
         /per-page-copy: 1\.00x the modelled time of per-page \(geometric mean over \d+ cells\).*1 FAILED/,
       );
 
@@ -183,7 +183,7 @@ describe("report.html as people read it, in headless Chromium", () => {
 
       // Wall time is not shaded like a regression, though the copy's 4K wall time is 3x per-page's.
       const wall = munmap.locator('table[data-metric="wall"]');
-      expect(await wall.innerText()).toContain("(3.00x)");
+      expect(await wall.textContent()).toContain("(3.00x)");
       expect(await wall.locator("td.worse, td.better").count()).toBe(0);
       const wallBg = await wall
         .locator("td.advisory")
@@ -191,17 +191,17 @@ describe("report.html as people read it, in headless Chromium", () => {
         .evaluate((e) => getComputedStyle(e).backgroundColor);
       expect(wallBg).toBe("rgba(0, 0, 0, 0)");
       // ...whereas the deterministic tables are.
-      expect(await munmap.locator('table[data-metric="modelled"] td.failed').innerText()).toBe("FAILED");
+      expect(await munmap.locator('table[data-metric="modelled"] td.failed').textContent()).toBe("FAILED");
 
       // The model's costs by event kind, and the command for each cell.
       const breakdown = munmap.locator("details.breakdown");
       await breakdown.locator("summary").click();
       expect(await breakdown.locator("tr").count()).toBeGreaterThan(10);
-      expect(await breakdown.innerText()).toMatch(/struct_page_lines/);
+      expect(await breakdown.textContent()).toMatch(/struct_page_lines/);
       const regen = munmap.locator("details.regenerate");
       await regen.locator("summary").click();
-      expect(await regen.innerText()).toContain("foliolab bench -s per-page -w pmfb/munmap -f 64K --size 8M --seed 1");
-      expect(await regen.innerText()).toMatch(/-w pmfb\/munmap -f 64K --size 8M --seed 1 \(FAILED\)/);
+      expect(await regen.textContent()).toContain("foliolab bench -s per-page -w pmfb/munmap -f 64K --size 8M --seed 1");
+      expect(await regen.textContent()).toMatch(/-w pmfb\/munmap -f 64K --size 8M --seed 1 \(FAILED\)/);
       const cellTitle = await munmap.locator('table[data-metric="modelled"] td').first().getAttribute("title");
       expect(cellTitle).toMatch(/^foliolab bench -s per-page -w pmfb\/munmap -f 4K/);
 

@@ -69,7 +69,7 @@ describe("foliolab view in headless Chromium", () => {
       // Three steps with the keyboard: mmap, madvise, write; then the munmap of one page.
       for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowRight");
       expect(await page.getAttribute("body", "data-step")).toBe("3");
-      expect(await page.locator("#oplabel").innerText()).toContain("munmap id=a offset=68K length=4K");
+      expect(await page.locator("#oplabel").textContent()).toContain("munmap id=a offset=68K length=4K");
       const partial = pp.locator("tr.folio[data-partial='1']");
       expect(await partial.count()).toBe(1);
       expect(await partial.getAttribute("data-order")).toBe("4");
@@ -78,8 +78,8 @@ describe("foliolab view in headless Chromium", () => {
       expect(await partial.getAttribute("data-nr-pages-mapped")).toBe("15");
       expect(await partial.getAttribute("data-deferred")).toBe("1");
       expect(await pp.locator("tr.folio[data-partial='0'][data-mapcount='16']").count()).toBe(3);
-      expect(await pp.locator(".dsq-count").innerText()).toBe("1");
-      expect(await pp.locator(".gather-s").innerText()).toContain("flush #1");
+      expect(await pp.locator(".dsq-count").textContent()).toBe("1");
+      expect(await pp.locator(".gather-s").textContent()).toContain("flush #1");
       // The first step where the strategies differ is marked, in both columns and in the op list.
       expect(await page.locator(".diverged.first").count()).toBe(2);
       expect(await page.locator("#oplist li.first").getAttribute("data-step")).toBe("3");
@@ -87,7 +87,7 @@ describe("foliolab view in headless Chromium", () => {
       // Mapping a's strip: its two VMAs around the one-page hole. 16 pages of the first folio, then the
       // partially mapped folio's page, the hole (no VMA), its other 14 pages, then two whole folios.
       const partialPfn = Number(await partial.getAttribute("data-pfn"));
-      expect(await pp.locator(".vlabel").first().innerText()).toContain("in 2 VMAs, 4K unmapped between");
+      expect(await pp.locator(".vlabel").first().textContent()).toContain("in 2 VMAs, 4K unmapped between");
       const strip = pp.locator("svg.strip").first();
       const runs = strip.locator("rect.run");
       const shape = await runs.evaluateAll((els) =>
@@ -142,8 +142,8 @@ describe("foliolab view in headless Chromium", () => {
       const stripNow = () => pp.locator("svg.strip").first();
       const w0 = (await runs.nth(1).boundingBox())?.width ?? 0;
       await page.keyboard.press("+");
-      expect(await page.locator("#zoomlabel").innerText()).toContain("zoom 2x");
-      expect(await pp.locator(".axis").first().innerText()).toMatch(/^0x10000010000/);
+      expect(await page.locator("#zoomlabel").textContent()).toContain("zoom 2x");
+      expect(await pp.locator(".axis").first().textContent()).toMatch(/^0x10000010000/);
       const zoomed = stripNow().locator("rect.run");
       expect(await zoomed.count()).toBe(3);
       const w1 = (await zoomed.first().boundingBox())?.width ?? 0;
@@ -156,11 +156,11 @@ describe("foliolab view in headless Chromium", () => {
       // The slider: the last step, the final munmap; per-page zapped 63 PTEs one by one.
       await page.locator("#slider").fill("4");
       expect(await page.getAttribute("body", "data-step")).toBe("4");
-      expect(await pp.locator(".gather-s").innerText()).toContain("63 zap_present_ptes batches");
-      expect(await page.locator('.col[data-strategy="folio-batch"] .gather-s').innerText()).toContain(
+      expect(await pp.locator(".gather-s").textContent()).toContain("63 zap_present_ptes batches");
+      expect(await page.locator('.col[data-strategy="folio-batch"] .gather-s').textContent()).toContain(
         "batches of PTEs: 1 of 1, 1 of 14, 3 of 16",
       );
-      expect(await pp.locator(".dsq-count").innerText()).toBe("0");
+      expect(await pp.locator(".dsq-count").textContent()).toBe("0");
       // Home, then d: back to the first difference.
       await page.keyboard.press("Home");
       expect(await page.getAttribute("body", "data-step")).toBe("0");
