@@ -504,6 +504,11 @@ function story(
       `zapped ${t.zapPages} present PTE${t.zapPages === 1 ? "" : "s"} in ${t.zapCalls} zap_present_ptes batch${t.zapCalls === 1 ? "" : "es"} (${sizes} PTEs)${t.tables ? ` over ${t.tables} PTE table${t.tables === 1 ? "" : "s"}` : ""}; the mmu_gather was flushed ${t.flushes} time${t.flushes === 1 ? "" : "s"}, releasing ${t.items} item${t.items === 1 ? "" : "s"} (${t.pages} pages)`,
     );
   }
+  const cleared = costs.find(([k]) => k === "pte_clear")?.[1] ?? 0;
+  if (cleared > t.zapPages && t.tables + t.zapCalls + t.rmaps > 0)
+    out.push(
+      `cleared ${cleared - t.zapPages} non-present PTE${cleared - t.zapPages === 1 ? "" : "s"} (swap entries and the like: core's walk handles those, not the strategy)`,
+    );
   const byOrder = (pfns: number[], m: Map<number, FolioRec>) => {
     const c = new Map<number, number>();
     for (const p of pfns) {
