@@ -115,6 +115,23 @@ describe("foliolab view", () => {
     expect(r.html.length).toBeLessThan(2_000_000);
   });
 
+  it("--range draws a part of a big mapping at full resolution", async () => {
+    const r = await view(["pmfb/munmap", "-f", "4K", "--size", "1G", "-s", "per-page", "--range", "0x10000010000+64K"]);
+    expect(r.code, r.err).toBe(0);
+    const t = r.trace as ViewTrace;
+    expect(t.range).toEqual([0x10000010000 / 4096, 0x10000020000 / 4096]);
+    const written = t.strategies[0]?.steps[2];
+    const vma = t.vmas[written?.procs[0]?.vmas[0] ?? -1];
+    expect([vma?.start, vma?.end]).toEqual(t.range);
+    const layout = t.layouts[vma?.layout ?? -1];
+    expect(layout?.block).toBe(1);
+    expect(layout?.runs.map((x) => [x[1], x[2], x[4]])).toEqual(Array.from({ length: 16 }, () => [1, "P", 0]));
+    expect(written?.folios.list).toHaveLength(16);
+    const bad = await view(["pmfb/munmap", "--range", "0x1001+4K"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--range: "0x1001\+4K" must be page-aligned/);
+  });
+
   it("is deterministic: the same scenario and seed give the same page", async () => {
     const a = await view(["exit/mixed-orders", "--seed", "3"]);
     const b = await view(["exit/mixed-orders", "--seed", "3"]);

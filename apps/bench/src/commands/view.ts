@@ -25,6 +25,23 @@ interface ViewFlags {
   size?: string;
   seed: number;
   out: string;
+  range?: string;
+}
+
+/** "0x10000000000-0x10000200000" or "0x10000000000+2M": a virtual page range [start, end). */
+export function parseRange(text: string): [number, number] | string {
+  const m = /^(0x[0-9a-fA-F]+|\d+)(?:([-+])(0x[0-9a-fA-F]+|\d+[KMGkmg]?))$/.exec(text.trim());
+  if (!m) return `--range: "${text}" is not start-end or start+length (e.g. 0x10000000000+2M)`;
+  const start = Number(m[1]);
+  let end: number;
+  if (m[2] === "-") end = Number(m[3]);
+  else {
+    const len = parseBytes(m[3] as string);
+    if (len === null) return `--range: "${m[3]}" is not a length like 2M`;
+    end = start + len;
+  }
+  if (start % 4096 !== 0 || end % 4096 !== 0 || end <= start) return `--range: "${text}" must be page-aligned with end > start`;
+  return [start / 4096, end / 4096];
 }
 
 function list(v: string, prev: string[] | undefined): string[] {
@@ -75,6 +92,12 @@ async function viewCommand(target: string, flags: ViewFlags, io: Io): Promise<nu
   } else {
     return fail(`"${target}" is neither a scenario file nor a workload id (see foliolab list)`);
   }
+  let range: [number, number] | undefined;
+  if (flags.range) {
+    const r = parseRange(flags.range);
+    if (typeof r === "string") return fail(r);
+    range = r;
+  }
   const specs = flags.strategy && flags.strategy.length > 0 ? flags.strategy : VIEW_DEFAULT_STRATEGIES;
   const { loaded, failures } = await loadStrategies(specs, io.cwd);
   if (failures.length > 0) {
@@ -88,6 +111,7 @@ async function viewCommand(target: string, flags: ViewFlags, io: Io): Promise<nu
       source,
       strategies: loaded.map((s) => s.strategy),
       ...(measured ? { measured } : {}),
+      ...(range ? { range } : {}),
     });
   } catch (e) {
     if (e instanceof ScenarioError) return fail(`${target}: ${e.message}`);
@@ -137,6 +161,10 @@ export function registerView(program: Command, io: Io, setCode: (c: number) => v
         return n;
       },
       1,
+    )
+    .option(
+      "--range <start-end|start+len>",
+      "draw only this virtual address range, e.g. 0x10000000000+2M (page tables at full resolution, folios inside it)",
     )
     .option("-o, --out <file>", "the HTML file to write", VIEW_DEFAULT_OUT)
     .action(async (target: string, flags: ViewFlags) => setCode(await viewCommand(target, flags, io)));

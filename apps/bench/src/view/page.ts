@@ -114,7 +114,7 @@ export function renderView(trace: ViewTrace): string {
 </defs></svg>
 <header>
 <h1>${esc(trace.title)}: ${esc(names)}</h1>
-<div class="src">${esc(trace.source)}; the state after each op, as the model holds it; ${trace.opCount} ops${trace.ops.length < trace.opCount ? ` in ${trace.ops.length} steps (runs of alike ops grouped: a big scenario)` : ""}${
+<div class="src">${esc(trace.source)}${trace.range ? `; only 0x${(trace.range[0] * 4096).toString(16)}-0x${(trace.range[1] * 4096).toString(16)} (--range): page tables and folios inside it` : ""}; the state after each op, as the model holds it; ${trace.opCount} ops${trace.ops.length < trace.opCount ? ` in ${trace.ops.length} steps (runs of alike ops grouped: a big scenario)` : ""}${
     trace.strategies.length > 1
       ? trace.firstDifference === null
         ? "; the strategies never differ"

@@ -186,6 +186,8 @@ export interface ViewTrace {
   ops: Array<{ from: number; to: number; text: string; op: string; measured: boolean }>;
   /** Ops in the scenario. */
   opCount: number;
+  /** The virtual page range drawn (--range), or null for everything. */
+  range: [number, number] | null;
   strategies: StrategyTrace[];
   layouts: Layout[];
   vmas: VmaView[];
@@ -563,18 +565,22 @@ function story(
   return out;
 }
 
-function captureStep(k: Kernel, table: LayoutTable, sink: Sink, before: Before): Step {
+function captureStep(k: Kernel, table: LayoutTable, sink: Sink, before: Before, range: [number, number] | undefined): Step {
   const procs: ProcView[] = [];
   const folios = new Set<number>();
   for (const [name, mm] of k.procs) {
     const vmas: ProcView["vmas"] = [];
     if (!mm.exited) {
       for (const vma of mm.vmas) {
-        const layout = vmaLayout(k, mm, vma.start, vma.end, folios);
+        // With a range, only the part of each VMA inside it is drawn (at full resolution when small).
+        const start = range ? Math.max(vma.start, range[0]) : vma.start;
+        const end = range ? Math.min(vma.end, range[1]) : vma.end;
+        if (end <= start) continue;
+        const layout = vmaLayout(k, mm, start, end, folios);
         vmas.push(
           table.addVma({
-            start: vma.start,
-            end: vma.end,
+            start,
+            end,
             kind: vma.kind,
             prot: protOf(vma.flags),
             mapping: vma.mapping,
@@ -654,8 +660,10 @@ function traceStrategy(
   strategy: ZapStrategy,
   table: LayoutTable,
   groups: Array<{ from: number; to: number }>,
+  range: [number, number] | undefined,
 ): StrategyTrace {
   const lastOf = new Set(groups.map((g) => g.to));
+  let captureError: unknown;
   const sink: Sink = { events: [], dropped: 0, flushes: 0, totals: emptyTotals() };
   const wrapped = recordingStrategy(strategy, sink);
   const k0 = createKernel(scenario, { strategy: wrapped });
@@ -670,11 +678,18 @@ function traceStrategy(
     runScenarioDetailed(scenario, {
       strategy: wrapped,
       onOp: (k, _op, i) => {
-        if (lastOf.has(i)) steps.push(captureStep(k, table, sink, before));
+        if (!lastOf.has(i)) return;
+        try {
+          steps.push(captureStep(k, table, sink, before, range));
+        } catch (e) {
+          // A bug of the view, not of the strategy: let it surface as such.
+          captureError = e;
+          throw e;
+        }
       },
     });
   } catch (e) {
-    if (e instanceof ScenarioError) throw e;
+    if (e instanceof ScenarioError || captureError !== undefined) throw e;
     const kind = e instanceof InvariantViolation ? "InvariantViolation" : e instanceof StrategyError ? "StrategyError" : "Error";
     out.error = { step: steps.length, kind, message: (e as Error)?.message ?? String(e) };
   }
@@ -752,6 +767,8 @@ export interface TraceInput {
   strategies: ZapStrategy[];
   /** Indices of the measured ops (from a workload), if any. */
   measured?: number[];
+  /** Only this virtual page range [start, end) of every process: page tables and folios inside it. */
+  range?: [number, number];
 }
 
 /** Run the scenario under every strategy and capture every step. Throws ScenarioError on bad input. */
@@ -760,7 +777,7 @@ export function buildTrace(input: TraceInput): ViewTrace {
   const table = new LayoutTable();
   const measured = new Set(input.measured ?? []);
   const groups = planSteps(scenario, measured);
-  const strategies = input.strategies.map((s) => traceStrategy(scenario, s, table, groups));
+  const strategies = input.strategies.map((s) => traceStrategy(scenario, s, table, groups, input.range));
   const differences: string[][] = [];
   let firstDifference: number | null = null;
   if (strategies.length > 1) {
@@ -805,6 +822,7 @@ export function buildTrace(input: TraceInput): ViewTrace {
       };
     }),
     opCount: scenario.ops.length,
+    range: input.range ?? null,
     strategies,
     layouts: table.layouts,
     vmas: table.vmas,
