@@ -145,7 +145,7 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
   const e = res.environment;
   const out: string[] = [];
   out.push("# foliolab bench report", "");
-  out.push("## Headline: modelled time against the baseline", "");
+  out.push("## Headline: modelled time against the baseline (lower is better)", "");
   for (const l of headlineLines(res)) out.push(`- ${l}`);
   if (res.summary.failed > 0) out.push(`- ${res.summary.failed} run(s) FAILED: see Failures`);
   out.push("");
