@@ -192,7 +192,9 @@ export function renderHtml(res: ResultsFile): string {
     "<h1>foliolab bench report</h1>",
   );
   const hl = headlineLines(res);
-  parts.push('<section class="headline" id="headline"><h2>Headline: modelled time against the baseline (lower is better)</h2><ul>');
+  parts.push(
+    '<section class="headline" id="headline"><h2>Headline: modelled time against the baseline (lower is better)</h2><ul>',
+  );
   for (const l of hl) parts.push(`<li>${esc(l)}</li>`);
   if (res.summary.failed > 0) parts.push(`<li class="failed">${res.summary.failed} run(s) FAILED: see Failures</li>`);
   const kh0 = kernelHeadline(res);
