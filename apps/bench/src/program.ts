@@ -10,6 +10,8 @@ import { kernelAvailable } from "@foliolab/kernel-probe";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
+import { registerMerge } from "./commands/merge.js";
+import { registerView } from "./commands/view.js";
 import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "./kernel-bench.js";
 import { refusedCell } from "./limits.js";
@@ -99,6 +101,7 @@ interface BenchFlags {
   json?: boolean;
   timeout: number;
   kernel?: boolean;
+  baseline?: string;
 }
 
 /** Build the results object from a finished (or interrupted) matrix. */
@@ -110,6 +113,8 @@ export function buildResults(args: {
   records: RunRecord[];
   interrupted: boolean;
   kernel?: KernelSection;
+  /** Strategy every ratio is taken against (default per-page). */
+  baseline?: string;
 }): ResultsFile {
   const { plan, o } = args;
   const strategyOrder = [...plan.strategies.map((s) => s.name), ...plan.strategyFailures.map((f) => f.name)];
@@ -134,7 +139,7 @@ export function buildResults(args: {
       jobs: o.jobs,
       gateMetric: "cost_events",
       primaryMetric: "modelled_ns_per_page",
-      baseline: BASELINE,
+      baseline: args.baseline ?? BASELINE,
       profile: profileMeta(o.profile),
       matrix: { strategies: strategyOrder, workloads: workloadOrder, folios: plan.folios, size: o.size ?? null },
     },
@@ -201,6 +206,10 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     io.err(`error: ${refused}`);
     return 2;
   }
+  if (flags.baseline !== undefined && !plan.strategies.some((s) => s.name === flags.baseline))
+    throw new UsageError(
+      `--baseline: "${flags.baseline}" is not a strategy of this matrix (${plan.strategies.map((s) => s.name).join(", ") || "none"})`,
+    );
   for (const f of plan.strategyFailures)
     io.err(`${io.color ? pc.red("error") : "error"}: strategy "${f.name}" failed to load: ${f.message}`);
   for (const p of plan.problems) io.err(`error: ${p}`);
@@ -287,6 +296,7 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     records: run.records,
     interrupted,
     ...(kernel ? { kernel } : {}),
+    ...(flags.baseline ? { baseline: flags.baseline } : {}),
   });
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   if (flags.json) io.out(`${JSON.stringify(res, null, 2)}\n`);
@@ -553,6 +563,10 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
         .default("modelled"),
     )
     .option("--json", "print results.json to stdout instead of tables")
+    .option(
+      "--baseline <strategy>",
+      `strategy the ratios are taken against, e.g. folio-batch (what Linux runs) (default: ${BASELINE})`,
+    )
     .option("--timeout <seconds>", "stop a run that takes longer (worker threads only)", intArg("--timeout", 1), 300)
     .option(
       "--kernel",
@@ -617,6 +631,9 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     .description("List strategies, workloads (with what each still needs from core) and folio sizes.")
     .option("--json", "as JSON")
     .action(async (flags: { json?: boolean }) => setCode(await listCommand(flags, io)));
+
+  registerMerge(program, io, setCode, DEFAULT_OUT);
+  registerView(program, io, setCode);
 
   return program;
 }

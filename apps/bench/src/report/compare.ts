@@ -5,7 +5,7 @@
 
 import type { RunRecord } from "../measure.js";
 import type { ResultsFile } from "../results.js";
-import { flatCounters, fmtNum } from "./model.js";
+import { flatCounters } from "./model.js";
 
 export interface CompareOptions {
   /** Also list sub-metrics (event kinds, counters) that did not change. */
@@ -38,6 +38,14 @@ function sdPct(mean: number | undefined, sd: number | undefined): string {
   if (mean === undefined || sd === undefined || mean === 0) return "";
   const p = Math.round((100 * sd) / Math.abs(mean));
   return p === 0 ? "" : `±${String(p).padStart(2)}%`;
+}
+
+/** Integers (event counts, counters) exactly; measured or modelled values to 4 significant digits. */
+function fmtValue(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(1);
+  return Number(v.toPrecision(4)).toString();
 }
 
 function fmtChange(a: number | undefined, b: number | undefined): string {
@@ -92,30 +100,36 @@ export function compareResults(base: ResultsFile, next: ResultsFile, o: CompareO
   const onlyBase = [...bmap.keys()].filter((k) => !nmap.has(k));
   const onlyNew = [...nmap.keys()].filter((k) => !bmap.has(k));
   const changedExact = lines.filter((l) => l.exact && l.base !== l.next).length;
-  const h1 = (names[0] ?? "base").slice(0, 16).padStart(16, " ");
-  const h2 = (names[1] ?? "new").slice(0, 16).padStart(16, " ");
+  const h1 = names[0] ?? "base";
+  const h2 = names[1] ?? "new";
   const text: string[] = [];
   text.push(
-    `base: ${base.metadata.startedAt}  ${base.metadata.matrix.strategies.join(", ")}  profile ${base.metadata.profile.name}`,
+    `base: ${h1}  ${base.metadata.startedAt}  ${base.metadata.matrix.strategies.join(", ")}  profile ${base.metadata.profile.name}`,
   );
   text.push(
-    `new:  ${next.metadata.startedAt}  ${next.metadata.matrix.strategies.join(", ")}  profile ${next.metadata.profile.name}`,
+    `new:  ${h2}  ${next.metadata.startedAt}  ${next.metadata.matrix.strategies.join(", ")}  profile ${next.metadata.profile.name}`,
   );
   if (base.metadata.profile.name !== next.metadata.profile.name) {
     text.push("note: the two runs used different cost profiles, so modelled times differ by construction");
   }
   text.push("");
-  text.push(`${h1} ${h2}`);
-  text.push("---------------- ---------------------------");
-  text.push("         %stddev     %change         %stddev");
-  text.push("             \\          |                \\");
-  for (const l of lines) {
-    const a = l.base === undefined ? "" : fmtNum(l.base);
-    const b = l.next === undefined ? "" : fmtNum(l.next);
+  // Column width: the widest value (at least 10), so no value and no file name is cut.
+  const vals = lines.map((l) => [l.base === undefined ? "" : fmtValue(l.base), l.next === undefined ? "" : fmtValue(l.next)]);
+  const vw = Math.max(10, ...vals.flat().map((v) => v.length));
+  // LKP layout: "base ±sd" under the first name, "%change new ±sd" under the second. Names are
+  // printed whole (a long one pushes its column right rather than being cut).
+  const left = vw + 6;
+  const right = 11 + vw + 6;
+  text.push(`${h1.padStart(left)} ${h2.padStart(right)}`);
+  text.push(`${"-".repeat(Math.max(left, h1.length))} ${"-".repeat(Math.max(right, h2.length))}`);
+  text.push(`${"%stddev".padStart(vw + 6)}${"%change".padStart(12)}${"%stddev".padStart(vw + 6)}`);
+  text.push(`${"\\".padStart(vw + 4)}${"|".padStart(11)}${"\\".padStart(vw + 7)}`);
+  lines.forEach((l, i) => {
+    const [a, b] = vals[i] as [string, string];
     text.push(
-      `${a.padStart(10)} ${sdPct(l.base, l.baseSd).padEnd(5)} ${fmtChange(l.base, l.next).padStart(10)} ${b.padStart(10)} ${sdPct(l.next, l.nextSd).padEnd(5)}  ${l.name}`,
+      `${a.padStart(vw)} ${sdPct(l.base, l.baseSd).padEnd(5)} ${fmtChange(l.base, l.next).padStart(10)} ${b.padStart(vw)} ${sdPct(l.next, l.nextSd).padEnd(5)}  ${l.name}`,
     );
-  }
+  });
   text.push("");
   text.push(
     `${matched} runs matched; ${changedExact} exact metric${changedExact === 1 ? "" : "s"} changed${onlyBase.length ? `; only in base: ${onlyBase.length}` : ""}${onlyNew.length ? `; only in new: ${onlyNew.length}` : ""}`,

@@ -5,6 +5,7 @@
 
 import type { ResultsFile } from "../results.js";
 import {
+  breakdownRows,
   cellText,
   counterLabel,
   failureText,
@@ -12,12 +13,14 @@ import {
   fmtNum,
   grids,
   hasKernelColumn,
+  headlineLines,
   kernelCellText,
   kernelHeadline,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
 } from "./model.js";
@@ -31,9 +34,11 @@ function anchor(id: string): string {
   return `w-${id.replace(/[^A-Za-z0-9]+/g, "-")}`;
 }
 
-function cellClass(text: string): string {
+/** Better/worse shading for the deterministic metrics only: simulator wall time is never shaded like a regression. */
+function cellClass(text: string, metric: Metric): string {
   if (text === "FAILED") return ' class="failed"';
   if (text === "skipped") return ' class="skipped"';
+  if (metric === "wall") return ' class="advisory"';
   const m = /\((\d+(?:\.\d+)?)x\)$/.exec(text);
   if (!m) return "";
   const r = Number(m[1]);
@@ -47,7 +52,12 @@ function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string {
     .map((f) => {
       const cells = g.strategies.map((s) => {
         const t = cellText(g, f, s, m);
-        return `<td${cellClass(t)}>${esc(t)}</td>`;
+        const r = g.cell(f, s);
+        const title =
+          r && res
+            ? ` title="${esc(`${r.status === "failed" ? `${failureText(r)}\n` : ""}${regenerateCellCommand(res, r)}`)}"`
+            : "";
+        return `<td${cellClass(t, m)}${title}>${esc(t)}</td>`;
       });
       if (linux) {
         const t = kernelCellText(res, g.id, f);
@@ -63,6 +73,27 @@ function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string {
     })
     .join("\n");
   return `<table class="grid" data-metric="${m}"><caption>${esc(METRIC_TITLES[m])}${m === "wall" ? "" : `, ratio to ${esc(g.baseline)}`}</caption>\n${head}\n${rows}\n</table>`;
+}
+
+/** Where the modelled time goes: ns per page by cost-event kind, each strategy, each folio size. */
+function breakdownHtml(g: WorkloadGrid): string {
+  const t = breakdownRows(g);
+  if (!t) return "";
+  const head = `<tr>${t.header.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
+  const trs = t.rows.map(
+    (r) =>
+      `<tr>${r.map((c, i) => (i < 2 ? `<th>${esc(c)}</th>` : `<td${c === "FAILED" ? ' class="failed"' : ""}>${esc(c)}</td>`)).join("")}</tr>`,
+  );
+  return `<details class="breakdown"><summary>the model's costs by cost event: modelled ns per 4K page (events per page)</summary>\n<table class="breakdown">\n${head}\n${trs.join("\n")}\n</table></details>`;
+}
+
+/** The command that regenerates each cell. */
+function regenerateHtml(res: ResultsFile, g: WorkloadGrid): string {
+  const items = g.runs.map(
+    (r) =>
+      `<li><code>${esc(regenerateCellCommand(res, r))}</code>${r.status === "ok" ? "" : ` (${esc(r.status === "failed" ? "FAILED" : r.status)})`}</li>`,
+  );
+  return `<details class="regenerate"><summary>the command that regenerates each cell</summary>\n<ul class="meta">${items.join("")}</ul></details>`;
 }
 
 function countersHtml(g: WorkloadGrid): string {
@@ -137,10 +168,12 @@ table{border-collapse:collapse;margin:10px 16px 10px 0;font-size:13px;display:in
 caption{text-align:left;font-weight:600;padding:4px 0}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right;font-variant-numeric:tabular-nums}
 th{background:#f6f6f6}
-td.better{background:#e9f7ef}td.worse{background:#fdecea}td.failed{background:#f8d7da;color:#842029;font-weight:600}td.skipped{color:#999}
+td.better{background:#e9f7ef}td.worse{background:#fdecea}td.advisory{color:#555}td.failed{background:#f8d7da;color:#842029;font-weight:600}td.skipped{color:#999}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{border:1px solid #eee}
 .meta{font-size:13px;color:#444}.meta li{margin:2px 0}
 .failures li{color:#842029}
+.headline{background:#f4f8fb;border:1px solid #d6e4f0;padding:8px 14px;margin:12px 0}.headline h2{margin:0 0 6px;border:0;font-size:16px}.headline li{margin:3px 0}
+details{margin:6px 0;font-size:13px}details summary{cursor:pointer;color:#1a5276}table.breakdown td{white-space:nowrap}
 `;
 
 /** Extra rules, only in reports that have the kernel column (so reports without it are unchanged). */
@@ -158,6 +191,15 @@ export function renderHtml(res: ResultsFile): string {
     "<body>",
     "<h1>foliolab bench report</h1>",
   );
+  const hl = headlineLines(res);
+  parts.push(
+    '<section class="headline" id="headline"><h2>Headline: modelled time against the baseline (lower is better)</h2><ul>',
+  );
+  for (const l of hl) parts.push(`<li>${esc(l)}</li>`);
+  if (res.summary.failed > 0) parts.push(`<li class="failed">${res.summary.failed} run(s) FAILED: see Failures</li>`);
+  const kh0 = kernelHeadline(res);
+  if (kh0) parts.push(`<li>${esc(kh0)}</li>`);
+  parts.push("</ul></section>");
   parts.push('<ul class="meta">');
   parts.push(`<li>foliolab ${esc(m.version)}, started ${esc(m.startedAt)}, finished ${esc(m.finishedAt)}</li>`);
   parts.push(`<li>command: <code>${esc(m.command.join(" "))}</code></li>`);
@@ -193,12 +235,15 @@ export function renderHtml(res: ResultsFile): string {
     parts.push(`<section id="${anchor(g.id)}" class="workload">`);
     parts.push(`<h2>${esc(g.id)}: ${esc(g.title)}</h2>`);
     if (g.origin) parts.push(`<p>Origin: ${esc(g.origin)}. ${esc(g.description)}. Region: ${esc(g.sizes.join(", "))}.</p>`);
-    parts.push('<div class="charts">', lineChart(g, "modelled"), stackedEvents(g), "</div>");
-    parts.push(metricTable(g, "modelled", res), metricTable(g, "events"), metricTable(g, "wall"));
+    const kernelLine = hasKernelColumn(res) ? g.folios.map((f) => kernelRun(res, g.id, f)?.nsPerPage) : undefined;
+    parts.push('<div class="charts">', lineChart(g, "modelled", kernelLine), stackedEvents(g), "</div>");
+    parts.push(metricTable(g, "modelled", res), metricTable(g, "events", res), metricTable(g, "wall", res));
+    parts.push(breakdownHtml(g));
     if (hasKernelColumn(res)) parts.push(kernelHtml(res, g));
     parts.push(countersHtml(g));
     const sharing = sharingHtml(g);
     if (sharing) parts.push(sharing);
+    parts.push(regenerateHtml(res, g));
     const wallNote = g.runs.find((r) => r.metrics?.wall.phase);
     if (wallNote?.metrics?.wall.phase) {
       parts.push(

@@ -5,6 +5,7 @@
 
 import type { ResultsFile } from "../results.js";
 import {
+  breakdownRows,
   cellText,
   chartBaseName,
   counterLabel,
@@ -13,12 +14,14 @@ import {
   fmtNum,
   grids,
   hasKernelColumn,
+  headlineLines,
   kernelCellText,
   kernelHeadline,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
 } from "./model.js";
@@ -142,6 +145,10 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
   const e = res.environment;
   const out: string[] = [];
   out.push("# foliolab bench report", "");
+  out.push("## Headline: modelled time against the baseline (lower is better)", "");
+  for (const l of headlineLines(res)) out.push(`- ${l}`);
+  if (res.summary.failed > 0) out.push(`- ${res.summary.failed} run(s) FAILED: see Failures`);
+  out.push("");
   out.push(`- foliolab ${m.version}, results schema ${res.schemaVersion}, started ${m.startedAt}, finished ${m.finishedAt}`);
   out.push(`- command: \`${m.command.join(" ")}\``);
   out.push(
@@ -174,12 +181,31 @@ export function renderMarkdown(res: ResultsFile, chartDir = "charts"): string {
     if (hasKernelColumn(res)) out.push(`### ${LINUX_COLUMN_TITLE}: measured on the kernel`, "", ...kernelTable(res, g), "");
     out.push(`### ${METRIC_TITLES.events} (ratio to ${g.baseline})`, "", ...metricTable(g, "events"), "");
     out.push(`### ${METRIC_TITLES.wall}`, "", ...wallTable(g), "");
+    const bd = breakdownRows(g);
+    if (bd)
+      out.push(
+        "### The model's costs by cost event (modelled ns per 4K page, events per page)",
+        "",
+        ...table(bd.header, bd.rows),
+        "",
+      );
     out.push("### Kernel-visible counters (deltas over the measured phase)", "", ...countersTable(g), "");
     const sharing = sharingTable(g);
     if (sharing.length > 0)
       out.push("### Sharing heuristics against the ground truth (start of the measured phase)", "", ...sharing, "");
     out.push(`![${g.id} modelled time](${chartDir}/${base}.modelled.svg)`, "");
     out.push(`![${g.id} cost events by kind](${chartDir}/${base}.events.svg)`, "");
+    out.push(
+      "<details><summary>The command that regenerates each cell</summary>",
+      "",
+      ...g.runs.map(
+        (r) =>
+          `- \`${regenerateCellCommand(res, r)}\`${r.status === "ok" ? "" : ` (${r.status === "failed" ? "FAILED" : r.status})`}`,
+      ),
+      "",
+      "</details>",
+      "",
+    );
     const skipped = g.runs.filter((r) => r.status === "skipped");
     if (skipped.length > 0) out.push(`Skipped: ${failureText(skipped[0] as (typeof skipped)[number])}`, "");
   }

@@ -188,3 +188,116 @@ export function sharingRows(g: WorkloadGrid): { header: string[]; rows: string[]
   ];
   return { header, rows };
 }
+
+/**
+ * The command that regenerates one cell of the matrix: the same workload, folio size, region
+ * size, seed and strategy (by the spec it was loaded from), and the cost profile when it was not
+ * the default.
+ */
+export function regenerateCellCommand(res: ResultsFile, r: RunRecord): string {
+  const spec = res.strategies.find((s) => s.name === r.strategy)?.spec ?? r.strategy;
+  const quote = (s: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  const parts = [
+    "foliolab bench",
+    `-s ${quote(spec)}`,
+    `-w ${quote(r.workload)}`,
+    `-f ${r.folio}`,
+    `--size ${r.sizeLabel}`,
+    `--seed ${r.seed}`,
+  ];
+  const p = res.metadata.profile;
+  if (p.origin !== "default") parts.push(`--profile ${quote(p.origin)}`);
+  return parts.join(" ");
+}
+
+/** Geometric mean of positive numbers. */
+function geomean(xs: number[]): number {
+  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+}
+
+export interface HeadlineRow {
+  strategy: string;
+  /** Cells with a modelled time for the strategy and the baseline. */
+  cells: number;
+  /** Geometric mean of the modelled-time ratios to the baseline. */
+  geomean: number | undefined;
+  best: { ratio: number; workload: string; folio: string } | undefined;
+  worst: { ratio: number; workload: string; folio: string } | undefined;
+  failed: number;
+}
+
+/** Per strategy: how its modelled time compares with the baseline's over the whole matrix. */
+export function headline(res: ResultsFile): { baseline: string; rows: HeadlineRow[] } {
+  const gs = grids(res);
+  const baseline = gs[0]?.baseline ?? res.metadata.baseline;
+  const names = [...new Set(gs.flatMap((g) => g.strategies))];
+  const rows: HeadlineRow[] = [];
+  for (const s of names) {
+    const ratios: Array<{ ratio: number; workload: string; folio: string }> = [];
+    let failed = 0;
+    for (const g of gs) {
+      for (const f of g.folios) {
+        const r = g.cell(f, s);
+        if (r?.status === "failed") failed++;
+        const v = metricValue(r, "modelled");
+        const b = metricValue(g.cell(f, g.baseline), "modelled");
+        if (v !== undefined && b !== undefined && v > 0 && b > 0) ratios.push({ ratio: v / b, workload: g.id, folio: f });
+      }
+    }
+    const sorted = [...ratios].sort((a, b) => a.ratio - b.ratio);
+    rows.push({
+      strategy: s,
+      cells: ratios.length,
+      geomean: ratios.length ? geomean(ratios.map((x) => x.ratio)) : undefined,
+      best: sorted[0],
+      worst: sorted[sorted.length - 1],
+      failed,
+    });
+  }
+  return { baseline, rows };
+}
+
+/** One line per strategy of the headline, for report.md and report.html. */
+export function headlineLines(res: ResultsFile): string[] {
+  const h = headline(res);
+  return h.rows.map((r) => {
+    const fail = r.failed > 0 ? `; ${r.failed} FAILED` : "";
+    if (r.strategy === h.baseline) return `${r.strategy}: the baseline (1.00x)${fail}`;
+    if (r.geomean === undefined) return `${r.strategy}: no cell to compare with ${h.baseline}${fail}`;
+    const cell = (c: { ratio: number; workload: string; folio: string } | undefined) =>
+      c ? `${fmtRatio(c.ratio)} (${c.workload} ${c.folio})` : "-";
+    return `${r.strategy}: ${fmtRatio(r.geomean)} the modelled time of ${h.baseline} (geometric mean over ${r.cells} cells); best ${cell(r.best)}, worst ${cell(r.worst)}${fail}`;
+  });
+}
+
+/** Modelled ns per 4K page by cost-event kind, per folio size and strategy (kinds that cost anything). */
+export function breakdownRows(g: WorkloadGrid): { header: string[]; rows: string[][] } | null {
+  const rows: string[][] = [];
+  for (const f of g.folios) {
+    const kinds = new Map<string, number>();
+    for (const s of g.strategies) {
+      const r = g.cell(f, s);
+      if (r?.status !== "ok" || !r.metrics) continue;
+      for (const [k, ns] of Object.entries(r.metrics.modelledNsByKind))
+        if (ns > 0) kinds.set(k, (kinds.get(k) ?? 0) + ns / r.pages);
+    }
+    const ordered = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+    for (const k of ordered) {
+      rows.push([
+        f,
+        k,
+        ...g.strategies.map((s) => {
+          const r = g.cell(f, s);
+          if (!r) return "-";
+          if (r.status === "failed") return "FAILED";
+          if (r.status !== "ok" || !r.metrics) return r.status;
+          const ns = r.metrics.modelledNsByKind[k] ?? 0;
+          const events = r.metrics.costEvents[k] ?? 0;
+          return ns === 0 ? "0" : `${fmtNum(ns / r.pages)} (${fmtNum(events / r.pages)} ev)`;
+        }),
+      ]);
+    }
+  }
+  if (rows.length === 0) return null;
+  return { header: ["folio", "cost event", ...g.strategies.map((s) => `${s}: ns/page (events/page)`)], rows };
+}

@@ -5,22 +5,62 @@
  */
 
 import type { RunRecord } from "../measure.js";
-import { fmtNum, METRIC_TITLES, type Metric, metricValue, type WorkloadGrid } from "./model.js";
+import { fmtNum, LINUX_COLUMN_TITLE, METRIC_TITLES, type Metric, metricValue, type WorkloadGrid } from "./model.js";
 
 /** Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
 export const STRATEGY_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
-const KIND_COLORS = [
-  "#4E79A7",
-  "#F28E2B",
-  "#E15759",
-  "#76B7B2",
-  "#59A14F",
-  "#EDC948",
-  "#B07AA1",
-  "#FF9DA7",
-  "#9C755F",
-  "#BAB0AC",
-];
+/**
+ * One fixed colour per cost-event kind, the same in every chart of every report, chosen (greedy
+ * farthest-point over an HSL grid) to stay apart from each other and from the strategies'
+ * Okabe-Ito colours, black, white and the greys used for "other" and the kernel.
+ */
+export const KIND_COLORS: Record<string, string> = {
+  pte_read: "#70CC33",
+  pte_clear: "#8033CC",
+  pte_set: "#8F242E",
+  tlb_range_update: "#24248F",
+  tlb_flush_range: "#70DB9B",
+  tlb_flush_full: "#2E8F24",
+  tlb_flush_pages: "#CC3380",
+  mapcount_atomic: "#A69E59",
+  large_mapcount_atomic: "#7E7ECE",
+  nr_pages_mapped_atomic: "#8F6424",
+  entire_mapcount_atomic: "#59A678",
+  refcount_atomic: "#813179",
+  lruvec_stat_update: "#B0DB70",
+  lruvec_lock: "#3342CC",
+  split_queue_lock: "#CC33CC",
+  deferred_split_enqueue: "#33CC52",
+  deferred_split_dequeue: "#CC3333",
+  gather_entries: "#8BB6C1",
+  gather_batch_alloc: "#6159A6",
+  struct_page_lines: "#338FCC",
+  pt_lock: "#CC8033",
+  rss_counter_add: "#33CCAD",
+  folio_mark_dirty: "#A65961",
+  folio_mark_accessed: "#CCBD33",
+  free_swap_cache: "#EBEBAD",
+  lru_add_drain: "#317981",
+  memcg_uncharge: "#6F8F24",
+  pages_freed: "#ADEBEB",
+  folios_freed: "#DBB070",
+  gather_flush: "#9E59A6",
+  munlock_check: "#EBADEB",
+  folios_allocated: "#3E4974",
+};
+/** A kind core adds later, until it gets its own colour here. */
+const SPARE_KIND_COLOR = "#8C7A6B";
+/** The "other" slice of a stacked bar. */
+export const OTHER_COLOR = "#c8c8c8";
+/** The kernel's line (`bench --kernel`): not a strategy colour. */
+export const KERNEL_COLOR = "#6b6b6b";
+
+export function kindColor(kind: string): string {
+  return KIND_COLORS[kind] ?? SPARE_KIND_COLOR;
+}
+
+/** Kinds shown by name in a stacked chart; the rest are summed as "other". */
+const STACK_KINDS = 9;
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -71,8 +111,23 @@ function tick(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
-/** A metric against folio size, one line per strategy. Log y axis when values span > 10x. */
-export function lineChart(g: WorkloadGrid, metric: Metric): string {
+/** Marker shapes per strategy, so lines of equal values stay told apart. */
+function marker(shape: number, x: number, y: number, r: number, color: string): string {
+  const sh = shape % 4;
+  if (sh === 0) return `<circle cx="${n(x)}" cy="${n(y)}" r="${n(r)}" fill="${color}"/>`;
+  if (sh === 1) return `<rect x="${n(x - r)}" y="${n(y - r)}" width="${n(2 * r)}" height="${n(2 * r)}" fill="${color}"/>`;
+  if (sh === 2)
+    return `<path d="M${n(x)} ${n(y - r * 1.2)}L${n(x + r * 1.1)} ${n(y + r * 0.8)}L${n(x - r * 1.1)} ${n(y + r * 0.8)}Z" fill="${color}"/>`;
+  return `<path d="M${n(x)} ${n(y - r * 1.3)}L${n(x + r * 1.1)} ${n(y)}L${n(x)} ${n(y + r * 1.3)}L${n(x - r * 1.1)} ${n(y)}Z" fill="${color}"/>`;
+}
+
+/**
+ * A metric against folio size, one line per strategy. Log y axis when values span > 10x.
+ * A FAILED or skipped cell breaks the line (a gap) and is marked with a cross on the axis.
+ * Lines are drawn widest first, so a strategy whose values equal another's still shows as a
+ * border around it. `kernel` (per folio, ns/page) adds the measured kernel as a grey dashed line.
+ */
+export function lineChart(g: WorkloadGrid, metric: Metric, kernel?: Array<number | undefined>): string {
   const W = 680;
   const H = 380;
   const L = 70;
@@ -87,6 +142,8 @@ export function lineChart(g: WorkloadGrid, metric: Metric): string {
       const v = metricValue(g.cell(f, s), metric);
       if (v !== undefined && v > 0) values.push(v);
     }
+  const kernelPts = metric === "modelled" && kernel?.some((v) => v !== undefined && v > 0) ? kernel : undefined;
+  for (const v of kernelPts ?? []) if (v !== undefined && v > 0) values.push(v);
   const title = `${g.id}: ${METRIC_TITLES[metric]}`;
   const body: string[] = [];
   if (values.length === 0) {
@@ -123,23 +180,67 @@ export function lineChart(g: WorkloadGrid, metric: Metric): string {
   body.push(
     `<text transform="translate(16 ${T + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT} fill="#333">${esc(metric === "modelled" ? "ns / page" : metric === "events" ? "events / page" : "ms")}${log ? " (log)" : ""}</text>`,
   );
-  // lines
-  g.strategies.forEach((s, si) => {
-    const color = STRATEGY_COLORS[si % STRATEGY_COLORS.length] as string;
-    const pts: Array<[number, number]> = [];
-    g.folios.forEach((f, i) => {
+  // lines: widest first; a gap at every cell without a value
+  const S = g.strategies.length;
+  const series: Array<{
+    name: string;
+    color: string;
+    values: Array<number | undefined>;
+    width: number;
+    shape: number;
+    cls: string;
+  }> = g.strategies.map((s, si) => ({
+    name: s,
+    color: STRATEGY_COLORS[si % STRATEGY_COLORS.length] as string,
+    values: g.folios.map((f) => {
       const v = metricValue(g.cell(f, s), metric);
-      if (v !== undefined && v > 0) pts.push([x(i), y(v)]);
+      return v !== undefined && v > 0 ? v : undefined;
+    }),
+    width: 2.5 + 2.5 * (S - 1 - si),
+    shape: si,
+    cls: "series",
+  }));
+  if (kernelPts)
+    series.push({
+      name: LINUX_COLUMN_TITLE,
+      color: KERNEL_COLOR,
+      values: g.folios.map((_, i) => kernelPts[i]),
+      width: 2,
+      shape: 3,
+      cls: "series kernel",
     });
-    if (pts.length > 1) {
-      body.push(
-        `<polyline class="series" data-strategy="${esc(s)}" fill="none" stroke="${color}" stroke-width="2.5" points="${pts.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}"/>`,
-      );
+  series.forEach((se, si) => {
+    const segments: Array<Array<[number, number]>> = [[]];
+    se.values.forEach((v, i) => {
+      if (v === undefined) segments.push([]);
+      else (segments[segments.length - 1] as Array<[number, number]>).push([x(i), y(v)]);
+    });
+    const dash = se.cls.includes("kernel") ? ' stroke-dasharray="6 4"' : "";
+    for (const pts of segments) {
+      if (pts.length > 1)
+        body.push(
+          `<polyline class="${se.cls}" data-strategy="${esc(se.name)}" fill="none" stroke="${se.color}" stroke-width="${se.width}" stroke-linejoin="round"${dash} points="${pts.map(([a, b]) => `${n(a)},${n(b)}`).join(" ")}"/>`,
+        );
+      for (const [a, b] of pts) body.push(marker(se.shape, a, b, 3 + (se.width - 2.5) / 2 + 1.5, se.color));
     }
-    for (const [a, b] of pts) body.push(`<circle cx="${n(a)}" cy="${n(b)}" r="4" fill="${color}"/>`);
+    // FAILED / skipped cells of a strategy: a cross in its colour just above the folio axis.
+    if (!se.cls.includes("kernel")) {
+      g.folios.forEach((f, i) => {
+        const r = g.cell(f, se.name);
+        if (!r || r.status === "ok") return;
+        const cx = x(i) + (si - (S - 1) / 2) * 10;
+        const cy = T + ph - 8;
+        body.push(
+          `<g class="failed-mark" data-strategy="${esc(se.name)}" data-folio="${esc(f)}"><title>${esc(`${se.name} ${f}: ${r.status === "failed" ? "FAILED" : r.status}`)}</title><path d="M${n(cx - 5)} ${n(cy - 5)}L${n(cx + 5)} ${n(cy + 5)}M${n(cx + 5)} ${n(cy - 5)}L${n(cx - 5)} ${n(cy + 5)}" stroke="${se.color}" stroke-width="2.5"/></g>`,
+        );
+      });
+    }
     const ly = T + 10 + si * 20;
-    body.push(`<line x1="${L + pw + 16}" y1="${ly}" x2="${L + pw + 40}" y2="${ly}" stroke="${color}" stroke-width="3"/>`);
-    body.push(`<text x="${L + pw + 46}" y="${ly + 4}" font-size="12" ${FONT} fill="#222">${esc(s)}</text>`);
+    body.push(
+      `<line x1="${L + pw + 16}" y1="${ly}" x2="${L + pw + 40}" y2="${ly}" stroke="${se.color}" stroke-width="3"${dash}/>`,
+      marker(se.shape, L + pw + 28, ly, 4, se.color),
+    );
+    body.push(`<text x="${L + pw + 46}" y="${ly + 4}" font-size="12" ${FONT} fill="#222">${esc(se.name)}</text>`);
   });
   return frame(W, H, title, body, `${g.id} ${metric} line chart`);
 }
@@ -159,7 +260,7 @@ function topKinds(runs: RunRecord[], max: number): string[] {
 
 /** Cost events per page by kind: one stacked bar per strategy, grouped by folio size. */
 export function stackedEvents(g: WorkloadGrid): string {
-  const kinds = topKinds(g.runs, KIND_COLORS.length - 1);
+  const kinds = topKinds(g.runs, STACK_KINDS);
   const legend = [...kinds, "other"];
   const W = Math.max(680, 140 + g.folios.length * (g.strategies.length * 22 + 24) + 190);
   const H = 400;
@@ -170,10 +271,12 @@ export function stackedEvents(g: WorkloadGrid): string {
   const pw = W - L - R;
   const ph = H - T - B;
   const stacks: Array<{ folio: number; strat: number; parts: Array<[string, number]>; total: number }> = [];
+  const failed: Array<{ folio: number; strat: number; status: string }> = [];
   let hi = 0;
   g.folios.forEach((f, fi) => {
     g.strategies.forEach((s, si) => {
       const r = g.cell(f, s);
+      if (r && r.status !== "ok") failed.push({ folio: fi, strat: si, status: r.status === "failed" ? "FAILED" : r.status });
       if (!r || r.status !== "ok" || !r.metrics) return;
       const parts: Array<[string, number]> = [];
       let other = 0;
@@ -191,11 +294,14 @@ export function stackedEvents(g: WorkloadGrid): string {
   });
   const title = `${g.id}: cost events per 4K page, by kind`;
   const body: string[] = [];
-  if (stacks.length === 0) {
+  if (stacks.length === 0 && failed.length === 0) {
     body.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" ${FONT} fill="#888">no data</text>`);
     return frame(W, H, title, body, `${g.id} stacked events`);
   }
-  const ticks = linTicks(hi);
+  body.push(
+    '<defs><pattern id="failed-hatch" patternUnits="userSpaceOnUse" width="6" height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe3e4"/><rect width="2" height="6" fill="#c0392b"/></pattern></defs>',
+  );
+  const ticks = linTicks(hi > 0 ? hi : 1);
   const top = ticks[ticks.length - 1] as number;
   const y = (v: number) => T + ph - (v / top) * ph;
   for (const t of ticks) {
@@ -213,7 +319,7 @@ export function stackedEvents(g: WorkloadGrid): string {
     const gx = L + groupW * st.folio + (groupW - barW * g.strategies.length) / 2 + barW * st.strat;
     let acc = 0;
     for (const [k, v] of st.parts) {
-      const color = KIND_COLORS[legend.indexOf(k) % KIND_COLORS.length] as string;
+      const color = k === "other" ? OTHER_COLOR : kindColor(k);
       const y0 = y(acc + v);
       const h = y(acc) - y0;
       body.push(
@@ -224,10 +330,23 @@ export function stackedEvents(g: WorkloadGrid): string {
     const sc = STRATEGY_COLORS[st.strat % STRATEGY_COLORS.length] as string;
     body.push(`<rect x="${n(gx + 1)}" y="${T + ph + 4}" width="${n(barW - 2)}" height="6" fill="${sc}"/>`);
   }
+  // A FAILED (or skipped) cell keeps its place: a hatched bar the plot's height, labelled.
+  for (const fb of failed) {
+    const gx = L + groupW * fb.folio + (groupW - barW * g.strategies.length) / 2 + barW * fb.strat;
+    const label = `${g.strategies[fb.strat]} ${g.folios[fb.folio]}: ${fb.status}`;
+    body.push(
+      `<rect class="bar failed" data-strategy="${esc(g.strategies[fb.strat] as string)}" data-folio="${esc(g.folios[fb.folio] as string)}" x="${n(gx + 1)}" y="${T}" width="${n(barW - 2)}" height="${ph}" fill="${fb.status === "FAILED" ? "url(#failed-hatch)" : "#f2f2f2"}" stroke="${fb.status === "FAILED" ? "#c0392b" : "#bbbbbb"}" stroke-width="1"><title>${esc(label)}</title></rect>`,
+      `<text transform="translate(${n(gx + barW / 2 + 4)} ${T + ph - 6}) rotate(-90)" font-size="11" font-weight="600" ${FONT} fill="${fb.status === "FAILED" ? "#922b21" : "#777"}">${esc(fb.status)}</text>`,
+    );
+    const sc = STRATEGY_COLORS[fb.strat % STRATEGY_COLORS.length] as string;
+    body.push(`<rect x="${n(gx + 1)}" y="${T + ph + 4}" width="${n(barW - 2)}" height="6" fill="${sc}"/>`);
+  }
   // legends: event kinds, then the strategy marks under the bars
   legend.forEach((k, i) => {
     const ly = T + 6 + i * 18;
-    body.push(`<rect x="${L + pw + 16}" y="${ly - 9}" width="12" height="12" fill="${KIND_COLORS[i % KIND_COLORS.length]}"/>`);
+    body.push(
+      `<rect class="kind" data-kind="${esc(k)}" x="${L + pw + 16}" y="${ly - 9}" width="12" height="12" fill="${k === "other" ? OTHER_COLOR : kindColor(k)}"/>`,
+    );
     body.push(`<text x="${L + pw + 34}" y="${ly + 1}" font-size="11" ${FONT} fill="#222">${esc(k)}</text>`);
   });
   g.strategies.forEach((s, si) => {

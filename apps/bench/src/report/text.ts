@@ -26,10 +26,12 @@ function pad(s: string, w: number, right = false): string {
   return right ? s.padStart(w) : s.padEnd(w);
 }
 
-function colorCell(text: string, color: boolean): string {
+function colorCell(text: string, color: boolean, metric: Metric): string {
   if (!color) return text;
   if (text === "FAILED") return pc.red(pc.bold(text));
   if (text === "skipped") return pc.dim(text);
+  // Simulator wall time is advisory: never green or red like a regression.
+  if (metric === "wall") return text;
   const m = /\((\d+(?:\.\d+)?)x\)$/.exec(text);
   if (!m) return text;
   const ratio = Number(m[1]);
@@ -58,7 +60,7 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
         r
           .map((c, i) => {
             const padded = pad(c, widths[i] as number, i > 0);
-            return i === 0 ? padded : padded.replace(c, colorCell(c, o.color));
+            return i === 0 ? padded : padded.replace(c, colorCell(c, o.color, o.metric));
           })
           .join("  "),
       );

@@ -9,7 +9,7 @@ import type { ResultsFile } from "../results.js";
 import { benchmarkAction, bmf } from "./ci.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
-import { chartBaseName, grids } from "./model.js";
+import { chartBaseName, grids, hasKernelColumn, kernelRun } from "./model.js";
 import { lineChart, stackedEvents } from "./svg.js";
 
 let seq = 0;
@@ -35,7 +35,8 @@ export function renderAll(res: ResultsFile): Map<string, string> {
   files.set("bmf.json", `${JSON.stringify(bmf(res), null, 2)}\n`);
   for (const g of grids(res)) {
     const base = chartBaseName(g.id);
-    files.set(`charts/${base}.modelled.svg`, lineChart(g, "modelled"));
+    const kernel = hasKernelColumn(res) ? g.folios.map((f) => kernelRun(res, g.id, f)?.nsPerPage) : undefined;
+    files.set(`charts/${base}.modelled.svg`, lineChart(g, "modelled", kernel));
     files.set(`charts/${base}.events.svg`, stackedEvents(g));
   }
   files.set("report.html", renderHtml(res));
