@@ -106,7 +106,7 @@ function countersHtml(g: WorkloadGrid): string {
   for (const f of g.folios) {
     for (const s of g.strategies) {
       const r = g.cell(f, s);
-      if (!r || r.status !== "ok") continue;
+      if (r?.status !== "ok") continue;
       const c = flatCounters(r);
       rows.push(`<tr><th>${esc(f)}</th><th>${esc(s)}</th>${cols.map((k) => `<td>${c[k] ?? 0}</td>`).join("")}</tr>`);
     }

@@ -109,7 +109,7 @@ function wallTable(g: WorkloadGrid): string[] {
     ...g.strategies.map((s) => {
       const r = g.cell(f, s);
       const w = r?.metrics?.wall.phase;
-      if (!r || r.status !== "ok") return cellText(g, f, s, "wall");
+      if (r?.status !== "ok") return cellText(g, f, s, "wall");
       if (!w) return "n/a";
       return `${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
     }),
@@ -126,7 +126,7 @@ export function countersTable(g: WorkloadGrid): string[] {
   for (const f of g.folios) {
     for (const s of g.strategies) {
       const r = g.cell(f, s);
-      if (!r || r.status !== "ok") continue;
+      if (r?.status !== "ok") continue;
       const c = flatCounters(r);
       rows.push([f, s, ...cols.map((k) => (c[k] === undefined ? "0" : String(c[k])))]);
     }

@@ -30,7 +30,7 @@ export interface WorkloadGrid {
 }
 
 export function metricValue(r: RunRecord | undefined, m: Metric): number | undefined {
-  if (!r || r.status !== "ok" || !r.metrics) return undefined;
+  if (r?.status !== "ok" || !r.metrics) return undefined;
   if (m === "modelled") return r.metrics.modelledNsPerPage;
   if (m === "events") return r.metrics.costEventsPerPage;
   return r.metrics.wall.phase?.median;

@@ -277,7 +277,7 @@ export function stackedEvents(g: WorkloadGrid): string {
     g.strategies.forEach((s, si) => {
       const r = g.cell(f, s);
       if (r && r.status !== "ok") failed.push({ folio: fi, strat: si, status: r.status === "failed" ? "FAILED" : r.status });
-      if (!r || r.status !== "ok" || !r.metrics) return;
+      if (r?.status !== "ok" || !r.metrics) return;
       const parts: Array<[string, number]> = [];
       let other = 0;
       for (const [k, v] of Object.entries(r.metrics.costEvents)) {
