@@ -42,13 +42,17 @@ export class InvariantViolation extends Error {
   }
 }
 
-/** A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). */
+/**
+ * A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). When
+ * the strategy threw, `cause` is the author's original error, with the stack of their code.
+ */
 export class StrategyError extends Error {
   override name = "StrategyError";
   constructor(
     readonly strategy: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`strategy "${strategy}": ${message}`);
+    super(`strategy "${strategy}": ${message}`, options);
   }
 }
