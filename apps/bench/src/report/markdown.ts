@@ -13,6 +13,7 @@ import {
   fmtNum,
   grids,
   hasKernelColumn,
+  isUnchecked,
   kernelCellText,
   kernelHeadline,
   kernelRun,
@@ -108,7 +109,7 @@ function wallTable(g: WorkloadGrid): string[] {
       const w = r?.metrics?.wall.phase;
       if (!r || r.status !== "ok") return cellText(g, f, s, "wall");
       if (!w) return "n/a";
-      return `${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
+      return `${isUnchecked(r, g.baseline) ? "unchecked " : ""}${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
     }),
   ]);
   return table(["folio", ...g.strategies], rows);
