@@ -131,7 +131,8 @@ export function prepareOutDir(dir: string): void {
     try {
       st = statSync(d);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
         throw new UsageError(`--out: cannot use ${d} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     if (st) {
