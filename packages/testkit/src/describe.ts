@@ -35,9 +35,17 @@ export interface ConformanceOptions {
   propertyTimeout?: number;
 }
 
-/** Thrown by the kit's tests: the message carries the diagnosis (invariant name first). */
+/**
+ * Thrown by the kit's tests: the message carries the diagnosis (invariant name first). When
+ * the strategy's own code threw, `cause` is that error, so the test runner shows the author's
+ * stack (their file and line).
+ */
 export class ConformanceError extends Error {
   override name = "ConformanceError";
+}
+
+function conformanceError(message: string, cause: unknown): ConformanceError {
+  return cause === undefined ? new ConformanceError(message) : new ConformanceError(message, { cause });
 }
 
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
@@ -92,12 +100,13 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
     return r;
   };
   const invariantCheck = (e: CatalogueEntry) => () => {
-    const failure = invariantFailure(runOf(e), e.scenario);
-    if (failure) throw new ConformanceError(failure);
+    const run = runOf(e);
+    const failure = invariantFailure(run, e.scenario);
+    if (failure) throw conformanceError(failure, run.error?.cause);
   };
   const equivalenceCheck = (e: CatalogueEntry) => () => {
     const report = checkEquivalence(strategy, e.scenario, { candidate: runOf(e) });
-    if (!report.ok) throw new ConformanceError(formatEquivalenceReport(report));
+    if (!report.ok) throw conformanceError(formatEquivalenceReport(report), report.error?.cause);
   };
   const checks: ConformanceCheck[] = [];
   const add = (suite: ConformanceCheck["suite"], e: CatalogueEntry, prefix: string, run: () => void) => {
@@ -136,7 +145,7 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
         });
         if (!report.ok) {
           console.error(report.message);
-          throw new ConformanceError(report.message);
+          throw conformanceError(report.message, report.failure?.error?.cause);
         }
       },
     });

@@ -25,6 +25,8 @@ export interface RunError {
   invariant?: string;
   violation?: ViolationDetail;
   message: string;
+  /** For kind "strategy": the error the strategy's own code threw (its stack points at the author's file). */
+  cause?: unknown;
 }
 
 /** One scenario run under one strategy. */
@@ -57,8 +59,11 @@ function toRunError(e: unknown): RunError {
     return { kind: "invariant", invariant: e.violation.invariant, violation: e.violation, message: e.message };
   }
   if (e instanceof ScenarioError) return { kind: "scenario", message: e.message };
-  if (e instanceof StrategyError) return { kind: "strategy", message: e.message };
-  return { kind: "other", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  if (e instanceof StrategyError)
+    return e.cause === undefined
+      ? { kind: "strategy", message: e.message }
+      : { kind: "strategy", message: e.message, cause: e.cause };
+  return { kind: "other", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), cause: e };
 }
 
 /** Run a scenario under a strategy (checker on unless told otherwise); never throws. */
