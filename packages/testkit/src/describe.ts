@@ -153,6 +153,35 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
   return checks;
 }
 
+/** Default settings of the mutation score: every check, the property with this many runs and seed. */
+export const MUTATION_SCORE_RUNS = { numRuns: 300, seed: 42 } as const;
+
+/**
+ * Run a strategy's checks in order (invariants, equivalence, replays, property) and return the
+ * first one that rejects it, with the message, or undefined when it passes every one: what
+ * the kit's mutation score counts.
+ */
+export function firstRejection(
+  strategy: ZapStrategy,
+  options: ConformanceOptions = MUTATION_SCORE_RUNS,
+): { title: string; message: string } | undefined {
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    for (const c of conformanceChecks(strategy, options)) {
+      if (c.skip !== undefined) continue;
+      try {
+        c.run();
+      } catch (e) {
+        return { title: c.title, message: (e as Error)?.message ?? String(e) };
+      }
+    }
+    return undefined;
+  } finally {
+    console.error = quiet;
+  }
+}
+
 /**
  * Register the conformance tests for a strategy: the invariant suite over the catalogue,
  * the equivalence check against per-page, the replays of known kernel bugs, and the

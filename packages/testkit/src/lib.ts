@@ -46,4 +46,6 @@ export {
   programArbitrary,
   programToScenario,
   runProperty,
+  SMALL_GATHER,
+  withGatherGeometry,
 } from "./property.js";

@@ -480,7 +480,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     strategy: ignoresFolioEnd,
     bug: "batches past the folio end (pfn contiguity only)",
-    caughtAs: ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free"],
+    caughtAs: ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free", "strategy-contract"],
     caughtBy: "replay-batch-past-folio-end",
   },
   {
