@@ -445,6 +445,23 @@ const dropsLastOfFullBatch: ZapStrategy = {
   },
 };
 
+/** Drops one reference too many on file pages: the page cache's own. */
+const dropsPageCacheRef: ZapStrategy = {
+  ...perPage,
+  name: "mutant-drops-page-cache-ref",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const k = tlb.k;
+    const file: number[] = [];
+    for (let i = from; i < to; i++) {
+      const folio = pageFolio(k, tlb.itemPfn[i] as number);
+      if (!folioTestAnon(k, folio) && ((tlb.itemFlags[i] as number) & GATHER.pmd) === 0) file.push(folio);
+    }
+    perPage.releaseGathered(tlb, from, to);
+    // BUG: one more put per file page than the mapping held
+    for (const folio of file) if (k.mem.isAllocatedHead(folio)) folioPutRefs(k, folio, 1);
+  },
+};
+
 /** Every mutant with what must catch it. */
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -554,6 +571,12 @@ export const MUTANTS: readonly Mutant[] = [
     bug: "drops the last item of a full gather batch page (leaks it)",
     caughtAs: [],
     caughtBy: "property",
+  },
+  {
+    strategy: dropsPageCacheRef,
+    bug: "drops the page cache's reference of file pages it unmaps",
+    caughtAs: ["page-cache-refs"],
+    caughtBy: "file-shared-dirty",
   },
 ];
 
