@@ -106,6 +106,50 @@ describe("broken strategies are FAILED by foliolab bench", () => {
   });
 });
 
+describe("the conformance kit's mutants", () => {
+  it("are FAILED by the bench on the workloads that reach their bug, each by name", async () => {
+    const out = tempDir();
+    const io = captureIo();
+    const code = await main(
+      [
+        "bench",
+        "-s",
+        "per-page",
+        join(FIXTURES, "kit-mutants.mjs"),
+        "-w",
+        "pmfb/munmap,file/shared-dirty-munmap,exit/mixed-orders,sharing/disjoint-halves",
+        "--size",
+        "64M",
+        "-f",
+        "4K,64K",
+        "--samples",
+        "1",
+        "-o",
+        out,
+      ],
+      io,
+    );
+    expect(code).toBe(1);
+    const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
+    const passed = new Set(res.runs.map((r) => r.strategy));
+    for (const r of res.runs) if (r.status !== "ok") passed.delete(r.strategy);
+    // What these workloads never do: swap a page back in, run on s390, zap the zero page, or
+    // reclaim lazyfree memory across a VMA boundary or PTE hole. The kit catches those.
+    expect([...passed].sort()).toEqual([
+      "mutant-forgets-free-swap-cache",
+      "mutant-reclaim-batch-past-pte-hole",
+      "mutant-reclaim-batch-past-vma-end",
+      "mutant-rmap-after-gather-seed000-v3",
+      "mutant-zero-page-no-tlb-entry",
+      "per-page",
+    ]);
+    const first = (name: string) => res.runs.find((r) => r.strategy === name && r.status === "failed")?.error;
+    expect(first("mutant-recounts-deferred-split")?.message).toMatch(/split_deferred over the measured phase/);
+    expect(first("mutant-no-break-on-full-gather")?.message).toContain("gathered into a full mmu_gather");
+    expect(first("mutant-leaks-reference")?.message).toContain("pages not freed");
+  });
+});
+
 describe("--out is checked before anything runs", () => {
   it("a file, or a place that cannot be written, is bad usage named at once", async () => {
     const dir = tempDir();

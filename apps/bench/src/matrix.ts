@@ -17,7 +17,7 @@ import {
   type StrategyInfo,
   type StrategyRef,
 } from "./strategies.js";
-import type { ObservedSummary } from "./verify.js";
+import { counterDifference, type ObservedSummary } from "./verify.js";
 import {
   defaultWorkloads,
   effectiveSize,
@@ -335,8 +335,19 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
       if (rec.verification) rec.verification.state = "reference";
     } else if (rec.status === "ok" && rec.verification?.observed) {
       const ref = await refs.get(stateKey(c));
-      if (ref && ref.digest === rec.verification.observed.digest) rec.verification.state = "equal";
-      else if (ref) {
+      const counters = ref ? counterDifference(ref, rec.verification.observed, c.strategy) : undefined;
+      if (ref && ref.digest === rec.verification.observed.digest && !counters) rec.verification.state = "equal";
+      else if (ref && ref.digest === rec.verification.observed.digest && counters) {
+        rec = {
+          ...rec,
+          status: "failed",
+          error: {
+            kind: "StateMismatch",
+            phase: "verify",
+            message: `the measured run does not count what per-page counts for the same workload and size: ${counters}`,
+          },
+        };
+      } else if (ref) {
         const d = await pool.run(
           { kind: "diagnose", cell: c, strategy: { url: info.ref.url, exportName: info.exportName } },
           timeoutMs,

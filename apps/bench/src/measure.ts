@@ -24,7 +24,7 @@ import {
 import { Bench } from "tinybench";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { formatBytes, PAGE } from "./sizes.js";
-import { firstDifference, type ObservedSummary, summarizeObserved } from "./verify.js";
+import { firstDifference, flattenCounters, type ObservedSummary, summarizeObserved } from "./verify.js";
 import { findWorkload, type Generated } from "./workloads.js";
 
 export interface CellSpec {
@@ -369,7 +369,9 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     return { ...rec, status: "failed", error: { kind: "Error", phase: "count", message: "no run completed" } };
   lap("timed");
   rec.elapsedMs = elapsed;
-  rec.verification = counted.observed ? { invariants, observed: summarizeObserved(counted.observed) } : { invariants };
+  rec.verification = counted.observed
+    ? { invariants, observed: summarizeObserved(counted.observed, flattenCounters(counted.vmstat, counted.mthp)) }
+    : { invariants };
   const costEvents: Record<string, number> = {};
   let totalEvents = 0;
   COST_EVENT_KEYS.forEach((k, i) => {
@@ -404,7 +406,7 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
 /** The observable state per-page's measured run of a cell ends in (the reference for others). */
 export function referenceObserved(c: CellSpec, reference: ZapStrategy): ObservedSummary {
   const m = measureOnce(generateCell(c), reference, false, false, true);
-  return summarizeObserved(m.observed as ObservableState);
+  return summarizeObserved(m.observed as ObservableState, flattenCounters(m.vmstat, m.mthp));
 }
 
 /** Run a cell under per-page and under the strategy once more and name the first difference of their final states. */

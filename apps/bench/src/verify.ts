@@ -15,10 +15,48 @@ export interface ObservedSummary {
   digest: string;
   freePages: number;
   anonPages: number;
+  /** The kernel-visible counter deltas of the measured phase, flattened ("vmstat.x", "mthp.<dir>.x"), non-zero only. */
+  counters: Record<string, number>;
 }
 
-export function summarizeObserved(o: ObservableState): ObservedSummary {
-  return { digest: createHash("sha1").update(JSON.stringify(o)).digest("hex"), freePages: o.freePages, anonPages: o.anonPages };
+/** Flatten measured-phase counter deltas. */
+export function flattenCounters(
+  vmstat: Record<string, number>,
+  mthp: Record<string, Record<string, number>>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(vmstat)) if (v !== 0) out[`vmstat.${k}`] = v;
+  for (const [dir, row] of Object.entries(mthp))
+    for (const [k, v] of Object.entries(row)) if (v !== 0) out[`mthp.${dir}.${k}`] = v;
+  return out;
+}
+
+export function summarizeObserved(o: ObservableState, counters: Record<string, number>): ObservedSummary {
+  return {
+    digest: createHash("sha1").update(JSON.stringify(o)).digest("hex"),
+    freePages: o.freePages,
+    anonPages: o.anonPages,
+    counters,
+  };
+}
+
+/**
+ * Counters a batching strategy may count lower than per-page, never higher (as the conformance
+ * kit rules): the cumulative deferred-split counts, split_failed, and the
+ * nr_anon_partially_mapped gauge while another process keeps a folio alive.
+ */
+const MAY_BE_LOWER = /(^vmstat\.thp_deferred_split_page$)|(\.split_deferred$)|(\.split_failed$)|(\.nr_anon_partially_mapped$)/;
+
+/** The first counter of the measured phase that differs from per-page's beyond the rules, or undefined. */
+export function counterDifference(ref: ObservedSummary, got: ObservedSummary, strategy: string): string | undefined {
+  for (const key of [...new Set([...Object.keys(ref.counters), ...Object.keys(got.counters)])].sort()) {
+    const r = ref.counters[key] ?? 0;
+    const g = got.counters[key] ?? 0;
+    if (MAY_BE_LOWER.test(key) ? g > r : g !== r) {
+      return `${key} over the measured phase: per-page ${r}, ${strategy} ${g}${MAY_BE_LOWER.test(key) ? " (may be lower than per-page's, never higher)" : ""}`;
+    }
+  }
+  return undefined;
 }
 
 function show(v: unknown): string {
