@@ -7,6 +7,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ZapStrategy } from "@foliolab/core";
+import { firstRejection } from "@foliolab/testkit";
 import { describe, expect, it } from "vitest";
 import { main } from "./program.js";
 import type { ResultsFile } from "./results.js";
@@ -104,6 +106,27 @@ describe("broken strategies are FAILED by foliolab bench", () => {
     expect(r?.error?.stack).toMatch(/throws\.mjs:11:\d+/);
     expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:11:\d+\)/);
   });
+});
+
+describe("the same broken strategies are rejected by the conformance kit", () => {
+  // (process.exit() and endless loops are the bench's to contain: the kit runs in the test process.)
+  const cases: Array<[string, RegExp]> = [
+    [
+      "leaks-gather-refs.mjs",
+      /strategy "leaks-gather-refs" differs from per-page on scenario .*observe\.(freePages|foliosByOrder)/s,
+    ],
+    ["early-free.mjs", /strategy "early-free" on scenario .*invariant "tlb-flush-before-free" violated/],
+    ["throws.mjs", /strategy "throws-midway" on scenario .*boom at PTE 100/],
+  ];
+  for (const [file, message] of cases) {
+    it(`${file}: rejected with a message naming what broke`, async () => {
+      const mod = (await import(join(FIXTURES, file))) as Record<string, ZapStrategy>;
+      const strategy = (mod.default ?? Object.values(mod)[0]) as ZapStrategy;
+      const rejected = firstRejection(strategy, { numRuns: 100, seed: 1 });
+      expect(rejected).toBeDefined();
+      expect(rejected?.message).toMatch(message);
+    });
+  }
 });
 
 describe("the conformance kit's mutants", () => {
