@@ -16,6 +16,7 @@ export {
 } from "./catalogue.js";
 export {
   type CheckEquivalenceOptions,
+  type Checkpoint,
   checkEquivalence,
   compareRuns,
   type Difference,
