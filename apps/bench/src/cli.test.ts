@@ -170,7 +170,7 @@ describe("foliolab command line", () => {
     expect(readdirSync(out).some((f) => f.endsWith(".tmp"))).toBe(false);
   });
 
-  it.skipIf(!BUILT)("the built bin runs cells on worker threads, and Ctrl-C keeps finished results", async () => {
+  it.skipIf(!BUILT)("the built bin runs cells in worker processes, and Ctrl-C keeps finished results", async () => {
     const out = tempDir();
     const child = spawn(
       process.execPath,
@@ -202,7 +202,7 @@ describe("foliolab command line", () => {
       }
     });
     const code = await new Promise<number | null>((res) => child.on("exit", (c) => res(c)));
-    expect(err).toContain("worker threads");
+    expect(err).toContain("2 worker processes");
     const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
     if (sent && res.metadata.interrupted) {
       expect(code).toBe(130);

@@ -5,11 +5,19 @@
  */
 
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-import { type CellSpec, cellId, type RunRecord, regenerateCommand, runCell } from "./measure.js";
+import { type CellError, type CellSpec, cellId, type RunOptionsForCell, type RunRecord, regenerateCommand } from "./measure.js";
+import { CellPool, isFailure } from "./pool.js";
 import type { CostProfile } from "./profile.js";
 import { DEFAULT_FOLIOS, folioRank, folioSpec, formatBytes, PAGE } from "./sizes.js";
-import { BASELINE, type LoadedStrategy, loadStrategies, type StrategyFailure } from "./strategies.js";
+import {
+  BASELINE,
+  discoverBuiltins,
+  resolveStrategySpec,
+  type StrategyFailure,
+  type StrategyInfo,
+  type StrategyRef,
+} from "./strategies.js";
+import { counterDifference, type ObservedSummary } from "./verify.js";
 import {
   defaultWorkloads,
   effectiveSize,
@@ -31,12 +39,19 @@ export interface MatrixOptions {
   samples: number;
   checkSize: number;
   profile: CostProfile;
-  /** Worker threads; 1 runs in this thread. */
+  /** Worker processes (every cell runs in one, for any count). */
   jobs: number;
-  /** Per-cell time limit in ms (worker mode only). */
+  /** Per-cell time limit in ms (default 300 s). */
   cellTimeoutMs?: number;
+  /** Time limit for importing a strategy module in a worker, in ms (default 10 s, at most the cell limit). */
+  loadTimeoutMs?: number;
   cwd?: string;
+  /** The pool to run in; without one, planMatrix starts one and runMatrix stops it. */
+  pool?: CellPool;
 }
+
+export const DEFAULT_CELL_TIMEOUT_MS = 300_000;
+export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
 
 export interface PlannedWorkload {
   workload: Workload;
@@ -46,7 +61,7 @@ export interface PlannedWorkload {
 }
 
 export interface MatrixPlan {
-  strategies: LoadedStrategy[];
+  strategies: StrategyInfo[];
   strategyFailures: StrategyFailure[];
   workloads: PlannedWorkload[];
   folios: string[];
@@ -55,6 +70,8 @@ export interface MatrixPlan {
   unrunnable: RunRecord[];
   /** Problems with the request itself (unknown workload id). */
   problems: string[];
+  /** The worker pool the strategies were loaded in and the cells run in. */
+  pool: CellPool;
 }
 
 export function parseShard(text: string): { index: number; count: number } {
@@ -81,10 +98,78 @@ function skippedRecord(c: CellSpec, kind: "LoadError" | "ScenarioError", message
   };
 }
 
-/** Build the matrix; nothing runs yet. */
-export async function planMatrix(o: MatrixOptions): Promise<MatrixPlan> {
+/**
+ * Load the strategies a run asks for (or every builtin) in the worker pool: a module that
+ * hangs or throws at import fails by name, after the load time limit at most, and the main
+ * process never runs its code.
+ */
+export async function loadStrategiesInWorkers(
+  specs: readonly string[] | undefined,
+  pool: CellPool,
+  o: { cwd?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<{ loaded: StrategyInfo[]; failures: StrategyFailure[] }> {
+  const cwd = o.cwd ?? process.cwd();
+  const wanted = specs && specs.length > 0 ? specs.flatMap((s) => s.split(",")).filter((s) => s.trim() !== "") : undefined;
+  const list = (wanted ?? discoverBuiltins(cwd).map((b) => b.name)).map((s) => s.trim());
+  const answers = await Promise.all(
+    list.map(async (spec) => {
+      let ref: StrategyRef;
+      try {
+        ref = resolveStrategySpec(spec, cwd);
+      } catch (e) {
+        return { spec, message: (e as Error).message };
+      }
+      const r = await pool.run({ kind: "load", ref }, o.timeoutMs, o.signal);
+      if (isFailure(r)) {
+        const message =
+          r.failure === "timeout"
+            ? `importing the module did not finish within ${o.timeoutMs / 1000} s (a loop or a wait at import?)`
+            : r.failure === "exit"
+              ? "the worker exited while importing the module (process.exit() at import?)"
+              : r.message;
+        return { spec, message };
+      }
+      if (r.kind !== "load") return { spec, message: r.kind === "error" ? r.message : "unexpected answer from the worker" };
+      if (!r.ok) return { spec, message: r.message, ...(r.stack ? { stack: r.stack } : {}) };
+      return { spec, ref, strategies: r.strategies };
+    }),
+  );
+  const loaded: StrategyInfo[] = [];
+  const failures: StrategyFailure[] = [];
+  for (const a of answers) {
+    if (!("strategies" in a) || !a.strategies || !a.ref) {
+      const f: StrategyFailure = { name: a.spec, spec: a.spec, kind: "load", message: a.message as string };
+      if ("stack" in a && a.stack) f.stack = a.stack;
+      failures.push(f);
+      continue;
+    }
+    for (const s of a.strategies) {
+      const dup = loaded.find((l) => l.name === s.name);
+      if (dup) {
+        failures.push({
+          name: s.name,
+          spec: a.spec,
+          kind: "load",
+          message: `a strategy named "${s.name}" is already loaded from ${dup.ref.spec}; names must be unique`,
+        });
+        continue;
+      }
+      loaded.push({ name: s.name, description: s.description, ref: a.ref, exportName: s.exportName });
+    }
+  }
+  return { loaded, failures };
+}
+
+/** Build the matrix and load its strategies (in the worker pool); no cell runs yet. */
+export async function planMatrix(o: MatrixOptions, signal?: AbortSignal): Promise<MatrixPlan> {
   const problems: string[] = [];
-  const { loaded, failures } = await loadStrategies(o.strategies, o.cwd);
+  const pool = o.pool ?? new CellPool(o.jobs);
+  const cellTimeout = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+  const { loaded, failures } = await loadStrategiesInWorkers(o.strategies, pool, {
+    timeoutMs: Math.min(o.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, cellTimeout),
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+    ...(signal ? { signal } : {}),
+  });
   let chosen: PlannedWorkload[];
   if (o.workloads && o.workloads.length > 0) {
     chosen = [];
@@ -124,7 +209,7 @@ export async function planMatrix(o: MatrixOptions): Promise<MatrixPlan> {
       unrunnable.push(skippedRecord(c, "ScenarioError", `needs: ${pw.needs.join(", ")} (not yet in core)`));
     else cells.push(c);
   }
-  return { strategies: loaded, strategyFailures: failures, workloads: chosen, folios, cells, unrunnable, problems };
+  return { strategies: loaded, strategyFailures: failures, workloads: chosen, folios, cells, unrunnable, problems, pool };
 }
 
 /** A rough cost estimate, to start the long cells first. */
@@ -135,11 +220,8 @@ function weight(c: CellSpec): number {
 }
 
 export interface RunHooks {
-  onStart?: (c: CellSpec) => void;
   onDone?: (r: RunRecord) => void;
   signal?: AbortSignal;
-  /** URL of the module that starts a worker (dist/cli.js); without it cells run in this thread. */
-  workerUrl?: URL;
 }
 
 export interface MatrixRun {
@@ -166,137 +248,130 @@ export function sortRecords(
   );
 }
 
+function failedRecord(
+  c: CellSpec,
+  kind: CellError["kind"],
+  phase: CellError["phase"],
+  message: string,
+  stack?: string,
+): RunRecord {
+  return {
+    ...skippedRecord(c, "LoadError", ""),
+    status: "failed",
+    error: stack ? { kind, phase, message, stack } : { kind, phase, message },
+  };
+}
+
+/** The workload, size and seed of a cell: cells with the same key must end in the same state. */
+function stateKey(c: CellSpec): string {
+  return `${c.workload}|${c.folio}|${c.size}|${c.seed}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run every cell in the worker pool. Each non-baseline run is verified against per-page's
+ * final state for the same workload and size (per-page's own cell when it is in the matrix,
+ * else a reference run) before it is handed out.
+ */
 export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHooks = {}): Promise<MatrixRun> {
   const records: RunRecord[] = [...plan.unrunnable];
   for (const r of plan.unrunnable) hooks.onDone?.(r);
-  const queue = [...plan.cells].sort((a, b) => weight(b) - weight(a));
-  const jobs = Math.max(1, Math.min(o.jobs, queue.length));
-  let interrupted = false;
-  if (jobs <= 1 || !hooks.workerUrl) {
-    const byName = new Map(plan.strategies.map((s) => [s.name, s.strategy]));
-    for (const c of queue) {
-      if (hooks.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      hooks.onStart?.(c);
-      const r = await runCell(c, byName.get(c.strategy) as NonNullable<ReturnType<typeof byName.get>>, o);
-      records.push(r);
-      hooks.onDone?.(r);
-      await new Promise((res) => setImmediate(res));
+  const pool = plan.pool;
+  const signal = hooks.signal;
+  const timeoutMs = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+  const byName = new Map(plan.strategies.map((s) => [s.name, s]));
+  // Long cells first; per-page before the others of the same weight, so references come early.
+  const queue = [...plan.cells].sort(
+    (a, b) => weight(b) - weight(a) || Number(b.strategy === BASELINE) - Number(a.strategy === BASELINE),
+  );
+  const refs = new Map<string, Promise<ObservedSummary | undefined>>();
+  const settle = new Map<string, (v: ObservedSummary | undefined) => void>();
+  const baselineInMatrix = byName.has(BASELINE);
+  const pending: Array<Promise<unknown>> = [];
+  for (const c of queue) {
+    const key = stateKey(c);
+    if (refs.has(key) || (baselineInMatrix ? false : c.strategy === BASELINE)) continue;
+    if (baselineInMatrix && !queue.some((x) => x.strategy === BASELINE && stateKey(x) === key)) {
+      // per-page is loaded but its cell is not in this shard: a reference run stands in.
+      refs.set(key, referenceRun(c));
+    } else if (baselineInMatrix) {
+      refs.set(key, new Promise((res) => settle.set(key, res)));
+    } else {
+      refs.set(key, referenceRun(c));
     }
-    if (hooks.signal?.aborted) interrupted = true;
-    return { records, interrupted };
   }
-  interrupted = await runOnWorkers(queue, jobs, plan, o, hooks, records);
-  return { records, interrupted };
-}
-
-export interface WorkerInit {
-  foliolabWorker: true;
-  strategies: Array<{ name: string; url: string; exportName: string }>;
-  options: { samples: number; checkSize: number; profile: CostProfile };
-}
-
-function runOnWorkers(
-  queue: CellSpec[],
-  jobs: number,
-  plan: MatrixPlan,
-  o: MatrixOptions,
-  hooks: RunHooks,
-  records: RunRecord[],
-): Promise<boolean> {
-  const init: WorkerInit = {
-    foliolabWorker: true,
-    strategies: plan.strategies.map((s) => ({ name: s.name, url: s.ref.url, exportName: s.exportName })),
-    options: { samples: o.samples, checkSize: o.checkSize, profile: o.profile },
+  function referenceRun(c: CellSpec): Promise<ObservedSummary | undefined> {
+    const p = pool
+      .run({ kind: "reference", cell: { ...c, strategy: BASELINE } }, timeoutMs, signal)
+      .then((r) => (!isFailure(r) && r.kind === "reference" ? r.observed : undefined));
+    pending.push(p);
+    return p;
+  }
+  const runOne = async (c: CellSpec): Promise<void> => {
+    const info = byName.get(c.strategy) as StrategyInfo;
+    const options: RunOptionsForCell = { samples: o.samples, checkSize: o.checkSize, profile: o.profile };
+    const r = await pool.run(
+      { kind: "cell", cell: c, strategy: { url: info.ref.url, exportName: info.exportName }, options },
+      timeoutMs,
+      signal,
+    );
+    let rec: RunRecord;
+    if (isFailure(r)) {
+      // Ctrl-C reaches the workers too: a worker that died in the same moment was interrupted.
+      if (r.failure === "exit") await sleep(100);
+      if (r.failure === "interrupted" || signal?.aborted) {
+        settle.get(stateKey(c))?.(undefined);
+        return;
+      }
+      rec = failedRecord(c, r.failure === "timeout" ? "Timeout" : "WorkerExit", "count", r.message);
+    } else if (r.kind === "cell") {
+      rec = r.record;
+    } else {
+      rec = failedRecord(c, "Error", "count", r.kind === "error" ? r.message : `unexpected answer from the worker (${r.kind})`);
+    }
+    if (c.strategy === BASELINE) {
+      settle.get(stateKey(c))?.(rec.status === "ok" ? rec.verification?.observed : undefined);
+      if (rec.verification) rec.verification.state = "reference";
+    } else if (rec.status === "ok" && rec.verification?.observed) {
+      const ref = await refs.get(stateKey(c));
+      const counters = ref ? counterDifference(ref, rec.verification.observed, c.strategy) : undefined;
+      if (ref && ref.digest === rec.verification.observed.digest && !counters) rec.verification.state = "equal";
+      else if (ref && ref.digest === rec.verification.observed.digest && counters) {
+        rec = {
+          ...rec,
+          status: "failed",
+          error: {
+            kind: "StateMismatch",
+            phase: "verify",
+            message: `the measured run does not count what per-page counts for the same workload and size: ${counters}`,
+          },
+        };
+      } else if (ref) {
+        const d = await pool.run(
+          { kind: "diagnose", cell: c, strategy: { url: info.ref.url, exportName: info.exportName } },
+          timeoutMs,
+          signal,
+        );
+        if (signal?.aborted) return;
+        const what = !isFailure(d) && d.kind === "diagnose" ? d.difference : "the states differ";
+        rec = {
+          ...rec,
+          status: "failed",
+          error: {
+            kind: "StateMismatch",
+            phase: "verify",
+            message: `the measured run does not end in per-page's state for the same workload and size: ${what}`,
+          },
+        };
+      }
+    }
+    records.push(rec);
+    hooks.onDone?.(rec);
   };
-  const workerUrl = hooks.workerUrl as URL;
-  return new Promise((resolveAll) => {
-    let next = 0;
-    let live = 0;
-    let stopped = false;
-    const workers = new Set<Worker>();
-    const finish = () => {
-      if (live === 0) resolveAll(stopped);
-    };
-    const stopAll = () => {
-      if (stopped) return;
-      stopped = true;
-      for (const w of workers) void w.terminate();
-    };
-    hooks.signal?.addEventListener("abort", stopAll, { once: true });
-    const spawn = () => {
-      const w = new Worker(workerUrl, { workerData: init, stdout: false, stderr: false });
-      workers.add(w);
-      live++;
-      let current: CellSpec | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const give = () => {
-        if (stopped || next >= queue.length) {
-          current = undefined;
-          void w.terminate();
-          return;
-        }
-        current = queue[next++] as CellSpec;
-        hooks.onStart?.(current);
-        if (o.cellTimeoutMs) {
-          timer = setTimeout(() => {
-            const c = current;
-            current = undefined;
-            if (c) {
-              const r: RunRecord = {
-                ...skippedRecord(c, "LoadError", ""),
-                status: "failed",
-                error: {
-                  kind: "Error",
-                  phase: "count",
-                  message: `timed out after ${o.cellTimeoutMs} ms (the worker was stopped)`,
-                },
-              };
-              records.push(r);
-              hooks.onDone?.(r);
-            }
-            void w.terminate();
-          }, o.cellTimeoutMs);
-        }
-        w.postMessage({ type: "cell", cell: current });
-      };
-      w.on("message", (m: { type: string; record?: RunRecord }) => {
-        if (m.type === "ready") give();
-        else if (m.type === "done" && m.record) {
-          if (timer) clearTimeout(timer);
-          current = undefined;
-          records.push(m.record);
-          hooks.onDone?.(m.record);
-          give();
-        }
-      });
-      w.on("error", (err) => {
-        if (timer) clearTimeout(timer);
-        if (current && !stopped) {
-          const c = current;
-          current = undefined;
-          const r: RunRecord = {
-            ...skippedRecord(c, "LoadError", ""),
-            status: "failed",
-            error: { kind: "Error", phase: "count", message: `worker crashed: ${err?.message ?? String(err)}` },
-          };
-          records.push(r);
-          hooks.onDone?.(r);
-        }
-      });
-      w.on("exit", () => {
-        if (timer) clearTimeout(timer);
-        workers.delete(w);
-        live--;
-        // A worker that died (crash, timeout) while work remains is replaced.
-        if (!stopped && next < queue.length) spawn();
-        finish();
-      });
-    };
-    for (let i = 0; i < jobs; i++) spawn();
-  });
+  await Promise.all(queue.map(runOne));
+  await Promise.all(pending);
+  return { records, interrupted: signal?.aborted === true };
 }
 
 /** Default worker count: every core the machine has. */

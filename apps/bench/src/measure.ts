@@ -11,6 +11,8 @@ import {
   COST_EVENT_KEYS,
   InvariantViolation,
   type Kernel,
+  type ObservableState,
+  observe,
   runScenarioDetailed,
   ScenarioError,
   type SharingCensus,
@@ -22,6 +24,7 @@ import {
 import { Bench } from "tinybench";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { formatBytes, PAGE } from "./sizes.js";
+import { firstDifference, flattenCounters, type ObservedSummary, summarizeObserved } from "./verify.js";
 import { findWorkload, type Generated } from "./workloads.js";
 
 export interface CellSpec {
@@ -54,10 +57,23 @@ export interface WallStats {
 }
 
 export interface CellError {
-  kind: "ScenarioError" | "InvariantViolation" | "StrategyError" | "LoadError" | "Nondeterministic" | "Error" | "Interrupted";
-  phase: "load" | "check" | "count" | "timed";
+  kind:
+    | "ScenarioError"
+    | "InvariantViolation"
+    | "StrategyError"
+    | "LoadError"
+    | "Nondeterministic"
+    | "StateMismatch"
+    | "Timeout"
+    | "WorkerExit"
+    | "Error"
+    | "Interrupted";
+  /** `verify`: the measured run ended in another state than per-page's. */
+  phase: "load" | "check" | "count" | "timed" | "verify";
   message: string;
   invariant?: string;
+  /** The strategy author's own stack (the `cause` of a StrategyError), when their code threw. */
+  stack?: string;
 }
 
 export interface CellMetrics {
@@ -105,6 +121,13 @@ export interface RunRecord {
   error?: CellError;
   scenario: { name: string; ops: number; measuredOps: number; regenerate: string };
   metrics?: CellMetrics;
+  /**
+   * How the run was verified. `invariants`: the invariant-checked pass at --check-size ran
+   * ("checked") or was turned off ("unchecked", marked in every report). `state`: the measured
+   * run's final observable state equals per-page's ("equal"), or this run is per-page's
+   * ("reference"); a different state fails the run.
+   */
+  verification?: { invariants: "checked" | "unchecked"; state?: "equal" | "reference"; observed?: ObservedSummary };
   /** Where this run's time went (ms): invariant-check pass, count run, timed samples. */
   elapsedMs?: { check: number; count: number; timed: number };
 }
@@ -132,6 +155,8 @@ interface PhaseMeasure {
   sharing?: SharingCensus;
   phaseMs: number;
   totalMs: number;
+  /** observe() at the end of the run, when asked for. */
+  observed?: ObservableState;
 }
 
 type Counters = ReturnType<typeof snapshotCounters>;
@@ -162,6 +187,7 @@ export function measureOnce(
   strategy: ZapStrategy,
   invariants: boolean,
   census = false,
+  observeEnd = false,
 ): PhaseMeasure {
   const n = COST_EVENT_KEYS.length;
   const ops = (g.scenario as { ops?: unknown[] }).ops?.length ?? 0;
@@ -198,25 +224,41 @@ export function measureOnce(
     tLast = performance.now();
   };
   // A stretch that starts at op 0 is measured from the fresh model (all counters zero).
-  const { result } = runScenarioDetailed(g.scenario, { strategy, invariants, onOp });
+  const { result, kernel } = runScenarioDetailed(g.scenario, { strategy, invariants, onOp });
   acc.totalMs = performance.now() - t0;
+  if (observeEnd) acc.observed = observe(kernel);
   acc.meminfo = { ...result.meminfo };
   acc.failedExpects = result.expects.filter((e) => !e.ok).map((e) => `ops[${e.op}]: ${e.message}`);
   return acc;
 }
 
-function classify(e: unknown, phase: CellError["phase"]): CellError {
+/** The stack of the author's own error: a StrategyError's cause, or what their code threw. */
+export function authorStack(e: unknown): string | undefined {
+  const cause = (e as Error)?.cause;
+  if (cause instanceof Error && typeof cause.stack === "string") return cause.stack;
+  if ((e as Error)?.name === "StrategyError" || e instanceof InvariantViolation || e instanceof ScenarioError) return undefined;
+  return typeof (e as Error)?.stack === "string" ? (e as Error).stack : undefined;
+}
+
+export function classify(e: unknown, phase: CellError["phase"]): CellError {
   if (e instanceof InvariantViolation) {
     return { kind: "InvariantViolation", phase, message: e.message, invariant: e.violation.invariant };
   }
-  if (e instanceof StrategyError) return { kind: "StrategyError", phase, message: e.message };
+  if (e instanceof StrategyError) {
+    const stack = authorStack(e);
+    return stack
+      ? { kind: "StrategyError", phase, message: e.message, stack }
+      : { kind: "StrategyError", phase, message: e.message };
+  }
   if (e instanceof ScenarioError) return { kind: "ScenarioError", phase, message: e.message };
   const name = (e as Error)?.name;
   const message = (e as Error)?.message ?? String(e);
   if (name === "InvariantViolation") return { kind: "InvariantViolation", phase, message };
-  if (name === "StrategyError") return { kind: "StrategyError", phase, message };
+  const stack = authorStack(e);
+  if (name === "StrategyError")
+    return stack ? { kind: "StrategyError", phase, message, stack } : { kind: "StrategyError", phase, message };
   if (name === "ScenarioError") return { kind: "ScenarioError", phase, message };
-  return { kind: "Error", phase, message };
+  return stack ? { kind: "Error", phase, message, stack } : { kind: "Error", phase, message };
 }
 
 function wallStats(samples: number[], rme: number): WallStats {
@@ -273,6 +315,7 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     elapsed[k] = Math.round((now - t) * 10) / 10;
     t = now;
   };
+  const invariants = o.checkSize > 0 ? "checked" : "unchecked";
   if (o.checkSize > 0) {
     const w = findWorkload(c.workload);
     const small = Math.max(Math.min(o.checkSize, c.size, w?.maxCheckSize ?? Number.POSITIVE_INFINITY), w?.minSize ?? 0);
@@ -292,8 +335,9 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   const total: number[] = [];
   let rme = 0;
   const once = (): PhaseMeasure => {
-    // The sharing census runs once, in the count run, outside the measured phase.
-    const m = measureOnce(g, strategy, false, first === undefined);
+    // The sharing census runs once, in the count run, outside the measured phase; the count
+    // run also keeps its final observable state, to be compared with per-page's.
+    const m = measureOnce(g, strategy, false, first === undefined, first === undefined);
     if (first === undefined) first = m;
     else if (!sameCosts(m.costs, first.costs)) {
       const err = new Error("cost events differ between two runs of the same scenario (the strategy is not deterministic)");
@@ -325,6 +369,9 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     return { ...rec, status: "failed", error: { kind: "Error", phase: "count", message: "no run completed" } };
   lap("timed");
   rec.elapsedMs = elapsed;
+  rec.verification = counted.observed
+    ? { invariants, observed: summarizeObserved(counted.observed, flattenCounters(counted.vmstat, counted.mthp)) }
+    : { invariants };
   const costEvents: Record<string, number> = {};
   let totalEvents = 0;
   COST_EVENT_KEYS.forEach((k, i) => {
@@ -354,4 +401,20 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     },
   };
   return rec;
+}
+
+/** The observable state per-page's measured run of a cell ends in (the reference for others). */
+export function referenceObserved(c: CellSpec, reference: ZapStrategy): ObservedSummary {
+  const m = measureOnce(generateCell(c), reference, false, false, true);
+  return summarizeObserved(m.observed as ObservableState, flattenCounters(m.vmstat, m.mthp));
+}
+
+/** Run a cell under per-page and under the strategy once more and name the first difference of their final states. */
+export function diagnoseState(c: CellSpec, strategy: ZapStrategy, reference: ZapStrategy): string {
+  const g = generateCell(c);
+  const ref = measureOnce(g, reference, false, false, true).observed as ObservableState;
+  const got = measureOnce(g, strategy, false, false, true).observed as ObservableState;
+  return (
+    firstDifference(ref, got, strategy.name) ?? "the final state differed in one run and not in the next (not deterministic)"
+  );
 }

@@ -3,8 +3,18 @@
  * through an Io object, so tests drive the real program in-process.
  */
 
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { COST_EVENT_KEYS, runScenario } from "@foliolab/core";
 import { kernelAvailable } from "@foliolab/kernel-probe";
 import cliProgress from "cli-progress";
@@ -17,6 +27,7 @@ import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "
 import { refusedCell } from "./limits.js";
 import { type MatrixOptions, parseShard, planMatrix, runMatrix, sortRecords } from "./matrix.js";
 import { type CellSpec, measureOnce, type RunRecord } from "./measure.js";
+import { CellPool } from "./pool.js";
 import { type CostProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
 import { compareResults } from "./report/compare.js";
 import { fmtNum, kernelHeadline, type Metric } from "./report/model.js";
@@ -44,8 +55,6 @@ export interface Io {
   isTTY: boolean;
   color: boolean;
   cwd: string;
-  /** dist/cli.js when running built; undefined runs cells in this thread. */
-  workerUrl?: URL;
   /** Install a Ctrl-C handler; returns a function that removes it. */
   onInterrupt?: (fn: () => void) => () => void;
   /** Default worker count. */
@@ -104,6 +113,70 @@ interface BenchFlags {
   baseline?: string;
 }
 
+/**
+ * Check --out before anything runs: an existing directory we can write in, or a path whose
+ * missing directories can be created (they are, now). Throws a UsageError naming the problem.
+ */
+export function prepareOutDir(dir: string): void {
+  const probe = (d: string) => {
+    const f = join(d, `.foliolab-write-test-${process.pid}`);
+    try {
+      accessSync(d, constants.W_OK);
+      writeFileSync(f, "");
+      rmSync(f, { force: true });
+    } catch (e) {
+      throw new UsageError(`--out: cannot write in ${d} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  };
+  const missing: string[] = [];
+  let d = dir;
+  for (;;) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        throw new UsageError(`--out: cannot use ${d} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    if (st) {
+      if (!st.isDirectory())
+        throw new UsageError(
+          d === dir ? `--out: ${dir} is a file, not a directory` : `--out: cannot create ${dir}: ${d} is a file, not a directory`,
+        );
+      break;
+    }
+    missing.unshift(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  if (missing.length > 0) probe(d);
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      throw new UsageError(`--out: cannot create ${m} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  probe(dir);
+}
+
+/** Charts of an earlier run in a reused --out directory; the new run writes its own. */
+function removeStaleCharts(dir: string): void {
+  const charts = join(dir, "charts");
+  if (!existsSync(charts)) return;
+  for (const f of readdirSync(charts)) if (f.endsWith(".svg")) rmSync(join(charts, f), { force: true });
+}
+
+/** The first lines of an author's stack: the message and their own frames. */
+export function stackExcerpt(stack: string, frames = 4): string[] {
+  const lines = stack.split("\n");
+  const head = lines.findIndex((l) => /^\s+at /.test(l));
+  if (head < 0) return lines.slice(0, frames);
+  return lines.slice(head, head + frames).map((l) => l.trim());
+}
+
 /** Build the results object from a finished (or interrupted) matrix. */
 export function buildResults(args: {
   command: string[];
@@ -155,7 +228,12 @@ export function buildResults(args: {
       if (s.ref.version) e.version = s.ref.version;
       return e;
     }),
-    strategyFailures: plan.strategyFailures.map((f) => ({ name: f.name, spec: f.spec, message: f.message })),
+    strategyFailures: plan.strategyFailures.map((f) => ({
+      name: f.name,
+      spec: f.spec,
+      message: f.message,
+      ...(f.stack ? { stack: f.stack } : {}),
+    })),
     workloads: plan.workloads.map((pw) => {
       const w = pw.workload;
       const e: ResultsFile["workloads"][number] = {
@@ -179,7 +257,8 @@ export function buildResults(args: {
 export function benchExitCode(res: ResultsFile): number {
   if (res.metadata.interrupted) return 130;
   const explicitSkips = res.runs.some((r) => r.status === "skipped");
-  if (res.summary.failed > 0 || res.strategyFailures.length > 0 || res.problems.length > 0 || explicitSkips) return 1;
+  const missing = res.runs.length < res.summary.planned;
+  if (res.summary.failed > 0 || res.strategyFailures.length > 0 || res.problems.length > 0 || explicitSkips || missing) return 1;
   return 0;
 }
 
@@ -200,7 +279,31 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   if (flags.size) o.size = parseRegionSize(flags.size);
   if (flags.folio) o.folios = parseFolioList(flags.folio);
   if (flags.shard) o.shard = parseShard(flags.shard);
-  const plan = await planMatrix(o);
+  const outDir = flags.out === false ? undefined : resolve(io.cwd, flags.out);
+  if (outDir) prepareOutDir(outDir);
+  const controller = new AbortController();
+  const remove = io.onInterrupt?.(() => controller.abort()) ?? (() => {});
+  const pool = new CellPool(o.jobs);
+  o.pool = pool;
+  try {
+    return await benchInPool(flags, io, argv, o, profile, outDir, controller, startedAt);
+  } finally {
+    remove();
+    await pool.destroy();
+  }
+}
+
+async function benchInPool(
+  flags: BenchFlags,
+  io: Io,
+  argv: string[],
+  o: MatrixOptions,
+  profile: CostProfile,
+  outDir: string | undefined,
+  controller: AbortController,
+  startedAt: Date,
+): Promise<number> {
+  const plan = await planMatrix(o, controller.signal);
   const refused = refusedCell(plan.cells, flags.size);
   if (refused) {
     io.err(`error: ${refused}`);
@@ -210,12 +313,14 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     throw new UsageError(
       `--baseline: "${flags.baseline}" is not a strategy of this matrix (${plan.strategies.map((s) => s.name).join(", ") || "none"})`,
     );
-  for (const f of plan.strategyFailures)
+  for (const f of plan.strategyFailures) {
     io.err(`${io.color ? pc.red("error") : "error"}: strategy "${f.name}" failed to load: ${f.message}`);
+    if (f.stack) for (const l of stackExcerpt(f.stack)) io.err(`    ${l}`);
+  }
   for (const p of plan.problems) io.err(`error: ${p}`);
   io.err(describeProfile(profile));
   io.err(
-    `matrix: ${plan.strategies.map((s) => s.name).join(", ") || "(no strategy)"} x ${plan.workloads.length} workloads x ${plan.folios.join(", ")}: ${plan.cells.length} runs on ${Math.min(o.jobs, Math.max(1, plan.cells.length))} ${o.jobs > 1 && io.workerUrl ? "worker threads" : "thread"}${o.shard ? ` (shard ${o.shard.index}/${o.shard.count})` : ""}`,
+    `matrix: ${plan.strategies.map((s) => s.name).join(", ") || "(no strategy)"} x ${plan.workloads.length} workloads x ${plan.folios.join(", ")}: ${plan.cells.length} runs on ${Math.min(o.jobs, Math.max(1, plan.cells.length))} worker process${Math.min(o.jobs, Math.max(1, plan.cells.length)) === 1 ? "" : "es"}${o.checkSize === 0 ? " (--check-size 0: no invariant-checked pass, every run is marked unchecked)" : ""}${o.shard ? ` (shard ${o.shard.index}/${o.shard.count})` : ""}`,
   );
   let kernelAvail: ReturnType<typeof kernelAvailable> | undefined;
   if (flags.kernel) {
@@ -229,9 +334,6 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
       for (const l of kernelAvail.limits) io.err(`${LINUX_COLUMN}: limit: ${l}`);
     }
   }
-  const outDir = flags.out === false ? undefined : resolve(io.cwd, flags.out);
-  const controller = new AbortController();
-  const remove = io.onInterrupt?.(() => controller.abort()) ?? (() => {});
   const total = plan.cells.length + plan.unrunnable.length;
   let done = 0;
   let bar: cliProgress.SingleBar | undefined;
@@ -251,7 +353,6 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   const t0 = performance.now();
   const run = await runMatrix(plan, o, {
     signal: controller.signal,
-    ...(io.workerUrl ? { workerUrl: io.workerUrl } : {}),
     onDone: (r) => {
       done++;
       const m = r.metrics;
@@ -286,7 +387,6 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
       },
     });
   }
-  remove();
   const interrupted = run.interrupted || controller.signal.aborted;
   const res = buildResults({
     command: ["foliolab", ...argv],
@@ -302,12 +402,21 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
   if (flags.json) io.out(`${JSON.stringify(res, null, 2)}\n`);
   else io.out(`${renderText(res, { metric: flags.metric, color: io.color })}\n`);
   if (outDir) {
+    removeStaleCharts(outDir);
     const files = writeOutputs(outDir, res);
     io.err(
       `wrote ${files.length} files to ${outDir} (results.json, report.md, report.html, benchmark-action.json, bmf.json, charts/)`,
     );
   }
   io.err(`${renderSummary(res, io.color)} in ${secs} s`);
+  const shown = new Set<string>();
+  for (const r of res.runs) {
+    const e = r.error;
+    if (r.status !== "failed" || !e?.stack || shown.has(`${r.strategy} ${e.kind}`)) continue;
+    shown.add(`${r.strategy} ${e.kind}`);
+    io.err(`strategy "${r.strategy}" threw (${r.workload} ${r.folio}): ${e.message}`);
+    for (const l of stackExcerpt(e.stack)) io.err(`    ${l}`);
+  }
   const kh = kernelHeadline(res);
   if (kh) io.err(kh);
   io.err(describeProfile(profile));

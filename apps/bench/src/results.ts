@@ -56,7 +56,7 @@ export interface ResultsFile {
     corePackageVersion: string;
   };
   strategies: Array<{ name: string; description: string; spec: string; source: string; package?: string; version?: string }>;
-  strategyFailures: Array<{ name: string; spec: string; message: string }>;
+  strategyFailures: Array<{ name: string; spec: string; message: string; stack?: string }>;
   workloads: Array<{
     id: string;
     title: string;

@@ -28,12 +28,16 @@ export interface StrategyRef {
   version?: string;
 }
 
-export interface LoadedStrategy {
+/** A strategy as the main process knows it: loaded (and checked) in a worker, never imported here. */
+export interface StrategyInfo {
   name: string;
   description: string;
   ref: StrategyRef;
   /** The export the strategy came from (so workers take the same one). */
   exportName: string;
+}
+
+export interface LoadedStrategy extends StrategyInfo {
   strategy: ZapStrategy;
 }
 
@@ -43,6 +47,8 @@ export interface StrategyFailure {
   spec: string;
   kind: "load";
   message: string;
+  /** The author's stack when their module threw at import. */
+  stack?: string;
 }
 
 export function isZapStrategy(v: unknown): v is ZapStrategy {
@@ -161,7 +167,7 @@ export async function importStrategies(ref: StrategyRef): Promise<LoadedStrategy
   try {
     mod = (await import(ref.url)) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`failed to load: ${(e as Error)?.message ?? String(e)}`);
+    throw new Error(`failed to load: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
   const pick = (exportName: string): LoadedStrategy => {
     const s = mod[exportName] as ZapStrategy;

@@ -1,51 +1,79 @@
 /**
- * Worker thread side of the matrix: load the strategies once, then run cells as the main
- * thread hands them out, one at a time.
+ * The body of the benchmark's worker processes (dist/worker.js, run by tinypool): every
+ * strategy module is imported here, never in the main process, so a module that hangs or
+ * throws at import, a strategy that loops forever or calls process.exit(), only ever takes a
+ * worker down. Modules are imported once per worker and kept.
  */
 
-import { parentPort, workerData } from "node:worker_threads";
 import type { ZapStrategy } from "@foliolab/core";
-import type { WorkerInit } from "./matrix.js";
-import { type CellSpec, cellId, type RunRecord, regenerateCommand, runCell } from "./measure.js";
-import { formatBytes, PAGE } from "./sizes.js";
-import { importOne } from "./strategies.js";
+import { perPage } from "@foliolab/strategy-per-page";
+import {
+  authorStack,
+  type CellSpec,
+  diagnoseState,
+  type RunOptionsForCell,
+  type RunRecord,
+  referenceObserved,
+  runCell,
+} from "./measure.js";
+import { importOne, importStrategies, type StrategyRef } from "./strategies.js";
+import type { ObservedSummary } from "./verify.js";
 
-export async function startWorker(): Promise<void> {
-  const init = workerData as WorkerInit;
-  const port = parentPort;
-  if (!port) return;
-  const strategies = new Map<string, ZapStrategy>();
-  const loadErrors = new Map<string, string>();
-  for (const s of init.strategies) {
-    try {
-      strategies.set(s.name, await importOne(s.url, s.exportName));
-    } catch (e) {
-      loadErrors.set(s.name, (e as Error).message);
-    }
+/** Work the main process hands a worker. */
+export type WorkerTask =
+  | { kind: "load"; ref: StrategyRef }
+  | { kind: "cell"; cell: CellSpec; strategy: { url: string; exportName: string }; options: RunOptionsForCell }
+  | { kind: "reference"; cell: CellSpec }
+  | { kind: "diagnose"; cell: CellSpec; strategy: { url: string; exportName: string } };
+
+export type WorkerResult =
+  | { kind: "load"; ok: true; strategies: Array<{ name: string; description: string; exportName: string }> }
+  | { kind: "load"; ok: false; message: string; stack?: string }
+  | { kind: "cell"; record: RunRecord }
+  | { kind: "reference"; observed: ObservedSummary }
+  | { kind: "diagnose"; difference: string }
+  | { kind: "error"; message: string; stack?: string };
+
+const modules = new Map<string, Promise<ZapStrategy>>();
+
+function strategyOf(s: { url: string; exportName: string }): Promise<ZapStrategy> {
+  const key = `${s.url}#${s.exportName}`;
+  let p = modules.get(key);
+  if (!p) {
+    p = importOne(s.url, s.exportName);
+    modules.set(key, p);
   }
-  port.on("message", async (m: { type: string; cell: CellSpec }) => {
-    if (m.type !== "cell") return;
-    const c = m.cell;
-    const s = strategies.get(c.strategy);
-    let record: RunRecord;
-    if (!s) {
-      record = {
-        id: cellId(c),
-        workload: c.workload,
-        folio: c.folio,
-        size: c.size,
-        sizeLabel: formatBytes(c.size),
-        pages: c.size / PAGE,
-        strategy: c.strategy,
-        seed: c.seed,
-        status: "failed",
-        error: { kind: "LoadError", phase: "load", message: loadErrors.get(c.strategy) ?? "strategy not loaded in the worker" },
-        scenario: { name: c.workload, ops: 0, measuredOps: 0, regenerate: regenerateCommand(c) },
-      };
-    } else {
-      record = await runCell(c, s, init.options);
+  return p;
+}
+
+export default async function runTask(t: WorkerTask): Promise<WorkerResult> {
+  try {
+    switch (t.kind) {
+      case "load": {
+        try {
+          const list = await importStrategies(t.ref);
+          return {
+            kind: "load",
+            ok: true,
+            strategies: list.map((s) => ({ name: s.name, description: s.description, exportName: s.exportName })),
+          };
+        } catch (e) {
+          const stack = authorStack((e as Error)?.cause ?? e);
+          return stack
+            ? { kind: "load", ok: false, message: (e as Error).message, stack }
+            : { kind: "load", ok: false, message: (e as Error).message };
+        }
+      }
+      case "cell":
+        return { kind: "cell", record: await runCell(t.cell, await strategyOf(t.strategy), t.options) };
+      case "reference":
+        return { kind: "reference", observed: referenceObserved(t.cell, perPage) };
+      case "diagnose":
+        return { kind: "diagnose", difference: diagnoseState(t.cell, await strategyOf(t.strategy), perPage) };
     }
-    port.postMessage({ type: "done", record });
-  });
-  port.postMessage({ type: "ready" });
+  } catch (e) {
+    const stack = authorStack(e);
+    const message = `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`;
+    return stack ? { kind: "error", message, stack } : { kind: "error", message };
+  }
 }

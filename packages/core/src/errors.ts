@@ -27,7 +27,9 @@ export const INVARIANTS = {
   "rss-matches-page-tables": "each process's RSS counters equal the pages its page tables map",
   "deferred-split-queue":
     "the deferred split queue holds only anon large folios that are partially mapped (or PMD THPs queued as underused candidates)",
-  "strategy-contract": "a strategy consumes at least one PTE and stays inside the range it was given",
+  "page-cache-refs": "every folio in the page cache is allocated and holds the cache's reference on top of one per mapping",
+  "strategy-contract":
+    "a strategy consumes at least one PTE, stays inside the range it was given and the folio it names, and gathers nothing into a full mmu_gather",
 } as const;
 export type InvariantName = keyof typeof INVARIANTS;
 
@@ -42,13 +44,17 @@ export class InvariantViolation extends Error {
   }
 }
 
-/** A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). */
+/**
+ * A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). When
+ * the strategy threw, `cause` is the author's original error, with the stack of their code.
+ */
 export class StrategyError extends Error {
   override name = "StrategyError";
   constructor(
     readonly strategy: string,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(`strategy "${strategy}": ${message}`);
+    super(`strategy "${strategy}": ${message}`, options);
   }
 }

@@ -70,11 +70,12 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   k.costs[Ev.pteClear]++;
   const vpn = pmdIdx * PTRS_PER_PTE;
   tlbRemovePmdTlbEntry(tlb, vpn);
-  if (isHugeZeroPmd(pmd)) return;
   const folio = ptePfn(pmd);
+  // The huge zero page's translations are recorded too (never freed, but flushed all the same).
   if (k.invariants) {
     for (let i = 0; i < HPAGE_PMD_NR; i++) recordStaleTlb(k, vma.mm, vpn + i, folio + i, false);
   }
+  if (isHugeZeroPmd(pmd)) return;
   folioRemoveRmapPmd(k, folio, vma);
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) - HPAGE_PMD_NR;
   k.costs[Ev.rssCounterAdd]++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deferredSplitFolio } from "./deferred-split.js";
 import { type InvariantName, InvariantViolation } from "./errors.js";
+import { folioPut } from "./folio.js";
 import { PG } from "./mem-map.js";
 import { runScenario } from "./run-scenario.js";
 import type { ZapStrategy } from "./strategy.js";
@@ -85,6 +86,34 @@ describe("each invariant catches a strategy that breaks it", () => {
     expect(violation(anon4k, doubleRelease).violation.invariant).toMatch(/no-use-after-free|refcount>=mapcount/);
     const v = violation(anon4k, doubleRelease);
     expect(v.violation.invariant).toBe("no-use-after-free");
+  });
+
+  it("page-cache-refs: a release that drops the page cache's reference of a file page", () => {
+    const filePrivate = {
+      name: "file-private-read",
+      ops: [
+        { op: "mmap", id: "f", size: "64K", kind: "file-private" },
+        { op: "read", id: "f" },
+        { op: "munmap", id: "f" },
+      ],
+    };
+    expect(() => runScenario(filePrivate, { strategy: perPteStrategy() })).not.toThrow();
+    const dropsCacheRef: ZapStrategy = {
+      ...perPteStrategy("drops-page-cache-ref"),
+      releaseGathered(tlb, from, to) {
+        const k = tlb.k;
+        const file: number[] = [];
+        for (let i = from; i < to; i++) {
+          const pfn = tlb.itemPfn[i] as number;
+          if (((k.mem.flags[pfn] as number) & PG.anon) === 0) file.push(pfn);
+        }
+        perPteStrategy().releaseGathered(tlb, from, to);
+        for (const pfn of file) folioPut(k, pfn); // BUG: one more reference than the mapping's
+      },
+    };
+    const v = violation(filePrivate, dropsCacheRef);
+    expect(v.violation.invariant).toBe("page-cache-refs");
+    expect(v.message).toMatch(/the page cache of file \d+ holds a freed folio at index \d+/);
   });
 
   it("deferred-split-queue: a fully mapped folio put on the queue", () => {

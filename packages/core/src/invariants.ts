@@ -162,4 +162,25 @@ export function auditInvariants(k: Kernel): void {
     }
     if ((f & PG.deferredList) === 0) k.violate("deferred-split-queue", folio, "queued folio lacks its list membership");
   }
+
+  // The page cache (filemap_add_folio, 6.x) holds one reference per cached folio, on top of
+  // one per mapping; it is dropped only when the folio leaves the cache.
+  for (const file of k.files) {
+    for (let idx = 0; idx < file.nrPages; idx++) {
+      const folio = file.folioAt(idx);
+      if (folio < 0) continue;
+      if (!m.isAllocatedHead(folio)) {
+        k.violate("page-cache-refs", folio, `the page cache of file ${file.id} holds a freed folio at index ${idx}`);
+      }
+      const ref = m.refcount[folio] as number;
+      const mapcount = folioMapcount(k, folio);
+      if (ref < mapcount + 1) {
+        k.violate(
+          "page-cache-refs",
+          folio,
+          `refcount ${ref} below mapcount ${mapcount} + 1 for the page cache (file ${file.id}, index ${idx})`,
+        );
+      }
+    }
+  }
 }

@@ -65,6 +65,9 @@ export class MmuGather {
     this.activeMax = this.geometry.localEntries;
   }
 
+  /** The last add() found no room left: nothing may be gathered until the flush. */
+  private full = false;
+
   private grow(): void {
     const n = this.itemPfn.length * 2;
     const p = new Int32Array(n);
@@ -100,6 +103,15 @@ export class MmuGather {
    * On MMU_GATHER_NO_GATHER (s390) the item is released at once instead.
    */
   add(pfn: number, nr: number, flags: number, entries: number): boolean {
+    // __tlb_remove_folio_pages_size()'s VM_BUG_ON_PAGE(batch->nr > batch->max): once it said
+    // "full", nothing more may be gathered before the flush (checked with the checker off too).
+    if (this.full) {
+      this.k.violate(
+        "strategy-contract",
+        pfn,
+        "a page was gathered into a full mmu_gather: when __tlb_remove_page() returns true the strategy must set forceFlush and forceBreak and stop",
+      );
+    }
     if (this.count === this.itemPfn.length) this.grow();
     const i = this.count;
     this.itemPfn[i] = pfn;
@@ -113,7 +125,10 @@ export class MmuGather {
     this.activeNr += entries;
     this.k.costs[Ev.gatherEntries] += entries;
     const limit = this.geometry.reserveOne ? this.activeMax - 1 : this.activeMax;
-    if (this.activeNr >= limit) return !this.nextBatch();
+    if (this.activeNr >= limit) {
+      this.full = !this.nextBatch();
+      return this.full;
+    }
     return false;
   }
 
@@ -139,6 +154,7 @@ export class MmuGather {
     this.activeIdx = 0;
     this.activeNr = 0;
     this.activeMax = this.geometry.localEntries;
+    this.full = false;
   }
 }
 

@@ -201,11 +201,27 @@ function folioAddRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma
 }
 
 /**
+ * __folio_rmap_sanity_checks() (mm/internal.h, 6.8+): the pages [pfn, pfn + nr) must all
+ * belong to the folio; the kernel's VM_WARN_ON_FOLIO, here a strategy-contract violation whose
+ * message names the folio's end (checked whether or not the invariant checker is on).
+ */
+function folioRmapSanityChecks(k: Kernel, fn: string, folio: number, pfn: number, nr: number): void {
+  const end = folio + (1 << (k.mem.order[folio] as number));
+  if (nr >= 1 && pfn >= folio && pfn + nr <= end) return;
+  k.violate(
+    "strategy-contract",
+    pfn < folio || pfn >= end ? pfn : end,
+    `${fn}(): pages ${pfn}..${pfn + nr - 1} are not all in folio ${folio}, which ends at pfn ${end - 1} (nr ${nr})`,
+  );
+}
+
+/**
  * folio_add_anon_rmap_ptes(): map nr pages of an existing anon folio (PMD split, swap-in,
  * fork's duplicate uses folio_try_dup_anon_rmap_ptes instead). `exclusive` sets
  * PageAnonExclusive on the pages (RMAP_EXCLUSIVE).
  */
 export function folioAddAnonRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma, exclusive: boolean): void {
+  folioRmapSanityChecks(k, "folio_add_anon_rmap_ptes", folio, pfn, nr);
   const n = folioAddRmapPtes(k, folio, pfn, nr, vma);
   if (exclusive) {
     for (let p = pfn; p < pfn + nr; p++) k.mem.flags[p] = (k.mem.flags[p] as number) | PG.anonExclusive;
@@ -216,6 +232,7 @@ export function folioAddAnonRmapPtes(k: Kernel, folio: number, pfn: number, nr: 
 
 /** folio_add_file_rmap_ptes(). */
 export function folioAddFileRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
+  folioRmapSanityChecks(k, "folio_add_file_rmap_ptes", folio, pfn, nr);
   const n = folioAddRmapPtes(k, folio, pfn, nr, vma);
   folioModStat(k, folio, n, 0);
   if (k.invariants) checkRefAfterMap(k, folio);
@@ -270,6 +287,8 @@ function maybeDeferredSplit(k: Kernel, folio: number, partiallyMapped: boolean):
 export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma: Vma): void {
   // The hottest function of a per-page teardown: locals cached, the stat and munlock steps inline.
   const m = k.mem;
+  if (pfn < folio || nr < 1 || pfn + nr > folio + (1 << (m.order[folio] as number)))
+    folioRmapSanityChecks(k, "folio_remove_rmap_ptes", folio, pfn, nr);
   const costs = k.costs;
   const flags = m.flags[folio] as number;
   const small = (m.order[folio] as number) === 0;

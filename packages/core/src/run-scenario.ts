@@ -500,7 +500,9 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
       if (k.invariants && op.op !== "expect") auditInvariants(k);
     } catch (e) {
       if (e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError) throw e;
-      throw new StrategyError(options.strategy.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`);
+      throw new StrategyError(options.strategy.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, {
+        cause: e,
+      });
     }
     options.onOp?.(k, op, i);
   });

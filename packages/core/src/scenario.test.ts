@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ScenarioError } from "./errors.js";
+import { ScenarioError, StrategyError } from "./errors.js";
 import { runScenario } from "./run-scenario.js";
 import { reference } from "./testing/per-pte.js";
 
@@ -146,5 +146,29 @@ describe("address space", () => {
     expect(() => runScenario({ name: "big", config: { memory: "8M" }, ops }, { strategy: reference })).toThrow(
       /ops\[3\] \(mmap\): field "size": 2048G does not fit the model's virtual address space: the process's mappings would end at 9T, beyond the limit of 8T/,
     );
+  });
+});
+
+describe("a strategy that throws", () => {
+  it("comes back as StrategyError naming the op, with the author's error as cause", () => {
+    const authors = new Error("boom in my code");
+    const throwing = {
+      ...reference,
+      name: "throws",
+      zapPresentPtes: () => {
+        throw authors;
+      },
+    };
+    const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
+    let caught: unknown;
+    try {
+      runScenario(spec, { strategy: throwing });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(StrategyError);
+    expect((caught as Error).message).toMatch(/strategy "throws": ops\[2\] \(munmap\).*failed: boom in my code/);
+    expect((caught as Error).cause).toBe(authors);
+    expect(((caught as Error).cause as Error).stack).toContain("scenario.test.ts");
   });
 });

@@ -62,7 +62,11 @@ function noteCleared(z: ZapContext, i: number, pte: number): void {
   if ((pte & PTE.present) === 0) return;
   const k = z.k;
   const pfn = ptePfn(pte);
-  if (k.mem.isReserved(pfn)) return;
+  // The zero page's translation is stale too until flushed: recorded, though it is never freed.
+  if (k.mem.isReserved(pfn)) {
+    recordStaleTlb(k, z.mm, z.vpn(i), pfn, false);
+    return;
+  }
   const fileDirty = (pte & PTE.dirty) !== 0 && ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) === 0;
   recordStaleTlb(k, z.mm, z.vpn(i), pfn, fileDirty);
   if (fileDirty) z.dirtyFileCleared.push(pfn);

@@ -35,9 +35,17 @@ export interface ConformanceOptions {
   propertyTimeout?: number;
 }
 
-/** Thrown by the kit's tests: the message carries the diagnosis (invariant name first). */
+/**
+ * Thrown by the kit's tests: the message carries the diagnosis (invariant name first). When
+ * the strategy's own code threw, `cause` is that error, so the test runner shows the author's
+ * stack (their file and line).
+ */
 export class ConformanceError extends Error {
   override name = "ConformanceError";
+}
+
+function conformanceError(message: string, cause: unknown): ConformanceError {
+  return cause === undefined ? new ConformanceError(message) : new ConformanceError(message, { cause });
 }
 
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
@@ -92,12 +100,13 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
     return r;
   };
   const invariantCheck = (e: CatalogueEntry) => () => {
-    const failure = invariantFailure(runOf(e), e.scenario);
-    if (failure) throw new ConformanceError(failure);
+    const run = runOf(e);
+    const failure = invariantFailure(run, e.scenario);
+    if (failure) throw conformanceError(failure, run.error?.cause);
   };
   const equivalenceCheck = (e: CatalogueEntry) => () => {
     const report = checkEquivalence(strategy, e.scenario, { candidate: runOf(e) });
-    if (!report.ok) throw new ConformanceError(formatEquivalenceReport(report));
+    if (!report.ok) throw conformanceError(formatEquivalenceReport(report), report.error?.cause);
   };
   const checks: ConformanceCheck[] = [];
   const add = (suite: ConformanceCheck["suite"], e: CatalogueEntry, prefix: string, run: () => void) => {
@@ -136,12 +145,41 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
         });
         if (!report.ok) {
           console.error(report.message);
-          throw new ConformanceError(report.message);
+          throw conformanceError(report.message, report.failure?.error?.cause);
         }
       },
     });
   }
   return checks;
+}
+
+/** Default settings of the mutation score: every check, the property with this many runs and seed. */
+export const MUTATION_SCORE_RUNS = { numRuns: 300, seed: 42 } as const;
+
+/**
+ * Run a strategy's checks in order (invariants, equivalence, replays, property) and return the
+ * first one that rejects it, with the message, or undefined when it passes every one: what
+ * the kit's mutation score counts.
+ */
+export function firstRejection(
+  strategy: ZapStrategy,
+  options: ConformanceOptions = MUTATION_SCORE_RUNS,
+): { title: string; message: string } | undefined {
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    for (const c of conformanceChecks(strategy, options)) {
+      if (c.skip !== undefined) continue;
+      try {
+        c.run();
+      } catch (e) {
+        return { title: c.title, message: (e as Error)?.message ?? String(e) };
+      }
+    }
+    return undefined;
+  } finally {
+    console.error = quiet;
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   ScenarioError,
   type ScenarioResult,
   StrategyError,
+  snapshotCounters,
   type ViolationDetail,
   type ZapStrategy,
 } from "@foliolab/core";
@@ -25,6 +26,8 @@ export interface RunError {
   invariant?: string;
   violation?: ViolationDetail;
   message: string;
+  /** For kind "strategy": the error the strategy's own code threw (its stack points at the author's file). */
+  cause?: unknown;
 }
 
 /** One scenario run under one strategy. */
@@ -34,8 +37,11 @@ export interface StrategyRun {
   result?: ScenarioResult;
   /** observe() at the end of the scenario. */
   observed?: ObservableState;
-  /** observe() after ops (see RunCheckedOptions.observe), to find the first op where two runs part. */
-  trace?: Array<{ op: number; state: ObservableState }>;
+  /**
+   * observe() and the kernel-visible counters (mthp, vmstat) after ops (see
+   * RunCheckedOptions.observe): the checkpoints where two runs are compared during the program.
+   */
+  trace?: Array<{ op: number; state: ObservableState; counters: Checkpoint }>;
   error?: RunError;
 }
 
@@ -52,13 +58,22 @@ export interface RunCheckedOptions {
 
 export type ObserveMode = "each-op" | "before-exit" | "end";
 
+/** The counters of a checkpoint: what /proc/vmstat and the per-size mTHP stats say then. */
+export interface Checkpoint {
+  mthp: Record<string, Record<string, number>>;
+  vmstat: Record<string, number>;
+}
+
 function toRunError(e: unknown): RunError {
   if (e instanceof InvariantViolation) {
     return { kind: "invariant", invariant: e.violation.invariant, violation: e.violation, message: e.message };
   }
   if (e instanceof ScenarioError) return { kind: "scenario", message: e.message };
-  if (e instanceof StrategyError) return { kind: "strategy", message: e.message };
-  return { kind: "other", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  if (e instanceof StrategyError)
+    return e.cause === undefined
+      ? { kind: "strategy", message: e.message }
+      : { kind: "strategy", message: e.message, cause: e.cause };
+  return { kind: "other", message: e instanceof Error ? `${e.name}: ${e.message}` : String(e), cause: e };
 }
 
 /** Run a scenario under a strategy (checker on unless told otherwise); never throws. */
@@ -69,7 +84,8 @@ export function runChecked(strategy: ZapStrategy, scenario: ScenarioJson, option
   const ops = scenario.ops;
   const onOp = (k: Parameters<typeof observe>[0], _op: unknown, i: number) => {
     if (mode === "each-op" || (mode === "before-exit" && ops[i + 1]?.op === "exit" && ops[i]?.op !== "exit")) {
-      trace.push({ op: i, state: observe(k) });
+      const { mthp, vmstat } = snapshotCounters(k, new Map());
+      trace.push({ op: i, state: observe(k), counters: { mthp, vmstat } });
     }
   };
   try {
@@ -90,12 +106,17 @@ const referenceCache = new Map<string, StrategyRun>();
 const REFERENCE_CACHE_MAX = 256;
 
 /** The per-page reference run of a scenario; catalogue runs are cached by scenario JSON. */
-export function referenceRun(scenario: ScenarioJson, cache = true, observeMode: ObserveMode = "each-op"): StrategyRun {
-  if (!cache) return runChecked(perPage, scenario, { observe: observeMode });
-  const key = `${observeMode}:${JSON.stringify(scenario)}`;
+export function referenceRun(
+  scenario: ScenarioJson,
+  cache = true,
+  observeMode: ObserveMode = "each-op",
+  reference: ZapStrategy = perPage,
+): StrategyRun {
+  if (!cache) return runChecked(reference, scenario, { observe: observeMode });
+  const key = `${observeMode}:${JSON.stringify(reference.gather ?? {})}:${JSON.stringify(scenario)}`;
   let run = referenceCache.get(key);
   if (!run) {
-    run = runChecked(perPage, scenario, { observe: observeMode });
+    run = runChecked(reference, scenario, { observe: observeMode });
     if (referenceCache.size >= REFERENCE_CACHE_MAX) referenceCache.clear();
     referenceCache.set(key, run);
   }
@@ -176,10 +197,11 @@ function deepDiff(a: unknown, b: unknown, path: string, out: DiffSink): void {
 }
 
 /**
- * Observable fields compared only at the end of a scenario: nr_anon_partially_mapped is a
- * gauge of the deferred split queue, which per-page fills more eagerly; a folio it queued
- * and that is not freed yet (pinned, still mapped elsewhere) may be counted by per-page only
- * until the folio goes.
+ * Observable fields that may be lower than per-page's at a checkpoint during the program, in
+ * scenarios where another process or a GUP pin keeps a folio alive (fork, pin): there
+ * nr_anon_partially_mapped, a gauge of the deferred split queue that per-page fills more
+ * eagerly, may count a folio per-page queued and nobody freed yet. Without fork and pin it is
+ * compared exactly at every checkpoint; at the end always exactly.
  */
 export const END_ONLY_FIELDS = ["nrAnonPartiallyMapped"] as const;
 
@@ -190,45 +212,37 @@ function withoutEndOnly(o: ObservableState | undefined): unknown {
   return copy;
 }
 
-/**
- * Compare two completed runs: the observable state after every op (up to the first op where
- * they part), the final observable state, and the result contract minus costs.
- */
-export function compareRuns(
-  reference: StrategyRun,
-  candidate: StrategyRun,
-  maxDifferences = 25,
-): { differences: Difference[]; total: number } {
-  const out = new DiffSink(maxDifferences);
-  const r = reference.result as ScenarioResult;
-  const c = candidate.result as ScenarioResult;
-  if (reference.trace && candidate.trace) {
-    const theirs = new Map(candidate.trace.map((t) => [t.op, t.state]));
-    for (const { op, state } of reference.trace) {
-      if (!theirs.has(op)) continue;
-      const before = out.total;
-      deepDiff(withoutEndOnly(state), withoutEndOnly(theirs.get(op)), `after ops[${op}]: observe`, out);
-      if (out.total > before) break;
-    }
-  }
-  deepDiff(reference.observed, candidate.observed, "observe", out);
-  // mthp: every counter equal except split_deferred, which may only be lower.
+/** Scenarios where a folio can outlive its unmapping by this process (see END_ONLY_FIELDS). */
+function keepsFoliosAlive(scenario: { ops?: ReadonlyArray<Record<string, unknown>> } | undefined): boolean {
+  return (scenario?.ops ?? []).some((o) => o.op === "fork" || o.op === "pin");
+}
+
+function compareCounters(r: Checkpoint, c: Checkpoint, prefix: string, exactPartial: boolean, out: DiffSink): void {
   for (const dir of new Set([...Object.keys(r.mthp), ...Object.keys(c.mthp)])) {
     const rr = r.mthp[dir] ?? {};
     const cc = c.mthp[dir] ?? {};
     for (const name of new Set([...Object.keys(rr), ...Object.keys(cc)])) {
-      const path = `result.mthp.${dir}.${name}`;
+      const path = `${prefix}mthp.${dir}.${name}`;
       const rv = rr[name];
       const cv = cc[name];
       if ((MAY_BE_LOWER.mthp as readonly string[]).includes(name)) {
         if (typeof rv !== "number" || typeof cv !== "number" || cv > rv) {
           out.push({ path, reference: rv, strategy: cv, rule: "may be lower than per-page's, never higher" });
         }
+      } else if (name === "nr_anon_partially_mapped" && !exactPartial) {
+        if (typeof rv !== "number" || typeof cv !== "number" || cv > rv) {
+          out.push({
+            path,
+            reference: rv,
+            strategy: cv,
+            rule: "may be lower than per-page's while a fork or pin keeps folios alive, never higher",
+          });
+        }
       } else if (rv !== cv) out.push({ path, reference: rv, strategy: cv });
     }
   }
   for (const name of new Set([...Object.keys(r.vmstat), ...Object.keys(c.vmstat)])) {
-    const path = `result.vmstat.${name}`;
+    const path = `${prefix}vmstat.${name}`;
     const rv = r.vmstat[name];
     const cv = c.vmstat[name];
     if ((MAY_BE_LOWER.vmstat as readonly string[]).includes(name)) {
@@ -237,6 +251,54 @@ export function compareRuns(
       }
     } else if (rv !== cv) out.push({ path, reference: rv, strategy: cv });
   }
+}
+
+function comparePartiallyMapped(r: ObservableState, c: ObservableState, path: string, exact: boolean, out: DiffSink): void {
+  for (const order of new Set([...Object.keys(r.nrAnonPartiallyMapped), ...Object.keys(c.nrAnonPartiallyMapped)])) {
+    const rv = r.nrAnonPartiallyMapped[order];
+    const cv = c.nrAnonPartiallyMapped[order];
+    if (exact ? rv !== cv : typeof rv !== "number" || typeof cv !== "number" || cv > rv) {
+      out.push({
+        path: `${path}.nrAnonPartiallyMapped.${order}`,
+        reference: rv,
+        strategy: cv,
+        ...(exact ? {} : { rule: "may be lower than per-page's while a fork or pin keeps folios alive, never higher" }),
+      });
+    }
+  }
+}
+
+/**
+ * Compare two completed runs: the observable state after every op (up to the first op where
+ * they part), the final observable state, and the result contract minus costs.
+ */
+export function compareRuns(
+  reference: StrategyRun,
+  candidate: StrategyRun,
+  maxDifferences = 25,
+  scenario?: ScenarioJson,
+): { differences: Difference[]; total: number } {
+  const out = new DiffSink(maxDifferences);
+  const r = reference.result as ScenarioResult;
+  const c = candidate.result as ScenarioResult;
+  if (reference.trace && candidate.trace) {
+    // Checkpoints: the observable state and the counters after each recorded op, up to the
+    // first checkpoint where the runs part.
+    const exactPartial = !keepsFoliosAlive(scenario);
+    const theirs = new Map(candidate.trace.map((t) => [t.op, t]));
+    for (const { op, state, counters } of reference.trace) {
+      const t = theirs.get(op);
+      if (!t) continue;
+      const before = out.total;
+      deepDiff(withoutEndOnly(state), withoutEndOnly(t.state), `after ops[${op}]: observe`, out);
+      comparePartiallyMapped(state, t.state, `after ops[${op}]: observe`, exactPartial, out);
+      compareCounters(counters, t.counters, `after ops[${op}]: `, exactPartial, out);
+      if (out.total > before) break;
+    }
+  }
+  deepDiff(reference.observed, candidate.observed, "observe", out);
+  // mthp, vmstat: every counter equal except the deferred-split ones, which may only be lower.
+  compareCounters(r, c, "result.", true, out);
   deepDiff(r.meminfo, c.meminfo, "result.meminfo", out);
   deepDiff(r.procs, c.procs, "result.procs", out);
   deepDiff(r.expects, c.expects, "result.expects", out);
@@ -268,6 +330,8 @@ export interface CheckEquivalenceOptions {
   candidate?: StrategyRun;
   /** When to compare observable states besides the end (default "each-op"). */
   observe?: ObserveMode;
+  /** The reference to compare with (default per-page; the property runner passes per-page with its gather geometry). */
+  reference?: ZapStrategy;
 }
 
 /**
@@ -283,7 +347,7 @@ export function checkEquivalence(
   const skipped = skipReason(scenario);
   if (skipped !== undefined) return { ...base, ok: true, skipped, differences: [], totalDifferences: 0 };
   const mode = options.observe ?? "each-op";
-  const ref = referenceRun(scenario, options.cacheReference ?? true, mode);
+  const ref = referenceRun(scenario, options.cacheReference ?? true, mode, options.reference ?? perPage);
   const got = options.candidate ?? runChecked(strategy, scenario, { observe: mode });
   if (ref.error || got.error) {
     // Both refuse the scenario the same way (e.g. out of model memory): equivalent.
@@ -301,7 +365,7 @@ export function checkEquivalence(
     if (ref.error) report.referenceError = ref.error;
     return report;
   }
-  const { differences, total } = compareRuns(ref, got, options.maxDifferences ?? 25);
+  const { differences, total } = compareRuns(ref, got, options.maxDifferences ?? 25, scenario);
   return { ...base, ok: total === 0, differences, totalDifferences: total };
 }
 

@@ -13,5 +13,7 @@ export {
   type ConformanceOptions,
   conformanceChecks,
   describeStrategyConformance,
+  firstRejection,
+  MUTATION_SCORE_RUNS,
 } from "./describe.js";
 export * from "./lib.js";

@@ -16,6 +16,7 @@ export {
 } from "./catalogue.js";
 export {
   type CheckEquivalenceOptions,
+  type Checkpoint,
   checkEquivalence,
   compareRuns,
   type Difference,
@@ -46,4 +47,6 @@ export {
   programArbitrary,
   programToScenario,
   runProperty,
+  SMALL_GATHER,
+  withGatherGeometry,
 } from "./property.js";

@@ -11,6 +11,7 @@ import {
   folioMarkAccessed,
   folioMarkDirty,
   folioPteBatch,
+  folioPteBatchAt,
   folioPutRefs,
   folioRemoveRmapPtes,
   folioTestAnon,
@@ -30,6 +31,7 @@ import {
   ptePfn,
   ptepGetAndClearFull,
   pteYoung,
+  type ReclaimUnmapContext,
   releasePages,
   tlbDelayRmap,
   tlbRemoveFolioPages,
@@ -359,6 +361,107 @@ const recountsDeferredSplit: ZapStrategy = {
   },
 };
 
+/** Forgets free_swap_cache(): a swapped-in folio nobody maps any more stays in the swap cache. */
+const forgetsFreeSwapCache: ZapStrategy = {
+  ...perPage,
+  name: "mutant-forgets-free-swap-cache",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    lruAddDrain(tlb.k);
+    // BUG: no free_swap_cache() before release_pages()
+    releasePages(tlb.k, tlb.itemPfn, from, to);
+  },
+};
+
+/** PTEs left in this folio and this PTE table, ignoring the VMA end reclaim passed in `max`. */
+function folioAndTableRest(r: ReclaimUnmapContext): number {
+  const folioEnd = r.folio + (1 << (r.k.mem.order[r.folio] as number));
+  return Math.min(folioEnd - r.pfn, r.ptes.length - r.index);
+}
+
+/** Lazyfree reclaim batching that bounds the batch by the folio and the table, not the VMA. */
+const reclaimPastVmaEnd: ZapStrategy = {
+  ...perPage,
+  name: "mutant-reclaim-batch-past-vma-end",
+  reclaimUnmapBatch(r: ReclaimUnmapContext): number {
+    if (!r.lazyfree) return 1;
+    return folioPteBatchAt(r.k, r.ptes, r.folio, r.index, folioAndTableRest(r)); // BUG: max ignored
+  },
+};
+
+/** Lazyfree reclaim batching that takes the rest of the folio without reading its PTEs. */
+const reclaimPastPteHole: ZapStrategy = {
+  ...perPage,
+  name: "mutant-reclaim-batch-past-pte-hole",
+  reclaimUnmapBatch(r: ReclaimUnmapContext, max: number): number {
+    if (!r.lazyfree) return 1;
+    return max; // BUG: no folio_pte_batch(): a hole in the folio's PTEs is batched over
+  },
+};
+
+/** Clears a zero-page PTE without recording its TLB entry. */
+const zeroPageNoTlbEntry: ZapStrategy = {
+  ...perPage,
+  name: "mutant-zero-page-no-tlb-entry",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    if (vmNormalPage(z, z.ptent) < 0) {
+      ptepGetAndClearFull(z, z.index); // BUG: no tlb_remove_tlb_entry() for the zero page
+      return 1;
+    }
+    return perPage.zapPresentPtes(z, max);
+  },
+};
+
+/** Batching that keeps going when the gather is full (no forced flush, no break). */
+const ignoresFullGather: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-ignores-full-gather",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    const n = batchedReference.zapPresentPtes(z, max);
+    // BUG: the gather said it is full; carry on as if it were not
+    z.forceFlush = false;
+    z.forceBreak = false;
+    return n;
+  },
+};
+
+/** Batching that flushes a full gather but does not break out of the PTE loop. */
+const noBreakOnFullGather: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-no-break-on-full-gather",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    const n = batchedReference.zapPresentPtes(z, max);
+    z.forceBreak = false; // BUG: the flush is deferred to the end of the table, the gather overfills
+    return n;
+  },
+};
+
+/** Batching whose release skips the last item of every batch that is full. */
+const dropsLastOfFullBatch: ZapStrategy = {
+  ...batchedReference,
+  name: "mutant-drops-last-of-full-batch",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const full = to - from >= tlb.geometry.entriesPerBatch - (tlb.geometry.reserveOne ? 1 : 0);
+    batchedRelease(tlb, from, full ? to - 1 : to); // BUG: off by one on a full batch page
+  },
+};
+
+/** Drops one reference too many on file pages: the page cache's own. */
+const dropsPageCacheRef: ZapStrategy = {
+  ...perPage,
+  name: "mutant-drops-page-cache-ref",
+  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+    const k = tlb.k;
+    const file: number[] = [];
+    for (let i = from; i < to; i++) {
+      const folio = pageFolio(k, tlb.itemPfn[i] as number);
+      if (!folioTestAnon(k, folio) && ((tlb.itemFlags[i] as number) & GATHER.pmd) === 0) file.push(folio);
+    }
+    perPage.releaseGathered(tlb, from, to);
+    // BUG: one more put per file page than the mapping held
+    for (const folio of file) if (k.mem.isAllocatedHead(folio)) folioPutRefs(k, folio, 1);
+  },
+};
+
 /** Every mutant with what must catch it. */
 export const MUTANTS: readonly Mutant[] = [
   {
@@ -394,7 +497,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     strategy: ignoresFolioEnd,
     bug: "batches past the folio end (pfn contiguity only)",
-    caughtAs: ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free"],
+    caughtAs: ["refcount>=mapcount", "mapcount-matches-page-tables", "no-use-after-free", "strategy-contract"],
     caughtBy: "replay-batch-past-folio-end",
   },
   {
@@ -426,6 +529,54 @@ export const MUTANTS: readonly Mutant[] = [
     bug: "counts split_deferred once per unmapped page instead of once per folio",
     caughtAs: [],
     caughtBy: "equivalence",
+  },
+  {
+    strategy: forgetsFreeSwapCache,
+    bug: "forgets free_swap_cache() when releasing gathered pages",
+    caughtAs: [],
+    caughtBy: "swap-cache-freed-at-unmap",
+  },
+  {
+    strategy: reclaimPastVmaEnd,
+    bug: "lazyfree reclaim batch runs past the VMA end",
+    caughtAs: ["strategy-contract"],
+    caughtBy: "lazyfree-folio-straddles-vma",
+  },
+  {
+    strategy: reclaimPastPteHole,
+    bug: "lazyfree reclaim batch runs past a hole in the folio's PTEs (another process maps the folio)",
+    caughtAs: ["strategy-contract"],
+    caughtBy: "lazyfree-pte-hole-shared",
+  },
+  {
+    strategy: zeroPageNoTlbEntry,
+    bug: "clears a zero-page PTE without a TLB entry",
+    caughtAs: ["tlb-flush-before-free"],
+    caughtBy: "zero-page-dontneed",
+  },
+  {
+    strategy: ignoresFullGather,
+    bug: "ignores a full gather mid-folio (no flush, no break)",
+    caughtAs: ["strategy-contract", "tlb-flush-before-free", "refcount>=mapcount", "no-use-after-free"],
+    caughtBy: "property",
+  },
+  {
+    strategy: noBreakOnFullGather,
+    bug: "does not break out of the PTE loop when the gather fills mid-folio",
+    caughtAs: ["strategy-contract", "tlb-flush-before-free", "refcount>=mapcount", "no-use-after-free"],
+    caughtBy: "property",
+  },
+  {
+    strategy: dropsLastOfFullBatch,
+    bug: "drops the last item of a full gather batch page (leaks it)",
+    caughtAs: [],
+    caughtBy: "property",
+  },
+  {
+    strategy: dropsPageCacheRef,
+    bug: "drops the page cache's reference of file pages it unmaps",
+    caughtAs: ["page-cache-refs"],
+    caughtBy: "file-shared-dirty",
   },
 ];
 

@@ -6,7 +6,8 @@
  * (no access to unmapped or protected pages), so a failure prints as a scenario to rerun.
  */
 
-import { NOT_YET_SUPPORTED, type ZapStrategy } from "@foliolab/core";
+import { type GatherGeometry, NOT_YET_SUPPORTED, type ZapStrategy } from "@foliolab/core";
+import { perPage } from "@foliolab/strategy-per-page";
 import fc from "fast-check";
 import type { ScenarioJson } from "./catalogue.js";
 import { checkEquivalence, type EquivalenceReport, formatEquivalenceReport } from "./equivalence.js";
@@ -40,8 +41,31 @@ export type GenOp =
 export interface GenProgram {
   arch: "x86_64" | "s390";
   mthp: Record<string, "always" | "madvise" | "never">;
+  /** Configure a swap device (config.swap), so MADV_PAGEOUT and reclaim swap anon memory out. */
+  swap?: boolean;
+  /**
+   * Run both strategies with SMALL_GATHER instead of their own mmu_gather geometry, so the
+   * gather fills (mid-folio) inside the small mappings of a random program.
+   */
+  smallGather?: boolean;
   mappings: GenMapping[];
   ops: GenOp[];
+}
+
+/**
+ * The mmu_gather geometry of the property runs that fill the gather: 4 local entries and 2
+ * batch pages of 15 (an odd size, so batches end mid-folio); the strategy keeps its own
+ * reserveOne and delayedRmapCap.
+ */
+export const SMALL_GATHER: Pick<GatherGeometry, "localEntries" | "entriesPerBatch" | "maxBatches"> = {
+  localEntries: 4,
+  entriesPerBatch: 15,
+  maxBatches: 2,
+};
+
+/** The strategy with another mmu_gather geometry (its other fields unchanged). */
+export function withGatherGeometry(strategy: ZapStrategy, geometry: Partial<GatherGeometry>): ZapStrategy {
+  return { ...strategy, gather: { ...strategy.gather, ...geometry } };
 }
 
 export interface ProgramShape {
@@ -54,6 +78,10 @@ export interface ProgramShape {
   maxOps?: number;
   /** Probability weight of the s390 profile against x86_64's 9 (default 1). */
   s390Weight?: number;
+  /** Share of programs with a swap device, 0..1 (default 0.5). */
+  swapShare?: number;
+  /** Share of programs run with the small gather geometry SMALL_GATHER, 0..1 (default 0.5). */
+  smallGatherShare?: number;
   /**
    * Ops and advice core does not implement yet; the generator leaves them out. Defaults to
    * core's NOT_YET_SUPPORTED, so fork, MADV_FREE, MADV_PAGEOUT and reclaim join in by
@@ -118,12 +146,19 @@ export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProg
     align: fc.constantFrom(0, 0, 1, 16, 256),
     fill: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 0xffff }) }, { weight: 1, arbitrary: fc.constant(0) }),
   });
+  const share = (p: number) =>
+    fc.oneof(
+      { weight: Math.round(100 * (1 - p)), arbitrary: fc.constant(false) },
+      { weight: Math.round(100 * p), arbitrary: fc.constant(true) },
+    );
   return fc.record({
     arch: fc.oneof(
       { weight: 9, arbitrary: fc.constant("x86_64" as const) },
       { weight: shape.s390Weight ?? 1, arbitrary: fc.constant("s390" as const) },
     ),
     mthp,
+    swap: share(can("swap") ? (shape.swapShare ?? 0.5) : 0),
+    smallGather: share(shape.smallGatherShare ?? 0.5),
     mappings: fc.array(mapping, { minLength: 1, maxLength: shape.maxMappings ?? 3 }),
     ops: fc.array(fc.oneof(...opArbs), { minLength: 0, maxLength: shape.maxOps ?? 12 }),
   });
@@ -291,6 +326,7 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
   const config: Record<string, unknown> = {};
   if (program.arch !== "x86_64") config.arch = program.arch;
   if (Object.keys(program.mthp).length > 0) config.mthp = { ...program.mthp };
+  if (program.swap) config.swap = "64M";
   const scenario: ScenarioJson = { name, ops };
   if (Object.keys(config).length > 0) scenario.config = config;
   return scenario;
@@ -334,10 +370,17 @@ class PropertyFailure extends Error {
   }
 }
 
+/** The strategy and the reference a program runs under (with SMALL_GATHER when it asks for it). */
+function strategiesFor(strategy: ZapStrategy, program: GenProgram): { candidate: ZapStrategy; reference: ZapStrategy } {
+  if (!program.smallGather) return { candidate: strategy, reference: perPage };
+  return { candidate: withGatherGeometry(strategy, SMALL_GATHER), reference: withGatherGeometry(perPage, SMALL_GATHER) };
+}
+
 /** Check one generated program; throws PropertyFailure on a mismatch or violation. */
 export function checkProgram(strategy: ZapStrategy, program: GenProgram): EquivalenceReport {
   const scenario = programToScenario(program);
-  return checkEquivalence(strategy, scenario, { cacheReference: false, observe: "before-exit" });
+  const { candidate, reference } = strategiesFor(strategy, program);
+  return checkEquivalence(candidate, scenario, { cacheReference: false, observe: "before-exit", reference });
 }
 
 /**
@@ -379,14 +422,19 @@ export function runProperty(strategy: ZapStrategy, options: PropertyOptions = {}
   if (program) {
     const scenario = programToScenario(program, `property-counterexample-seed-${details.seed}`);
     report.counterexample = scenario;
-    const failure = checkEquivalence(strategy, scenario, { cacheReference: false, observe: "each-op" });
+    const { candidate, reference } = strategiesFor(strategy, program);
+    const failure = checkEquivalence(candidate, scenario, { cacheReference: false, observe: "each-op", reference });
     report.failure = failure;
     lines.push(
       failure.ok
         ? "  (the shrunk counterexample passes when rerun: a nondeterministic strategy?)"
         : formatEquivalenceReport(failure),
     );
-    lines.push("Shrunk counterexample as scenario JSON (replay: runScenario(json, { strategy })):");
+    lines.push(
+      program.smallGather
+        ? `Shrunk counterexample as scenario JSON, run with the small gather geometry ${JSON.stringify(SMALL_GATHER)} (replay: runScenario(json, { strategy: withGatherGeometry(strategy, SMALL_GATHER) }) with withGatherGeometry and SMALL_GATHER from @foliolab/testkit/lib):`
+        : "Shrunk counterexample as scenario JSON (replay: runScenario(json, { strategy })):",
+    );
     lines.push(JSON.stringify(scenario));
   } else if (details.errorInstance) {
     lines.push(String(details.errorInstance));

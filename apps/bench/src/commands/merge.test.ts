@@ -102,7 +102,8 @@ describe("--baseline", () => {
     expect(md).toContain("(ratio to folio-batch)");
     expect(md).toMatch(/folio-batch: the baseline \(1\.00x\)/);
     // per-page against folio-batch at 64K: slower, so a ratio above 1
-    expect(md).toMatch(/\| 64K \| [\d.]+ \((?:[1-9]\d*\.\d+)x\) \| [\d.]+ \(1\.00x\) \|/);
+    // --check-size 0: every cell says it is unchecked.
+    expect(md).toMatch(/\| 64K \| unchecked [\d.]+ \((?:[1-9]\d*\.\d+)x\) \| unchecked [\d.]+ \(1\.00x\) \|/);
     const bad = captureIo();
     expect(await main(["bench", ...MATRIX, "--baseline", "nope", "--no-out"], bad)).toBe(2);
     expect(bad.stderr.join("\n")).toMatch(/--baseline: "nope" is not a strategy of this matrix \(per-page, folio-batch\)/);

@@ -15,6 +15,7 @@ import {
   grids,
   hasKernelColumn,
   headlineLines,
+  isUnchecked,
   kernelCellText,
   kernelHeadline,
   kernelRun,
@@ -111,7 +112,7 @@ function wallTable(g: WorkloadGrid): string[] {
       const w = r?.metrics?.wall.phase;
       if (r?.status !== "ok") return cellText(g, f, s, "wall");
       if (!w) return "n/a";
-      return `${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
+      return `${isUnchecked(r, g.baseline) ? "unchecked " : ""}${fmtNum(w.median)} [${fmtNum(w.min)}-${fmtNum(w.max)}] n=${w.samples.length}`;
     }),
   ]);
   return table(["folio", ...g.strategies], rows);

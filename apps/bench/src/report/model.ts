@@ -88,18 +88,29 @@ export function fmtRatio(v: number): string {
   return `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}x`;
 }
 
-/** "395.1 (1.00x)" style cell text, or the failure/skip word. */
+/**
+ * A run whose numbers were not verified: the invariant-checked pass was off (--check-size 0),
+ * or its final state could not be compared with per-page's (per-page's run failed).
+ */
+export function isUnchecked(r: RunRecord, baseline: string): boolean {
+  const v = r.verification;
+  if (!v) return false;
+  return v.invariants === "unchecked" || (r.strategy !== baseline && v.state === undefined);
+}
+
+/** "395.1 (1.00x)" style cell text ("unchecked 395.1 (1.00x)" when not verified), or the failure/skip word. */
 export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Metric, ratio = true): string {
   const r = g.cell(folio, strategy);
   if (!r) return "-";
   if (r.status === "skipped") return "skipped";
   if (r.status === "failed") return "FAILED";
+  const mark = isUnchecked(r, g.baseline) ? "unchecked " : "";
   const v = metricValue(r, m);
-  if (v === undefined) return "n/a";
-  if (!ratio) return fmtNum(v);
+  if (v === undefined) return `${mark}n/a`;
+  if (!ratio) return `${mark}${fmtNum(v)}`;
   const b = metricValue(g.cell(folio, g.baseline), m);
-  if (b === undefined || b === 0) return fmtNum(v);
-  return `${fmtNum(v)} (${fmtRatio(v / b)})`;
+  if (b === undefined || b === 0) return `${mark}${fmtNum(v)}`;
+  return `${mark}${fmtNum(v)} (${fmtRatio(v / b)})`;
 }
 
 /** Short text for a failed or skipped run. */
