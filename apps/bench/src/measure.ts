@@ -13,6 +13,7 @@ import {
   type Kernel,
   type ObservableState,
   observe,
+  observeDigest,
   runScenarioDetailed,
   ScenarioError,
   type SharingCensus,
@@ -24,7 +25,7 @@ import {
 import { Bench } from "tinybench";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { formatBytes, PAGE } from "./sizes.js";
-import { firstDifference, flattenCounters, type ObservedSummary, summarizeObserved } from "./verify.js";
+import { firstDifference, flattenCounters, type ObservedSummary, summarizeKernel } from "./verify.js";
 import { findWorkload, type Generated } from "./workloads.js";
 
 export interface CellSpec {
@@ -155,8 +156,10 @@ interface PhaseMeasure {
   sharing?: SharingCensus;
   phaseMs: number;
   totalMs: number;
-  /** observe() at the end of the run, when asked for. */
+  /** observe() at the end of the run, when asked for ("full"). */
   observed?: ObservableState;
+  /** What the run ended in, in short, when asked for ("digest"). */
+  summary?: ObservedSummary;
 }
 
 type Counters = ReturnType<typeof snapshotCounters>;
@@ -187,7 +190,7 @@ export function measureOnce(
   strategy: ZapStrategy,
   invariants: boolean,
   census = false,
-  observeEnd = false,
+  observeEnd: false | "digest" | "full" = false,
 ): PhaseMeasure {
   const n = COST_EVENT_KEYS.length;
   const ops = (g.scenario as { ops?: unknown[] }).ops?.length ?? 0;
@@ -226,7 +229,8 @@ export function measureOnce(
   // A stretch that starts at op 0 is measured from the fresh model (all counters zero).
   const { result, kernel } = runScenarioDetailed(g.scenario, { strategy, invariants, onOp });
   acc.totalMs = performance.now() - t0;
-  if (observeEnd) acc.observed = observe(kernel);
+  if (observeEnd === "full") acc.observed = observe(kernel);
+  else if (observeEnd === "digest") acc.summary = summarizeKernel(kernel, flattenCounters(acc.vmstat, acc.mthp));
   acc.meminfo = { ...result.meminfo };
   acc.failedExpects = result.expects.filter((e) => !e.ok).map((e) => `ops[${e.op}]: ${e.message}`);
   return acc;
@@ -337,7 +341,7 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   const once = (): PhaseMeasure => {
     // The sharing census runs once, in the count run, outside the measured phase; the count
     // run also keeps its final observable state, to be compared with per-page's.
-    const m = measureOnce(g, strategy, false, first === undefined, first === undefined);
+    const m = measureOnce(g, strategy, false, first === undefined, first === undefined ? "digest" : false);
     if (first === undefined) first = m;
     else if (!sameCosts(m.costs, first.costs)) {
       const err = new Error("cost events differ between two runs of the same scenario (the strategy is not deterministic)");
@@ -369,9 +373,7 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     return { ...rec, status: "failed", error: { kind: "Error", phase: "count", message: "no run completed" } };
   lap("timed");
   rec.elapsedMs = elapsed;
-  rec.verification = counted.observed
-    ? { invariants, observed: summarizeObserved(counted.observed, flattenCounters(counted.vmstat, counted.mthp)) }
-    : { invariants };
+  rec.verification = counted.summary ? { invariants, observed: counted.summary } : { invariants };
   const costEvents: Record<string, number> = {};
   let totalEvents = 0;
   COST_EVENT_KEYS.forEach((k, i) => {
@@ -405,15 +407,14 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
 
 /** The observable state per-page's measured run of a cell ends in (the reference for others). */
 export function referenceObserved(c: CellSpec, reference: ZapStrategy): ObservedSummary {
-  const m = measureOnce(generateCell(c), reference, false, false, true);
-  return summarizeObserved(m.observed as ObservableState, flattenCounters(m.vmstat, m.mthp));
+  return measureOnce(generateCell(c), reference, false, false, "digest").summary as ObservedSummary;
 }
 
 /** Run a cell under per-page and under the strategy once more and name the first difference of their final states. */
 export function diagnoseState(c: CellSpec, strategy: ZapStrategy, reference: ZapStrategy): string {
   const g = generateCell(c);
-  const ref = measureOnce(g, reference, false, false, true).observed as ObservableState;
-  const got = measureOnce(g, strategy, false, false, true).observed as ObservableState;
+  const ref = measureOnce(g, reference, false, false, "full").observed as ObservableState;
+  const got = measureOnce(g, strategy, false, false, "full").observed as ObservableState;
   return (
     firstDifference(ref, got, strategy.name) ?? "the final state differed in one run and not in the next (not deterministic)"
   );

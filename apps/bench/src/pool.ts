@@ -35,7 +35,14 @@ export class CellPool {
     this.free = n;
     // As many processes as jobs, kept (a dead or stopped one is replaced), and never more
     // tasks in flight than processes: a task's time limit runs from its start, not its queueing.
-    this.pool = new Tinypool({ filename: workerFile(), runtime: "child_process", minThreads: n, maxThreads: n });
+    this.pool = new Tinypool({
+      filename: workerFile(),
+      runtime: "child_process",
+      minThreads: n,
+      maxThreads: n,
+      // tinypool hands a child process only the env it is given: pass ours (NODE_OPTIONS, paths, ...).
+      env: { ...process.env } as Record<string, string>,
+    });
   }
 
   private async acquire(signal?: AbortSignal): Promise<boolean> {

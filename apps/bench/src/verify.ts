@@ -2,16 +2,15 @@
  * Verifying a benchmark cell: the measured run itself must end in the same observable state
  * (core's observe(): what every process reads and how it is mapped, folios by order, free
  * pages, the anon counters) as per-page's run of the same workload at the same size. The
- * worker hands back a digest of that state; only when two digests differ is the state
- * computed again on both sides to name the first difference.
+ * worker hands back core's observeDigest() of that state; only when two digests differ is the
+ * state observed again on both sides to name the first difference.
  */
 
-import { createHash } from "node:crypto";
-import type { ObservableState } from "@foliolab/core";
+import { type Kernel, type ObservableState, observeDigest } from "@foliolab/core";
 
 /** What a cell's measured run ended with, compact enough to send between processes. */
 export interface ObservedSummary {
-  /** sha1 of the canonical JSON of observe() at the end of the measured run. */
+  /** core's observeDigest(): observe() at the end of the measured run, in 16 hex digits. */
   digest: string;
   freePages: number;
   anonPages: number;
@@ -31,13 +30,8 @@ export function flattenCounters(
   return out;
 }
 
-export function summarizeObserved(o: ObservableState, counters: Record<string, number>): ObservedSummary {
-  return {
-    digest: createHash("sha1").update(JSON.stringify(o)).digest("hex"),
-    freePages: o.freePages,
-    anonPages: o.anonPages,
-    counters,
-  };
+export function summarizeKernel(k: Kernel, counters: Record<string, number>): ObservedSummary {
+  return { digest: observeDigest(k), freePages: k.mem.nrFree, anonPages: k.stats.nrAnonMapped, counters };
 }
 
 /**

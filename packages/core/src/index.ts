@@ -73,7 +73,7 @@ export {
   tlbRemoveTlbEntries,
   tlbRemoveTlbEntry,
 } from "./mmu-gather.js";
-export { type ObservableState, type ObservedPage, observe } from "./observe.js";
+export { type ObservableState, type ObservedPage, observe, observeDigest } from "./observe.js";
 export {
   isSwapPte,
   mkPte,

@@ -9,7 +9,7 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
-import { PTE, pmdIndex, ptePfn } from "./page-table.js";
+import { PTE, type PteTable, pmdIndex, ptePfn } from "./page-table.js";
 import { MTHP } from "./stats.js";
 import { peekContent } from "./syscalls.js";
 import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
@@ -43,21 +43,171 @@ export interface ObservableState {
   nrAnonPartiallyMapped: Record<string, number>;
 }
 
-function observePage(k: Kernel, mm: import("./mm.js").MmStruct, vpn: number): ObservedPage {
+/** How a page is mapped, as observe() spells it, by code. */
+const MAP_NAMES = ["unmapped", "pte", "pmd", "zero", "swap", "none"] as const;
+const MAP = { unmapped: 0, pte: 1, pmd: 2, zero: 3, swap: 4, none: 5 } as const;
+
+/** One page's observation into out: [map code, order, index]; returns the value (null: unmapped). */
+function observePageInto(k: Kernel, mm: import("./mm.js").MmStruct, vpn: number, out: Int32Array): number | null {
   const value = peekContent(k, mm, vpn);
-  if (value === null) return { value, map: "unmapped", order: -1, index: -1 };
+  out[1] = -1;
+  out[2] = -1;
+  if (value === null) {
+    out[0] = MAP.unmapped;
+    return value;
+  }
   const idx = pmdIndex(vpn);
   const huge = mm.pgtables.hugePmd.get(idx);
   if (huge !== undefined) {
-    if (isHugeZeroPmd(huge)) return { value, map: "zero", order: -1, index: -1 };
-    return { value, map: "pmd", order: 9, index: vpn - idx * PTRS_PER_PTE };
+    if (isHugeZeroPmd(huge)) {
+      out[0] = MAP.zero;
+      return value;
+    }
+    out[0] = MAP.pmd;
+    out[1] = 9;
+    out[2] = vpn - idx * PTRS_PER_PTE;
+    return value;
   }
   const pte = mm.pgtables.readPte(vpn);
-  if ((pte & PTE.present) === 0) return { value, map: pte === 0 ? "none" : "swap", order: -1, index: -1 };
+  if ((pte & PTE.present) === 0) {
+    out[0] = pte === 0 ? MAP.none : MAP.swap;
+    return value;
+  }
   const pfn = ptePfn(pte);
-  if (k.mem.isReserved(pfn)) return { value, map: "zero", order: -1, index: -1 };
+  if (k.mem.isReserved(pfn)) {
+    out[0] = MAP.zero;
+    return value;
+  }
   const folio = k.mem.pageFolio(pfn);
-  return { value, map: "pte", order: k.mem.order[folio] as number, index: pfn - folio };
+  out[0] = MAP.pte;
+  out[1] = k.mem.order[folio] as number;
+  out[2] = pfn - folio;
+  return value;
+}
+
+const scratch = new Int32Array(3);
+
+function observePage(k: Kernel, mm: import("./mm.js").MmStruct, vpn: number): ObservedPage {
+  const value = observePageInto(k, mm, vpn, scratch);
+  return { value, map: MAP_NAMES[scratch[0] as number] as string, order: scratch[1] as number, index: scratch[2] as number };
+}
+
+function countFoliosByOrder(k: Kernel): number[] {
+  const foliosByOrder = new Array<number>(11).fill(0);
+  const mem = k.mem;
+  for (let pfn = 0; pfn < mem.nrPages; ) {
+    const f = mem.flags[pfn] as number;
+    const order = mem.order[pfn] as number;
+    if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0) {
+      foliosByOrder[order] = (foliosByOrder[order] as number) + 1;
+      pfn += 1 << order;
+    } else {
+      pfn = mem.skipFree(pfn);
+    }
+  }
+  return foliosByOrder;
+}
+
+/**
+ * A digest of observe(k), computed without building it (no per-page objects): equal states
+ * give equal digests. For tools that only need "the same state or not" after a large run (the
+ * bench verifies every measured run with it); observe() says where two states differ.
+ */
+export function observeDigest(k: Kernel): string {
+  // Two 32-bit multiplicative lanes over every field observe() reports, in its order; the page
+  // walk reads each PTE table and huge PMD once per table instead of once per page.
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  const mix = (x: number) => {
+    a = Math.imul(a ^ (x | 0), 16777619);
+    b = Math.imul(b ^ (x | 0), 0x5bd1e995);
+    b ^= b >>> 13;
+  };
+  const mixString = (str: string) => {
+    mix(str.length);
+    for (let i = 0; i < str.length; i++) mix(str.charCodeAt(i));
+  };
+  const mem = k.mem;
+  const content = mem.content;
+  const flags = mem.flags;
+  const order = mem.order;
+  for (const [name, mm] of k.procs) {
+    mixString(name);
+    mix(mm.exited ? 1 : 0);
+    mix(mm.rss[MM_ANONPAGES] as number);
+    mix(mm.rss[MM_FILEPAGES] as number);
+    mix(mm.rss[MM_SWAPENTS] as number);
+    if (mm.exited) continue;
+    const pgt = mm.pgtables;
+    for (const [id, m] of mm.mappings) {
+      mixString(id);
+      mix(m.nrPages);
+      let vma: import("./mm.js").Vma | undefined;
+      let tableIdx = -1;
+      let huge: number | undefined;
+      let ptes: PteTable | undefined;
+      // The hot loop, inlined: one packed word (null flag, map code, order + 1, index + 1) and the
+      // value per page, into both lanes.
+      let ha = a;
+      let hb = b;
+      const end = m.start + m.nrPages;
+      for (let v = m.start; v < end; v++) {
+        let word: number;
+        let value = 0;
+        if (!vma || v < vma.start || v >= vma.end) vma = mm.findVma(v);
+        if (!vma) {
+          word = 1 | (MAP.unmapped << 1);
+        } else {
+          const idx = pmdIndex(v);
+          if (idx !== tableIdx) {
+            tableIdx = idx;
+            huge = pgt.hugePmd.get(idx);
+            ptes = pgt.pte.get(idx);
+          }
+          const slot = v - idx * PTRS_PER_PTE;
+          if (huge !== undefined) {
+            value = content[ptePfn(huge) + slot] as number;
+            word = isHugeZeroPmd(huge) ? MAP.zero << 1 : (MAP.pmd << 1) | (10 << 4) | ((slot + 1) << 9);
+          } else {
+            const pte = ptes ? (ptes[slot] as number) : 0;
+            if ((pte & PTE.present) !== 0) {
+              const pfn = ptePfn(pte);
+              value = content[pfn] as number;
+              if (((flags[pfn] as number) & PG.reserved) !== 0) word = MAP.zero << 1;
+              else {
+                const folio = pfn & ~((1 << (order[pfn] as number)) - 1);
+                word = (MAP.pte << 1) | (((order[folio] as number) + 1) << 4) | ((pfn - folio + 1) << 9);
+              }
+            } else {
+              if (pte !== 0 && k.peekSwap) value = k.peekSwap(pte);
+              else if (vma.file) {
+                const folio = vma.file.folioAt(vma.pgoff + (v - vma.start));
+                value = folio === -1 ? 0 : (content[folio] as number);
+              }
+              word = pte === 0 ? MAP.none << 1 : MAP.swap << 1;
+            }
+          }
+        }
+        ha = Math.imul(ha ^ word, 16777619);
+        hb = Math.imul(hb ^ word, 0x5bd1e995);
+        hb ^= hb >>> 13;
+        ha = Math.imul(ha ^ (value | 0), 16777619);
+        hb = Math.imul(hb ^ (value | 0), 0x5bd1e995);
+        hb ^= hb >>> 13;
+      }
+      a = ha;
+      b = hb;
+    }
+  }
+  for (const n of countFoliosByOrder(k)) mix(n);
+  mix(mem.nrFree);
+  mix(k.stats.nrAnonMapped);
+  mix(k.stats.nrAnonThps);
+  for (const o of MTHP_ORDERS) {
+    mix(k.stats.mthpValue(o, MTHP.nrAnon));
+    mix(k.stats.mthpValue(o, MTHP.nrAnonPartiallyMapped));
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /** Capture the observable state of the model. */
@@ -78,18 +228,8 @@ export function observe(k: Kernel): ObservableState {
       mappings,
     };
   }
-  const foliosByOrder = new Array<number>(11).fill(0);
+  const foliosByOrder = countFoliosByOrder(k);
   const mem = k.mem;
-  for (let pfn = 0; pfn < mem.nrPages; ) {
-    const f = mem.flags[pfn] as number;
-    const order = mem.order[pfn] as number;
-    if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0) {
-      foliosByOrder[order] = (foliosByOrder[order] as number) + 1;
-      pfn += 1 << order;
-    } else {
-      pfn = mem.skipFree(pfn);
-    }
-  }
   const nrAnon: Record<string, number> = {};
   const nrPartial: Record<string, number> = {};
   for (const o of MTHP_ORDERS) {
