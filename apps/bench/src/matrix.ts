@@ -291,13 +291,11 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
   const pending: Array<Promise<unknown>> = [];
   for (const c of queue) {
     const key = stateKey(c);
-    if (refs.has(key) || (baselineInMatrix ? false : c.strategy === BASELINE)) continue;
-    if (baselineInMatrix && !queue.some((x) => x.strategy === BASELINE && stateKey(x) === key)) {
-      // per-page is loaded but its cell is not in this shard: a reference run stands in.
-      refs.set(key, referenceRun(c));
-    } else if (baselineInMatrix) {
+    if (refs.has(key)) continue;
+    if (baselineInMatrix && queue.some((x) => x.strategy === BASELINE && stateKey(x) === key)) {
       refs.set(key, new Promise((res) => settle.set(key, res)));
     } else {
+      // per-page is not in the matrix (or its cell not in this shard): a reference run stands in.
       refs.set(key, referenceRun(c));
     }
   }

@@ -13,7 +13,6 @@ import {
   type Kernel,
   type ObservableState,
   observe,
-  observeDigest,
   runScenarioDetailed,
   ScenarioError,
   type SharingCensus,

@@ -663,9 +663,13 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
     .option("-o, --out <dir>", "directory for results.json and the reports", DEFAULT_OUT)
     .option("--no-out", "write no files")
     .option("--samples <n>", "timed samples per run (tinybench; wall time is advisory)", intArg("--samples", 0), DEFAULT_SAMPLES)
-    .option("--check-size <size>", "size of the invariant-checked pass per run; 0 turns it off", DEFAULT_CHECK_SIZE)
+    .option(
+      "--check-size <size>",
+      "size of the invariant-checked pass per run; 0 turns it off (the reports then mark every run unchecked)",
+      DEFAULT_CHECK_SIZE,
+    )
     .option("--profile <file>", "cost profile JSON (ns per event kind) over the default one")
-    .option("-j, --jobs <n>", "worker threads (default: one per core)", intArg("--jobs", 1))
+    .option("-j, --jobs <n>", "worker processes every run is isolated in (default: one per core)", intArg("--jobs", 1))
     .addOption(
       new Option("--metric <metric>", "metric of the terminal tables")
         .choices(["modelled", "events", "wall"])
@@ -676,7 +680,12 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
       "--baseline <strategy>",
       `strategy the ratios are taken against, e.g. folio-batch (what Linux runs) (default: ${BASELINE})`,
     )
-    .option("--timeout <seconds>", "stop a run that takes longer (worker threads only)", intArg("--timeout", 1), 300)
+    .option(
+      "--timeout <seconds>",
+      "stop a run that takes longer, any -j (a strategy module gets at most 10 s, or this if shorter, to import)",
+      intArg("--timeout", 1),
+      300,
+    )
     .option(
       "--kernel",
       `add a "${LINUX_COLUMN}" column: each workload x folio size run on this machine's Linux kernel (root for the mTHP knobs), measured time per page of the measured ops, --samples repetitions`,
