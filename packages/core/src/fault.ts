@@ -332,8 +332,12 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   if ((pte & PTE.present) === 0) {
     k.stats.countVm(VMSTAT.pgfault);
     if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
-    k.doSwapPage(vma, ptes, vpn);
-    return accessPage(k, mm, vpn, write);
+    // do_swap_page(): a write that could not map the page writable ends in do_wp_page() within
+    // the same fault (one pgfault).
+    k.doSwapPage(vma, ptes, vpn, write);
+    if (write && ((ptes[i] as number) & PTE.write) === 0) return doWpPage(k, vma, ptes, vpn);
+    ptes[i] = pteSetFlags(ptes[i] as number, PTE.young | (write ? PTE.dirty : 0));
+    return ptePfn(ptes[i] as number);
   }
   if (write && (pte & PTE.write) === 0) {
     k.stats.countVm(VMSTAT.pgfault);

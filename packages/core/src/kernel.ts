@@ -57,7 +57,7 @@ export class Kernel {
   /** free_swap_and_cache(), installed by the swap model. */
   freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
   /** do_swap_page(), installed by the swap model. */
-  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number) => void) | undefined = undefined;
+  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number, write: boolean) => void) | undefined = undefined;
   /** Content of a swapped-out page, installed by the swap model. */
   peekSwap: ((pte: number) => number) | undefined = undefined;
   /** swap_duplicate(), installed by the swap model. */
