@@ -159,8 +159,17 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
   return true;
 }
 
+/**
+ * vma_needs_copy() (mm/memory.c, 6.18): page tables are copied only for a VMA with an anon_vma
+ * (anon memory, or a private file mapping that has COWed); file pages fault back in the child.
+ */
+function vmaNeedsCopy(vma: Vma): boolean {
+  return vma.kind === "anon" || vma.anonVmaPrepared === true;
+}
+
 /** copy_page_range() for one VMA. */
 function copyPageRange(k: Kernel, srcVma: Vma, dstVma: Vma): void {
+  if (!vmaNeedsCopy(srcVma)) return;
   for (let addr = srcVma.start; addr < srcVma.end; ) {
     const next = pmdAddrEnd(addr, srcVma.end);
     const idx = pmdIndex(addr);
