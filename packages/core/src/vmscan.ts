@@ -18,6 +18,7 @@ import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
+import { lruLazyfreeDrain } from "./swap.js";
 import { addToSwap, folioSwapSlot, swapcacheEvict, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 
@@ -246,6 +247,7 @@ export function deferredSplitScan(k: Kernel): number {
  * Swap-backed anon memory is left to MADV_PAGEOUT, which names what to page out.
  */
 export function reclaimPass(k: Kernel): number {
+  lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
   const list: number[] = [];

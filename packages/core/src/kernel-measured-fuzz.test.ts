@@ -1,0 +1,61 @@
+// Behaviours `foliolab fuzz --kernel` found, pinned with the numbers `foliolab kernel` measured on this
+// project's machine (the case `foliolab fuzz --kernel` found: seed 2802362293, shrunk to 3 ops).
+
+import { describe, expect, it } from "vitest";
+import { runScenario } from "./run-scenario.js";
+import { reference } from "./testing/per-pte.js";
+
+describe("fork copies page tables only where vma_needs_copy()", () => {
+  it("leaves a file mapping without anon pages to fault in the child (RssFile 0), copies a COWed private one", () => {
+    const r = runScenario(
+      {
+        name: "fork file",
+        ops: [
+          { op: "mmap", id: "s", size: "128K", kind: "file-shared" },
+          { op: "read", id: "s", offset: "64K", length: "64K" },
+          { op: "mmap", id: "p", size: "128K", kind: "file-private" },
+          { op: "read", id: "p" },
+          { op: "write", id: "p", length: "4K", value: 3 },
+          { op: "fork", as: "child" },
+          // measured: main RssFile 64 + 124 = 188 kB, RssAnon 4; child RssFile 124 (p's file pages,
+          // copied with the table), RssAnon 4 (p's COWed page), nothing of s.
+          {
+            op: "expect",
+            counters: { procs: { main: { RssFile: 188, RssAnon: 4 }, child: { RssFile: 124, RssAnon: 4 } } },
+          },
+          { op: "expect", proc: "child", id: "p", value: 3 },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
+
+// PGLAZYFREE is counted when this CPU's lru_lazyfree folio_batch moves (lru_lazyfree_fn(),
+// 6.18): when it is full, when a large folio joins it, or at lru_add_drain(). `foliolab kernel`
+// measured here: 0 after three 4K folios were freed (found by the fuzzer: seed 1401181243), 19
+// once a 64K folio joined the batch.
+describe("pglazyfree counts when the lru_lazyfree batch moves", () => {
+  it("counts nothing for small folios still in the batch, and all of them with the next large one", () => {
+    const r = runScenario(
+      {
+        name: "lazyfree batch",
+        config: { mthp: { "64K": "madvise", "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "64K", kind: "anon" },
+          { op: "write", id: "a", offset: "8K", length: "12K" },
+          { op: "madvise", id: "a", advice: "free" },
+          { op: "expect", counters: { vmstat: { pglazyfree: 0 } } },
+          { op: "mmap", id: "b", size: "128K", kind: "anon" },
+          { op: "madvise", id: "b", advice: "hugepage" },
+          { op: "write", id: "b" },
+          { op: "madvise", id: "b", length: "64K", advice: "free" },
+          { op: "expect", counters: { vmstat: { pglazyfree: 19 } } },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
