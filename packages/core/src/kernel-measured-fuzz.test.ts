@@ -59,3 +59,68 @@ describe("pglazyfree counts when the lru_lazyfree batch moves", () => {
     expect(r.expects.filter((e) => !e.ok)).toEqual([]);
   });
 });
+
+// Fault-around on file read faults (do_fault_around(), fault_around_bytes 64K, 6.18). Found by
+// the fuzzer (seed 464040777: one checked load of a fresh 1M file-shared mapping, RssFile 64 kB
+// on the kernel). Every row is what `foliolab kernel` measured here for a fresh 1M mapping of
+// each kind and the 4K accesses listed (offsets in K).
+describe("a read fault on a file page maps the whole 64K fault-around window", () => {
+  const rows: Array<[string, Array<["read" | "write", number]>, number, number]> = [
+    ["file-shared", [["read", 56]], 64, 0],
+    ["file-shared", [["read", 456]], 64, 0],
+    ["file-shared", [["read", 0]], 64, 0],
+    ["file-shared", [["read", 1020]], 64, 0],
+    [
+      "file-shared",
+      [
+        ["read", 56],
+        ["read", 120],
+      ],
+      128,
+      0,
+    ],
+    [
+      "file-shared",
+      [
+        ["write", 56],
+        ["read", 120],
+      ],
+      68,
+      0,
+    ],
+    ["file-shared", [["write", 56]], 4, 0],
+    ["file-private", [["read", 56]], 64, 0],
+    [
+      "file-private",
+      [
+        ["read", 56],
+        ["read", 200],
+      ],
+      128,
+      0,
+    ],
+    [
+      "file-private",
+      [
+        ["write", 56],
+        ["read", 120],
+      ],
+      64,
+      4,
+    ],
+    ["file-private", [["write", 56]], 0, 4],
+  ];
+  it.each(rows)("%s %j: RssFile %i kB, RssAnon %i kB", (kind, accesses, rssFile, rssAnon) => {
+    const r = runScenario(
+      {
+        name: "fault-around",
+        ops: [
+          { op: "mmap", id: "a", size: "1M", kind: kind as "file-shared" | "file-private" },
+          ...accesses.map(([op, kb]) => ({ op, id: "a", offset: `${kb}K`, length: "4K" })),
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.procs.main).toMatchObject({ RssFile: rssFile, RssAnon: rssAnon });
+  });
+});
