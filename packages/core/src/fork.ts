@@ -161,10 +161,11 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
 
 /**
  * vma_needs_copy() (mm/memory.c, 6.18): page tables are copied only for a VMA with an anon_vma
- * (anon memory, or a private file mapping that has COWed); file pages fault back in the child.
+ * (an anon folio was mapped there, or the huge zero page); file pages and 4K zero-page PTEs of
+ * a VMA that was only read fault back in the child.
  */
 function vmaNeedsCopy(vma: Vma): boolean {
-  return vma.kind === "anon" || vma.anonVmaPrepared === true;
+  return vma.anonVmaPrepared === true;
 }
 
 /** copy_page_range() for one VMA. */

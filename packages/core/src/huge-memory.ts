@@ -54,6 +54,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
 
 /** do_huge_pmd_anonymous_page() on a read fault: map the huge zero page read-only. */
 export function mapHugeZeroPmd(vma: Vma, pmdIdx: number): void {
+  vma.anonVmaPrepared = true; // do_huge_pmd_anonymous_page(): vmf_anon_prepare() comes first
   vma.mm.pgtables.pteFree(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(HUGE_ZERO_PFN, PTE.present | PTE.young));
 }

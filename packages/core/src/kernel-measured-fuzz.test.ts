@@ -30,6 +30,36 @@ describe("fork copies page tables only where vma_needs_copy()", () => {
     );
     expect(r.expects.filter((e) => !e.ok)).toEqual([]);
   });
+
+  it("does not copy an anon VMA that was only read (no anon_vma): the child's write gets a fresh mTHP", () => {
+    // Found by the fuzzer (seed 1486186692). A read fault maps the zero page without
+    // anon_vma_prepare(); fork skips the VMA, so the child's write finds pte_none and gets a
+    // 128K folio, while main's write copies its zero-page PTEs to order-0 pages. Measured:
+    // anon_fault_alloc 1 (128K), RssAnon 128 kB in each.
+    const r = runScenario(
+      {
+        name: "fork after reads",
+        config: { mthp: { "128K": "madvise", "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "128K", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "read", id: "a", length: "64K" },
+          { op: "fork", as: "child" },
+          { op: "write", id: "a", proc: "child" },
+          { op: "write", id: "a" },
+          {
+            op: "expect",
+            counters: {
+              mthp: { "hugepages-128kB": { anon_fault_alloc: 1 } },
+              procs: { main: { RssAnon: 128 }, child: { RssAnon: 128 } },
+            },
+          },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
 });
 
 // PGLAZYFREE is counted when this CPU's lru_lazyfree folio_batch moves (lru_lazyfree_fn(),
