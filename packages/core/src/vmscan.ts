@@ -33,7 +33,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
   const huge = pgt.hugePmd.get(hidx);
   if (huge !== undefined && ptePfn(huge) === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
-  const strategy = k.strategy;
+  const strategy = k.hooks;
   for (let i = 0; i < nrPages; ) {
     const vpn = headVpn + i;
     if (vpn < vma.start || vpn >= vma.end) {
