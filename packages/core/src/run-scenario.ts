@@ -506,8 +506,3 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
   };
   return { result, kernel: k };
 }
-
-/** True when every PG flag in `flag` is set on the folio (for tests). */
-export function folioHasFlag(k: Kernel, folio: number, flag: keyof typeof PG): boolean {
-  return ((k.mem.flags[folio] as number) & PG[flag]) !== 0;
-}

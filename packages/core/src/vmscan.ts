@@ -7,7 +7,7 @@
  */
 
 import { Ev } from "./costs.js";
-import { folioMapcount, folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioIndex, folioMapcount, folioMapped, folioMapping, folioPutRefs, folioRefAdd, folioSwapSlot } from "./folio.js";
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -18,7 +18,7 @@ import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { addToSwap, folioSwapSlot, swapcacheEvict, swapWritepage } from "./swapfile.js";
+import { addToSwap, swapcacheEvict, swapWritepage } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 
 /**
@@ -141,8 +141,8 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
 
 /** The page cache slot of a file folio. */
 function removeFromPagecache(k: Kernel, folio: number): void {
-  const file = k.files[(k.mem.aux0[folio] as number) - 1];
-  if (file) file.setFolio(k.mem.aux1[folio] as number, -1);
+  const file = k.files[folioMapping(k.mem, folio) - 1];
+  if (file) file.setFolio(folioIndex(k.mem, folio), -1);
   folioPutRefs(k, folio, 1);
 }
 
