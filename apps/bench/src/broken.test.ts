@@ -104,8 +104,8 @@ describe("broken strategies are FAILED by foliolab bench", () => {
     expect(code).toBe(1);
     const r = res.runs.find((x) => x.strategy === "throws-midway");
     expect(r?.error?.kind).toBe("StrategyError");
-    expect(r?.error?.stack).toMatch(/throws\.mjs:11:\d+/);
-    expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:11:\d+\)/);
+    expect(r?.error?.stack).toMatch(/throws\.mjs:12:\d+/);
+    expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:12:\d+\)/);
   });
 });
 

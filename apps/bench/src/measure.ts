@@ -15,12 +15,11 @@ import {
   observe,
   runScenarioDetailed,
   ScenarioError,
-  type SharingCensus,
   StrategyError,
-  sharingCensus,
   snapshotCounters,
   type ZapStrategy,
 } from "@foliolab/core";
+import { type SharingCensus, sharingCensus } from "@foliolab/core/internals";
 import { Bench } from "tinybench";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { formatBytes, PAGE } from "./sizes.js";

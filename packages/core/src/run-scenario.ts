@@ -12,7 +12,7 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { MAX_MEMORY_PAGES, PG } from "./mem-map.js";
+import { MAX_MEMORY_PAGES } from "./mem-map.js";
 import {
   MAX_VPN,
   MM_ANONPAGES,
@@ -76,9 +76,6 @@ export interface RunOptions {
   /** Called after every op with the model, e.g. to inspect state in tests. */
   onOp?: (kernel: Kernel, op: ScenarioOp, index: number) => void;
 }
-
-/** Ops and advice the model does not implement yet: rejected up front, by name (none now). */
-export const NOT_YET_SUPPORTED = new Set<string>([]);
 
 const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
 
@@ -188,12 +185,6 @@ function validateOps(s: Scenario): void {
   ]);
   s.ops.forEach((op, i) => {
     const where = opName(op, i);
-    const key = op.op === "madvise" ? `madvise:${op.advice}` : op.op;
-    if (NOT_YET_SUPPORTED.has(key)) {
-      throw new ScenarioError(
-        `${where}: ${op.op === "madvise" ? `advice "${op.advice}"` : `op "${op.op}"`} is not yet supported`,
-      );
-    }
     if (op.op === "reclaim") return;
     if (op.op === "expect" && op.id === undefined && op.proc === undefined) {
       if (op.value !== undefined) throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
@@ -522,9 +513,4 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
     expects,
   };
   return { result, kernel: k };
-}
-
-/** True when every PG flag in `flag` is set on the folio (for tests). */
-export function folioHasFlag(k: Kernel, folio: number, flag: keyof typeof PG): boolean {
-  return ((k.mem.flags[folio] as number) & PG[flag]) !== 0;
 }

@@ -8,11 +8,8 @@ export {
   CATALOGUE,
   type CatalogueEntry,
   EQUIVALENCE_SCENARIOS,
-  opKey,
   REPLAY_SCENARIOS,
   type ScenarioJson,
-  skipReason,
-  unsupportedOps,
 } from "./catalogue.js";
 export {
   type CheckEquivalenceOptions,
