@@ -38,6 +38,7 @@ export {
   pageMapcount,
 } from "./folio.js";
 export { doFork } from "./fork.js";
+export { type HookTrace, StrategyTimeout, traceHooks } from "./hook-trace.js";
 export { pinUserPage, unpinUserPages } from "./gup.js";
 export { splitFolio, splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";

@@ -32,6 +32,7 @@ export {
   runChecked,
   type StrategyRun,
 } from "./equivalence.js";
+export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export { batchedReference, MUTANTS, type Mutant, mutant } from "./mutants.js";
 export {
   checkProgram,
