@@ -38,8 +38,8 @@ export {
   pageMapcount,
 } from "./folio.js";
 export { doFork } from "./fork.js";
-export { type HookTrace, StrategyTimeout, traceHooks } from "./hook-trace.js";
 export { pinUserPage, unpinUserPages } from "./gup.js";
+export { type HookTrace, StrategyTimeout, traceHooks } from "./hook-trace.js";
 export { splitFolio, splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
 export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";

@@ -6,8 +6,8 @@
  * traced (core's traceHooks), so the error names the hook that did not return.
  */
 
-import { StrategyTimeout, traceHooks, type ZapStrategy } from "@foliolab/core";
 import { createContext, Script } from "node:vm";
+import { StrategyTimeout, traceHooks, type ZapStrategy } from "@foliolab/core";
 
 /** A limit never shorter than this (ms): loading, first-call compilation and a busy machine fit in it. */
 export const DEADLINE_FLOOR_MS = 3000;

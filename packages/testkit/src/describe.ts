@@ -6,6 +6,7 @@
 import type { ZapStrategy } from "@foliolab/core";
 import { describe, it } from "vitest";
 import { CATALOGUE, type CatalogueEntry, skipReason } from "./catalogue.js";
+import { defaultDeadline } from "./deadline.js";
 import {
   checkEquivalence,
   formatEquivalenceReport,
@@ -14,7 +15,6 @@ import {
   runChecked,
   type StrategyRun,
 } from "./equivalence.js";
-import { defaultDeadline } from "./deadline.js";
 import { type ProgramShape, runProperty } from "./property.js";
 
 export interface ConformanceOptions {

@@ -14,6 +14,7 @@ export {
   skipReason,
   unsupportedOps,
 } from "./catalogue.js";
+export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export {
   type CheckEquivalenceOptions,
   type Checkpoint,
@@ -32,7 +33,6 @@ export {
   runChecked,
   type StrategyRun,
 } from "./equivalence.js";
-export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export { batchedReference, MUTANTS, type Mutant, mutant } from "./mutants.js";
 export {
   checkProgram,
