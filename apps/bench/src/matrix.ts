@@ -282,7 +282,11 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
   // from per-page's time for the same cell (deadline.ts), unless --timeout sets them.
   const timeoutMs = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
   const limitsFor = (ref: Reference | undefined): CellLimits =>
-    o.cellTimeoutMs !== undefined ? explicitLimits(o.cellTimeoutMs) : ref ? defaultLimits(ref) : explicitLimits(timeoutMs);
+    o.cellTimeoutMs !== undefined
+      ? explicitLimits(o.cellTimeoutMs)
+      : ref
+        ? defaultLimits(ref)
+        : { ...explicitLimits(timeoutMs), note: "the default limit when per-page's time for this cell is unknown" };
   const byName = new Map(plan.strategies.map((s) => [s.name, s]));
   // Long cells first; per-page before the others of the same weight, so references come early.
   const queue = [...plan.cells].sort(
@@ -305,10 +309,11 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
     }
   }
   function referenceRun(c: CellSpec): Promise<Reference | undefined> {
-    const p = pool.run({ kind: "reference", cell: { ...c, strategy: BASELINE } }, timeoutMs, signal).then((r) =>
-      // No check pass here: its time is taken as the run's (the check runs at most --check-size).
-      !isFailure(r) && r.kind === "reference" ? { observed: r.observed, checkMs: r.runMs, runMs: r.runMs } : undefined,
-    );
+    const p = pool
+      .run({ kind: "reference", cell: { ...c, strategy: BASELINE }, checkSize: o.checkSize }, timeoutMs, signal)
+      .then((r) =>
+        !isFailure(r) && r.kind === "reference" ? { observed: r.observed, checkMs: r.checkMs, runMs: r.runMs } : undefined,
+      );
     pending.push(p);
     return p;
   }

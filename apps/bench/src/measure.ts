@@ -326,10 +326,8 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   };
   const invariants = o.checkSize > 0 ? "checked" : "unchecked";
   if (o.checkSize > 0) {
-    const w = findWorkload(c.workload);
-    const small = Math.max(Math.min(o.checkSize, c.size, w?.maxCheckSize ?? Number.POSITIVE_INFINITY), w?.minSize ?? 0);
     try {
-      const sg = small === c.size ? g : generateCell(c, small);
+      const sg = checkScenario(c, o.checkSize, g);
       const check = (s: ZapStrategy) => measureOnce(sg, s, true);
       const m = o.limits ? withinLimit(strategy, o.limits.checkMs, o.limits.note, true, check) : check(strategy);
       if (m.failedExpects.length > 0) throw new Error(`expect failed: ${m.failedExpects.join("; ")}`);
@@ -414,10 +412,29 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   return rec;
 }
 
-/** The observable state per-page's measured run of a cell ends in (the reference for others), and the run's time (ms). */
-export function referenceObserved(c: CellSpec, reference: ZapStrategy): { observed: ObservedSummary; runMs: number } {
-  const m = measureOnce(generateCell(c), reference, false, false, "digest");
-  return { observed: m.summary as ObservedSummary, runMs: m.totalMs };
+/** The scenario of a cell's invariant-checked pass: the cell at --check-size (within the workload's bounds). */
+function checkScenario(c: CellSpec, checkSize: number, full: Generated): Generated {
+  const w = findWorkload(c.workload);
+  const small = Math.max(Math.min(checkSize, c.size, w?.maxCheckSize ?? Number.POSITIVE_INFINITY), w?.minSize ?? 0);
+  return small === c.size ? full : generateCell(c, small);
+}
+
+/**
+ * The observable state per-page's measured run of a cell ends in (the reference for others),
+ * and the times (ms) of its check pass at `checkSize` (0: none) and of the run: they set the
+ * other strategies' limits.
+ */
+export function referenceObserved(
+  c: CellSpec,
+  reference: ZapStrategy,
+  checkSize: number,
+): { observed: ObservedSummary; checkMs: number; runMs: number } {
+  const g = generateCell(c);
+  const t0 = performance.now();
+  if (checkSize > 0) measureOnce(checkScenario(c, checkSize, g), reference, true);
+  const checkMs = performance.now() - t0;
+  const m = measureOnce(g, reference, false, false, "digest");
+  return { observed: m.summary as ObservedSummary, checkMs, runMs: m.totalMs };
 }
 
 /** Run a cell under per-page and under the strategy once more and name the first difference of their final states. */

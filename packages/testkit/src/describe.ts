@@ -52,6 +52,7 @@ function conformanceError(message: string, cause: unknown): ConformanceError {
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
   if (run.error) {
     const msg = `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+    if (run.error.timedOut) return msg;
     const ref = referenceRun(scenario).error;
     if (ref && ref.kind === run.error.kind && ref.invariant === run.error.invariant) {
       return `${msg}\n(per-page fails here too: ${formatRunError(ref)} -- most likely a core bug, not the strategy's)`;
