@@ -134,8 +134,8 @@ describe("broken strategies are FAILED by foliolab bench (default settings)", ()
     const { runs, io } = await withPerPage();
     const r = runs("throws-midway")[0];
     expect(r?.error?.kind).toBe("StrategyError");
-    expect(r?.error?.stack).toMatch(/throws\.mjs:11:\d+/);
-    expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:11:\d+\)/);
+    expect(r?.error?.stack).toMatch(/throws\.mjs:12:\d+/);
+    expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:12:\d+\)/);
   });
 
   it("--timeout overrides the default limits, the import's too", async () => {

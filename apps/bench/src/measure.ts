@@ -15,13 +15,12 @@ import {
   observe,
   runScenarioDetailed,
   ScenarioError,
-  type SharingCensus,
   StrategyError,
   StrategyTimeout,
-  sharingCensus,
   snapshotCounters,
   type ZapStrategy,
 } from "@foliolab/core";
+import { type SharingCensus, sharingCensus } from "@foliolab/core/internals";
 import { Bench } from "tinybench";
 import { type CellLimits, withinLimit } from "./deadline.js";
 import { type CostProfile, modelledNs } from "./profile.js";

@@ -5,7 +5,16 @@
 
 import { Ev } from "./costs.js";
 import { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
-import { folioMapcount, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
+import {
+  folioIndex,
+  folioMapcount,
+  folioMapping,
+  folioRefAdd,
+  folioRefSubAndTest,
+  folioSetIndex,
+  folioSetMapping,
+  freeFolio,
+} from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
@@ -186,8 +195,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   k.stats.modMthp(order, MTHP.split, 1);
   if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpSplitPage);
   k.stats.modMthp(order, MTHP.nrAnon, -1);
-  const mapping = m.aux0[folio] as number;
-  const index = m.aux1[folio] as number;
+  const mapping = folioMapping(m, folio);
+  const index = folioIndex(m, folio);
   const inherit = flags & (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
@@ -195,9 +204,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     m.flags[p] = inherit | ((m.flags[p] as number) & PG.anonExclusive);
     m.mapcount[p] = -1;
     m.refcount[p] = 0;
-    m.aux0[p] = mapping;
-    m.aux1[p] = index + i;
-    m.aux2[p] = 0;
+    folioSetMapping(m, p, mapping);
+    folioSetIndex(m, p, index + i);
   }
   m.refcount[folio] = callerRefs;
   k.costs[Ev.structPageLines] += nr;

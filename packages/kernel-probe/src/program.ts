@@ -4,16 +4,8 @@
  * anything runs, in the same words as the model's checks.
  */
 
-import {
-  defaultMthp,
-  HPAGE_PMD_ORDER,
-  hugepagesDirName,
-  MTHP_ORDERS,
-  parseSize,
-  type Scenario,
-  ScenarioError,
-  type ScenarioOp,
-} from "@foliolab/core";
+import { parseSize, type Scenario, ScenarioError, type ScenarioOp } from "@foliolab/core";
+import { defaultMthp, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS } from "@foliolab/core/internals";
 
 const PAGE = 4096;
 

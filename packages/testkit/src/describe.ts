@@ -5,7 +5,7 @@
 
 import type { ZapStrategy } from "@foliolab/core";
 import { describe, it } from "vitest";
-import { CATALOGUE, type CatalogueEntry, skipReason } from "./catalogue.js";
+import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
 import { defaultDeadline } from "./deadline.js";
 import {
   checkEquivalence,
@@ -70,8 +70,6 @@ function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]
 export interface ConformanceCheck {
   suite: "invariants" | "equivalence" | "replays" | "property";
   title: string;
-  /** Why the check is skipped (ops core does not implement yet), or undefined. */
-  skip?: string;
   /** The catalogue scenario the check runs (none for the property test). */
   scenario?: CatalogueEntry["scenario"];
   timeout: number;
@@ -132,8 +130,6 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
       timeout,
       run,
     };
-    const reason = skipReason(e.scenario);
-    if (reason !== undefined) check.skip = reason;
     checks.push(check);
   };
   const shapes = entries.filter((x) => x.group === "equivalence");
@@ -185,7 +181,6 @@ export function firstRejection(
   console.error = () => {};
   try {
     for (const c of conformanceChecks(strategy, options)) {
-      if (c.skip !== undefined) continue;
       try {
         c.run();
       } catch (e) {
@@ -201,8 +196,7 @@ export function firstRejection(
 /**
  * Register the conformance tests for a strategy: the invariant suite over the catalogue,
  * the equivalence check against per-page, the replays of known kernel bugs, and the
- * fast-check property test. Scenarios using ops core does not implement yet are registered
- * as skipped tests whose name gives the reason.
+ * fast-check property test.
  */
 export function describeStrategyConformance(strategy: ZapStrategy, options: ConformanceOptions = {}): void {
   const checks = conformanceChecks(strategy, options);
@@ -212,8 +206,7 @@ export function describeStrategyConformance(strategy: ZapStrategy, options: Conf
       if (mine.length === 0) continue;
       describe(SUITE_TITLES[suite], () => {
         for (const c of mine) {
-          if (c.skip !== undefined) it.skip(`${c.title} [skipped: ${c.skip}]`, () => {});
-          else it(c.title, c.run, c.timeout);
+          it(c.title, c.run, c.timeout);
         }
       });
     }
