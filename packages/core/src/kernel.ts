@@ -46,6 +46,11 @@ export class Kernel {
   readonly files: FileObject[] = [];
   /** The deferred split queue (one node, no memcg split): folio heads in list order. */
   readonly deferredSplitQueue = new Set<number>();
+  /**
+   * This CPU's lru_lazyfree folio_batch (mm/swap.c, 6.18): folios MADV_FREE marked lazyfree
+   * whose PGLAZYFREE is counted only when the batch moves (swap.ts lruLazyfreeAdd/Drain).
+   */
+  readonly lruLazyfree = { folios: 0, pages: 0 };
   /** On s390, MMU_GATHER_NO_GATHER: PTE clears invalidate the TLB at once. */
   readonly noGather: boolean;
   readonly invariants: boolean;
@@ -57,7 +62,7 @@ export class Kernel {
   /** free_swap_and_cache(), installed by the swap model. */
   freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
   /** do_swap_page(), installed by the swap model. */
-  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number) => void) | undefined = undefined;
+  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number, write: boolean) => void) | undefined = undefined;
   /** Content of a swapped-out page, installed by the swap model. */
   peekSwap: ((pte: number) => number) | undefined = undefined;
   /** swap_duplicate(), installed by the swap model. */

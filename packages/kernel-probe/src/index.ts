@@ -29,3 +29,11 @@ export {
   runOnKernel,
 } from "./run.js";
 export { type CounterSnapshot, diffCounters, knobDirs, mthpDirs, readPolicy, snapshotCounters } from "./sysfs.js";
+export {
+  allowedDifference,
+  DEFAULT_TOLERANCE_PERCENT,
+  judgeField,
+  SYSTEM_WIDE_TOLERANCE,
+  type ToleranceRule,
+  type Verdict,
+} from "./tolerance.js";
