@@ -104,6 +104,7 @@ const CORE_SURFACE = [
   "OP_NAMES",
   "ScenarioError",
   "StrategyError",
+  "StrategyTimeout",
   "VMSTAT_NAMES",
   "costsToRecord",
   "createKernel",
@@ -116,6 +117,7 @@ const CORE_SURFACE = [
   "runScenarioDetailed",
   "scenarioSchema",
   "snapshotCounters",
+  "traceHooks",
   "validateScenario",
 ];
 const STRATEGY_SURFACE = [
