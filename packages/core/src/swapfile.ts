@@ -136,6 +136,7 @@ export function swapWritepage(k: Kernel, swap: SwapDevice, folio: number): void 
   const slot = slotOf(swap, folio);
   swap.content[slot] = k.mem.content[folio] as number;
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+  k.costs[Ev.swapOutPages] += 1 << (k.mem.order[folio] as number);
 }
 
 /** Remove a fully unmapped, written folio from the swap cache (its data lives in the slot now). */
@@ -175,6 +176,8 @@ function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: 
     folio = k.mem.allocPages(0);
     if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
     k.costs[Ev.foliosAllocated]++;
+    k.costs[Ev.swapInPages]++; // swap_read_folio()
+    k.costs[Ev.lruAdd]++;
     k.mem.content[folio] = swap.content[slot] as number;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
     swap.folioSlot.set(folio, slot);

@@ -10,6 +10,7 @@ import {
   type ExpectResult,
   type ProcStatus,
   parseScenario,
+  parseSize,
   type Scenario,
   type ScenarioOp,
   type ScenarioResult,
@@ -19,6 +20,7 @@ import { KernelProbeError } from "./errors.js";
 import { type FolioLayout, folioLayout } from "./layout.js";
 import { buildProgram, type Program, type Step } from "./program.js";
 import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
+import { acquireProbeSwap, type ProbeSwap } from "./swap.js";
 import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
 
 export interface MappingInfo {
@@ -53,6 +55,11 @@ export interface RunOnKernelOptions {
   cacheDir?: string;
   /** Parent directory of the run's temporary work dir (files of file-* mappings). Default os.tmpdir(). */
   tmpDir?: string;
+  /**
+   * With config.swap and not enough active swap: as root, set up a swap file for the run and remove it
+   * after (see swap.ts). false: never. Default true.
+   */
+  swap?: boolean;
   /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
   lockFile?: string;
 }
@@ -114,6 +121,8 @@ export interface KernelResult extends ScenarioResult {
   layouts?: Record<string, Record<string, FolioLayout>>;
   /** With repeat > 1: counter fields whose value differed between repetitions. */
   repeatsDiffer?: string[];
+  /** With config.swap: the swap the run had ("created": a probe swap file, removed after the run). */
+  swap?: Omit<ProbeSwap, "warning">;
 }
 
 const PROC_FIELDS = ["RssAnon", "RssFile", "VmSwap", "AnonHugePages"] as const;
@@ -473,7 +482,14 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   if (process.platform !== "linux") throw new KernelProbeError(`the kernel probe needs Linux (this is ${process.platform})`);
   const repeat = Math.max(1, Math.floor(options.repeat ?? 1));
   const runs: OnceResult[] = [];
-  for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  const wantSwap = scenario.config?.swap === undefined ? 0 : (parseSize(scenario.config.swap) ?? 0);
+  const swap = options.swap === false ? undefined : acquireProbeSwap(wantSwap);
+  let swapProblem: string | undefined;
+  try {
+    for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  } finally {
+    swapProblem = swap?.release();
+  }
   const first = runs[0] as OnceResult;
 
   const warnings = [...new Set(runs.flatMap((r) => r.warnings))];
@@ -497,15 +513,14 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const arch = kernelArch();
   const c = scenario.config ?? {};
   if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
-  if (c.swap !== undefined) {
-    let swaps = 0;
-    try {
-      swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
-    } catch {
-      // unknown
+  if (c.swap !== undefined && wantSwap > 0) {
+    if (swap === undefined || swap.kind === "none") {
+      warnings.push(
+        `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "options.swap is false"}: nothing is swapped out`,
+      );
     }
-    if (swaps === 0 && String(c.swap) !== "0") warnings.push(`the scenario asks for swap (${c.swap}) but this machine has none`);
   }
+  if (swapProblem) warnings.push(swapProblem);
   if (c.memory !== undefined) warnings.push("config.memory is the model's memory size; the kernel uses the machine's memory");
 
   const timings: OpTiming[] = [];
@@ -559,6 +574,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     baseline: first.baseline,
   };
   if (first.layouts) result.layouts = first.layouts;
+  if (swap && wantSwap > 0) result.swap = { kind: swap.kind, bytes: swap.bytes, ...(swap.path ? { path: swap.path } : {}) };
   if (repeat > 1) {
     const ref = new Map<string, unknown>();
     flatten({ mthp: first.counters.mthp, procs: first.procs }, "", ref);
