@@ -20,6 +20,7 @@ import { kernelAvailable } from "@foliolab/kernel-probe";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
+import { registerCalibrate } from "./commands/calibrate.js";
 import { registerMerge } from "./commands/merge.js";
 import { registerView } from "./commands/view.js";
 import { DEFAULT_TOLERANCE_PERCENT, type KernelFlags, kernelCommand, unusableMessage } from "./kernel.js";
@@ -752,6 +753,7 @@ export function buildProgram(io: Io, argv: string[], setCode: (c: number) => voi
 
   registerMerge(program, io, setCode, DEFAULT_OUT);
   registerView(program, io, setCode);
+  registerCalibrate(program, io, setCode);
 
   return program;
 }

@@ -56,6 +56,12 @@ export interface RunOnKernelOptions {
   /** Parent directory of the run's temporary work dir (files of file-* mappings). Default os.tmpdir(). */
   tmpDir?: string;
   /**
+   * Clock of the op timings: "wall" (CLOCK_MONOTONIC, default) or "cpu" (the proc's thread CPU
+   * time, user + system: time other tasks ran on the CPU is left out, so timings hold on a
+   * loaded machine). exit is always timed on the wall clock (from _exit() to the pidfd).
+   */
+  clock?: "wall" | "cpu";
+  /**
    * With config.swap and not enough active swap: as root, set up a swap file for the run and remove it
    * after (see swap.ts). false: never. Default true.
    */
@@ -121,6 +127,8 @@ export interface KernelResult extends ScenarioResult {
   layouts?: Record<string, Record<string, FolioLayout>>;
   /** With repeat > 1: counter fields whose value differed between repetitions. */
   repeatsDiffer?: string[];
+  /** Clock of the timings (see RunOnKernelOptions.clock). */
+  clock: "wall" | "cpu";
   /** With config.swap: the swap the run had ("created": a probe swap file, removed after the run). */
   swap?: Omit<ProbeSwap, "warning">;
 }
@@ -235,7 +243,11 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   const workdir = mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), "foliolab-probe-"));
   const lock = lockPath(options.lockFile);
   const journal = `${lock.replace(/\.lock$/, "")}.thp-journal`;
-  const session = new RunnerSession(bin.path, ["run", workdir, lock, journal]);
+  const session = new RunnerSession(
+    bin.path,
+    ["run", workdir, lock, journal],
+    options.clock === "cpu" ? { FOLIOLAB_PROBE_CLOCK: "cpu" } : undefined,
+  );
   const entry: Active = { session, workdir };
   active.add(entry);
   installHandlers();
@@ -562,6 +574,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     expects: first.expects,
     costs: {},
     kernel: os.release(),
+    clock: options.clock ?? "wall",
     repeat,
     timings,
     missing: [...new Set(missing)],
