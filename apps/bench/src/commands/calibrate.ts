@@ -21,7 +21,7 @@ import { resolve } from "node:path";
 import type { ZapStrategy } from "@foliolab/core";
 import { COST_EVENT_KEYS } from "@foliolab/core";
 import { kernelAvailable } from "@foliolab/kernel-probe";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { fitProfile, predict, relativeError } from "../fit.js";
 import { KERNEL_STRATEGY, unusableMessage } from "../kernel.js";
 import { runKernelColumn } from "../kernel-bench.js";
@@ -67,7 +67,8 @@ export function machineInfo(cpuinfo?: string, release = os.release(), pageSize?:
       text = "";
     }
   }
-  const cpu = /^(?:model name|Processor|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? (os.cpus()[0]?.model || "unknown-cpu");
+  const cpu =
+    /^(?:model name|Processor|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? (os.cpus()[0]?.model || "unknown-cpu");
   let page = pageSize;
   if (page === undefined) {
     try {
@@ -165,7 +166,9 @@ export function renderCalibration(rows: readonly CellResult[]): string {
     r.measured === undefined ? (r.reason ?? "not measured") : fmtNum(r.measured),
     fmtNum(r.predicted),
     r.measured === undefined ? "" : `${(r.predicted / r.measured).toFixed(2)}x`,
-    r.error === undefined ? "" : `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)}%${Math.abs(r.error) > CALIBRATION_TOLERANCE ? " !" : ""}`,
+    r.error === undefined
+      ? ""
+      : `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)}%${Math.abs(r.error) > CALIBRATION_TOLERANCE ? " !" : ""}`,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cols: string[]) => cols.map((c, i) => (i < 2 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join("  ");
@@ -200,7 +203,8 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   const out = resolve(io.cwd, flags.out ?? `${machine.name}.json`);
   const journal = journalPath(out);
   const priorWeight = Number(flags.priorWeight);
-  if (!Number.isFinite(priorWeight) || priorWeight < 0) throw new Error(`--prior-weight: "${flags.priorWeight}" is not a non-negative number`);
+  if (!Number.isFinite(priorWeight) || priorWeight < 0)
+    throw new Error(`--prior-weight: "${flags.priorWeight}" is not a non-negative number`);
   let workloads: Workload[];
   if (flags.workload && flags.workload.length > 0) {
     workloads = flags.workload.map((id) => {
@@ -287,7 +291,8 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
       }
     }
   }
-  if (interrupted) io.err(`interrupted: ${measured.size} of ${cells.length} cells measured, kept in ${journal} (--resume goes on)`);
+  if (interrupted)
+    io.err(`interrupted: ${measured.size} of ${cells.length} cells measured, kept in ${journal} (--resume goes on)`);
 
   const fitCells = cells
     .map((c, i) => ({ c, i }))
@@ -338,7 +343,10 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
       targetNsPerPage: r.measured ?? null,
       predictedNsPerPage: Number(r.predicted.toPrecision(6)),
       error: r.error === undefined ? null : Number(r.error.toFixed(4)),
-      source: r.measured === undefined ? `not measured: ${r.reason ?? "interrupted"}` : `foliolab calibrate: kernel median of ${flags.samples}`,
+      source:
+        r.measured === undefined
+          ? `not measured: ${r.reason ?? "interrupted"}`
+          : `foliolab calibrate: kernel median of ${flags.samples}`,
     })),
     events: Object.fromEntries(
       COST_EVENT_KEYS.map((k) => [
@@ -364,7 +372,7 @@ function list(v: string, prev: string[] | undefined): string[] {
 function positiveInt(name: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name}: "${v}" is not an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name}: "${v}" is not an integer >= ${min}`);
     return n;
   };
 }

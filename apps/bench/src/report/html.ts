@@ -14,16 +14,16 @@ import {
   grids,
   hasKernelColumn,
   hasRatioColumn,
-  kernelRatioWarnings,
-  RATIO_COLUMN_TITLE,
-  ratioCellText,
   headlineLines,
   kernelCellText,
   kernelHeadline,
+  kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  RATIO_COLUMN_TITLE,
+  ratioCellText,
   regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
@@ -248,7 +248,8 @@ export function renderHtml(res: ResultsFile): string {
     parts.push('<div class="charts">', lineChart(g, "modelled", kernelLine), stackedEvents(g), "</div>");
     parts.push(metricTable(g, "modelled", res), metricTable(g, "events", res), metricTable(g, "wall", res));
     const off = kernelRatioWarnings(res).filter((w) => w.startsWith(`${g.id} `));
-    if (off.length > 0) parts.push(`<ul class="meta warnings">${off.map((w) => `<li><b>warning</b> ${esc(w)}</li>`).join("")}</ul>`);
+    if (off.length > 0)
+      parts.push(`<ul class="meta warnings">${off.map((w) => `<li><b>warning</b> ${esc(w)}</li>`).join("")}</ul>`);
     parts.push(breakdownHtml(g));
     if (hasKernelColumn(res)) parts.push(kernelHtml(res, g));
     parts.push(countersHtml(g));

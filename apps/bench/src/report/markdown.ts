@@ -15,17 +15,17 @@ import {
   grids,
   hasKernelColumn,
   hasRatioColumn,
-  kernelRatioWarnings,
-  RATIO_COLUMN_TITLE,
-  ratioCellText,
   headlineLines,
   isUnchecked,
   kernelCellText,
   kernelHeadline,
+  kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  RATIO_COLUMN_TITLE,
+  ratioCellText,
   regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
@@ -52,7 +52,10 @@ function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string[] {
     ...(linux ? [kernelCellText(res, g.id, f)] : []),
     ...(ratio ? [ratioCellText(res, g, f)] : []),
   ]);
-  const out = table(["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : []), ...(ratio ? [RATIO_COLUMN_TITLE] : [])], rows);
+  const out = table(
+    ["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : []), ...(ratio ? [RATIO_COLUMN_TITLE] : [])],
+    rows,
+  );
   if (ratio) {
     const warn = kernelRatioWarnings(res).filter((w) => w.startsWith(`${g.id} `));
     if (warn.length > 0) out.push("", ...warn.map((w) => `> **warning** ${mdEscape(w)}`));

@@ -17,12 +17,12 @@ import {
   kernelRun,
   LINUX_COLUMN_TITLE,
   leavesOut,
+  METRIC_TITLES,
+  type Metric,
   modelKernelRatio,
   RATIO_COLUMN_TITLE,
   ratioCellText,
   ratioOff,
-  METRIC_TITLES,
-  type Metric,
 } from "./model.js";
 
 export interface TextOptions {
