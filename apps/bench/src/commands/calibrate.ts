@@ -21,18 +21,20 @@ import { resolve } from "node:path";
 import type { ZapStrategy } from "@foliolab/core";
 import { COST_EVENT_KEYS } from "@foliolab/core";
 import { kernelAvailable } from "@foliolab/kernel-probe";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
+import { folioListArg, intArg, listArg, profileFlag, sizeArg } from "../cli/args.js";
+import { EXIT, UsageError } from "../cli/errors.js";
+import type { CommandContext, Io } from "../cli/io.js";
 import { fitProfile, predict, relativeError } from "../fit.js";
-import { KERNEL_STRATEGY, unusableMessage } from "../kernel.js";
 import { runKernelColumn } from "../kernel-bench.js";
+import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
 import { generateCell, measureOnce } from "../measure.js";
-import { type CostProfile, loadProfile } from "../profile.js";
-import type { Io } from "../program.js";
+import type { CostProfile } from "../profile.js";
 import { fmtNum } from "../report/model.js";
 import type { KernelRunRecord } from "../results.js";
-import { DEFAULT_FOLIOS, PAGE, parseFolioList } from "../sizes.js";
+import { DEFAULT_FOLIOS, PAGE } from "../sizes.js";
 import { loadStrategies } from "../strategies.js";
-import { defaultWorkloads, effectiveSize, foliosFor, parseRegionSize, WORKLOADS, type Workload } from "../workloads.js";
+import { defaultWorkloads, effectiveSize, foliosFor, WORKLOADS, type Workload } from "../workloads.js";
 
 /** Off by more than this (relative): the cell is marked in every report. */
 export const CALIBRATION_TOLERANCE = 0.2;
@@ -40,7 +42,7 @@ export const CALIBRATION_TOLERANCE = 0.2;
 export interface CalibrateFlags {
   workload?: string[];
   folio?: string[];
-  size?: string;
+  size?: number;
   samples: number;
   out?: string;
   holdout: number;
@@ -138,11 +140,11 @@ function readJournal(path: string, machine: Machine): Measurement[] {
   try {
     j = JSON.parse(readFileSync(path, "utf8")) as Journal;
   } catch (e) {
-    throw new Error(`--resume: ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError(`--resume: ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  if (j.schema !== "foliolab-calibration-measurements") throw new Error(`--resume: ${path} is not a calibration journal`);
+  if (j.schema !== "foliolab-calibration-measurements") throw new UsageError(`--resume: ${path} is not a calibration journal`);
   if (j.machine?.name !== machine.name) {
-    throw new Error(`--resume: ${path} was measured on ${j.machine?.name ?? "another machine"}, this is ${machine.name}`);
+    throw new UsageError(`--resume: ${path} was measured on ${j.machine?.name ?? "another machine"}, this is ${machine.name}`);
   }
   return j.measurements.filter((m) => m.status === "ok");
 }
@@ -209,14 +211,13 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   if (flags.workload && flags.workload.length > 0) {
     workloads = flags.workload.map((id) => {
       const w = WORKLOADS.find((x) => x.id === id);
-      if (!w) throw new Error(`--workload: unknown workload "${id}" (foliolab list shows them)`);
+      if (!w) throw new UsageError(`--workload: unknown workload "${id}" (foliolab list shows them)`);
       return w;
     });
   } else workloads = await defaultWorkloads();
-  const folios = flags.folio ? parseFolioList(flags.folio) : [...DEFAULT_FOLIOS];
-  const size = flags.size ? parseRegionSize(flags.size) : undefined;
-  const cells = calibrationCells(workloads, folios, size);
-  const prior: CostProfile = loadProfile(flags.profile);
+  const folios = flags.folio ?? [...DEFAULT_FOLIOS];
+  const cells = calibrationCells(workloads, folios, flags.size);
+  const prior: CostProfile = profileFlag(io.cwd, flags.profile);
 
   const { loaded, failures } = await loadStrategies([KERNEL_STRATEGY], io.cwd);
   const strategy = loaded[0]?.strategy as ZapStrategy | undefined;
@@ -257,7 +258,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     const avail = kernelAvailable();
     if (!avail.ok) {
       io.err(`the kernel cannot be used here: ${unusableMessage(avail)}`);
-      if (measured.size === 0) return 3;
+      if (measured.size === 0) return EXIT.kernelUnusable;
     } else {
       const controller = new AbortController();
       const remove =
@@ -304,7 +305,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     }));
   if (fitCells.length === 0) {
     io.err("no cell was measured on the kernel: nothing to fit");
-    return 1;
+    return EXIT.failed;
   }
   const fit = fitProfile(fitCells, {
     keys: COST_EVENT_KEYS,
@@ -362,34 +363,26 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   };
   writeFileSync(out, `${JSON.stringify(profile, null, 2)}\n`);
   io.err(`wrote ${out} (use it with --profile; measurements in ${journal})`);
-  return interrupted ? 130 : 0;
-}
-
-function list(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), ...v.split(",").filter((s) => s.trim() !== "")];
-}
-
-function positiveInt(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name}: "${v}" is not an integer >= ${min}`);
-    return n;
-  };
+  return interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
 /** Add `foliolab calibrate` to the program. */
-export function registerCalibrate(program: Command, io: Io, setCode: (c: number) => void): void {
+export function register(program: Command, { io, setCode }: CommandContext): void {
   program
     .command("calibrate")
     .description(
-      "Measure this machine's kernel on a calibration set (workloads x folio sizes), fit the cost profile's per-event costs (non-negative least squares), check the fit on held-out cells and write a profile named after the machine. Prints measured vs predicted per cell. Needs root for the mTHP knobs and swap. Exit 0: written; 1: nothing measured; 3: the kernel cannot be used; 130: interrupted (what was measured is kept and fitted).",
+      "Measure this machine's kernel on a calibration set (workloads x folio sizes), fit the cost profile's per-event costs (non-negative least squares), check the fit on held-out cells and write a profile named after the machine. Prints measured vs predicted per cell. Needs root for the mTHP knobs and swap. Interrupted (130): what was measured is kept, fitted and resumable with --resume.",
     )
-    .option("-w, --workload <id...>", "workloads to calibrate on (default: every default workload of foliolab bench)", list)
-    .option("-f, --folio <sizes...>", `folio sizes (default: ${DEFAULT_FOLIOS.join(",")})`, list)
-    .option("--size <size>", "region size for every workload (default: each workload's own, as foliolab bench)")
-    .option("--samples <n>", "kernel runs per cell (the median is used)", positiveInt("--samples", 1), 5)
+    .option(
+      "-w, --workload <id>",
+      "workload to calibrate on (repeat or comma-separate; default: every default workload of foliolab bench)",
+      listArg("workload"),
+    )
+    .option("-f, --folio <sizes>", `folio sizes (repeat or comma-separate; default: ${DEFAULT_FOLIOS.join(",")})`, folioListArg)
+    .option("--size <size>", "region size for every workload (default: each workload's own, as foliolab bench)", sizeArg())
+    .option("--samples <n>", "kernel runs per cell (the median is used)", intArg(1), 5)
     .option("-o, --out <file>", "profile to write (default: <machine name>.json)")
-    .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", positiveInt("--holdout", 0), 4)
+    .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
     .option("--profile <file>", "prior profile the fit is pulled towards (default: the default profile)")
     .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.05")
