@@ -114,7 +114,7 @@ describe("calibrate: the command", () => {
       const err = first.err;
       first.err = (s) => {
         err(s);
-        if (/^\[1\/2\]/.test(s)) fire?.();
+        if (/^\[pass 1\/1 1\/2\]/.test(s)) fire?.();
       };
       expect(await main(args, first)).toBe(130);
       const journal = JSON.parse(readFileSync(journalPath(out), "utf8")) as {
@@ -124,7 +124,7 @@ describe("calibrate: the command", () => {
       const second = captureIo();
       expect(await main([...args, "--resume"], second)).toBe(0);
       expect(second.text()).toContain("1 measured before");
-      expect(second.text()).toMatch(/^\[1\/1\] pmfb\/munmap 2M-PMD/m);
+      expect(second.text()).toMatch(/^\[pass 1\/1 1\/1\] pmfb\/munmap 2M-PMD/m);
       expect(second.text()).toMatch(/pmfb\/munmap 2M-PMD\s+held-out/);
       const p = JSON.parse(readFileSync(out, "utf8")) as {
         name: string;

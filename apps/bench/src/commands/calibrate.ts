@@ -146,7 +146,7 @@ function readJournal(path: string, machine: Machine): Measurement[] {
   if (j.machine?.name !== machine.name) {
     throw new UsageError(`--resume: ${path} was measured on ${j.machine?.name ?? "another machine"}, this is ${machine.name}`);
   }
-  return j.measurements.filter((m) => m.status === "ok");
+  return j.measurements.filter((m) => m.status === "ok" && (m.samples?.length ?? 0) > 0);
 }
 
 export interface CellResult {
@@ -193,6 +193,11 @@ export function summarizeCalibration(rows: readonly CellResult[]): string[] {
   return out;
 }
 
+function median(sorted: readonly number[]): number {
+  const m = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[m] as number) : ((sorted[m - 1] as number) + (sorted[m] as number)) / 2;
+}
+
 function loadAverage(): string {
   return os
     .loadavg()
@@ -225,9 +230,10 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
 
   const kept = flags.resume ? readJournal(journal, machine) : [];
   const measured = new Map<string, Measurement>(kept.map((m) => [cellKey(m), m]));
-  const todo = cells.filter((c) => !measured.has(cellKey(c)));
+  const have = (c: CalCell) => measured.get(cellKey(c))?.samples?.length ?? 0;
+  const todo = cells.filter((c) => have(c) < flags.samples);
   io.err(
-    `calibrating ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages): ${cells.length} cells, every ${flags.holdout > 0 ? `${flags.holdout}th held out` : "one fitted (none held out)"}; ${kept.length > 0 ? `${kept.length} measured before (${journal}), ` : ""}${todo.length} to measure on the kernel, ${flags.samples} samples each; load average ${loadAverage()}`,
+    `calibrating ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages): ${cells.length} cells, every ${flags.holdout > 0 ? `${flags.holdout}th held out` : "one fitted (none held out)"}; ${kept.length > 0 ? `${kept.length} measured before (${journal}), ` : ""}${todo.length} to measure on the kernel, ${flags.samples} passes over them (one sample per cell a pass, so a burst of load on the machine does not hit every sample of a cell); load average ${loadAverage()}`,
   );
 
   // The model's side first: cost events per page of every cell.
@@ -267,26 +273,40 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
           controller.abort();
         }) ?? (() => {});
       try {
-        await runKernelColumn(todo, avail, {
-          repeat: flags.samples,
-          signal: controller.signal,
-          onDone: (r, i, n) => {
-            const m: Measurement = { workload: r.workload, folio: r.folio, size: r.size, status: r.status };
-            if (r.reason) m.reason = r.reason;
-            if (r.status === "ok" && r.nsPerPage !== undefined) {
-              m.nsPerPage = r.nsPerPage;
-              m.samples = (r.measuredNs?.samples ?? []).map((s) => s / r.pages);
-              m.spread = r.measuredNs?.spread ?? 0;
-            }
-            if (!(interrupted && r.status !== "ok")) measured.set(cellKey(r), m);
-            writeJournal();
-            const what =
-              r.status === "ok"
-                ? `${fmtNum(r.nsPerPage as number)} ns/page (spread ${((r.measuredNs?.spread ?? 0) * 100).toFixed(0)}%)`
-                : `${r.status}: ${r.reason ?? ""}`;
-            io.err(`[${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`);
-          },
-        });
+        for (let pass = 0; pass < flags.samples && !interrupted; pass++) {
+          const cellsOfPass = todo.filter((c) => have(c) <= pass);
+          if (cellsOfPass.length === 0) continue;
+          await runKernelColumn(cellsOfPass, avail, {
+            repeat: 1,
+            signal: controller.signal,
+            onDone: (r, i, n) => {
+              const before = measured.get(cellKey(r));
+              const m: Measurement = { ...(before ?? { workload: r.workload, folio: r.folio, size: r.size, status: r.status }) };
+              if (r.status === "ok" && r.nsPerPage !== undefined) {
+                m.samples = [...(m.samples ?? []), r.nsPerPage];
+                m.status = "ok";
+                delete m.reason;
+              } else if (!interrupted && !m.samples?.length) {
+                m.status = r.status;
+                if (r.reason) m.reason = r.reason;
+              }
+              if (m.samples?.length) {
+                const sorted = [...m.samples].sort((a, b) => a - b);
+                m.nsPerPage = median(sorted);
+                m.spread = m.nsPerPage > 0 ? ((sorted.at(-1) as number) - (sorted[0] as number)) / m.nsPerPage : 0;
+              }
+              if (m.samples?.length || !interrupted) measured.set(cellKey(r), m);
+              writeJournal();
+              const what =
+                r.status === "ok"
+                  ? `${fmtNum(r.nsPerPage as number)} ns/page; median of ${m.samples?.length ?? 0}: ${fmtNum(m.nsPerPage as number)}`
+                  : `${r.status}: ${r.reason ?? ""}`;
+              io.err(
+                `[pass ${pass + 1}/${flags.samples} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`,
+              );
+            },
+          });
+        }
       } finally {
         remove();
       }
@@ -334,7 +354,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     name: machine.name,
     version: 1,
     unit: "ns",
-    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs. Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
+    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the ops inside a proc, wall time of exits). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
     machine,
     calibration: rows.map((r) => ({
       workload: r.workload,
@@ -347,7 +367,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
       source:
         r.measured === undefined
           ? `not measured: ${r.reason ?? "interrupted"}`
-          : `foliolab calibrate: kernel median of ${flags.samples}`,
+          : `foliolab calibrate: kernel median of ${measured.get(`${r.workload} ${r.folio} ${cells.find((c) => c.workload === r.workload && c.folio === r.folio)?.size}`)?.samples?.length ?? 0}`,
     })),
     events: Object.fromEntries(
       COST_EVENT_KEYS.map((k) => [
@@ -380,7 +400,7 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     )
     .option("-f, --folio <sizes>", `folio sizes (repeat or comma-separate; default: ${DEFAULT_FOLIOS.join(",")})`, folioListArg)
     .option("--size <size>", "region size for every workload (default: each workload's own, as foliolab bench)", sizeArg())
-    .option("--samples <n>", "kernel runs per cell (the median is used)", intArg(1), 5)
+    .option("--samples <n>", "kernel runs per cell, one per pass over the set (the median is used)", intArg(1), 5)
     .option("-o, --out <file>", "profile to write (default: <machine name>.json)")
     .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
