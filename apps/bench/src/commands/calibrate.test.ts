@@ -5,7 +5,15 @@ import { describe, expect, it } from "vitest";
 import { main } from "../cli/program.js";
 import { captureIo, tempDir } from "../test-helpers.js";
 import { WORKLOADS } from "../workloads.js";
-import { calibrationCells, isHeldOut, journalPath, machineInfo, renderCalibration, summarizeCalibration } from "./calibrate.js";
+import {
+  calibrationCells,
+  cellSet,
+  isHeldOut,
+  journalPath,
+  machineInfo,
+  renderCalibration,
+  summarizeCalibration,
+} from "./calibrate.js";
 
 describe("calibrate: pure parts", () => {
   it("names the profile after CPU model, kernel release and page size", () => {
@@ -18,6 +26,13 @@ describe("calibrate: pure parts", () => {
   it("holds out every n-th cell, none with 0", () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7].filter((i) => isHeldOut(i, 4))).toEqual([3, 7]);
     expect([0, 1, 2, 3].filter((i) => isHeldOut(i, 0))).toEqual([]);
+  });
+
+  it("cells with a wall-clock-timed exit are checked, not fitted, unless asked", () => {
+    expect(cellSet(0, 4, true, false)).toBe("wall");
+    expect(cellSet(0, 4, true, true)).toBe("fit");
+    expect(cellSet(3, 4, true, true)).toBe("held-out");
+    expect(cellSet(0, 4, false, false)).toBe("fit");
   });
 
   it("the calibration set is workload x folio size, fixed folio axes respected", () => {

@@ -47,6 +47,7 @@ export interface CalibrateFlags {
   out?: string;
   holdout: number;
   resume?: boolean;
+  fitWall?: boolean;
   profile?: string;
   priorWeight: string;
 }
@@ -149,10 +150,19 @@ function readJournal(path: string, machine: Machine): Measurement[] {
   return j.measurements.filter((m) => m.status === "ok" && (m.samples?.length ?? 0) > 0);
 }
 
+/** fit: the costs were fitted on it; held-out: checked only; wall: checked only, its exits are wall-clock timed. */
+export type CellSet = "fit" | "held-out" | "wall";
+
+/** Which set a cell is in. */
+export function cellSet(index: number, holdout: number, wallTimed: boolean, fitWall: boolean): CellSet {
+  if (isHeldOut(index, holdout)) return "held-out";
+  return wallTimed && !fitWall ? "wall" : "fit";
+}
+
 export interface CellResult {
   workload: string;
   folio: string;
-  set: "fit" | "held-out";
+  set: CellSet;
   measured: number | undefined;
   predicted: number;
   error: number | undefined;
@@ -180,7 +190,7 @@ export function renderCalibration(rows: readonly CellResult[]): string {
 /** Summary lines: worst error per set and the cells off by more than the tolerance. */
 export function summarizeCalibration(rows: readonly CellResult[]): string[] {
   const out: string[] = [];
-  for (const set of ["fit", "held-out"] as const) {
+  for (const set of ["fit", "held-out", "wall"] as const) {
     const rs = rows.filter((r) => r.set === set && r.error !== undefined);
     if (rs.length === 0) continue;
     const worst = Math.max(...rs.map((r) => Math.abs(r.error as number)));
@@ -238,8 +248,12 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
 
   // The model's side first: cost events per page of every cell.
   const events = new Map<string, Record<string, number>>();
+  // Cells whose measured ops include an exit: the probe times exits on the wall clock.
+  const wall = new Set<string>();
   for (const c of cells) {
-    const m = measureOnce(generateCell({ ...c, strategy: KERNEL_STRATEGY }), strategy, false);
+    const g = generateCell({ ...c, strategy: KERNEL_STRATEGY });
+    if (g.measured.some((i) => g.scenario.ops[i]?.op === "exit")) wall.add(cellKey(c));
+    const m = measureOnce(g, strategy, false);
     const pages = c.size / PAGE;
     const rec: Record<string, number> = {};
     COST_EVENT_KEYS.forEach((k, j) => {
@@ -317,7 +331,11 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
 
   const fitCells = cells
     .map((c, i) => ({ c, i }))
-    .filter(({ c, i }) => !isHeldOut(i, flags.holdout) && measured.get(cellKey(c))?.status === "ok")
+    .filter(
+      ({ c, i }) =>
+        cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true) === "fit" &&
+        measured.get(cellKey(c))?.status === "ok",
+    )
     .map(({ c }) => ({
       id: cellKey(c),
       events: events.get(cellKey(c)) as Record<string, number>,
@@ -340,7 +358,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     const r: CellResult = {
       workload: c.workload,
       folio: c.folio,
-      set: isHeldOut(i, flags.holdout) ? "held-out" : "fit",
+      set: cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true),
       measured: m?.nsPerPage,
       predicted,
       error: m?.nsPerPage === undefined ? undefined : relativeError(predicted, m.nsPerPage),
@@ -404,6 +422,10 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option("-o, --out <file>", "profile to write (default: <machine name>.json)")
     .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
+    .option(
+      "--fit-wall",
+      "also fit on cells whose measured ops include an exit (timed on the wall clock, so they carry the machine's load)",
+    )
     .option("--profile <file>", "prior profile the fit is pulled towards (default: the default profile)")
     .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.05")
     .action(async (flags: CalibrateFlags) => setCode(await calibrateCommand(flags, io)));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ResultsFile } from "../results.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
-import { grids, kernelHeadline, kernelRatioWarnings, modelKernelRatio, ratioCellText } from "./model.js";
+import { grids, kernelHeadline, kernelRatioWarnings, leavesOut, modelKernelRatio, ratioCellText } from "./model.js";
 import { KERNEL_NS, reportFixture } from "./report-fixture.js";
 import { renderSummary, renderText } from "./text.js";
 
@@ -48,6 +48,13 @@ describe("the model/kernel ratio", () => {
     expect(html).toContain('<th class="linux">folio-batch/linux</th>');
     expect(html).toContain("<b>warning</b> pmfb/munmap");
     expect(kernelHeadline(res)).toMatch(/off the kernel's by more than 20% on \d+ cell/);
+  });
+
+  it("names what the model leaves out, per workload or per folio size", () => {
+    expect(leavesOut("pmfb/munmap-swapped-forked", "64K")).toMatch(/swap/);
+    expect(leavesOut("pmfb/munmap-swapped-forked", "4K")).toBeUndefined();
+    expect(leavesOut("vms/anon-cow-seq", "2M-PMD")).toMatch(/wall clock/);
+    expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
   });
 
   it("without folio-batch in the matrix there is no ratio column", () => {
