@@ -33,6 +33,7 @@ describe("calibrate: pure parts", () => {
     expect(cellSet(0, 4, true, true)).toBe("fit");
     expect(cellSet(3, 4, true, true)).toBe("held-out");
     expect(cellSet(0, 4, false, false)).toBe("fit");
+    expect(cellSet(0, 4, false, false, true)).toBe("known");
   });
 
   it("the calibration set is workload x folio size, fixed folio axes respected", () => {

@@ -30,7 +30,7 @@ import { runKernelColumn } from "../kernel-bench.js";
 import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
 import { generateCell, measureOnce } from "../measure.js";
 import type { CostProfile } from "../profile.js";
-import { fmtNum } from "../report/model.js";
+import { fmtNum, leavesOut } from "../report/model.js";
 import type { KernelRunRecord } from "../results.js";
 import { DEFAULT_FOLIOS, PAGE } from "../sizes.js";
 import { loadStrategies } from "../strategies.js";
@@ -150,13 +150,18 @@ function readJournal(path: string, machine: Machine): Measurement[] {
   return j.measurements.filter((m) => m.status === "ok" && (m.samples?.length ?? 0) > 0);
 }
 
-/** fit: the costs were fitted on it; held-out: checked only; wall: checked only, its exits are wall-clock timed. */
-export type CellSet = "fit" | "held-out" | "wall";
+/**
+ * fit: the costs were fitted on it; held-out: checked only; wall: checked only, its exits are
+ * wall-clock timed; known: checked only, the model is known to leave out what the kernel does
+ * there (MODEL_LEAVES_OUT, printed in every report).
+ */
+export type CellSet = "fit" | "held-out" | "wall" | "known";
 
 /** Which set a cell is in. */
-export function cellSet(index: number, holdout: number, wallTimed: boolean, fitWall: boolean): CellSet {
+export function cellSet(index: number, holdout: number, wallTimed: boolean, fitWall: boolean, known = false): CellSet {
   if (isHeldOut(index, holdout)) return "held-out";
-  return wallTimed && !fitWall ? "wall" : "fit";
+  if (wallTimed && !fitWall) return "wall";
+  return known ? "known" : "fit";
 }
 
 export interface CellResult {
@@ -190,7 +195,7 @@ export function renderCalibration(rows: readonly CellResult[]): string {
 /** Summary lines: worst error per set and the cells off by more than the tolerance. */
 export function summarizeCalibration(rows: readonly CellResult[]): string[] {
   const out: string[] = [];
-  for (const set of ["fit", "held-out", "wall"] as const) {
+  for (const set of ["fit", "held-out", "wall", "known"] as const) {
     const rs = rows.filter((r) => r.set === set && r.error !== undefined);
     if (rs.length === 0) continue;
     const worst = Math.max(...rs.map((r) => Math.abs(r.error as number)));
@@ -333,8 +338,8 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     .map((c, i) => ({ c, i }))
     .filter(
       ({ c, i }) =>
-        cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true) === "fit" &&
-        measured.get(cellKey(c))?.status === "ok",
+        cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined) ===
+          "fit" && measured.get(cellKey(c))?.status === "ok",
     )
     .map(({ c }) => ({
       id: cellKey(c),
@@ -358,7 +363,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     const r: CellResult = {
       workload: c.workload,
       folio: c.folio,
-      set: cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true),
+      set: cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined),
       measured: m?.nsPerPage,
       predicted,
       error: m?.nsPerPage === undefined ? undefined : relativeError(predicted, m.nsPerPage),
