@@ -18,7 +18,7 @@ describe("fitProfile", () => {
       { a: 2, b: 0.2, c: 100, d: 3 },
       { b: 0.5, d: 2 },
     ];
-    const fit = fitProfile(cellsFor(truth, rows), { keys: KEYS, prior: {}, priorWeight: 0 });
+    const fit = fitProfile(cellsFor(truth, rows), { keys: KEYS, prior: {}, priorWeight: 0, minShare: 0 });
     for (const k of KEYS) expect(fit.ns[k]).toBeCloseTo(truth[k as keyof typeof truth], 4);
     expect(fit.worst).toBeLessThan(1e-6);
   });
@@ -52,13 +52,27 @@ describe("fitProfile", () => {
     expect(fit.unseen).toEqual(["b", "c", "d"]);
   });
 
+  it("holds at the prior an event too small in every cell to be measured, and fits the rest on what is left", () => {
+    // b's prior time is 1% of each cell: held at 2; a absorbs the rest exactly
+    const cells = [
+      { id: "1", events: { a: 1, b: 0.5 }, measured: 100 },
+      { id: "2", events: { a: 2, b: 1 }, measured: 200 },
+    ];
+    const fit = fitProfile(cells, { keys: ["a", "b"], prior: { a: 50, b: 2 }, priorWeight: 0, minShare: 0.05 });
+    expect(fit.held).toEqual(["b"]);
+    expect(fit.ns.b).toBe(2);
+    expect(fit.ns.a).toBeCloseTo(99, 6);
+    const free = fitProfile(cells, { keys: ["a", "b"], prior: { a: 50, b: 2 }, priorWeight: 0, minShare: 0 });
+    expect(free.held).toEqual([]);
+  });
+
   it("the pull towards the prior decides between events no cell tells apart", () => {
     // a and b always come together: only a + b = 10 is known; the prior splits it
     const cells = [
       { id: "1", events: { a: 1, b: 1 }, measured: 10 },
       { id: "2", events: { a: 2, b: 2 }, measured: 20 },
     ];
-    const fit = fitProfile(cells, { keys: ["a", "b"], prior: { a: 8, b: 2 }, priorWeight: 0.01 });
+    const fit = fitProfile(cells, { keys: ["a", "b"], prior: { a: 8, b: 2 }, priorWeight: 0.01, minShare: 0 });
     expect((fit.ns.a as number) + (fit.ns.b as number)).toBeCloseTo(10, 1);
     expect(fit.ns.a as number).toBeGreaterThan(fit.ns.b as number);
   });
@@ -71,8 +85,8 @@ describe("fitProfile", () => {
       { id: "3", events: { a: 1 }, measured: 10 },
       { id: "4", events: { a: 1 }, measured: 16 },
     ];
-    const plain = fitProfile(cells, { keys: ["a"], prior: {}, priorWeight: 0, rounds: 1 });
-    const weighted = fitProfile(cells, { keys: ["a"], prior: {}, priorWeight: 0 });
+    const plain = fitProfile(cells, { keys: ["a"], prior: {}, priorWeight: 0, rounds: 1, minShare: 0 });
+    const weighted = fitProfile(cells, { keys: ["a"], prior: {}, priorWeight: 0, minShare: 0 });
     expect(weighted.worst).toBeLessThanOrEqual(plain.worst);
   });
 });

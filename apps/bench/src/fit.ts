@@ -7,6 +7,10 @@
  * ml-fcnnls (mljs' fast combinatorial NNLS). Two things keep the fit physical:
  *  - a weak pull towards the prior profile (one extra row per event, weight `priorWeight`):
  *    events no cell separates keep their prior cost instead of an arbitrary one;
+ *  - an event whose prior cost is under `minShare` of every fit cell's time is held at its
+ *    prior: no cell carries enough of it to measure it, and a free value would be whatever
+ *    balances the noise (and would then decide comparisons of strategies that use the event
+ *    far more than folio-batch, which the kernel runs, does);
  *  - a few rounds of reweighting, each multiplying the weight of the cells the last solution
  *    missed by more than the tolerance, which trades mean error for worst-case error (the
  *    goal is every cell within `tolerance`); the round with the smallest worst fit error wins.
@@ -33,12 +37,16 @@ export interface FitOptions {
   tolerance?: number;
   /** Reweighting rounds. Default 12. */
   rounds?: number;
+  /** Events whose prior share of every fit cell is below this are held at the prior. Default 0.05. */
+  minShare?: number;
 }
 
 export interface FitResult {
   ns: Record<string, number>;
   /** Keys no fit cell has (their value is the prior). */
   unseen: string[];
+  /** Keys held at the prior: below minShare of every fit cell. */
+  held: string[];
   /** Worst relative error over the fit cells. */
   worst: number;
   rounds: number;
@@ -83,16 +91,30 @@ function solve(cells: readonly FitCell[], weights: readonly number[], o: Require
 
 /** Fit per-event costs to the cells (see the module comment). */
 export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitResult {
-  const o: Required<FitOptions> = { priorWeight: 0.05, tolerance: 0.2, rounds: 12, ...options };
-  const usable = cells.filter((c) => c.measured > 0 && Number.isFinite(c.measured));
-  const unseen = o.keys.filter((k) => !usable.some((c) => (c.events[k] ?? 0) !== 0));
+  const o: Required<FitOptions> = { priorWeight: 0.05, tolerance: 0.2, rounds: 12, minShare: 0.05, ...options };
+  const measuredCells = cells.filter((c) => c.measured > 0 && Number.isFinite(c.measured));
+  const unseen = o.keys.filter((k) => !measuredCells.some((c) => (c.events[k] ?? 0) !== 0));
+  const share = (k: string) => Math.max(0, ...measuredCells.map((c) => ((c.events[k] ?? 0) * (o.prior[k] ?? 0)) / c.measured));
+  const held = o.keys.filter((k) => !unseen.includes(k) && share(k) < o.minShare);
+  const fixed = [...unseen, ...held];
+  // Held and unseen events keep the prior: their prior time comes off each cell's measurement.
+  const usable = measuredCells
+    .map((c) => {
+      let rest = c.measured;
+      const events: Record<string, number> = {};
+      for (const [k, n] of Object.entries(c.events)) {
+        if (fixed.includes(k)) rest -= n * (o.prior[k] ?? 0);
+        else events[k] = n;
+      }
+      return { id: c.id, events, measured: rest };
+    })
+    .filter((c) => c.measured > 0);
   if (usable.length === 0) {
     const ns: Record<string, number> = {};
     for (const k of o.keys) ns[k] = o.prior[k] ?? 0;
-    return { ns, unseen, worst: 0, rounds: 0 };
+    return { ns, unseen, held, worst: 0, rounds: 0 };
   }
-  // Events no cell has cannot be fitted: leave them out of the solve and keep the prior.
-  const seen = o.keys.filter((k) => !unseen.includes(k));
+  const seen = o.keys.filter((k) => !fixed.includes(k));
   const so = { ...o, keys: seen };
   const weights = usable.map(() => 1);
   let best: { ns: Record<string, number>; worst: number } | undefined;
@@ -110,6 +132,7 @@ export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitR
     });
   }
   const ns: Record<string, number> = { ...(best as { ns: Record<string, number> }).ns };
-  for (const k of unseen) ns[k] = o.prior[k] ?? 0;
-  return { ns, unseen, worst: (best as { worst: number }).worst, rounds };
+  for (const k of fixed) ns[k] = o.prior[k] ?? 0;
+  const errs = measuredCells.map((c) => Math.abs(relativeError(predict(c.events, ns), c.measured)));
+  return { ns, unseen, held, worst: Math.max(...errs), rounds };
 }

@@ -50,6 +50,7 @@ export interface CalibrateFlags {
   fitWall?: boolean;
   profile?: string;
   priorWeight: string;
+  minShare: string;
 }
 
 export interface Machine {
@@ -225,6 +226,9 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   const out = resolve(io.cwd, flags.out ?? `${machine.name}.json`);
   const journal = journalPath(out);
   const priorWeight = Number(flags.priorWeight);
+  const minShare = Number(flags.minShare);
+  if (!Number.isFinite(minShare) || minShare < 0 || minShare >= 1)
+    throw new UsageError(`--min-share: "${flags.minShare}" is not a fraction in [0, 1)`);
   if (!Number.isFinite(priorWeight) || priorWeight < 0)
     throw new Error(`--prior-weight: "${flags.priorWeight}" is not a non-negative number`);
   let workloads: Workload[];
@@ -355,6 +359,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     prior: prior.ns,
     priorWeight,
     tolerance: CALIBRATION_TOLERANCE,
+    minShare,
   });
 
   const rows: CellResult[] = cells.map((c, i) => {
@@ -399,7 +404,9 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
           ns: Number((fit.ns[k] ?? 0).toPrecision(4)),
           source: fit.unseen.includes(k)
             ? `${prior.name}: no calibration cell has this event (${prior.sources[k] ?? ""})`
-            : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
+            : fit.held.includes(k)
+              ? `${prior.name}, held: under ${minShare * 100}% of every calibration cell (${prior.sources[k] ?? ""})`
+              : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
         },
       ]),
     ),
@@ -432,6 +439,11 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
       "also fit on cells whose measured ops include an exit (timed on the wall clock, so they carry the machine's load)",
     )
     .option("--profile <file>", "prior profile the fit is pulled towards (default: the default profile)")
-    .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.05")
+    .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.02")
+    .option(
+      "--min-share <f>",
+      "hold an event at its prior when its prior time is under this fraction of every fitted cell",
+      "0.1",
+    )
     .action(async (flags: CalibrateFlags) => setCode(await calibrateCommand(flags, io)));
 }
