@@ -6,7 +6,7 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioGet, folioMapcount, folioPut, folioRefAdd } from "./folio.js";
+import { folioGet, folioMapcount, folioPut, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
 import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG, ZERO_PFN } from "./mem-map.js";
@@ -99,8 +99,8 @@ function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
   let folio = file.folioAt(index);
   if (folio === -1) {
     folio = allocUserFolio(k, 0);
-    k.mem.aux0[folio] = file.id;
-    k.mem.aux1[folio] = index;
+    folioSetMapping(k.mem, folio, file.id);
+    folioSetIndex(k.mem, folio, index);
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
     k.costs[Ev.bytesZeroed] += 4096; // a hole of the file: the new page cache page is zeroed
     k.costs[Ev.lruAdd]++;
@@ -236,6 +236,35 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   return wpPageCopy(k, vma, ptes, vpn);
 }
 
+/** fault_around_bytes (mm/memory.c): 64K, 16 pages. */
+export const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_fault_around() -> filemap_map_pages() (mm/memory.c, mm/filemap.c, 6.18) for a read fault
+ * on a file page: every empty PTE of the fault_around_bytes-aligned window around the fault
+ * (clamped to the VMA and the PTE table) maps its page-cache page. A page not yet cached is
+ * first read in by the mmap read-around (do_sync_mmap_readahead(): ra_pages around the fault,
+ * which covers the window), and the fault is retried, so the whole window ends up mapped
+ * either way: measured here, a 4K read of a fresh 1M file mapping leaves RssFile 64 kB.
+ */
+function doFaultAround(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): void {
+  const tableStart = pmdIndex(vpn) * PTRS_PER_PTE;
+  const from = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start, tableStart);
+  const to = Math.min(vpn - (vpn % FAULT_AROUND_PAGES) + FAULT_AROUND_PAGES, vma.end, tableStart + PTRS_PER_PTE);
+  let mapped = 0;
+  for (let v = from; v < to; v++) {
+    const j = pteIndex(v);
+    if ((ptes[j] as number) !== 0) continue;
+    const cache = pagecacheFolio(k, vma, v);
+    folioGet(k, cache);
+    folioAddFileRmapPtes(k, cache, cache, 1, vma);
+    ptes[j] = mkPte(cache, PTE.present | PTE.young);
+    k.costs[Ev.pteSet]++;
+    mapped++;
+  }
+  vma.mm.rss[MM_FILEPAGES] = (vma.mm.rss[MM_FILEPAGES] as number) + mapped;
+}
+
 /** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
 function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
   const i = pteIndex(vpn);
@@ -253,6 +282,10 @@ function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: bo
     k.costs[Ev.pteSet]++;
     folioPut(k, cache);
     return folio;
+  }
+  if (!write) {
+    doFaultAround(k, vma, ptes, vpn);
+    if ((ptes[i] as number) !== 0) return ptePfn(ptes[i] as number);
   }
   folioGet(k, cache);
   folioAddFileRmapPtes(k, cache, cache, 1, vma);
@@ -346,8 +379,12 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     k.stats.countVm(VMSTAT.pgfault);
     k.costs[Ev.pageFault]++;
     if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
-    k.doSwapPage(vma, ptes, vpn);
-    return accessPage(k, mm, vpn, write);
+    // do_swap_page(): a write that could not map the page writable ends in do_wp_page() within
+    // the same fault (one pgfault).
+    k.doSwapPage(vma, ptes, vpn, write);
+    if (write && ((ptes[i] as number) & PTE.write) === 0) return doWpPage(k, vma, ptes, vpn);
+    ptes[i] = pteSetFlags(ptes[i] as number, PTE.young | (write ? PTE.dirty : 0));
+    return ptePfn(ptes[i] as number);
   }
   if (write && (pte & PTE.write) === 0) {
     k.stats.countVm(VMSTAT.pgfault);

@@ -163,8 +163,18 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
   return true;
 }
 
+/**
+ * vma_needs_copy() (mm/memory.c, 6.18): page tables are copied only for a VMA with an anon_vma
+ * (an anon folio was mapped there, or the huge zero page); file pages and 4K zero-page PTEs of
+ * a VMA that was only read fault back in the child.
+ */
+function vmaNeedsCopy(vma: Vma): boolean {
+  return vma.anonVmaPrepared === true;
+}
+
 /** copy_page_range() for one VMA. */
 function copyPageRange(k: Kernel, srcVma: Vma, dstVma: Vma): void {
+  if (!vmaNeedsCopy(srcVma)) return;
   for (let addr = srcVma.start; addr < srcVma.end; ) {
     const next = pmdAddrEnd(addr, srcVma.end);
     const idx = pmdIndex(addr);

@@ -5,7 +5,16 @@
 
 import { Ev } from "./costs.js";
 import { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
-import { folioMapcount, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
+import {
+  folioIndex,
+  folioMapcount,
+  folioMapping,
+  folioRefAdd,
+  folioRefSubAndTest,
+  folioSetIndex,
+  folioSetMapping,
+  freeFolio,
+} from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
@@ -56,6 +65,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
 
 /** do_huge_pmd_anonymous_page() on a read fault: map the huge zero page read-only. */
 export function mapHugeZeroPmd(vma: Vma, pmdIdx: number): void {
+  vma.anonVmaPrepared = true; // do_huge_pmd_anonymous_page(): vmf_anon_prepare() comes first
   vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(HUGE_ZERO_PFN, PTE.present | PTE.young));
 }
@@ -108,6 +118,9 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   }
   const folio = ptePfn(pmd);
   const flags = pmd & PTE_FLAG_MASK;
+  // __split_huge_pmd_locked() (6.18): a dirty PMD marks the folio dirty (folio_set_dirty) as
+  // well as every PTE it leaves.
+  if ((pmd & PTE.dirty) !== 0) k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
   const exclusive = ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
   // The kernel adds HPAGE_PMD_NR - 1 references and lets the PMD's own reference pass to one
   // PTE, under the PMD lock where nobody can look. The model adds all HPAGE_PMD_NR first and
@@ -158,8 +171,10 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     const idx = pmdIndex(headVpn);
     const huge = pgt.hugePmd.get(idx);
     if (huge !== undefined && ptePfn(huge) === folio) {
-      // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen.
+      // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen; a
+      // dirty PMD marks the folio dirty.
       pgt.hugePmd.delete(idx);
+      if ((huge & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
       k.costs[Ev.ptLock]++;
       flushTlbMmRange(k, vma.mm, headVpn, headVpn + 1, false);
       k.stats.countVm(VMSTAT.thpSplitPmd);
@@ -176,7 +191,9 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       const j = pteIndex(vpn);
       const pte = ptes[j] as number;
       if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
-      // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time.
+      // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time; a
+      // dirty PTE marks the folio dirty (so every folio of the split is).
+      if ((pte & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
       ptes[j] = 0;
       k.costs[Ev.pteClear]++;
       flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
@@ -189,18 +206,20 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   k.stats.modMthp(order, MTHP.split, 1);
   if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpSplitPage);
   k.stats.modMthp(order, MTHP.nrAnon, -1);
-  const mapping = m.aux0[folio] as number;
-  const index = m.aux1[folio] as number;
-  const inherit = flags & (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
+  const mapping = folioMapping(m, folio);
+  const index = folioIndex(m, folio);
+  // __split_folio_to_order() copies PG_dirty (and the rest) to every new folio.
+  const inherit =
+    (m.flags[folio] as number) &
+    (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
     m.order[p] = 0;
     m.flags[p] = inherit | ((m.flags[p] as number) & PG.anonExclusive);
     m.mapcount[p] = -1;
     m.refcount[p] = 0;
-    m.aux0[p] = mapping;
-    m.aux1[p] = index + i;
-    m.aux2[p] = 0;
+    folioSetMapping(m, p, mapping);
+    folioSetIndex(m, p, index + i);
   }
   m.refcount[folio] = callerRefs;
   k.costs[Ev.structPageLines] += nr;

@@ -4,7 +4,7 @@
  * happen; this pass recounts every mapping from the page tables and compares.
  */
 
-import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioEntireMapcount, folioMapcount } from "./folio.js";
+import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioEntireMapcount, folioMapcount, folioNrPagesMappedRaw } from "./folio.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -130,7 +130,7 @@ export function auditInvariants(k: Kernel): void {
     }
     if (order > 0) {
       const entire = folioEntireMapcount(k, folio);
-      const raw = m.aux1[folio + 1] as number;
+      const raw = folioNrPagesMappedRaw(m, folio);
       const wantRaw = pagesMapped + (pmds > 0 ? ENTIRELY_MAPPED : 0);
       if (entire !== pmds || raw !== wantRaw) {
         k.violate(

@@ -10,7 +10,7 @@ import { MemMap } from "./mem-map.js";
 import { FileObject, MmStruct } from "./mm.js";
 import { PTE32_MAX_PFN, type PteTable } from "./page-table.js";
 import { KernelStats } from "./stats.js";
-import type { ZapStrategy } from "./strategy.js";
+import { type StrategyHooks, strategyHooks, type ZapStrategy } from "./strategy.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
 
 export type Arch = "x86_64" | "s390";
@@ -48,6 +48,11 @@ export class Kernel {
   readonly files: FileObject[] = [];
   /** The deferred split queue (one node, no memcg split): folio heads in list order. */
   readonly deferredSplitQueue = new Set<number>();
+  /**
+   * This CPU's lru_lazyfree folio_batch (mm/swap.c, 6.18): folios MADV_FREE marked lazyfree
+   * whose PGLAZYFREE is counted only when the batch moves (swap.ts lruLazyfreeAdd/Drain).
+   */
+  readonly lruLazyfree = { folios: 0, pages: 0 };
   /** On s390, MMU_GATHER_NO_GATHER: PTE clears invalidate the TLB at once. */
   readonly noGather: boolean;
   readonly invariants: boolean;
@@ -59,7 +64,7 @@ export class Kernel {
   /** free_swap_and_cache(), installed by the swap model. */
   freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
   /** do_swap_page(), installed by the swap model. */
-  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number) => void) | undefined = undefined;
+  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number, write: boolean) => void) | undefined = undefined;
   /** Content of a swapped-out page, installed by the swap model. */
   peekSwap: ((pte: number) => number) | undefined = undefined;
   /** swap_duplicate(), installed by the swap model. */
@@ -70,6 +75,8 @@ export class Kernel {
   swap: import("./swapfile.js").SwapDevice | undefined = undefined;
   /** PTE tables of 8-byte entries: memory or swap beyond 2^24 pages (see page-table.ts). */
   readonly widePtes: boolean;
+  /** The strategy's hooks, the missing ones filled with the v6.5 building blocks. */
+  readonly hooks: StrategyHooks;
   /** What is running now, for error messages. */
   currentOp = "setup";
   private nextMmId = 1;
@@ -79,6 +86,7 @@ export class Kernel {
     readonly config: KernelConfig,
     readonly strategy: ZapStrategy,
   ) {
+    this.hooks = strategyHooks(strategy);
     this.mem = new MemMap(config.memoryPages);
     this.noGather = config.arch === "s390";
     this.widePtes = Math.max(config.memoryPages, config.swapPages) > PTE32_MAX_PFN;

@@ -92,6 +92,12 @@ export interface Vma {
   pgoff: number;
   /** anon_vma root id: lets the rmap find every VMA that may map an anon folio. */
   anonVma: number;
+  /**
+   * vma->anon_vma is set: an anon folio was mapped here at some point (anon_vma_prepare() runs
+   * at the first anon fault or COW). A file mapping without it has no anon pages, and fork does
+   * not copy its page tables (vma_needs_copy()).
+   */
+  anonVmaPrepared?: boolean;
   /** Scenario mapping id this VMA came from. */
   mapping: string;
   /** vma->vm_mm. */

@@ -13,6 +13,7 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import { lruLazyfreeDrain } from "./swap.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
@@ -81,6 +82,7 @@ function splitAround(k: Kernel, mm: MmStruct, start: number, end: number): void 
 /** do_vmi_munmap(): split, tear down through one mmu_gather, remove VMAs, free page tables. */
 export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): void {
   if (mm.vmasIn(start, end).length === 0) return;
+  lruLazyfreeDrain(k); // vms_clear_ptes(): lru_add_drain()
   splitAround(k, mm, start, end);
   const vmas = mm.vmasIn(start, end);
   unmapRegion(k, mm, vmas, start, end, () => mm.removeVmasIn(start, end));
@@ -118,6 +120,7 @@ export function madviseDontfork(k: Kernel, mm: MmStruct, start: number, end: num
 
 /** madvise(MADV_DONTNEED): zap each VMA's part with its own gather; VMAs stay. */
 export function madviseDontneed(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  lruLazyfreeDrain(k); // zap_page_range_single_batched(): lru_add_drain()
   const vmas = mm.vmasIn(start, end);
   for (const v of vmas) {
     if ((v.flags & VM.locked) !== 0) {
@@ -180,6 +183,7 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
 
 /** do_exit() -> exit_mmap(). */
 export function doExit(k: Kernel, mm: MmStruct): void {
+  lruLazyfreeDrain(k); // exit_mmap(): lru_add_drain()
   exitMmap(k, mm);
   mm.exited = true;
 }

@@ -7,7 +7,7 @@
  */
 
 import { Ev } from "./costs.js";
-import { folioMapcount, folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioIndex, folioMapcount, folioMapped, folioMapping, folioPutRefs, folioRefAdd, folioSwapSlot } from "./folio.js";
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -18,7 +18,8 @@ import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { addToSwap, folioSwapSlot, swapcacheEvict, swapWritepage } from "./swapfile.js";
+import { lruLazyfreeDrain } from "./swap.js";
+import { addToSwap, swapcacheEvict, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 
 /**
@@ -33,7 +34,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
   const huge = pgt.hugePmd.get(hidx);
   if (huge !== undefined && ptePfn(huge) === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
-  const strategy = k.strategy;
+  const strategy = k.hooks;
   for (let i = 0; i < nrPages; ) {
     const vpn = headVpn + i;
     if (vpn < vma.start || vpn >= vma.end) {
@@ -141,8 +142,8 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
 
 /** The page cache slot of a file folio. */
 function removeFromPagecache(k: Kernel, folio: number): void {
-  const file = k.files[(k.mem.aux0[folio] as number) - 1];
-  if (file) file.setFolio(k.mem.aux1[folio] as number, -1);
+  const file = k.files[folioMapping(k.mem, folio) - 1];
+  if (file) file.setFolio(folioIndex(k.mem, folio), -1);
   folioPutRefs(k, folio, 1);
 }
 
@@ -197,9 +198,10 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
   for (const { folio, free } of done) {
     const nr = 1 << (m.order[folio] as number);
     if (free === "swap" && k.swap) {
-      swapWritepage(k, k.swap, folio);
-      k.stats.countVm(VMSTAT.pswpout, nr);
-      swapcacheEvict(k, k.swap, folio);
+      // A clean swap-cache folio (swapped in by a read fault, which kept the swap cache) is
+      // still on swap: it is dropped without being written again.
+      if (((m.flags[folio] as number) & PG.dirty) !== 0 && swapWriteout(k, k.swap, folio)) k.stats.countVm(VMSTAT.pswpout, nr);
+      if (((m.flags[folio] as number) & PG.swapcache) !== 0) swapcacheEvict(k, k.swap, folio);
       reclaimed += nr;
     } else if (free === "discard") {
       k.stats.countVm(VMSTAT.pglazyfreed, nr);
@@ -245,6 +247,7 @@ export function deferredSplitScan(k: Kernel): number {
  * Swap-backed anon memory is left to MADV_PAGEOUT, which names what to page out.
  */
 export function reclaimPass(k: Kernel): number {
+  lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
   const list: number[] = [];

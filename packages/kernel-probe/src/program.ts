@@ -4,16 +4,8 @@
  * anything runs, in the same words as the model's checks.
  */
 
-import {
-  defaultMthp,
-  HPAGE_PMD_ORDER,
-  hugepagesDirName,
-  MTHP_ORDERS,
-  parseSize,
-  type Scenario,
-  ScenarioError,
-  type ScenarioOp,
-} from "@foliolab/core";
+import { parseSize, type Scenario, ScenarioError, type ScenarioOp } from "@foliolab/core";
+import { defaultMthp, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS } from "@foliolab/core/internals";
 
 const PAGE = 4096;
 
@@ -50,7 +42,15 @@ export interface Program {
   procNames: string[];
   /** Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9). */
   knobs: Array<{ dir: string; policy: string }>;
+  /**
+   * Bytes of the swap file the runner enables for the run (config.swap, at most MAX_SWAP_FILE_BYTES;
+   * 0 = none). Only made when the machine has no swap of its own.
+   */
+  swapBytes: number;
 }
+
+/** The largest swap file the runner makes (the probe's scenarios are small; the disk is shared). */
+export const MAX_SWAP_FILE_BYTES = 4 * 2 ** 30;
 
 function size(value: string | number, where: string, allowZero = false): number {
   const bytes = parseSize(value);
@@ -246,5 +246,6 @@ export function buildProgram(s: Scenario): Program {
         throw new ScenarioError(`${where}: op "${(op as { op: string }).op}" is not supported by the kernel probe`);
     }
   });
-  return { steps, procNames, knobs: wantedKnobs(s) };
+  const swap = s.config?.swap === undefined ? 0 : (parseSize(s.config.swap) ?? 0);
+  return { steps, procNames, knobs: wantedKnobs(s), swapBytes: Math.min(swap - (swap % PAGE), MAX_SWAP_FILE_BYTES) };
 }

@@ -22,6 +22,7 @@ import { buildProgram, type Program, type Step } from "./program.js";
 import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
 import { acquireProbeSwap, type ProbeSwap } from "./swap.js";
 import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
+import { DEFAULT_TOLERANCE_PERCENT, judgeField } from "./tolerance.js";
 
 export interface MappingInfo {
   /** Virtual address in the proc (a number: user addresses fit in 2^53). */
@@ -49,6 +50,11 @@ export interface RunOnKernelOptions {
   onOp?: (ctx: OpContext) => void | Promise<void>;
   /** Longest wait for one op's answer. Default 120 s. */
   opTimeoutMs?: number;
+  /**
+   * Tolerance of `expect {counters}` on the system-wide fields (tolerance.ts), percent; the same
+   * rule `foliolab kernel` applies to its table. Default DEFAULT_TOLERANCE_PERCENT.
+   */
+  tolerancePercent?: number;
   /** Longest wait for the runner to start, including waiting for another run's lock. Default 10 min. */
   readyTimeoutMs?: number;
   /** Where the compiled runner is cached (default node_modules/.cache/foliolab-probe or the temp dir). */
@@ -119,6 +125,11 @@ export interface KernelResult extends ScenarioResult {
   pids: Record<string, number>;
   /** Where each mapping was placed, per proc, at the end (first repetition). */
   mappings: Record<string, Record<string, MappingInfo>>;
+  /**
+   * kB of the swap file the runner enabled for this run (config.swap on a machine without swap;
+   * swapoff and removed after the run). Absent when no file was made.
+   */
+  swapFileKb?: number;
   /** procs as read (kB), before subtracting the runner's own footprint. */
   procsRaw: Record<string, ProcStatus>;
   /** The runner's own footprint (main before op 0), subtracted from every proc in `procs`. */
@@ -228,12 +239,26 @@ function statusOf(s: StatusLine): ProcStatus {
   return { RssAnon: s.RssAnon, RssFile: s.RssFile, VmSwap: s.VmSwap, AnonHugePages: s.AnonHugePages };
 }
 
-function compareCounters(expected: Record<string, unknown>, actual: unknown, pathName: string, out: string[]): void {
+/**
+ * An expect's counters against the kernel's, by the same rule as `foliolab kernel`'s table
+ * (tolerance.ts): exact, except the system-wide fields, which pass within their allowance.
+ */
+function compareCounters(
+  expected: Record<string, unknown>,
+  actual: unknown,
+  pathName: string,
+  out: string[],
+  tol: { percent: number; ops: number },
+): void {
   for (const [key, want] of Object.entries(expected)) {
     const have = (actual as Record<string, unknown> | undefined)?.[key];
     const p = pathName ? `${pathName}.${key}` : key;
-    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out);
-    else if (have !== want) out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
+    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out, tol);
+    else if (have === want) continue;
+    else if (typeof have === "number" && typeof want === "number") {
+      const v = judgeField(p, have, want, tol.percent, tol.ops);
+      if (v === "mismatch") out.push(`${p}: expected ${want}, got ${have}`);
+    } else out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
   }
 }
 
@@ -293,7 +318,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   };
 
   try {
-    await session.start(names.length, program.knobs, options.readyTimeoutMs ?? 600_000);
+    await session.start(names.length, program.knobs, options.readyTimeoutMs ?? 600_000, program.swapBytes);
     pids.main = session.mainPid;
     const b = await session.request("b", 0, "status", opTimeout);
     if (b.statuses[0]) baseline = statusOf(b.statuses[0]);
@@ -384,7 +409,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
       case "expect": {
         const problems: string[] = [];
         if (step.peek && step.value !== undefined) {
-          const r = await session.request(tok, step.procId, `peek ${step.peek.slot} ${step.peek.offset}`, opTimeout);
+          const r = await session.request(tok, step.procId, `load ${step.peek.slot} ${step.peek.offset}`, opTimeout);
           const where = `${step.peek.id}+${step.peek.offsetText}`;
           if (!r.ok || !r.peek) problems.push(`${step.proc} cannot read ${where}: ${r.message}`);
           else if (r.peek.state === "unmapped") problems.push(`${step.proc} reads nothing at ${where}: not mapped`);
@@ -397,7 +422,8 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
           const now = diffCounters(before!, snapshotCounters());
           const statuses = await liveStatuses(`${tok}:`);
           const view = { mthp: now.mthp, vmstat: now.vmstat, meminfo: now.meminfo, procs: procView(statuses) };
-          compareCounters(step.counters, view, "", problems);
+          const tol = { percent: options.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT, ops: scenario.ops.length };
+          compareCounters(step.counters, view, "", problems, tol);
         }
         expects.push({ op: step.index, ok: problems.length === 0, message: problems.length === 0 ? "ok" : problems.join("; ") });
         return;
@@ -504,7 +530,9 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   }
   const first = runs[0] as OnceResult;
 
-  const warnings = [...new Set(runs.flatMap((r) => r.warnings))];
+  const SWAP_NOTE = "swap: a swap file of ";
+  const swapNote = runs[0]?.warnings.find((w) => w.startsWith(SWAP_NOTE));
+  const warnings = [...new Set(runs.flatMap((r) => r.warnings))].filter((w) => !w.startsWith(SWAP_NOTE));
   const missing = [...first.counters.missing, ...first.missing, "costs"];
   const knobs = knobChanges(first.knobs, warnings, missing);
   const always = knobs.filter((k) => k.wanted === "always" && k.status !== "absent").map((k) => k.dir);
@@ -526,7 +554,8 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const c = scenario.config ?? {};
   if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
   if (c.swap !== undefined && wantSwap > 0) {
-    if (swap === undefined || swap.kind === "none") {
+    // The runner makes a swap file of its own when none is active (swapNote); ours comes first when we can.
+    if ((swap === undefined || swap.kind === "none") && swapNote === undefined) {
       warnings.push(
         `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "options.swap is false"}: nothing is swapped out`,
       );
@@ -588,6 +617,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   };
   if (first.layouts) result.layouts = first.layouts;
   if (swap && wantSwap > 0) result.swap = { kind: swap.kind, bytes: swap.bytes, ...(swap.path ? { path: swap.path } : {}) };
+  if (swapNote) result.swapFileKb = Number.parseInt(swapNote.slice(SWAP_NOTE.length), 10);
   if (repeat > 1) {
     const ref = new Map<string, unknown>();
     flatten({ mthp: first.counters.mthp, procs: first.procs }, "", ref);

@@ -9,6 +9,7 @@ import { Command, CommanderError } from "commander";
 import * as bench from "../commands/bench.js";
 import * as calibrate from "../commands/calibrate.js";
 import * as compare from "../commands/compare.js";
+import * as fuzz from "../commands/fuzz.js";
 import * as kernel from "../commands/kernel.js";
 import * as list from "../commands/list.js";
 import * as merge from "../commands/merge.js";
@@ -28,6 +29,7 @@ const COMMANDS: ReadonlyArray<{ register: (program: Command, ctx: CommandContext
   merge,
   view,
   calibrate,
+  fuzz,
 ];
 
 /** Build the program. `setCode` receives each command's exit code. */
