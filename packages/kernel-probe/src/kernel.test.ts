@@ -366,17 +366,20 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect(t(cpu)).toBeLessThan(t(wall) * 10);
   });
 
-  it("sets up a swap file for a scenario with config.swap and removes it after", async () => {
-    const r = await runOnKernel({
-      name: "probe swap",
-      config: { swap: "8M" },
-      ops: [
-        { op: "mmap", id: "a", size: "4M", kind: "anon" },
-        { op: "madvise", id: "a", advice: "nohugepage" },
-        { op: "write", id: "a" },
-        { op: "madvise", id: "a", advice: "pageout" },
-      ],
-    });
+  it("with swap: true, sets up a swap file in node for a scenario with config.swap and removes it after", async () => {
+    const r = await runOnKernel(
+      {
+        name: "probe swap",
+        config: { swap: "8M" },
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "nohugepage" },
+          { op: "write", id: "a" },
+          { op: "madvise", id: "a", advice: "pageout" },
+        ],
+      },
+      { swap: true },
+    );
     if (r.swap?.kind === "created") {
       expect(readFileSync("/proc/swaps", "utf8")).not.toContain(r.swap.path);
       // pages went to swap: the proc's VmSwap grew

@@ -68,8 +68,9 @@ export interface RunOnKernelOptions {
    */
   clock?: "wall" | "cpu";
   /**
-   * With config.swap and not enough active swap: as root, set up a swap file for the run and remove it
-   * after (see swap.ts). false: never. Default true.
+   * true: with config.swap and not enough active swap, as root set up a swap file in node for all
+   * the repetitions and remove it after (swap.ts). Default false: the runner makes one per
+   * repetition when the machine has no swap at all.
    */
   swap?: boolean;
   /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
@@ -521,7 +522,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const repeat = Math.max(1, Math.floor(options.repeat ?? 1));
   const runs: OnceResult[] = [];
   const wantSwap = scenario.config?.swap === undefined ? 0 : (parseSize(scenario.config.swap) ?? 0);
-  const swap = options.swap === false ? undefined : acquireProbeSwap(wantSwap);
+  const swap = options.swap === true ? acquireProbeSwap(wantSwap) : undefined;
   let swapProblem: string | undefined;
   try {
     for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
@@ -557,7 +558,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     // The runner makes a swap file of its own when none is active (swapNote); ours comes first when we can.
     if ((swap === undefined || swap.kind === "none") && swapNote === undefined) {
       warnings.push(
-        `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "options.swap is false"}: nothing is swapped out`,
+        `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "this machine has none and no swap file could be enabled"}: nothing is swapped out`,
       );
     }
   }
