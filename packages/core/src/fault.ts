@@ -79,6 +79,8 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write
   if (folio === NIL) folio = allocUserFolio(k, 0);
   const nr = 1 << order;
   const start = vpn - (vpn % nr);
+  k.costs[Ev.bytesZeroed] += nr * 4096; // folio_zero_user() / clear_user_highpage()
+  k.costs[Ev.lruAdd]++;
   if (nr > 1) folioRefAdd(k, folio, nr - 1);
   folioAddNewAnonRmap(k, folio, vma, start, false);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
@@ -100,6 +102,8 @@ function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
     folioSetMapping(k.mem, folio, file.id);
     folioSetIndex(k.mem, folio, index);
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+    k.costs[Ev.bytesZeroed] += 4096; // a hole of the file: the new page cache page is zeroed
+    k.costs[Ev.lruAdd]++;
     file.setFolio(index, folio);
   }
   return folio;
@@ -114,6 +118,9 @@ function wpPageCopy(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   const old = ptes[i] as number;
   const oldPfn = ptePfn(old);
   const folio = allocUserFolio(k, 0);
+  // __wp_page_copy_user(): the zero page is cleared, anything else copied.
+  k.costs[oldPfn === ZERO_PFN ? Ev.bytesZeroed : Ev.bytesCopied] += 4096;
+  k.costs[Ev.lruAdd]++;
   k.mem.content[folio] = oldPfn === ZERO_PFN ? 0 : (k.mem.content[oldPfn] as number);
   folioAddNewAnonRmap(k, folio, vma, vpn, false);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
@@ -190,6 +197,7 @@ export function unshareAnonPage(k: Kernel, mm: MmStruct, vpn: number): number {
   const folio = k.mem.pageFolio(pfn);
   if (((k.mem.flags[folio] as number) & PG.anon) === 0 || ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0) return pfn;
   k.stats.countVm(VMSTAT.pgfault);
+  k.costs[Ev.pageFault]++;
   if (wpCanReuseAnonFolio(k, folio)) {
     k.mem.flags[pfn] = (k.mem.flags[pfn] as number) | PG.anonExclusive;
     return pfn;
@@ -315,6 +323,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
       return ptePfn(huge) + off;
     }
     k.stats.countVm(VMSTAT.pgfault);
+    k.costs[Ev.pageFault]++;
     if (isHugeZeroPmd(huge)) {
       // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
       pgt.hugePmd.delete(pmdIdx);
@@ -343,12 +352,15 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     if (start >= vma.start && start + PTRS_PER_PTE <= vma.end) {
       if (write) {
         k.stats.countVm(VMSTAT.pgfault);
+        k.costs[Ev.pageFault]++;
         if (doHugePmdAnonymousPage(k, vma, pmdIdx)) {
           return ptePfn(pgt.hugePmd.get(pmdIdx) as number) + (vpn - start);
         }
         k.stats.countVm(VMSTAT.pgfault, -1);
+        k.costs[Ev.pageFault]--;
       } else if (k.config.useHugeZeroPage) {
         k.stats.countVm(VMSTAT.pgfault);
+        k.costs[Ev.pageFault]++;
         mapHugeZeroPmd(vma, pmdIdx);
         return ZERO_PFN;
       }
@@ -359,11 +371,13 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   const pte = ptes[i] as number;
   if (pte === 0) {
     k.stats.countVm(VMSTAT.pgfault);
+    k.costs[Ev.pageFault]++;
     if (vma.kind === "anon") return doAnonymousPage(k, vma, ptes, vpn, write);
     return doFileFault(k, vma, ptes, vpn, write);
   }
   if ((pte & PTE.present) === 0) {
     k.stats.countVm(VMSTAT.pgfault);
+    k.costs[Ev.pageFault]++;
     if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
     // do_swap_page(): a write that could not map the page writable ends in do_wp_page() within
     // the same fault (one pgfault).
@@ -374,6 +388,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   }
   if (write && (pte & PTE.write) === 0) {
     k.stats.countVm(VMSTAT.pgfault);
+    k.costs[Ev.pageFault]++;
     return doWpPage(k, vma, ptes, vpn);
   }
   ptes[i] = pteSetFlags(pte, PTE.young | (write ? PTE.dirty : 0));

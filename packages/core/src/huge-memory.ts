@@ -47,12 +47,14 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
     return false;
   }
   k.costs[Ev.foliosAllocated]++;
+  k.costs[Ev.bytesZeroed] += HPAGE_PMD_NR * 4096; // folio_zero_user()
+  k.costs[Ev.lruAdd]++;
   k.stats.countVm(VMSTAT.thpFaultAlloc);
   k.stats.modMthp(HPAGE_PMD_ORDER, MTHP.anonFaultAlloc, 1);
   const vpn = pmdIdx * PTRS_PER_PTE;
   folioAddNewAnonRmap(k, folio, vma, vpn, true);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-  vma.mm.pgtables.pteFree(pmdIdx);
+  vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young));
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;
   k.costs[Ev.pteSet]++;
@@ -64,7 +66,7 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
 /** do_huge_pmd_anonymous_page() on a read fault: map the huge zero page read-only. */
 export function mapHugeZeroPmd(vma: Vma, pmdIdx: number): void {
   vma.anonVmaPrepared = true; // do_huge_pmd_anonymous_page(): vmf_anon_prepare() comes first
-  vma.mm.pgtables.pteFree(pmdIdx);
+  vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(HUGE_ZERO_PFN, PTE.present | PTE.young));
 }
 
@@ -78,6 +80,7 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   pgt.hugePmd.delete(pmdIdx);
   k.costs[Ev.ptLock]++;
   k.costs[Ev.pteClear]++;
+  k.costs[Ev.ptFree]++; // zap_deposited_table()
   const vpn = pmdIdx * PTRS_PER_PTE;
   tlbRemovePmdTlbEntry(tlb, vpn);
   const folio = ptePfn(pmd);
@@ -107,7 +110,7 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const vpn = pmdIdx * PTRS_PER_PTE;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // pmdp_invalidate(): one PMD entry
   k.stats.countVm(VMSTAT.thpSplitPmd);
-  const ptes = pgt.pteAlloc(pmdIdx);
+  const ptes = pgt.pteAlloc(pmdIdx, true); // pgtable_trans_huge_withdraw()
   if (isHugeZeroPmd(pmd)) {
     ptes.fill(mkPte(ZERO_PFN, PTE.present));
     k.costs[Ev.pteSet] += HPAGE_PMD_NR;

@@ -41,6 +41,8 @@ export function defaultMthp(): ThpPolicy[] {
 export class Kernel {
   readonly mem: MemMap;
   readonly costs = new Float64Array(COST_EVENT_COUNT);
+  /** The mm of the process the current op runs in (undefined for reclaim): TLB flushes of any other mm are shootdowns. */
+  opMm: import("./mm.js").MmStruct | undefined = undefined;
   readonly stats = new KernelStats();
   readonly procs = new Map<string, MmStruct>();
   readonly files: FileObject[] = [];
@@ -94,7 +96,7 @@ export class Kernel {
   }
 
   newMm(name: string): MmStruct {
-    const mm = new MmStruct(this.nextMmId++, name, this.widePtes);
+    const mm = new MmStruct(this.nextMmId++, name, this.widePtes, this.costs);
     this.procs.set(name, mm);
     return mm;
   }

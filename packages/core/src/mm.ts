@@ -2,6 +2,7 @@
  * Processes (mm_struct), VMAs and the files that file mappings are backed by.
  */
 
+import { COST_EVENT_COUNT, Ev } from "./costs.js";
 import { PageTables } from "./page-table.js";
 
 /** vm_flags bits the model uses. */
@@ -141,8 +142,10 @@ export class MmStruct {
     readonly id: number,
     readonly name: string,
     widePtes: boolean,
+    /** The kernel's cost counters (vmaUpdate here, ptAlloc/ptFree in the page tables). */
+    private readonly costs: Float64Array = new Float64Array(COST_EVENT_COUNT),
   ) {
-    this.pgtables = new PageTables(widePtes);
+    this.pgtables = new PageTables(widePtes, costs);
   }
 
   /** find_vma(): the VMA containing vpn, or undefined. */
@@ -174,6 +177,7 @@ export class MmStruct {
   }
 
   insertVma(vma: Vma): void {
+    this.costs[Ev.vmaUpdate]++;
     this.vmas.splice(this.firstEndingAfter(vma.start), 0, vma);
   }
 
@@ -202,6 +206,7 @@ export class MmStruct {
     const first = this.firstEndingAfter(start);
     let last = first;
     while (last < this.vmas.length && (this.vmas[last] as Vma).end <= end && (this.vmas[last] as Vma).start >= start) last++;
+    this.costs[Ev.vmaUpdate] += last - first;
     this.vmas.splice(first, last - first);
   }
 

@@ -4,7 +4,7 @@
  * /proc/meminfo, /proc/PID/status), so the same scenario can be compared with a real kernel.
  */
 
-import { costsToRecord } from "./costs.js";
+import { costsToRecord, Ev } from "./costs.js";
 import { InvariantViolation, ScenarioError, StrategyError } from "./errors.js";
 import { doFork } from "./fork.js";
 import { pinUserPage, unpinUserPages } from "./gup.js";
@@ -373,12 +373,21 @@ function mappedPfn(mm: MmStruct, vpn: number): number {
 }
 
 /** Run one validated op against the model. */
+/** Ops that are one syscall per range (the probe issues one per stride). */
+const SYSCALL_OPS: ReadonlySet<string> = new Set(["mmap", "munmap", "madvise", "mprotect", "mremap"]);
+
 function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
+  k.opMm = undefined;
   if (op.op === "reclaim") {
     reclaimPass(k);
     return;
   }
   const mm = k.procs.get(("proc" in op ? op.proc : undefined) ?? "main") as MmStruct;
+  k.opMm = mm;
+  if (SYSCALL_OPS.has(op.op))
+    k.costs[Ev.syscall] += op.op === "mmap" ? 1 : opRanges(mm, op as Parameters<typeof opRanges>[1]).length;
+  else if (op.op === "fork") k.costs[Ev.procFork]++;
+  else if (op.op === "exit") k.costs[Ev.procExit]++;
   switch (op.op) {
     case "mmap": {
       const align = op.align === undefined ? 2 << 20 : (parseSize(op.align) as number);

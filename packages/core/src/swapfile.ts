@@ -140,6 +140,7 @@ export function swapWriteout(k: Kernel, swap: SwapDevice, folio: number): boolea
   const slot = slotOf(swap, folio);
   const value = k.mem.content[folio] as number;
   swap.content[slot] = value;
+  if (value !== 0) k.costs[Ev.swapOutPages] += 1 << (k.mem.order[folio] as number);
   return value !== 0;
 }
 
@@ -205,6 +206,8 @@ function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: 
     folio = k.mem.allocPages(0);
     if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
     k.costs[Ev.foliosAllocated]++;
+    k.costs[Ev.swapInPages]++; // swap_read_folio()
+    k.costs[Ev.lruAdd]++;
     k.mem.content[folio] = swap.content[slot] as number;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
     swap.folioSlot.set(folio, slot);

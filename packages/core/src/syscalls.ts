@@ -190,6 +190,7 @@ export function doExit(k: Kernel, mm: MmStruct): void {
 
 /** A user write of `value` to one page (faulting as needed). */
 export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): void {
+  k.costs[Ev.userAccessPages]++;
   const pfn = accessPage(k, mm, vpn, true);
   k.mem.content[pfn] = value;
 }
@@ -203,11 +204,13 @@ export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): 
  */
 export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: number, write: boolean, value: number): void {
   if (end - start === 1) {
+    // userWrite() counts the page; userRead() does too.
     // One page: the plain path (property.test.ts holds the ranged path to it).
     if (write) userWrite(k, mm, start, value);
     else userRead(k, mm, start);
     return;
   }
+  k.costs[Ev.userAccessPages] += end - start;
   const mem = k.mem;
   const content = mem.content;
   const pgt = mm.pgtables;
@@ -265,6 +268,7 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
 
 /** A user read of one page (faulting as needed); returns the content tag. */
 export function userRead(k: Kernel, mm: MmStruct, vpn: number): number {
+  k.costs[Ev.userAccessPages]++;
   const pfn = accessPage(k, mm, vpn, false);
   return k.mem.content[pfn] as number;
 }

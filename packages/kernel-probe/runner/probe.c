@@ -118,6 +118,18 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The clock of ops timed inside one proc: CLOCK_MONOTONIC (wall), or with
+ * FOLIOLAB_PROBE_CLOCK=cpu the thread's CPU time (user + system, the scheduler's
+ * sum_exec_runtime), which leaves out the time other tasks ran on the CPU. exit is timed
+ * across procs and always on the wall clock. */
+static clockid_t op_clock = CLOCK_MONOTONIC;
+
+static uint64_t op_ns(void) {
+  struct timespec ts;
+  clock_gettime(op_clock, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /* ---------- line reader over a file descriptor (no stdio, no malloc) ---------- */
 struct reader {
   int fd;
@@ -507,11 +519,11 @@ static void do_mmap(const char *op, char **a, int n) {
     if (r + size + align > want + size) munmap(want + size, r + size + align - (want + size));
     flags |= MAP_FIXED;
   }
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   char *p = mmap(want, size, PROT_READ | PROT_WRITE, flags, fd, 0);
   int e = errno;
   if (p != MAP_FAILED && locked && mlock(p, size) < 0) e = errno, locked = -1;
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (p == MAP_FAILED) return (void)out("R %s err mmap: %s", op, strerror(e));
   if (locked < 0) out("W op %s: mlock failed: %s", op, strerror(e));
   slots[i] = (struct slot){p, size, align, 0, fd, kind};
@@ -530,9 +542,9 @@ static void do_range_syscall(const char *op, const char *what, char **a, int n) 
   uint64_t total = 0;
   long calls = 0;
   FOR_RANGES(sl, off, len, stride, s) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = op_ns();
     int r = !strcmp(what, "madv") ? madvise(sl->base + s, len, adv) : munmap(sl->base + s, len);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = op_ns();
     total += t1 - t0;
     calls++;
     if (r < 0) return (void)out("R %s err %s at offset %zu: %s", op, what, s, strerror(errno));
@@ -550,7 +562,7 @@ static void do_access(const char *op, int write_, char **a, int n) {
   volatile size_t pages = 0;
   volatile size_t at = 0;
   int sig;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   guarded = 1;
   if ((sig = sigsetjmp(fault_jmp, 1)) != 0) {
     guarded = 0;
@@ -569,7 +581,7 @@ static void do_access(const char *op, int write_, char **a, int n) {
     }
   }
   guarded = 0;
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   (void)sink;
   out("R %s ok %llu %zu", op, (unsigned long long)(t1 - t0), (size_t)pages);
 }
@@ -580,9 +592,9 @@ static void do_mprotect(const char *op, char **a, int n) {
   if (!sl) return;
   size_t off = num(a[1]), len = num(a[2]);
   int prot = !strcmp(a[3], "rw") ? PROT_READ | PROT_WRITE : !strcmp(a[3], "r") ? PROT_READ : PROT_NONE;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   int r = mprotect(sl->base + off, len, prot);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (r < 0) return (void)out("R %s err mprotect: %s", op, strerror(errno));
   out("R %s ok %llu 1", op, (unsigned long long)(t1 - t0));
 }
@@ -600,9 +612,9 @@ static void do_mremap(const char *op, char **a, int n) {
   char *dst = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
   if (dst > r) munmap(r, dst - r);
   if (r + len + align > dst + len) munmap(dst + len, r + len + align - (dst + len));
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   char *p = mremap(sl->base + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (p == MAP_FAILED) {
     int e = errno;
     munmap(dst, len);
@@ -631,9 +643,9 @@ static void do_pin(const char *op, char **a, int n, int pin) {
     int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
     if (ring < 0) return (void)out("R %s err io_uring_setup: %s", op, strerror(errno));
     struct iovec iov = {sl->base + off, len};
-    t0 = now_ns();
+    t0 = op_ns();
     long r = syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1);
-    t1 = now_ns();
+    t1 = op_ns();
     if (r < 0) {
       int e = errno;
       close(ring);
@@ -647,9 +659,9 @@ static void do_pin(const char *op, char **a, int n, int pin) {
   for (int k = 0; k < MAXPIN; k++) {
     struct pin *pp = &pins[k];
     if (!pp->used || pp->slot != (int)si || pp->off >= off + len || off >= pp->off + pp->len) continue;
-    t0 = now_ns();
+    t0 = op_ns();
     syscall(SYS_io_uring_register, pp->ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
-    t1 = now_ns();
+    t1 = op_ns();
     close(pp->ring);
     pp->used = 0;
     total += t1 - t0;
@@ -664,9 +676,9 @@ static void do_reclaim(const char *op) {
   int calls = 0;
   for (int i = 0; i < MAXSLOT; i++) {
     if (!slots[i].base) continue;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = op_ns();
     madvise(slots[i].base, slots[i].size, MADV_PAGEOUT); /* ENOMEM over holes is expected */
-    total += now_ns() - t0;
+    total += op_ns() - t0;
     calls++;
   }
   out("R %s ok %llu %d", op, (unsigned long long)total, calls);
@@ -743,7 +755,7 @@ static void do_fork(const char *op, char **a, int n) {
   if (nid <= 0 || nid >= nprocs) return (void)out("R %s err bad proc id", op);
   int sync[2];
   if (pipe(sync) < 0) return (void)out("R %s err pipe: %s", op, strerror(errno));
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   pid_t pid = fork();
   if (pid == 0) {
     close(sync[0]);
@@ -756,7 +768,7 @@ static void do_fork(const char *op, char **a, int n) {
     close(sync[1]);
     worker(nid);
   }
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   close(sync[1]);
   if (pid < 0) {
     close(sync[0]);
@@ -828,6 +840,8 @@ static int run(int argc, char **argv) {
     out("E usage: probe run <workdir> <lockfile> <journal>");
     return 2;
   }
+  const char *clk = getenv("FOLIOLAB_PROBE_CLOCK");
+  if (clk && !strcmp(clk, "cpu")) op_clock = CLOCK_THREAD_CPUTIME_ID;
   snprintf(workdir, sizeof workdir, "%s", argv[2]);
   snprintf(journal_path, sizeof journal_path, "%s", argv[4]);
   static struct reader in;

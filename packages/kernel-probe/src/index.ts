@@ -28,6 +28,7 @@ export {
   type RunOnKernelOptions,
   runOnKernel,
 } from "./run.js";
+export { acquireProbeSwap, activeSwapBytes, type ProbeSwap, probeSwapFiles, type SwapOptions } from "./swap.js";
 export { type CounterSnapshot, diffCounters, knobDirs, mthpDirs, readPolicy, snapshotCounters } from "./sysfs.js";
 export {
   allowedDifference,

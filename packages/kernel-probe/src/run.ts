@@ -10,6 +10,7 @@ import {
   type ExpectResult,
   type ProcStatus,
   parseScenario,
+  parseSize,
   type Scenario,
   type ScenarioOp,
   type ScenarioResult,
@@ -19,6 +20,7 @@ import { KernelProbeError } from "./errors.js";
 import { type FolioLayout, folioLayout } from "./layout.js";
 import { buildProgram, type Program, type Step } from "./program.js";
 import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
+import { acquireProbeSwap, type ProbeSwap } from "./swap.js";
 import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
 import { DEFAULT_TOLERANCE_PERCENT, judgeField } from "./tolerance.js";
 
@@ -59,6 +61,18 @@ export interface RunOnKernelOptions {
   cacheDir?: string;
   /** Parent directory of the run's temporary work dir (files of file-* mappings). Default os.tmpdir(). */
   tmpDir?: string;
+  /**
+   * Clock of the op timings: "wall" (CLOCK_MONOTONIC, default) or "cpu" (the proc's thread CPU
+   * time, user + system: time other tasks ran on the CPU is left out, so timings hold on a
+   * loaded machine). exit is always timed on the wall clock (from _exit() to the pidfd).
+   */
+  clock?: "wall" | "cpu";
+  /**
+   * true: with config.swap and not enough active swap, as root set up a swap file in node for all
+   * the repetitions and remove it after (swap.ts). Default false: the runner makes one per
+   * repetition when the machine has no swap at all.
+   */
+  swap?: boolean;
   /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
   lockFile?: string;
 }
@@ -125,6 +139,10 @@ export interface KernelResult extends ScenarioResult {
   layouts?: Record<string, Record<string, FolioLayout>>;
   /** With repeat > 1: counter fields whose value differed between repetitions. */
   repeatsDiffer?: string[];
+  /** Clock of the timings (see RunOnKernelOptions.clock). */
+  clock: "wall" | "cpu";
+  /** With config.swap: the swap the run had ("created": a probe swap file, removed after the run). */
+  swap?: Omit<ProbeSwap, "warning">;
 }
 
 const PROC_FIELDS = ["RssAnon", "RssFile", "VmSwap", "AnonHugePages"] as const;
@@ -251,7 +269,11 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   const workdir = mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), "foliolab-probe-"));
   const lock = lockPath(options.lockFile);
   const journal = `${lock.replace(/\.lock$/, "")}.thp-journal`;
-  const session = new RunnerSession(bin.path, ["run", workdir, lock, journal]);
+  const session = new RunnerSession(
+    bin.path,
+    ["run", workdir, lock, journal],
+    options.clock === "cpu" ? { FOLIOLAB_PROBE_CLOCK: "cpu" } : undefined,
+  );
   const entry: Active = { session, workdir };
   active.add(entry);
   installHandlers();
@@ -499,7 +521,14 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   if (process.platform !== "linux") throw new KernelProbeError(`the kernel probe needs Linux (this is ${process.platform})`);
   const repeat = Math.max(1, Math.floor(options.repeat ?? 1));
   const runs: OnceResult[] = [];
-  for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  const wantSwap = scenario.config?.swap === undefined ? 0 : (parseSize(scenario.config.swap) ?? 0);
+  const swap = options.swap === true ? acquireProbeSwap(wantSwap) : undefined;
+  let swapProblem: string | undefined;
+  try {
+    for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  } finally {
+    swapProblem = swap?.release();
+  }
   const first = runs[0] as OnceResult;
 
   const SWAP_NOTE = "swap: a swap file of ";
@@ -525,17 +554,15 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const arch = kernelArch();
   const c = scenario.config ?? {};
   if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
-  if (c.swap !== undefined) {
-    let swaps = 0;
-    try {
-      swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
-    } catch {
-      // unknown
+  if (c.swap !== undefined && wantSwap > 0) {
+    // The runner makes a swap file of its own when none is active (swapNote); ours comes first when we can.
+    if ((swap === undefined || swap.kind === "none") && swapNote === undefined) {
+      warnings.push(
+        `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "this machine has none and no swap file could be enabled"}: nothing is swapped out`,
+      );
     }
-    const made = swapNote !== undefined;
-    if (swaps === 0 && !made && program.swapBytes > 0)
-      warnings.push(`the scenario asks for swap (${c.swap}) but this machine has none and no swap file could be enabled`);
   }
+  if (swapProblem) warnings.push(swapProblem);
   if (c.memory !== undefined) warnings.push("config.memory is the model's memory size; the kernel uses the machine's memory");
 
   const timings: OpTiming[] = [];
@@ -577,6 +604,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     expects: first.expects,
     costs: {},
     kernel: os.release(),
+    clock: options.clock ?? "wall",
     repeat,
     timings,
     missing: [...new Set(missing)],
@@ -589,6 +617,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     baseline: first.baseline,
   };
   if (first.layouts) result.layouts = first.layouts;
+  if (swap && wantSwap > 0) result.swap = { kind: swap.kind, bytes: swap.bytes, ...(swap.path ? { path: swap.path } : {}) };
   if (swapNote) result.swapFileKb = Number.parseInt(swapNote.slice(SWAP_NOTE.length), 10);
   if (repeat > 1) {
     const ref = new Map<string, unknown>();

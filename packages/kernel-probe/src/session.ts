@@ -51,8 +51,8 @@ export class RunnerSession {
   readonly exited: Promise<number | null>;
   private done = false;
 
-  constructor(bin: string, args: string[]) {
-    this.child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(bin: string, args: string[], env?: Record<string, string>) {
+    this.child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
     this.child.stderr?.on("data", (d: Buffer) => {
       this.stderr += d.toString();
     });

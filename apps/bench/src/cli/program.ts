@@ -7,6 +7,7 @@
 import { ScenarioError } from "@foliolab/core";
 import { Command, CommanderError } from "commander";
 import * as bench from "../commands/bench.js";
+import * as calibrate from "../commands/calibrate.js";
 import * as compare from "../commands/compare.js";
 import * as fuzz from "../commands/fuzz.js";
 import * as kernel from "../commands/kernel.js";
@@ -27,6 +28,7 @@ const COMMANDS: ReadonlyArray<{ register: (program: Command, ctx: CommandContext
   list,
   merge,
   view,
+  calibrate,
   fuzz,
 ];
 
