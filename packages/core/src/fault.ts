@@ -16,6 +16,7 @@ import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { doShmemFault } from "./shmem.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */
@@ -207,7 +208,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   if (pfn === ZERO_PFN || k.mem.isReserved(pfn)) return wpPageCopy(k, vma, ptes, vpn);
   const folio = k.mem.pageFolio(pfn);
   const flags = k.mem.flags[folio] as number;
-  if (vma.kind === "file-shared") {
+  if (vma.kind === "file-shared" || vma.kind === "shmem") {
     // wp_page_shared(): make it writable and dirty.
     ptes[i] = pteSetFlags(pte, PTE.write | PTE.dirty | PTE.young);
     k.mem.flags[folio] = flags | PG.dirty;
@@ -282,6 +283,12 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
       return ptePfn(huge) + off;
     }
     k.stats.countVm(VMSTAT.pgfault);
+    if (vma.kind === "shmem") {
+      // wp_huge_pmd() on a shared mapping without ->huge_fault: split (the PMD goes), then the
+      // PTE-level fault maps the folio again (by PMD, through finish_fault()).
+      splitHugePmd(k, vma, pmdIdx);
+      return doShmemFault(k, vma, vpn, true);
+    }
     if (isHugeZeroPmd(huge)) {
       // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
       pgt.hugePmd.delete(pmdIdx);
@@ -305,6 +312,10 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     return doWpPage(k, vma, ptes, vpn);
   }
   let ptes = pgt.pte.get(pmdIdx);
+  if (vma.kind === "shmem" && (!ptes || (ptes[pteIndex(vpn)] as number) === 0)) {
+    k.stats.countVm(VMSTAT.pgfault);
+    return doShmemFault(k, vma, vpn, write);
+  }
   if (!ptes && vma.kind === "anon" && thpOrderAllowed(k, vma, HPAGE_PMD_ORDER)) {
     const start = pmdIdx * PTRS_PER_PTE;
     if (start >= vma.start && start + PTRS_PER_PTE <= vma.end) {

@@ -5,10 +5,11 @@
 
 import { Ev } from "./costs.js";
 import { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
-import { folioMapcount, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
+import { folioMapcount, folioPutRefs, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
+import { mmCounter } from "./zap.js";
 import { flushTlbMmRange, GATHER, type MmuGather, recordStaleTlb, tlbFlushMmu, tlbRemovePmdTlbEntry } from "./mmu-gather.js";
 import { mkPte, PTE, PTE_FLAG_MASK, pmdIndex, pteIndex, ptePfn } from "./page-table.js";
 import {
@@ -77,7 +78,8 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   }
   if (isHugeZeroPmd(pmd)) return;
   folioRemoveRmapPmd(k, folio, vma);
-  vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) - HPAGE_PMD_NR;
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - HPAGE_PMD_NR;
   k.costs[Ev.rssCounterAdd]++;
   if (tlb.add(folio, 1, GATHER.pmd, 1)) tlbFlushMmu(tlb);
 }
@@ -97,6 +99,10 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const vpn = pmdIdx * PTRS_PER_PTE;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // pmdp_invalidate(): one PMD entry
   k.stats.countVm(VMSTAT.thpSplitPmd);
+  if (!isHugeZeroPmd(pmd) && ((k.mem.flags[ptePfn(pmd)] as number) & PG.anon) === 0) {
+    splitHugePmdFile(k, vma, pmd);
+    return;
+  }
   const ptes = pgt.pteAlloc(pmdIdx);
   if (isHugeZeroPmd(pmd)) {
     ptes.fill(mkPte(ZERO_PFN, PTE.present));
@@ -116,6 +122,23 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   folioAddAnonRmapPtes(k, folio, folio, HPAGE_PMD_NR, vma, exclusive);
   folioRemoveRmapPmd(k, folio, vma);
   k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;
+}
+
+/**
+ * __split_huge_pmd_locked() on a file (or shmem) VMA: the PMD is cleared and flushed and no
+ * PTEs are put back (the page cache still has the folio; later faults map it again). Its dirty
+ * and young bits go to the folio, its rmap and reference go, and the RSS counter drops.
+ */
+function splitHugePmdFile(k: Kernel, vma: Vma, pmd: number): void {
+  const folio = ptePfn(pmd);
+  const m = k.mem;
+  if ((pmd & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+  if ((pmd & PTE.young) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.referenced;
+  folioRemoveRmapPmd(k, folio, vma);
+  folioPutRefs(k, folio, 1);
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - HPAGE_PMD_NR;
+  k.costs[Ev.rssCounterAdd]++;
 }
 
 /** split_huge_pmd_address() for a VMA boundary falling inside a PMD-mapped THP. */

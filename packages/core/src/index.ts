@@ -41,7 +41,15 @@ export { doFork } from "./fork.js";
 export { pinUserPage, unpinUserPages } from "./gup.js";
 export { splitFolio, splitHugePmd, zapHugePmd } from "./huge-memory.js";
 export { auditInvariants } from "./invariants.js";
-export { type Arch, defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+export {
+  type Arch,
+  defaultMthp,
+  defaultShmem,
+  Kernel,
+  type KernelConfig,
+  type ShmemPolicy,
+  type ThpPolicy,
+} from "./kernel.js";
 export { madviseColdOrPageout, madviseFree } from "./madvise.js";
 export { HUGE_ZERO_PFN, MAX_MEMORY_PAGES, MemMap, NIL, PG, ZERO_PFN } from "./mem-map.js";
 export {
@@ -49,6 +57,7 @@ export {
   type Mapping,
   MM_ANONPAGES,
   MM_FILEPAGES,
+  MM_SHMEMPAGES,
   MM_SWAPENTS,
   MmStruct,
   type StaleTlb,
@@ -122,8 +131,11 @@ export {
   createKernel,
   type ExpectResult,
   kernelConfig,
+  MEMINFO_NAMES,
+  type MeminfoName,
   MODEL_LIMITS,
   NOT_YET_SUPPORTED,
+  PROC_STATUS_NAMES,
   type ProcStatus,
   type RunOptions,
   runScenario,
@@ -143,6 +155,16 @@ export {
   scenarioSchema,
 } from "./scenario.js";
 export { type Backing as CowBacking, COW_BACKINGS, cowSelftestScenarios, type SelftestScenario } from "./selftests/cow.js";
+export {
+  doSetPmd,
+  doShmemFault,
+  FAULT_AROUND_PAGES,
+  filemapPage,
+  shmemAllowableHugeOrders,
+  shmemGetFolio,
+  shmemTruncate,
+  thpVmaSuitableOrder,
+} from "./shmem.js";
 export { KernelStats, MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export { DEFAULT_GATHER_GEOMETRY, type GatherGeometry, type ReclaimUnmapContext, type ZapStrategy } from "./strategy.js";
 export { FolioBatch, foliosPutRefs, freeSwapCache, lruAddDrain, PAGEVEC_SIZE, releasePages, SWAP_CLUSTER_MAX } from "./swap.js";
@@ -168,6 +190,7 @@ export {
   PAGE_SIZE,
   PTRS_PER_PTE,
   parseSize,
+  sizeNameToOrder,
 } from "./units.js";
 export { deferredSplitScan, reclaimPass, shrinkFolioList, tryToUnmap } from "./vmscan.js";
 export {

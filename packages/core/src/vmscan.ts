@@ -139,11 +139,12 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
   pending.clear();
 }
 
-/** The page cache slot of a file folio. */
+/** __filemap_remove_folio(): the folio leaves its file's cache with the cache's nr references. */
 function removeFromPagecache(k: Kernel, folio: number): void {
+  const nr = 1 << (k.mem.order[folio] as number);
   const file = k.files[(k.mem.aux0[folio] as number) - 1];
-  if (file) file.setFolio(k.mem.aux1[folio] as number, -1);
-  folioPutRefs(k, folio, 1);
+  if (file) file.setFolioRange(k.mem.aux1[folio] as number, nr, -1);
+  folioPutRefs(k, folio, nr);
 }
 
 /**
@@ -165,6 +166,11 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
     const flags = m.flags[folio] as number;
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
+    if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
+      // Shmem: shmem_writeout() needs swap for it; the model's shmem stays in memory
+      // (AOP_WRITEPAGE_ACTIVATE, as with no swap configured).
+      continue;
+    }
     if ((flags & PG.anon) === 0) {
       // Clean, unmapped page cache is dropped; dirty page cache would need writeback.
       if ((flags & PG.dirty) === 0 && (!folioMapped(k, folio) || tryToUnmap(k, folio, pending))) entry.free = "pagecache";
@@ -255,7 +261,8 @@ export function reclaimPass(k: Kernel): number {
       const anon = (f & PG.anon) !== 0;
       if (
         (f & PG.lru) !== 0 &&
-        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & PG.dirty) === 0 && !folioMapped(k, pfn)))
+        ((anon && (f & PG.swapbacked) === 0) ||
+          (!anon && (f & (PG.dirty | PG.swapbacked)) === 0 && !folioMapped(k, pfn)))
       ) {
         list.push(pfn);
       }

@@ -6,6 +6,7 @@
 
 import {
   defaultMthp,
+  defaultShmem,
   HPAGE_PMD_ORDER,
   hugepagesDirName,
   MTHP_ORDERS,
@@ -13,6 +14,7 @@ import {
   type Scenario,
   ScenarioError,
   type ScenarioOp,
+  sizeNameToOrder,
 } from "@foliolab/core";
 
 const PAGE = 4096;
@@ -20,7 +22,7 @@ const PAGE = 4096;
 export interface MappingShape {
   slot: number;
   size: number;
-  kind: "anon" | "file-private" | "file-shared";
+  kind: "anon" | "file-private" | "file-shared" | "shmem";
 }
 
 /** One step of the program; `line` is what the runner gets after "<op> <proc> ". */
@@ -48,7 +50,10 @@ export interface Program {
   steps: Step[];
   /** Proc names by id (0 = main). */
   procNames: string[];
-  /** Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9). */
+  /**
+   * Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9), then of every
+   * hugepages-<size>kB/shmem_enabled (dir "hugepages-<size>kB/shmem_enabled").
+   */
   knobs: Array<{ dir: string; policy: string }>;
 }
 
@@ -70,6 +75,17 @@ export function wantedKnobs(s: Scenario): Array<{ dir: string; policy: string }>
     if (Number.isInteger(order) && order >= 2 && order <= HPAGE_PMD_ORDER) policy[order] = p;
   }
   return MTHP_ORDERS.map((o) => ({ dir: hugepagesDirName(o), policy: policy[o] as string }));
+}
+
+/** shmem_enabled per size: the model's defaults (every size never) overridden by config.shmem. */
+export function wantedShmemKnobs(s: Scenario): Array<{ dir: string; policy: string }> {
+  const policy = defaultShmem();
+  if (s.config?.shmem) policy[HPAGE_PMD_ORDER] = "never";
+  for (const [name, p] of Object.entries(s.config?.shmem ?? {})) {
+    const order = sizeNameToOrder(name);
+    if (order !== null && order >= 2 && order <= HPAGE_PMD_ORDER) policy[order] = p;
+  }
+  return MTHP_ORDERS.map((o) => ({ dir: `${hugepagesDirName(o)}/shmem_enabled`, policy: policy[o] as string }));
 }
 
 interface ProcState {
@@ -146,7 +162,7 @@ export function buildProgram(s: Scenario): Program {
         const slot = nextSlot++;
         if (slot >= 256) throw new ScenarioError(`${where}: the kernel runner supports at most 256 mappings`);
         p.ids.set(op.id, { slot, size: bytes, kind: op.kind });
-        const k = op.kind === "anon" ? "a" : op.kind === "file-private" ? "p" : "s";
+        const k = { anon: "a", "file-private": "p", "file-shared": "s", shmem: "m" }[op.kind];
         steps.push({
           ...base,
           kind: "mmap",
@@ -246,5 +262,5 @@ export function buildProgram(s: Scenario): Program {
         throw new ScenarioError(`${where}: op "${(op as { op: string }).op}" is not supported by the kernel probe`);
     }
   });
-  return { steps, procNames, knobs: wantedKnobs(s) };
+  return { steps, procNames, knobs: [...wantedKnobs(s), ...wantedShmemKnobs(s)] };
 }

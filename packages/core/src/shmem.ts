@@ -1,0 +1,351 @@
+/**
+ * Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) as Linux 6.18 runs it: an unnamed shmem
+ * file (mm/shmem.c shmem_zero_setup()) whose page cache holds large folios of the size the
+ * per-size hugepages-<size>kB/shmem_enabled knobs allow (shmem_allowable_huge_orders(),
+ * shmem_suitable_orders(), shmem_alloc_and_add_folio()), faulted in through the generic file
+ * fault path of mm/memory.c (do_read_fault() with do_fault_around() -> filemap_map_pages(),
+ * do_shared_fault(), finish_fault() mapping the whole folio, do_set_pmd() for PMD-sized
+ * folios), and released with its last mapping (shmem_evict_inode() -> truncate).
+ */
+
+import { Ev } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { folioPutRefs, folioRefAdd } from "./folio.js";
+import type { Kernel } from "./kernel.js";
+import { NIL, PG } from "./mem-map.js";
+import { type FileObject, MM_SHMEMPAGES, VM, type Vma } from "./mm.js";
+import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
+import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
+import { MTHP, VMSTAT } from "./stats.js";
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+
+/** fault_around_bytes (default 64K): do_fault_around() maps up to this many pages. */
+export const FAULT_AROUND_PAGES = 16;
+
+/** Orders 1..PMD_ORDER a file may use (THP_ORDERS_ALL_FILE_DEFAULT; the model's sizes are 2..9). */
+const FILE_ORDERS_MASK = ((1 << (HPAGE_PMD_ORDER + 1)) - 1) & ~0b11;
+
+function highestOrder(mask: number): number {
+  return 31 - Math.clz32(mask);
+}
+
+/** The index of a VMA page in its file (linear_page_index()). */
+export function linearPageIndex(vma: Vma, vpn: number): number {
+  return vma.pgoff + (vpn - vma.start);
+}
+
+/** The page a file's cache holds at index (folio_file_page() of filemap_get_folio()), or -1. */
+export function filemapPage(k: Kernel, file: FileObject, index: number): number {
+  const folio = file.folioAt(index);
+  return folio === -1 ? -1 : folio + (index - (k.mem.aux1[folio] as number));
+}
+
+/**
+ * shmem_allowable_huge_orders() (6.18) for anonymous shmem: "always" orders, "within_size"
+ * orders once the highest of them that fits below i_size at this index does (all of them then,
+ * as the kernel ORs the whole mask in), "advise" orders on a VM_HUGEPAGE VMA, and "inherit"
+ * orders when the top-level shmem_enabled allows huge pages (never, here). VM_NOHUGEPAGE: none.
+ */
+export function shmemAllowableHugeOrders(k: Kernel, file: FileObject, vma: Vma, index: number): number {
+  if ((vma.flags & VM.nohugepage) !== 0) return 0;
+  let mask = 0;
+  let withinSize = 0;
+  let advise = 0;
+  const policy = k.config.shmem;
+  for (let o = 2; o <= HPAGE_PMD_ORDER; o++) {
+    const p = policy[o];
+    if (p === "always") mask |= 1 << o;
+    else if (p === "within_size") withinSize |= 1 << o;
+    else if (p === "advise") advise |= 1 << o;
+    // "inherit": shmem_huge_global_enabled() is 0 with the top level at "never".
+  }
+  for (let w = withinSize; w !== 0; ) {
+    const o = highestOrder(w);
+    const aligned = Math.ceil((index + 1) / (1 << o)) * (1 << o);
+    if (file.nrPages >= aligned) {
+      mask |= withinSize;
+      break;
+    }
+    w &= ~(1 << o);
+  }
+  if ((vma.flags & VM.hugepage) !== 0) mask |= advise;
+  return mask & FILE_ORDERS_MASK;
+}
+
+/**
+ * thp_vma_suitable_order(): the naturally aligned range of `order` around vpn lies inside the
+ * VMA, and the VMA's file offset is aligned alike (so the folio's index and address agree).
+ */
+export function thpVmaSuitableOrder(vma: Vma, vpn: number, order: number): boolean {
+  const nr = 1 << order;
+  if ((((vma.start - vma.pgoff) % nr) + nr) % nr !== 0) return false;
+  const haddr = vpn - (vpn % nr);
+  return haddr >= vma.start && haddr + nr <= vma.end;
+}
+
+/**
+ * shmem_suitable_orders(): the orders that fit the VMA at vpn (thp_vma_suitable_orders()),
+ * then the highest whose aligned range of the page cache is empty and every order below it.
+ */
+function shmemSuitableOrders(file: FileObject, vma: Vma, vpn: number, index: number, orders: number): number {
+  let o = orders;
+  for (let w = orders; w !== 0; ) {
+    const order = highestOrder(w);
+    w &= ~(1 << order);
+    if (!thpVmaSuitableOrder(vma, vpn, order)) o &= ~(1 << order);
+  }
+  while (o !== 0) {
+    const order = highestOrder(o);
+    const nr = 1 << order;
+    const aligned = index - (index % nr);
+    if (!file.anyPresent(aligned, aligned + nr - 1)) break;
+    o &= ~(1 << order);
+  }
+  return o;
+}
+
+/**
+ * shmem_add_to_page_cache(): the folio enters the xarray at [index, index + nr) with nr
+ * references for the cache (folio_ref_add(folio, nr) on top of the allocation's, which the
+ * model hands over as the first of them), counted in NR_SHMEM (and NR_SHMEM_THPS when
+ * PMD-sized) by shmem_update_stats(); then folio_add_lru().
+ */
+function shmemAddToPageCache(k: Kernel, file: FileObject, folio: number, index: number): void {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  if (nr > 1) folioRefAdd(k, folio, nr - 1);
+  m.aux0[folio] = file.id;
+  m.aux1[folio] = index;
+  m.flags[folio] = (m.flags[folio] as number) | PG.swapbacked | PG.lru;
+  file.setFolioRange(index, nr, folio);
+  k.stats.countVm(VMSTAT.nrShmem, nr);
+  if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps += nr;
+  k.costs[Ev.lruvecStatUpdate]++;
+}
+
+/**
+ * shmem_get_folio_gfp(SGP_CACHE) for a fault: the cached folio, or a new one from
+ * shmem_alloc_and_add_folio(): the highest suitable order first, shmem_fallback per order the
+ * allocator cannot give, then order 0; shmem_alloc (and thp_file_alloc for PMD size) for the
+ * large folio it got. A new folio is zero-filled and clean.
+ */
+export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number): number {
+  const index = linearPageIndex(vma, vpn);
+  const cached = file.folioAt(index);
+  if (cached !== -1) return cached;
+  const orders = shmemAllowableHugeOrders(k, file, vma, index);
+  let folio = NIL;
+  if (orders !== 0) {
+    for (let o = shmemSuitableOrders(file, vma, vpn, index, orders); o !== 0; ) {
+      const order = highestOrder(o);
+      o &= ~(1 << order);
+      folio = k.mem.allocPages(order);
+      if (folio !== NIL) {
+        if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpFileAlloc);
+        k.stats.modMthp(order, MTHP.shmemAlloc, 1);
+        break;
+      }
+      k.stats.modMthp(order, MTHP.shmemFallback, 1);
+    }
+  }
+  if (folio === NIL) folio = k.mem.allocPages(0);
+  if (folio === NIL) {
+    throw new ScenarioError(
+      `${k.currentOp}: out of model memory (config.memory = ${(k.config.memoryPages * 4) / 1024} MiB); raise config.memory`,
+    );
+  }
+  k.costs[Ev.foliosAllocated]++;
+  const nr = 1 << (k.mem.order[folio] as number);
+  shmemAddToPageCache(k, file, folio, index - (index % nr));
+  return folio;
+}
+
+/**
+ * set_pte_range() with its accounting, as finish_fault() and filemap_map_folio_range() use it:
+ * nr references, one folio_add_file_rmap_ptes() for the run, nr PTEs and the RSS counter. A
+ * shared writable shmem VMA has no write-notify, so its vm_page_prot is writable: every PTE
+ * is writable, dirty only when the fault was a write.
+ */
+function setPteRange(k: Kernel, vma: Vma, ptes: PteTable, folio: number, page: number, nr: number, vpn: number, write: boolean): void {
+  folioRefAdd(k, folio, nr);
+  folioAddFileRmapPtes(k, folio, page, nr, vma);
+  let flags = PTE.present | PTE.young;
+  if ((vma.flags & VM.write) !== 0) flags |= PTE.write;
+  if (write) flags |= PTE.dirty;
+  const i = pteIndex(vpn);
+  for (let j = 0; j < nr; j++) ptes[i + j] = mkPte(page + j, flags);
+  k.costs[Ev.pteSet] += nr;
+  vma.mm.rss[MM_SHMEMPAGES] = (vma.mm.rss[MM_SHMEMPAGES] as number) + nr;
+  k.costs[Ev.rssCounterAdd]++;
+}
+
+/**
+ * do_set_pmd() (6.18, any page of the folio): a PMD-sized folio whose range fits the VMA is
+ * mapped by one PMD: one reference, folio_add_file_rmap_pmd(), HPAGE_PMD_NR on the RSS counter,
+ * thp_file_mapped. False (VM_FAULT_FALLBACK) otherwise.
+ */
+export function doSetPmd(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): boolean {
+  if ((k.mem.order[folio] as number) !== HPAGE_PMD_ORDER || !thpVmaSuitableOrder(vma, vpn, HPAGE_PMD_ORDER)) return false;
+  if ((vma.flags & VM.nohugepage) !== 0) return false;
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  folioRefAdd(k, folio, 1);
+  folioAddRmapPmd(k, folio, vma);
+  let flags = PTE.present | PTE.young;
+  if ((vma.flags & VM.write) !== 0) flags |= PTE.write;
+  if (write) flags |= PTE.dirty;
+  pgt.pteFree(idx);
+  pgt.hugePmd.set(idx, mkPte(folio, flags));
+  vma.mm.rss[MM_SHMEMPAGES] = (vma.mm.rss[MM_SHMEMPAGES] as number) + HPAGE_PMD_NR;
+  k.stats.countVm(VMSTAT.thpFileMapped);
+  k.costs[Ev.pteSet]++;
+  k.costs[Ev.ptLock]++;
+  k.costs[Ev.rssCounterAdd]++;
+  return true;
+}
+
+/**
+ * finish_fault() (6.18) for shmem: a PMD-sized folio on an empty PMD goes to do_set_pmd();
+ * otherwise the whole folio is mapped when its range lies inside the VMA and this PTE table
+ * and every PTE of it is none, else only the faulting page. Returns the pfn now at vpn.
+ */
+function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): number {
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  const index = linearPageIndex(vma, vpn);
+  const page = folio + (index - (k.mem.aux1[folio] as number));
+  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx) && doSetPmd(k, vma, folio, vpn, write)) return page;
+  const ptes = pgt.pteAlloc(idx);
+  const nrPages = 1 << (k.mem.order[folio] as number);
+  const pidx = page - folio;
+  const vmaOff = vpn - vma.start;
+  const pteOff = pteIndex(vpn);
+  let nr = 1;
+  let start = vpn;
+  let first = page;
+  if (
+    nrPages > 1 &&
+    !(vmaOff < pidx || vmaOff + (nrPages - pidx) > vma.end - vma.start || pteOff < pidx || pteOff + (nrPages - pidx) > PTRS_PER_PTE)
+  ) {
+    let none = true;
+    for (let j = pteOff - pidx; j < pteOff - pidx + nrPages; j++) {
+      if ((ptes[j] as number) !== 0) {
+        none = false;
+        break;
+      }
+    }
+    // !pte_range_none(): needs_fallback, the fault is retried for the one page.
+    if (none) {
+      nr = nrPages;
+      start = vpn - pidx;
+      first = folio;
+    }
+  }
+  if (write) {
+    // do_shared_fault() -> fault_dirty_shared_page().
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
+    k.costs[Ev.folioMarkDirty]++;
+  }
+  setPteRange(k, vma, ptes, folio, first, nr, start, write);
+  return page;
+}
+
+/**
+ * do_fault_around() -> filemap_map_pages() (6.18): the window of fault_around_bytes around the
+ * fault, clamped to the VMA and the PTE table, mapped from what the page cache already holds:
+ * a PMD-sized first folio on an empty PMD by do_set_pmd(), else every run of none PTEs over
+ * cached pages with one set_pte_range() per folio run (filemap_map_folio_range()). Shmem maps
+ * across i_size (no EOF rule). True when the faulting page got mapped (VM_FAULT_NOPAGE).
+ */
+function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
+  const file = vma.file as FileObject;
+  const pteOff = pteIndex(vpn);
+  const vmaOff = vpn - vma.start;
+  const fromPte = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
+  const toPte = Math.min(fromPte + FAULT_AROUND_PAGES, PTRS_PER_PTE, pteOff + (vma.end - vma.start) - vmaOff) - 1;
+  const index = linearPageIndex(vma, vpn);
+  const startIdx = index + fromPte - pteOff;
+  const endIdx = Math.min(index + toPte - pteOff, file.nrPages - 1);
+  let i = startIdx;
+  while (i <= endIdx && file.folioAt(i) === -1) i++;
+  if (i > endIdx) return false;
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  const base = vpn - pteOff;
+  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx)) {
+    // filemap_map_pmd(): do_set_pmd() checks the folio is PMD-sized and fits the VMA at the fault.
+    if (doSetPmd(k, vma, file.folioAt(i), vpn, false)) return true;
+  }
+  if (pgt.hugePmd.has(idx)) return false;
+  const ptes = pgt.pteAlloc(idx);
+  let mapped = false;
+  while (i <= endIdx) {
+    const folio = file.folioAt(i);
+    if (folio === -1) {
+      i++;
+      continue;
+    }
+    const folioIdx = k.mem.aux1[folio] as number;
+    const last = Math.min(folioIdx + (1 << (k.mem.order[folio] as number)) - 1, endIdx);
+    // filemap_map_folio_range(): runs of none PTEs, one set_pte_range() each.
+    for (let j = i; j <= last; ) {
+      const slot = fromPte + (j - startIdx);
+      if ((ptes[slot] as number) !== 0) {
+        j++;
+        continue;
+      }
+      let n = 1;
+      while (j + n <= last && (ptes[slot + n] as number) === 0) n++;
+      setPteRange(k, vma, ptes, folio, folio + (j - folioIdx), n, base + slot, false);
+      if (index >= j && index < j + n) mapped = true;
+      j += n;
+    }
+    i = last + 1;
+  }
+  return mapped;
+}
+
+/**
+ * A fault on a none PTE (or an empty PMD) of a shmem VMA: do_read_fault() tries
+ * do_fault_around() first; otherwise (and for writes, do_shared_fault()) __do_fault() ->
+ * shmem_fault() gets the folio and finish_fault() maps it. Returns the pfn now at vpn.
+ */
+export function doShmemFault(k: Kernel, vma: Vma, vpn: number, write: boolean): number {
+  if (!write && doFaultAround(k, vma, vpn)) return filemapPage(k, vma.file as FileObject, linearPageIndex(vma, vpn));
+  const folio = shmemGetFolio(k, vma.file as FileObject, vma, vpn);
+  return finishFault(k, vma, folio, vpn, write);
+}
+
+/**
+ * shmem_evict_inode() -> shmem_truncate_range() when the last mapping of an unnamed shmem file
+ * goes: every folio leaves the page cache (NR_SHMEM, NR_SHMEM_THPS) and drops the cache's nr
+ * references, freeing it.
+ */
+export function shmemTruncate(k: Kernel, file: FileObject): void {
+  const m = k.mem;
+  for (const folio of [...file.folios()]) {
+    const order = m.order[folio] as number;
+    const nr = 1 << order;
+    file.setFolioRange(m.aux1[folio] as number, nr, -1);
+    k.stats.countVm(VMSTAT.nrShmem, -nr);
+    if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
+    k.costs[Ev.lruvecStatUpdate]++;
+    folioPutRefs(k, folio, nr);
+  }
+}
+
+/** fput() of every unnamed shmem file no VMA maps any more: its inode is evicted. */
+export function releaseUnmappedShmem(k: Kernel): void {
+  const live = new Set<FileObject>();
+  let any = false;
+  for (const f of k.files) if (f.shmem && !f.released) any = true;
+  if (!any) return;
+  for (const mm of k.procs.values()) for (const v of mm.vmas) if (v.file) live.add(v.file);
+  for (const f of k.files) {
+    if (f.shmem && !f.released && !live.has(f)) {
+      shmemTruncate(k, f);
+      f.released = true;
+    }
+  }
+}
