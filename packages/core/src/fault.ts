@@ -15,8 +15,8 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
-import { MTHP, VMSTAT } from "./stats.js";
 import { doShmemFault } from "./shmem.js";
+import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */

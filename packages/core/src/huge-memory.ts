@@ -9,7 +9,6 @@ import { folioMapcount, folioPutRefs, folioRefAdd, folioRefSubAndTest, freeFolio
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
-import { mmCounter } from "./zap.js";
 import { flushTlbMmRange, GATHER, type MmuGather, recordStaleTlb, tlbFlushMmu, tlbRemovePmdTlbEntry } from "./mmu-gather.js";
 import { mkPte, PTE, PTE_FLAG_MASK, pmdIndex, pteIndex, ptePfn } from "./page-table.js";
 import {
@@ -22,6 +21,7 @@ import {
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
 
 export function isHugeZeroPmd(pmd: number): boolean {
   return ptePfn(pmd) === HUGE_ZERO_PFN;

@@ -167,7 +167,16 @@ export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number
  * shared writable shmem VMA has no write-notify, so its vm_page_prot is writable: every PTE
  * is writable, dirty only when the fault was a write.
  */
-function setPteRange(k: Kernel, vma: Vma, ptes: PteTable, folio: number, page: number, nr: number, vpn: number, write: boolean): void {
+function setPteRange(
+  k: Kernel,
+  vma: Vma,
+  ptes: PteTable,
+  folio: number,
+  page: number,
+  nr: number,
+  vpn: number,
+  write: boolean,
+): void {
   folioRefAdd(k, folio, nr);
   folioAddFileRmapPtes(k, folio, page, nr, vma);
   let flags = PTE.present | PTE.young;
@@ -226,7 +235,12 @@ function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boo
   let first = page;
   if (
     nrPages > 1 &&
-    !(vmaOff < pidx || vmaOff + (nrPages - pidx) > vma.end - vma.start || pteOff < pidx || pteOff + (nrPages - pidx) > PTRS_PER_PTE)
+    !(
+      vmaOff < pidx ||
+      vmaOff + (nrPages - pidx) > vma.end - vma.start ||
+      pteOff < pidx ||
+      pteOff + (nrPages - pidx) > PTRS_PER_PTE
+    )
   ) {
     let none = true;
     for (let j = pteOff - pidx; j < pteOff - pidx + nrPages; j++) {

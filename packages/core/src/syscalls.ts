@@ -13,8 +13,8 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
-import { PTRS_PER_PTE } from "./units.js";
 import { filemapPage, releaseUnmappedShmem } from "./shmem.js";
+import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
 /** validateScenario() refuses this before anything runs; kept as the model's own guard. */

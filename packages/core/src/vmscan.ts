@@ -261,8 +261,7 @@ export function reclaimPass(k: Kernel): number {
       const anon = (f & PG.anon) !== 0;
       if (
         (f & PG.lru) !== 0 &&
-        ((anon && (f & PG.swapbacked) === 0) ||
-          (!anon && (f & (PG.dirty | PG.swapbacked)) === 0 && !folioMapped(k, pfn)))
+        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & (PG.dirty | PG.swapbacked)) === 0 && !folioMapped(k, pfn)))
       ) {
         list.push(pfn);
       }

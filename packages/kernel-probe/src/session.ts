@@ -188,7 +188,9 @@ export class RunnerSession {
     });
     // "<dir>/shmem_enabled" knobs go as sknob <dir>.
     const line = (k: { dir: string; policy: string }) =>
-      k.dir.endsWith("/shmem_enabled") ? `sknob ${k.dir.slice(0, -"/shmem_enabled".length)} ${k.policy}\n` : `knob ${k.dir} ${k.policy}\n`;
+      k.dir.endsWith("/shmem_enabled")
+        ? `sknob ${k.dir.slice(0, -"/shmem_enabled".length)} ${k.policy}\n`
+        : `knob ${k.dir} ${k.policy}\n`;
     this.write(`procs ${procs}\n${knobs.map(line).join("")}go\n`);
     return p.then(() => undefined);
   }
