@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { ZapStrategy } from "@foliolab/core";
 import { firstRejection } from "@foliolab/testkit";
 import { describe, expect, it } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import type { ResultsFile } from "./results.js";
 import { captureIo, FIXTURES, PKG_DIR, tempDir } from "./test-helpers.js";
 
@@ -20,7 +20,7 @@ async function bench(strategy: string, extra: string[] = [], folios = "4K,64K") 
   const out = tempDir();
   const io = captureIo();
   const args = ["-w", "pmfb/munmap", "--size", "8M", "-f", folios, "--samples", "1"];
-  const code = await main(["bench", "-s", "per-page", join(FIXTURES, strategy), ...args, "-o", out, ...extra], io);
+  const code = await main(["bench", "-s", "per-page", "-s", join(FIXTURES, strategy), ...args, "-o", out, ...extra], io);
   const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
   return { code, res, io, out };
 }
@@ -138,8 +138,7 @@ describe("the conformance kit's mutants", () => {
       [
         "bench",
         "-s",
-        "per-page",
-        join(FIXTURES, "kit-mutants.mjs"),
+        `per-page,${join(FIXTURES, "kit-mutants.mjs")}`,
         "-w",
         "pmfb/munmap,file/shared-dirty-munmap,exit/mixed-orders,sharing/disjoint-halves",
         "--size",
@@ -210,8 +209,7 @@ describe("the built bin", () => {
         join(PKG_DIR, "bin", "foliolab.js"),
         "bench",
         "-s",
-        "per-page",
-        join(FIXTURES, "loops.mjs"),
+        `per-page,${join(FIXTURES, "loops.mjs")}`,
         "-w",
         "pmfb/munmap",
         "--size",

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import type { ResultsFile } from "./results.js";
 import { captureIo, FIXTURES, PKG_DIR, tempDir } from "./test-helpers.js";
 
@@ -59,7 +59,10 @@ describe("foliolab command line", () => {
     expect(r.expects.every((e) => e.ok)).toBe(true);
     const human = captureIo();
     expect(
-      await main(["run", join(FIXTURES, "scenario-small.json"), "-s", "per-page", join(FIXTURES, "per-page-copy.mjs")], human),
+      await main(
+        ["run", join(FIXTURES, "scenario-small.json"), "-s", "per-page", "-s", join(FIXTURES, "per-page-copy.mjs")],
+        human,
+      ),
     ).toBe(0);
     expect(human.stdout.join("")).toContain("strategy per-page-copy");
     expect(human.stdout.join("")).toContain("modelled time:");
@@ -72,8 +75,45 @@ describe("foliolab command line", () => {
     const io2 = captureIo();
     expect(await main(["run", "no/such-thing"], io2)).toBe(2);
     const io3 = captureIo();
-    expect(await main(["bench", "--shard", "3/2"], io3)).toBe(1);
+    expect(await main(["bench", "--shard", "3/2"], io3)).toBe(2);
     expect(io3.text()).toContain("--shard");
+  });
+
+  it("one exit-code scheme: bad usage or bad input 2, in every command, stated in --help", async () => {
+    const dir = tempDir();
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ name: "bad", ops: [{ op: "mmap", id: "a", size: "lots", kind: "anon" }] }));
+    const cases: Array<[string[], RegExp]> = [
+      [["bench", "--samples", "x"], /--samples.*"x" must be an integer/],
+      [["bench", "--check-size", "3K"], /--check-size.*"3K" is not a size/],
+      [["bench", "-s", ""], /--strategy.*empty/],
+      [["bench", "-w", ""], /--workload.*empty/],
+      [["bench", "-f", ""], /--folio.*empty/],
+      [["bench", "--profile", join(dir, "none.json")], /--profile: cannot read/],
+      [["run", bad], /bad\.json: ops\[0\] \(mmap\)/],
+      [["kernel", bad], /bad\.json: ops\[0\] \(mmap\)/],
+      [["view", bad, "-o", join(dir, "v.html")], /bad\.json: ops\[0\] \(mmap\)/],
+      [["run", "pmfb/munmap", "-f", ""], /--folio.*empty/],
+      [["compare", bad, bad], /not a foliolab results file/],
+      [["run"], /missing required argument/],
+    ];
+    for (const [args, pattern] of cases) {
+      const io = captureIo();
+      expect(await main(args, io), args.join(" ")).toBe(2);
+      expect(io.text(), args.join(" ")).toMatch(pattern);
+      expect(io.text()).not.toMatch(/\n\s+at /);
+    }
+    // -s takes one value per flag: the scenario after it stays the scenario.
+    const io = captureIo();
+    expect(await main(["run", "-s", "per-page", join(FIXTURES, "scenario-small.json"), "--json"], io)).toBe(0);
+    expect((JSON.parse(io.stdout.join("")) as { strategy: string }).strategy).toBe("per-page");
+    for (const sub of [[], ["bench"], ["kernel"]]) {
+      const help = captureIo();
+      await main([...sub, "--help"], help);
+      expect(help.stdout.join("")).toMatch(
+        /Exit codes[\s\S]*2 +bad usage or bad input[\s\S]*3 +the kernel cannot be used[\s\S]*130 +interrupted/,
+      );
+    }
   });
 
   it("shards split the matrix without overlap", async () => {

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import type { ResultsFile } from "./results.js";
 import { captureIo, FIXTURES, tempDir } from "./test-helpers.js";
 
@@ -18,10 +18,15 @@ describe("broken custom strategies", () => {
       "bench",
       "--strategy",
       "per-page",
+      "--strategy",
       join(FIXTURES, "crash-on-load.mjs"),
+      "--strategy",
       join(FIXTURES, "throws.mjs"),
+      "--strategy",
       join(FIXTURES, "breaks-invariant.mjs"),
+      "--strategy",
       join(FIXTURES, "not-a-strategy.mjs"),
+      "--strategy",
       "./no/such/strategy.mjs",
       "--workload",
       "pmfb/munmap",

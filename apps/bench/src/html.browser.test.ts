@@ -15,39 +15,22 @@ import { describe, expect, it } from "vitest";
 import { STRATEGY_COLORS } from "./report/svg.js";
 import { writeOutputs } from "./report/write.js";
 import type { ResultsFile } from "./results.js";
+import { HAVE_CHROMIUM, hexToRgb, launchChromium, NO_CHROMIUM } from "./test-browser.js";
 import { GOLDEN, tempDir } from "./test-helpers.js";
-
-const CHROMIUM = process.env.FOLIOLAB_CHROMIUM ?? "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-function hexToRgb(hex: string): [number, number, number] {
-  const n = Number.parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
 
 describe("report.html in headless Chromium", () => {
   if (!HAVE_CHROMIUM) {
-    it.skip(`skipped: no Chromium at ${CHROMIUM} (install Debian's package: apt-get install -y chromium)`, () => {});
+    it.skip(NO_CHROMIUM, () => {});
     return;
   }
 
   it("renders every chart", async () => {
-    const { chromium } = await import("playwright-core");
     const res = JSON.parse(readFileSync(join(GOLDEN, "results.json"), "utf8")) as ResultsFile;
     const dir = tempDir("foliolab-html-");
     writeOutputs(dir, res);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+    const browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const page = await browser.newPage();
       await page.goto(pathToFileURL(join(dir, "report.html")).href);
       const charts = page.locator("section.workload svg[data-chart]");
       const workloads = new Set(res.runs.map((r) => r.workload)).size;

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import type { ResultsFile } from "./results.js";
 import { captureIo, FIXTURES, tempDir } from "./test-helpers.js";
 

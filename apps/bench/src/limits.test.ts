@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import { captureIo, tempDir } from "./test-helpers.js";
 import { MAX_GENERATED_OPS } from "./workloads.js";
 

@@ -5,10 +5,10 @@
  */
 
 import { availableParallelism } from "node:os";
-import { type CellError, type CellSpec, cellId, type RunOptionsForCell, type RunRecord, regenerateCommand } from "./measure.js";
+import { type CellError, type CellSpec, cellRecord, type RunOptionsForCell, type RunRecord } from "./measure.js";
 import { CellPool, isFailure } from "./pool.js";
 import type { CostProfile } from "./profile.js";
-import { DEFAULT_FOLIOS, folioRank, folioSpec, formatBytes, PAGE } from "./sizes.js";
+import { DEFAULT_FOLIOS, folioRank, folioSpec, PAGE } from "./sizes.js";
 import {
   BASELINE,
   discoverBuiltins,
@@ -83,19 +83,7 @@ export function parseShard(text: string): { index: number; count: number } {
 }
 
 function skippedRecord(c: CellSpec, kind: "LoadError" | "ScenarioError", message: string): RunRecord {
-  return {
-    id: cellId(c),
-    workload: c.workload,
-    folio: c.folio,
-    size: c.size,
-    sizeLabel: formatBytes(c.size),
-    pages: c.size / PAGE,
-    strategy: c.strategy,
-    seed: c.seed,
-    status: kind === "LoadError" ? "failed" : "skipped",
-    error: { kind, phase: "load", message },
-    scenario: { name: c.workload, ops: 0, measuredOps: 0, regenerate: regenerateCommand(c) },
-  };
+  return { ...cellRecord(c), status: kind === "LoadError" ? "failed" : "skipped", error: { kind, phase: "load", message } };
 }
 
 /**
@@ -256,7 +244,7 @@ function failedRecord(
   stack?: string,
 ): RunRecord {
   return {
-    ...skippedRecord(c, "LoadError", ""),
+    ...cellRecord(c),
     status: "failed",
     error: stack ? { kind, phase, message, stack } : { kind, phase, message },
   };

@@ -273,7 +273,8 @@ function wallStats(samples: number[], rme: number): WallStats {
   return { unit: "ms", samples, median, min: sorted[0] as number, max: sorted[n - 1] as number, mean, sd, rme };
 }
 
-function emptyRecord(c: CellSpec, g: Generated | undefined): RunRecord {
+/** The one place a run record is built: the cell, and its scenario when it was generated. */
+export function cellRecord(c: CellSpec, g?: Generated): RunRecord {
   return {
     id: cellId(c),
     workload: c.workload,
@@ -305,12 +306,12 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
     g = generateCell(c);
   } catch (e) {
     return {
-      ...emptyRecord(c, undefined),
+      ...cellRecord(c),
       status: "failed",
       error: { kind: "Error", phase: "count", message: (e as Error).message },
     };
   }
-  const rec = emptyRecord(c, g);
+  const rec = cellRecord(c, g);
   const elapsed = { check: 0, count: 0, timed: 0 };
   let t = performance.now();
   const lap = (k: keyof typeof elapsed) => {

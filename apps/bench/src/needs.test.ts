@@ -6,9 +6,9 @@
 
 import { NOT_YET_SUPPORTED } from "@foliolab/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main } from "./cli/program.js";
 import { planMatrix } from "./matrix.js";
 import { defaultProfile } from "./profile.js";
-import { main } from "./program.js";
 import { captureIo, PKG_DIR } from "./test-helpers.js";
 import { defaultWorkloads } from "./workloads.js";
 

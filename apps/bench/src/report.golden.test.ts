@@ -15,11 +15,11 @@ import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type MatrixOptions, planMatrix, runMatrix } from "./matrix.js";
 import { defaultProfile } from "./profile.js";
-import { buildResults } from "./program.js";
 import { compareResults } from "./report/compare.js";
 import { renderText } from "./report/text.js";
 import { renderAll } from "./report/write.js";
 import type { ResultsFile } from "./results.js";
+import { buildResults } from "./results.js";
 import { FIXTURES, GOLDEN, PKG_DIR } from "./test-helpers.js";
 
 const UPDATE = process.env.UPDATE_GOLDEN === "1";

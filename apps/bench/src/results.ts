@@ -7,8 +7,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, cpus, platform, release, totalmem } from "node:os";
+import { type MatrixOptions, type planMatrix, sortRecords } from "./matrix.js";
 import type { RunRecord } from "./measure.js";
 import type { CostProfile } from "./profile.js";
+import { BASELINE } from "./strategies.js";
 
 export const RESULTS_SCHEMA = "foliolab-bench-results";
 export const RESULTS_SCHEMA_VERSION = 1;
@@ -183,4 +185,80 @@ export function readResults(path: string): ResultsFile {
   }
   if (!Array.isArray(r.runs)) throw new Error(`${path}: no "runs" array`);
   return r as ResultsFile;
+}
+
+/** Build the results object from a finished (or interrupted) matrix. */
+export function buildResults(args: {
+  command: string[];
+  startedAt: Date;
+  plan: Awaited<ReturnType<typeof planMatrix>>;
+  o: MatrixOptions;
+  records: RunRecord[];
+  interrupted: boolean;
+  kernel?: KernelSection;
+  /** Strategy every ratio is taken against (default per-page). */
+  baseline?: string;
+}): ResultsFile {
+  const { plan, o } = args;
+  const strategyOrder = [...plan.strategies.map((s) => s.name), ...plan.strategyFailures.map((f) => f.name)];
+  const workloadOrder = plan.workloads.map((w) => w.workload.id);
+  const runs = sortRecords(args.records, strategyOrder, workloadOrder);
+  const planned = plan.cells.length + plan.unrunnable.length;
+  return {
+    schema: RESULTS_SCHEMA,
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    metadata: {
+      tool: "foliolab",
+      version: benchVersion(),
+      command: args.command,
+      startedAt: args.startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      complete: !args.interrupted && runs.length === planned,
+      interrupted: args.interrupted,
+      seed: o.seed,
+      shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null,
+      samples: o.samples,
+      checkSize: o.checkSize,
+      jobs: o.jobs,
+      gateMetric: "cost_events",
+      primaryMetric: "modelled_ns_per_page",
+      baseline: args.baseline ?? BASELINE,
+      profile: profileMeta(o.profile),
+      matrix: { strategies: strategyOrder, workloads: workloadOrder, folios: plan.folios, size: o.size ?? null },
+    },
+    environment: environment(),
+    strategies: plan.strategies.map((s) => {
+      const e: ResultsFile["strategies"][number] = {
+        name: s.name,
+        description: s.description,
+        spec: s.ref.spec,
+        source: s.ref.source,
+      };
+      if (s.ref.packageName) e.package = s.ref.packageName;
+      if (s.ref.version) e.version = s.ref.version;
+      return e;
+    }),
+    strategyFailures: plan.strategyFailures.map((f) => ({
+      name: f.name,
+      spec: f.spec,
+      message: f.message,
+      ...(f.stack ? { stack: f.stack } : {}),
+    })),
+    workloads: plan.workloads.map((pw) => {
+      const w = pw.workload;
+      const e: ResultsFile["workloads"][number] = {
+        id: w.id,
+        title: w.title,
+        origin: w.origin,
+        description: w.description,
+        needs: pw.needs,
+      };
+      if (w.fixedFolios) e.fixedFolios = [...w.fixedFolios];
+      return e;
+    }),
+    problems: plan.problems,
+    runs,
+    summary: summarize(runs, planned),
+    ...(args.kernel ? { kernel: args.kernel } : {}),
+  };
 }

@@ -18,24 +18,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "./program.js";
+import { main } from "./cli/program.js";
 import { FAILED_CELL, reportFixture } from "./report/report-fixture.js";
 import { KERNEL_COLOR, STRATEGY_COLORS } from "./report/svg.js";
 import { writeOutputs } from "./report/write.js";
+import { HAVE_CHROMIUM, hexToRgb, launchChromium, NO_CHROMIUM, type Rgb } from "./test-browser.js";
 import { captureIo, FIXTURES, tempDir } from "./test-helpers.js";
-
-const CHROMIUM = process.env.FOLIOLAB_CHROMIUM ?? "/usr/bin/chromium";
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 function rgb(css: string): [number, number, number] {
   const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(css);
@@ -43,11 +31,6 @@ function rgb(css: string): [number, number, number] {
   return [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
-type Rgb = [number, number, number];
-function hexToRgb(hex: string): Rgb {
-  const n = Number.parseInt(hex.slice(1), 16);
-  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-}
 function cssRgb(css: string): Rgb {
   if (css.startsWith("#")) return hexToRgb(css);
   const m = /rgb\((\d+), (\d+), (\d+)\)/.exec(css);
@@ -97,20 +80,12 @@ async function countColours(
 
 describe("in headless Chromium", () => {
   if (!HAVE_CHROMIUM) {
-    it.skip(`skipped: no Chromium at ${CHROMIUM} (install Debian's package: apt-get install -y chromium)`, () => {});
+    it.skip(NO_CHROMIUM, () => {});
     return;
   }
   let ctx: BrowserContext;
   beforeAll(async () => {
-    const { chromium } = await import("playwright-core");
-    // A fresh profile (--user-data-dir) for this run only.
-    ctx = await chromium.launchPersistentContext(join(tempDir("foliolab-chromium-"), "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1400, height: 1000 },
-      offline: true,
-    });
+    ctx = await launchChromium();
   });
   afterAll(async () => {
     await ctx?.close();

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Io } from "./program.js";
+import type { Io } from "./cli/io.js";
 
 export const FIXTURES = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
 export const GOLDEN = fileURLToPath(new URL("./__golden__/", import.meta.url));

@@ -238,24 +238,17 @@ export class MemMap {
     return pfn;
   }
 
-  /** __free_one_page(): give a folio back, merging with free buddies. */
+  /**
+   * __free_one_page(): give a folio back, merging with free buddies. Only the flags are
+   * reset: a walk over memory looks at nothing else of a free page (skipFree()), and
+   * allocPages() rewrites every field of the pages it hands out, as prep_new_page() does.
+   */
   freePages(pfn: number, order: number): void {
     const nr = 1 << order;
     if (nr <= 16) {
-      // Small blocks: plain stores beat eight fill() calls.
-      for (let p = pfn; p < pfn + nr; p++) {
-        this.mapcount[p] = -1;
-        this.flags[p] = 0;
-        this.refcount[p] = 0;
-        this.aux0[p] = 0;
-        this.aux1[p] = 0;
-      }
+      for (let p = pfn; p < pfn + nr; p++) this.flags[p] = 0;
     } else {
-      this.mapcount.fill(-1, pfn, pfn + nr);
       this.flags.fill(0, pfn, pfn + nr);
-      this.refcount.fill(0, pfn, pfn + nr);
-      this.aux0.fill(0, pfn, pfn + nr);
-      this.aux1.fill(0, pfn, pfn + nr);
     }
     let head = pfn;
     let o = order;

@@ -49,7 +49,8 @@ export class MmuGather {
   activeIdx = 0;
   /** Entries used in the active batch (batch->nr). */
   activeNr = 0;
-  private activeMax: number;
+  /** batch->max, less the reserved entry when the geometry keeps one (full when reached). */
+  private activeLimit: number;
   /** tlb->batch_count: batch pages allocated (kept across flushes until finish). */
   batchCount = 0;
   /** Free for the strategy's own per-gather state (e.g. an open pfn range). */
@@ -62,7 +63,7 @@ export class MmuGather {
     readonly fullmm: boolean,
   ) {
     this.geometry = { ...DEFAULT_GATHER_GEOMETRY, ...k.strategy.gather };
-    this.activeMax = this.geometry.localEntries;
+    this.activeLimit = this.geometry.localEntries - (this.geometry.reserveOne ? 1 : 0);
   }
 
   /** The last add() found no room left: nothing may be gathered until the flush. */
@@ -93,7 +94,7 @@ export class MmuGather {
     this.batchEnds.push(this.count);
     this.activeIdx++;
     this.activeNr = 0;
-    this.activeMax = g.entriesPerBatch;
+    this.activeLimit = g.entriesPerBatch - (g.reserveOne ? 1 : 0);
     return true;
   }
 
@@ -124,8 +125,7 @@ export class MmuGather {
     this.count = i + 1;
     this.activeNr += entries;
     this.k.costs[Ev.gatherEntries] += entries;
-    const limit = this.geometry.reserveOne ? this.activeMax - 1 : this.activeMax;
-    if (this.activeNr >= limit) {
+    if (this.activeNr >= this.activeLimit) {
       this.full = !this.nextBatch();
       return this.full;
     }
@@ -153,7 +153,7 @@ export class MmuGather {
     this.batchEnds.length = 0;
     this.activeIdx = 0;
     this.activeNr = 0;
-    this.activeMax = this.geometry.localEntries;
+    this.activeLimit = this.geometry.localEntries - (this.geometry.reserveOne ? 1 : 0);
     this.full = false;
   }
 }

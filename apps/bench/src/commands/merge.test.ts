@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { main } from "../cli/program.js";
 import type { RunRecord } from "../measure.js";
-import { main } from "../program.js";
 import type { ResultsFile } from "../results.js";
 import { captureIo, tempDir } from "../test-helpers.js";
 

@@ -9,12 +9,14 @@
 
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { EXIT } from "../cli/errors.js";
+import { type CommandContext, type Io, printError } from "../cli/io.js";
 import { sortRecords } from "../matrix.js";
 import type { RunRecord } from "../measure.js";
-import type { Io } from "../program.js";
 import { renderSummary } from "../report/text.js";
 import { writeOutputs } from "../report/write.js";
 import { type KernelSection, type ResultsFile, readResults, summarize } from "../results.js";
+import { DEFAULT_OUT } from "./bench.js";
 
 /** A problem with the shards given: bad input, exit code 2. */
 export class MergeError extends Error {}
@@ -204,22 +206,22 @@ async function mergeCommand(files: string[], flags: MergeFlags, io: Io): Promise
       io.err(`merged ${files.length} shards (${res.runs.length} runs) into ${dir}: ${written.length} files`);
     }
     io.err(renderSummary(res, io.color));
-    return 0;
+    return EXIT.ok;
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return 2;
+    printError(io, (e as Error).message);
+    return EXIT.usage;
   }
 }
 
 /** Register `foliolab merge`. */
-export function registerMerge(program: Command, io: Io, setCode: (c: number) => void, defaultOut: string): void {
+export function register(program: Command, { io, setCode }: CommandContext): void {
   program
     .command("merge")
     .description(
       "Merge the results.json of the shards of one matrix run (foliolab bench --shard i/n on several machines) into one results.json and the reports. Refuses shards of different configurations, by name (exit 2).",
     )
     .argument("<results...>", "results.json of every shard")
-    .option("-o, --out <dir>", "directory for the merged results.json and the reports", defaultOut)
+    .option("-o, --out <dir>", "directory for the merged results.json and the reports", DEFAULT_OUT)
     .option("--no-out", "write no files")
     .option("--json", "print the merged results.json to stdout")
     .option("--baseline <strategy>", "strategy the reports' ratios are taken against (default: the shards' baseline)")

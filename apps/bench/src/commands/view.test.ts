@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../program.js";
+import { main } from "../cli/program.js";
 import { captureIo, FIXTURES, tempDir } from "../test-helpers.js";
 import type { FolioRec, ViewTrace } from "../view/trace.js";
 
@@ -141,10 +141,9 @@ describe("foliolab view", () => {
 
   it("refuses bad input by name with exit 2, no stack trace", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [[join(FIXTURES, "view-partial.json"), "-s", "no-such-strategy"], /strategy "no-such-strategy"/],
       [["no/such-workload"], /"no\/such-workload" is neither a scenario file nor a workload id/],
       [[join(FIXTURES, "kernel-64k-partial.json"), "--seed", "x"], /--seed/],
-      [["pmfb/munmap", "--size", "3Q"], /--size: "3Q"/],
+      [["pmfb/munmap", "--size", "3Q"], /--size.*"3Q" is not a size/],
     ];
     for (const [args, pattern] of cases) {
       const r = await view(args);
@@ -162,7 +161,11 @@ describe("foliolab view", () => {
     writeFileSync(bad, "{ nope");
     const r2 = await view([bad]);
     expect(r2.code).toBe(2);
-    expect(r2.err).toMatch(/not a JSON scenario/);
+    expect(r2.err).toMatch(/not valid JSON/);
+    // A strategy that does not load is a failure (exit 1), as in bench and run.
+    const r3 = await view([join(FIXTURES, "view-partial.json"), "-s", "no-such-strategy"]);
+    expect(r3.code).toBe(1);
+    expect(r3.err).toMatch(/strategy "no-such-strategy" failed to load/);
   });
 
   it("a strategy that breaks an invariant: the page shows where it failed, exit 1", async () => {

@@ -3,17 +3,17 @@
  * the scenario's ops under one or more strategies, side by side (see ../view/).
  */
 
-import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { ScenarioError } from "@foliolab/core";
-import { type Command, InvalidArgumentError } from "commander";
-import type { Io } from "../program.js";
+import { parseSize } from "@foliolab/core";
+import type { Command } from "commander";
+import { folioArg, intArg, listArg, sizeArg } from "../cli/args.js";
+import { EXIT, UsageError } from "../cli/errors.js";
+import { type CommandContext, type Io, printError } from "../cli/io.js";
+import { resolveTarget } from "../cli/target.js";
 import { writeFileAtomic } from "../report/write.js";
-import { formatBytes, parseBytes, parseFolioList } from "../sizes.js";
 import { loadStrategies } from "../strategies.js";
 import { renderView } from "../view/page.js";
 import { buildTrace } from "../view/trace.js";
-import { effectiveSize, findWorkload } from "../workloads.js";
 
 /** Strategies drawn side by side when --strategy is not given: the v6.5 reference and what Linux runs. */
 export const VIEW_DEFAULT_STRATEGIES = ["per-page", "folio-batch"];
@@ -22,7 +22,7 @@ export const VIEW_DEFAULT_OUT = "foliolab-view.html";
 interface ViewFlags {
   strategy?: string[];
   folio?: string;
-  size?: string;
+  size?: number;
   seed: number;
   out: string;
   range?: string;
@@ -36,7 +36,7 @@ export function parseRange(text: string): [number, number] | string {
   let end: number;
   if (m[2] === "-") end = Number(m[3]);
   else {
-    const len = parseBytes(m[3] as string);
+    const len = parseSize(m[3] as string);
     if (len === null) return `--range: "${m[3]}" is not a length like 2M`;
     end = start + len;
   }
@@ -44,86 +44,35 @@ export function parseRange(text: string): [number, number] | string {
   return [start / 4096, end / 4096];
 }
 
-function list(v: string, prev: string[] | undefined): string[] {
-  return [
-    ...(prev ?? []),
-    ...v
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== ""),
-  ];
-}
-
 async function viewCommand(target: string, flags: ViewFlags, io: Io): Promise<number> {
-  const fail = (msg: string) => {
-    io.err(`error: ${msg}`);
-    return 2;
-  };
-  let scenario: unknown;
-  let measured: number[] | undefined;
-  let source: string;
-  const path = resolve(io.cwd, target);
-  const w = findWorkload(target);
-  if (existsSync(path)) {
-    try {
-      scenario = JSON.parse(readFileSync(path, "utf8"));
-    } catch (e) {
-      return fail(`${target}: not a JSON scenario: ${(e as Error).message}`);
-    }
-    source = target;
-  } else if (w) {
-    let folio: string;
-    try {
-      folio = flags.folio ? (parseFolioList([flags.folio])[0] as string) : (w.fixedFolios?.[0] ?? "64K");
-    } catch (e) {
-      return fail((e as Error).message);
-    }
-    let requested = w.minSize;
-    if (flags.size) {
-      const n = parseBytes(flags.size);
-      if (n === null || n === 0 || n % 4096 !== 0) return fail(`--size: "${flags.size}" is not a size like 8M or 1G`);
-      requested = n;
-    }
-    const size = effectiveSize(w, requested, folio);
-    const g = w.generate({ size, folio, seed: flags.seed });
-    scenario = g.scenario;
-    measured = g.measured;
-    source = `workload ${w.id} (folio ${folio}, size ${formatBytes(size)}, seed ${flags.seed}; * = measured ops)`;
-  } else {
-    return fail(`"${target}" is neither a scenario file nor a workload id (see foliolab list)`);
-  }
+  const t = resolveTarget(target, flags, io.cwd, "min");
+  const source = t.measured ? `${t.source.slice(0, -1)}; * = measured ops)` : target;
+  const { input: scenario, measured } = t;
   let range: [number, number] | undefined;
   if (flags.range) {
     const r = parseRange(flags.range);
-    if (typeof r === "string") return fail(r);
+    if (typeof r === "string") throw new UsageError(r);
     range = r;
   }
-  const specs = flags.strategy && flags.strategy.length > 0 ? flags.strategy : VIEW_DEFAULT_STRATEGIES;
-  const { loaded, failures } = await loadStrategies(specs, io.cwd);
+  const { loaded, failures } = await loadStrategies(flags.strategy ?? VIEW_DEFAULT_STRATEGIES, io.cwd);
   if (failures.length > 0) {
-    for (const f of failures) io.err(`error: strategy "${f.name}": ${f.message}`);
-    return 2;
+    for (const f of failures) printError(io, `strategy "${f.name}" failed to load: ${f.message}`);
+    return EXIT.failed;
   }
-  let trace: ReturnType<typeof buildTrace>;
-  try {
-    trace = buildTrace({
-      scenario,
-      source,
-      strategies: loaded.map((s) => s.strategy),
-      ...(measured ? { measured } : {}),
-      ...(range ? { range } : {}),
-    });
-  } catch (e) {
-    if (e instanceof ScenarioError) return fail(`${target}: ${e.message}`);
-    throw e;
-  }
+  const trace = buildTrace({
+    scenario,
+    source,
+    strategies: loaded.map((s) => s.strategy),
+    ...(measured ? { measured } : {}),
+    ...(range ? { range } : {}),
+  });
   const out = resolve(io.cwd, flags.out);
   writeFileAtomic(out, renderView(trace));
-  let code = 0;
+  let code: number = EXIT.ok;
   for (const s of trace.strategies) {
     if (s.error) {
-      io.err(`error: strategy "${s.name}" FAILED at step ${s.error.step}: ${s.error.kind}: ${s.error.message}`);
-      code = 1;
+      printError(io, `strategy "${s.name}" FAILED at step ${s.error.step}: ${s.error.kind}: ${s.error.message}`);
+      code = EXIT.failed;
     }
   }
   const diff =
@@ -138,7 +87,7 @@ async function viewCommand(target: string, flags: ViewFlags, io: Io): Promise<nu
 }
 
 /** Register `foliolab view`. */
-export function registerView(program: Command, io: Io, setCode: (c: number) => void): void {
+export function register(program: Command, { io, setCode }: CommandContext): void {
   program
     .command("view")
     .description(
@@ -146,22 +95,13 @@ export function registerView(program: Command, io: Io, setCode: (c: number) => v
     )
     .argument("<scenario>", "scenario.json, or a workload id such as pmfb/munmap")
     .option(
-      "-s, --strategy <spec...>",
-      `strategies side by side, name, file path or package (default: ${VIEW_DEFAULT_STRATEGIES.join(",")})`,
-      list,
+      "-s, --strategy <spec>",
+      `strategies side by side, name, file path or package (repeat or comma-separate; default: ${VIEW_DEFAULT_STRATEGIES.join(",")})`,
+      listArg("strategy"),
     )
-    .option("-f, --folio <size>", "folio size when generating from a workload (default 64K)")
-    .option("--size <size>", "region size when generating from a workload (default: the workload's smallest)")
-    .option(
-      "--seed <n>",
-      "seed when generating from a workload",
-      (v: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${v}" must be an integer >= 0`);
-        return n;
-      },
-      1,
-    )
+    .option("-f, --folio <size>", "folio size when generating from a workload (default 64K)", folioArg)
+    .option("--size <size>", "region size when generating from a workload (default: the workload's smallest)", sizeArg())
+    .option("--seed <n>", "seed when generating from a workload", intArg(0), 1)
     .option(
       "--range <start-end|start+len>",
       "draw only this virtual address range, e.g. 0x10000000000+2M (page tables at full resolution, folios inside it)",

@@ -1,12 +1,11 @@
 /**
- * `foliolab kernel`: one scenario on this machine's real kernel (@foliolab/kernel-probe) and on
- * the model with the folio-batch strategy (what Linux 6.18 runs), every field of the result
- * contract side by side. The comparison and its rendering are pure functions of the two results,
- * so they are tested on canned results without a kernel.
+ * The kernel against the model, field by field, for `foliolab kernel` (commands/kernel.ts) and
+ * the bench's Linux column: one scenario on this machine's real kernel (@foliolab/kernel-probe)
+ * and on the model with the folio-batch strategy (what Linux 6.18 runs). The comparison and its
+ * rendering are pure functions of the two results, so they are tested on canned results
+ * without a kernel.
  */
 
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import {
   COST_EVENT_KEYS,
   createKernel,
@@ -15,23 +14,15 @@ import {
   runScenarioDetailed,
   type ScenarioResult,
   snapshotCounters,
-  validateScenario,
   type ZapStrategy,
 } from "@foliolab/core";
-import { formatLayout, type KernelAvailability, type KernelResult, kernelAvailable, runOnKernel } from "@foliolab/kernel-probe";
+import type { KernelAvailability, KernelResult } from "@foliolab/kernel-probe";
 import pc from "picocolors";
-import { type CostProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
-import type { Io } from "./program.js";
+import { type CostProfile, modelledNs } from "./profile.js";
 import { fmtNum } from "./report/model.js";
-import { formatBytes, parseFolioList } from "./sizes.js";
-import { loadStrategies } from "./strategies.js";
-import { effectiveSize, findWorkload, parseRegionSize } from "./workloads.js";
 
 /** The strategy the kernel is compared with: what Linux 6.18 runs. */
 export const KERNEL_STRATEGY = "folio-batch";
-
-/** Exit code when the kernel cannot be used at all (not Linux, no C compiler). */
-export const EXIT_KERNEL_UNUSABLE = 3;
 
 /**
  * match: equal. mismatch: differs (exact field), or differs by more than the tolerance
@@ -371,144 +362,7 @@ export function modelRun(
   return { result, memFreeStart: start.meminfo.MemFree, nsByOp };
 }
 
-export interface KernelFlags {
-  repeat: number;
-  json?: boolean;
-  layout?: boolean;
-  folio?: string;
-  size?: string;
-  seed: number;
-  tolerance: number;
-  onlyDiff?: boolean;
-  profile?: string;
-}
-
 /** Everything a user needs to know when the kernel cannot be used, in one message. */
 export function unusableMessage(a: KernelAvailability): string {
   return `cannot run on this machine's kernel: ${a.reason ?? "unknown reason"} (platform ${a.platform}, kernel ${a.kernel}, root ${a.root ? "yes" : "no"}, C compiler ${a.compiler ?? "none"})`;
-}
-
-export async function kernelCommand(target: string, flags: KernelFlags, io: Io): Promise<number> {
-  const err = (s: string) => io.err(`${io.color ? pc.red("error") : "error"}: ${s}`);
-  let scenario: unknown;
-  let measured: number[] | undefined;
-  let source: string;
-  const path = resolve(io.cwd, target);
-  const w = findWorkload(target);
-  try {
-    if (existsSync(path)) {
-      scenario = readFileSync(path, "utf8");
-      source = path;
-    } else if (w) {
-      const folio = flags.folio ? (parseFolioList([flags.folio])[0] as string) : (w.fixedFolios?.[0] ?? "64K");
-      const size = effectiveSize(w, flags.size ? parseRegionSize(flags.size) : undefined, folio);
-      const g = w.generate({ size, folio, seed: flags.seed });
-      scenario = g.scenario;
-      measured = g.measured;
-      source = `workload ${w.id} (folio ${folio}, size ${formatBytes(size)}, seed ${flags.seed})`;
-    } else {
-      err(`"${target}" is neither a scenario file nor a workload id (see foliolab list)`);
-      return 2;
-    }
-    validateScenario(scenario);
-  } catch (e) {
-    err((e as Error).message);
-    return 2;
-  }
-  const profile = loadProfile(flags.profile ? resolve(io.cwd, flags.profile) : undefined);
-  const avail = kernelAvailable();
-  if (!avail.ok) {
-    err(unusableMessage(avail));
-    return EXIT_KERNEL_UNUSABLE;
-  }
-  const { loaded, failures } = await loadStrategies([KERNEL_STRATEGY], io.cwd);
-  const strategy = loaded[0]?.strategy;
-  if (!strategy) {
-    err(`strategy "${KERNEL_STRATEGY}" failed to load: ${failures[0]?.message ?? "not found"}`);
-    return 1;
-  }
-  let model: ReturnType<typeof modelRun>;
-  try {
-    model = modelRun(scenario, strategy, profile);
-  } catch (e) {
-    err(`the model (${KERNEL_STRATEGY}) failed: ${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`);
-    return 1;
-  }
-  let kernel: KernelResult;
-  try {
-    kernel = await runOnKernel(scenario, { repeat: flags.repeat, layout: flags.layout ?? false });
-  } catch (e) {
-    err(`the kernel run failed: ${(e as Error)?.message ?? String(e)}`);
-    return 1;
-  }
-  const cmp = compareKernelModel(kernel, model.result, {
-    modelMemFreeStart: model.memFreeStart,
-    tolerancePercent: flags.tolerance,
-    opCount: parseScenario(scenario).ops.length,
-  });
-  if (flags.json) {
-    io.out(
-      `${JSON.stringify(
-        {
-          source,
-          availability: avail,
-          kernel,
-          model: model.result,
-          modelMemFreeStart: model.memFreeStart,
-          modelNsByOp: Object.fromEntries(model.nsByOp),
-          comparison: cmp,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return cmp.summary.mismatch > 0 ? 1 : 0;
-  }
-  const lines: string[] = [];
-  const title = `${kernel.scenario}  [${source}]`;
-  lines.push(io.color ? pc.bold(title) : title);
-  lines.push(
-    `kernel: Linux ${kernel.kernel} (${kernel.arch}), ${kernel.repeat} run${kernel.repeat === 1 ? "" : "s"} (counters from the first) | model: strategy ${KERNEL_STRATEGY} (what Linux 6.18 runs)`,
-  );
-  const changed = kernel.knobs.filter((k) => k.status !== "same" && !(k.status === "absent" && k.wanted === "never"));
-  if (changed.length > 0)
-    lines.push(
-      `knobs: ${changed.map((k) => `${k.dir} ${k.original ?? "(absent)"} -> ${k.wanted} [${k.status === "ok" ? "set, restored after" : k.status}]`).join(", ")}`,
-    );
-  for (const l of avail.limits) lines.push(`limit: ${l}`);
-  if (kernel.warnings.length > 0) {
-    lines.push("warnings:");
-    for (const x of kernel.warnings) lines.push(`  - ${x}`);
-  }
-  if (kernel.errors.length > 0) {
-    lines.push("ops the kernel refused:");
-    for (const e of kernel.errors) lines.push(`  - ops[${e.op}]: ${e.message}`);
-  }
-  if (kernel.repeatsDiffer && kernel.repeatsDiffer.length > 0)
-    lines.push(`counters that differed between repetitions: ${kernel.repeatsDiffer.join(", ")}`);
-  lines.push(
-    "kernel mthp/vmstat/meminfo: machine-wide deltas over the run (gauges too); procs: per process, minus the runner's own footprint; MemFree compared as deltas",
-  );
-  lines.push("");
-  lines.push(renderComparison(cmp, { color: io.color, onlyDiff: flags.onlyDiff ?? false }));
-  lines.push("");
-  lines.push(
-    `timings (kernel: wall time per op${measured ? "; * = measured op of the workload" : ""}; model: cost events x profile, ${describeProfile(profile)}):`,
-  );
-  lines.push(renderTimings(kernel, model.nsByOp, measured));
-  if (kernel.layouts) {
-    lines.push("", "folio layout at the end (pagemap + kpageflags):");
-    for (const [proc, per] of Object.entries(kernel.layouts))
-      for (const [id, l] of Object.entries(per)) {
-        lines.push(`${proc} ${id}:`);
-        lines.push(
-          formatLayout(l)
-            .split("\n")
-            .map((x) => `  ${x}`)
-            .join("\n"),
-        );
-      }
-  }
-  io.out(`${lines.join("\n")}\n`);
-  return cmp.summary.mismatch > 0 ? 1 : 0;
 }
