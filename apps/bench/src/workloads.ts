@@ -119,6 +119,33 @@ function splitPmds(b: Builder, size: number, id: string, proc?: string): void {
   }
 }
 
+/** config.shmem that leaves exactly one large order enabled (always: shmem has no MADV_HUGEPAGE need). */
+function shmemFor(folio: FolioSpec): Record<string, "never" | "always"> {
+  const m: Record<string, "never" | "always"> = {};
+  for (const s of ALL_MTHP) m[s] = "never";
+  if (folio.order >= 2) m[formatBytes(folio.bytes)] = "always";
+  return m;
+}
+
+/**
+ * mmap a shared anonymous (shmem) region whose page cache gets folios of the requested size and
+ * write every page (one fault maps each folio whole; 2M ones by PMD). For 2M-PTE: one page per
+ * 2M made read-only drops each PMD and splits the VMA, so a read maps the folios by PTEs
+ * (fault-around, 16 a fault); back to rw the VMAs merge, the PTE tables stay, and a write
+ * dirties every PTE without a fault.
+ */
+function shmemRegion(b: Builder, o: GenerateOptions, id = "s"): void {
+  const folio = folioSpec(o.folio);
+  b.op({ op: "mmap", id, size: o.size, kind: "shmem" });
+  b.op({ op: "write", id, value: 5 });
+  if (folio.order === 9 && !folio.pmd) {
+    for (let off = 0; off < o.size; off += 2 * MIB) b.op({ op: "mprotect", id, offset: off, length: PAGE, prot: "r" });
+    b.op({ op: "read", id });
+    b.op({ op: "mprotect", id, prot: "rw" });
+    b.op({ op: "write", id, value: 6 });
+  }
+}
+
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -388,6 +415,39 @@ export const WORKLOADS: readonly Workload[] = [
       b.op({ op: "mmap", id: "f", size: o.size, kind: "file-shared" });
       b.op({ op: "write", id: "f" });
       b.op({ op: "munmap", id: "f" }, true);
+      return b.done();
+    },
+  }),
+  def({
+    id: "shmem/munmap",
+    title: "munmap() of dirty shared anonymous memory (shmem)",
+    origin: "MAP_SHARED | MAP_ANONYMOUS memory (a database's shared buffers, a shm segment) torn down by munmap",
+    description:
+      "write every page of a shmem mapping whose page cache holds folios of the axis size (hugepages-<size>kB/shmem_enabled always), then measure munmap(): dirty file PTEs delay the rmap, and the last mapping's going evicts the shmem inode",
+    defaultSize: 256 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const b = newBuilder(this, o, { shmem: shmemFor(folioSpec(o.folio)) });
+      shmemRegion(b, o);
+      b.op({ op: "munmap", id: "s" }, true);
+      return b.done();
+    },
+  }),
+  def({
+    id: "shmem/exit",
+    title: "exit of two processes sharing shmem",
+    origin: "a forked worker pool over a MAP_SHARED | MAP_ANONYMOUS region (postgres-style shared buffers), exiting",
+    description:
+      "write every page of a shmem mapping (folios of the axis size), fork a child that reads it all (its own PTEs, from the page cache), then measure both exits: the child's zap leaves the cache, the parent's last mapping frees it",
+    defaultSize: 256 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const b = newBuilder(this, o, { shmem: shmemFor(folioSpec(o.folio)) });
+      shmemRegion(b, o);
+      b.op({ op: "fork", as: "child" });
+      b.op({ op: "read", proc: "child", id: "s" });
+      b.op({ op: "exit", proc: "child" }, true);
+      b.op({ op: "exit" }, true);
       return b.done();
     },
   }),
