@@ -185,6 +185,34 @@ describe("shmem folio sizes (shmem_allowable_huge_orders, 6.18)", () => {
   });
 });
 
+describe("MADV_PAGEOUT and MADV_COLD on shmem folios (no swap)", () => {
+  it("measured: pageout unmaps whole folios and keeps them cached; a partial one splits (unmapped, not remapped); cold unmaps nothing", () => {
+    const r = run({
+      config: { shmem: { "64K": "always" } },
+      ops: [
+        { op: "mmap", id: "s", size: "1M", kind: "shmem" },
+        { op: "write", id: "s", value: 3 },
+        { op: "madvise", id: "s", offset: "0", length: "512K", advice: "pageout" },
+        { op: "expect", counters: { procs: { main: { RssShmem: 512 } }, vmstat: { nr_shmem: 256 } } },
+        // 8K inside the folio at 512K: split_folio() unmaps all 16 pages and leaves them unmapped.
+        { op: "madvise", id: "s", offset: "516K", length: "8K", advice: "pageout" },
+        {
+          op: "expect",
+          counters: { procs: { main: { RssShmem: 448 } }, mthp: { "hugepages-64kB": { split: 1, split_failed: 0 } } },
+        },
+        { op: "madvise", id: "s", offset: "768K", length: "256K", advice: "cold" },
+        { op: "expect", counters: { procs: { main: { RssShmem: 448 } }, vmstat: { nr_shmem: 256 } } },
+        { op: "expect", id: "s", offset: "4K", value: 3 },
+        { op: "expect", id: "s", offset: "520K", value: 3 },
+        // The pages come back from the cache: the 16 split ones in one fault-around window.
+        { op: "read", id: "s", offset: "512K", length: "64K" },
+        { op: "expect", counters: { procs: { main: { RssShmem: 512 } }, vmstat: { pgfault: 16 + 1 } } },
+      ],
+    });
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
+
 describe("shmem folios in teardown", () => {
   it("are never queued for deferred split, whatever part of them is unmapped", () => {
     const r = run({

@@ -11,7 +11,7 @@ import { folioMapcount, folioMapped, folioPutRefs, folioRefAdd } from "./folio.j
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
@@ -20,6 +20,7 @@ import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
 import { addToSwap, folioSwapSlot, swapcacheEvict, swapWritepage } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
 
 /**
  * try_to_unmap_one() for one VMA. Returns false when the walk had to stop and keep the folio
@@ -116,7 +117,8 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
       folioRemoveRmapPtes(k, folio, pfn, 1, vma);
       folioPutRefs(k, folio, 1);
     } else {
-      mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) - nr;
+      const counter = mmCounter(k, folio);
+      mm.rss[counter] = (mm.rss[counter] as number) - nr;
       folioRemoveRmapPtes(k, folio, folio + i, nr, vma);
       folioPutRefs(k, folio, nr);
     }
@@ -167,8 +169,10 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
     if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
-      // Shmem: shmem_writeout() needs swap for it; the model's shmem stays in memory
-      // (AOP_WRITEPAGE_ACTIVATE, as with no swap configured).
+      // Shmem: try_to_unmap() first, then pageout() -> shmem_writeout(), which without swap
+      // (and, in the model, with it too) redirties and keeps the folio (AOP_WRITEPAGE_ACTIVATE):
+      // it stays in the page cache, unmapped.
+      if (folioMapped(k, folio)) tryToUnmap(k, folio, pending);
       continue;
     }
     if ((flags & PG.anon) === 0) {
