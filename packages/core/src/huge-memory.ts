@@ -191,7 +191,8 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
     else k.stats.nrFileThps -= nr;
   }
   const index = m.aux1[folio] as number;
-  const inherit = (m.flags[folio] as number) & (PG.allocated | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
+  const inherit =
+    (m.flags[folio] as number) & (PG.allocated | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
     m.order[p] = 0;
