@@ -6,7 +6,29 @@
  * and the strategies' rules.
  */
 
-import { COST_EVENT_KEYS, GATHER, type MmuGather, runScenarioDetailed, type ZapContext, type ZapStrategy } from "@foliolab/core";
+import {
+  COST_EVENT_KEYS,
+  folioMarkDirty,
+  folioPteBatch,
+  folioRemoveRmapPtes,
+  folioTestLarge,
+  GATHER,
+  getAndClearFullPtes,
+  InvariantViolation,
+  type MmuGather,
+  mmCounter,
+  pageFolio,
+  pteDirty,
+  ptepGetAndClearFull,
+  runScenario,
+  runScenarioDetailed,
+  tlbRemoveFolioPages,
+  tlbRemoveTlbEntries,
+  tlbRemoveTlbEntry,
+  vmNormalPage,
+  type ZapContext,
+  type ZapStrategy,
+} from "@foliolab/core";
 import { describe, expect, it } from "vitest";
 import {
   ALL,
@@ -143,6 +165,49 @@ describe("the delayed rmap of a dirty shared large folio (6.18)", () => {
     );
     // The dirty half: 8 folios, one item of 16 pages each; the clean half is not delayed.
     expect(items).toEqual(Array.from({ length: 8 }, () => ({ nr: 16, delayed: true })));
+  });
+});
+
+/** folio-batch without tlb_delay_rmap(): a dirty batch's rmap goes before the TLB flush. */
+const eagerRmap: ZapStrategy = {
+  ...folioBatch,
+  name: "folio-batch-eager-rmap",
+  zapPresentPtes(z: ZapContext, max: number): number {
+    const k = z.k;
+    const pfn = vmNormalPage(z, z.ptent);
+    if (pfn < 0) {
+      ptepGetAndClearFull(z, z.index);
+      tlbRemoveTlbEntry(z.tlb, z.vpn(z.index));
+      return 1;
+    }
+    const folio = pageFolio(k, pfn);
+    const nr = folioTestLarge(k, folio) && max > 1 ? folioPteBatch(z, folio, z.index, max) : 1;
+    const ptent = getAndClearFullPtes(z, z.index, nr);
+    if (pteDirty(ptent)) folioMarkDirty(k, folio); // BUG: no tlb_delay_rmap(), no force_flush
+    z.addRss(mmCounter(k, folio), -nr);
+    tlbRemoveTlbEntries(z.tlb, z.vpn(z.index), nr);
+    folioRemoveRmapPtes(k, folio, pfn, nr, z.vma);
+    if (tlbRemoveFolioPages(z.tlb, pfn, nr, false)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return nr;
+  },
+};
+
+describe("no-lost-write on large file folios", () => {
+  it("a batch of a dirty 64K shmem folio whose rmap goes before the flush breaks no-lost-write", () => {
+    const spec = shmemMunmap("write");
+    let caught: unknown;
+    try {
+      runScenario(spec, { strategy: eagerRmap });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(InvariantViolation);
+    expect((caught as InvariantViolation).violation.invariant).toBe("no-lost-write");
+    // Clean batches break nothing: the rule is about dirty TLB entries.
+    expect(() => runScenario(shmemMunmap("read"), { strategy: eagerRmap })).not.toThrow();
   });
 });
 
