@@ -13,11 +13,12 @@ import { ScenarioError } from "./errors.js";
 import { folioPutRefs, folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
-import { type FileObject, MM_SHMEMPAGES, VM, type Vma } from "./mm.js";
+import { type FileObject, VM, type Vma } from "./mm.js";
 import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
 
 /** fault_around_bytes (default 64K): do_fault_around() maps up to this many pages. */
 export const FAULT_AROUND_PAGES = 16;
@@ -163,9 +164,8 @@ export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number
 
 /**
  * set_pte_range() with its accounting, as finish_fault() and filemap_map_folio_range() use it:
- * nr references, one folio_add_file_rmap_ptes() for the run, nr PTEs and the RSS counter. A
- * shared writable shmem VMA has no write-notify, so its vm_page_prot is writable: every PTE
- * is writable, dirty only when the fault was a write.
+ * nr references, one folio_add_file_rmap_ptes() for the run, nr PTEs and the RSS counter;
+ * writable as fileMapWritable() says, dirty only when the fault was a write.
  */
 function setPteRange(
   k: Kernel,
@@ -180,13 +180,25 @@ function setPteRange(
   folioRefAdd(k, folio, nr);
   folioAddFileRmapPtes(k, folio, page, nr, vma);
   let flags = PTE.present | PTE.young;
-  if ((vma.flags & VM.write) !== 0) flags |= PTE.write;
+  if (fileMapWritable(vma, write)) flags |= PTE.write;
   if (write) flags |= PTE.dirty;
   const i = pteIndex(vpn);
   for (let j = 0; j < nr; j++) ptes[i + j] = mkPte(page + j, flags);
   k.costs[Ev.pteSet] += nr;
-  vma.mm.rss[MM_SHMEMPAGES] = (vma.mm.rss[MM_SHMEMPAGES] as number) + nr;
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) + nr;
   k.costs[Ev.rssCounterAdd]++;
+}
+
+/**
+ * vm_page_prot's write bit for a page-cache PTE or PMD: a shared shmem VMA has no write-notify,
+ * so it is writable from the start; a shared file VMA (ext4: page_mkwrite, dirty accounting)
+ * only on a write fault; a private file VMA never (a write COWs).
+ */
+function fileMapWritable(vma: Vma, write: boolean): boolean {
+  if ((vma.flags & VM.write) === 0) return false;
+  if (vma.kind === "shmem") return true;
+  return write && vma.kind === "file-shared";
 }
 
 /**
@@ -202,11 +214,12 @@ export function doSetPmd(k: Kernel, vma: Vma, folio: number, vpn: number, write:
   folioRefAdd(k, folio, 1);
   folioAddRmapPmd(k, folio, vma);
   let flags = PTE.present | PTE.young;
-  if ((vma.flags & VM.write) !== 0) flags |= PTE.write;
+  if (fileMapWritable(vma, write)) flags |= PTE.write;
   if (write) flags |= PTE.dirty;
   pgt.pteFree(idx);
   pgt.hugePmd.set(idx, mkPte(folio, flags));
-  vma.mm.rss[MM_SHMEMPAGES] = (vma.mm.rss[MM_SHMEMPAGES] as number) + HPAGE_PMD_NR;
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) + HPAGE_PMD_NR;
   k.stats.countVm(VMSTAT.thpFileMapped);
   k.costs[Ev.pteSet]++;
   k.costs[Ev.ptLock]++;
@@ -267,29 +280,36 @@ function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boo
 
 /**
  * do_fault_around() -> filemap_map_pages() (6.18): the window of fault_around_bytes around the
- * fault, clamped to the VMA and the PTE table, mapped from what the page cache already holds:
- * a PMD-sized first folio on an empty PMD by do_set_pmd(), else every run of none PTEs over
- * cached pages with one set_pte_range() per folio run (filemap_map_folio_range()). Shmem maps
- * across i_size (no EOF rule). True when the faulting page got mapped (VM_FAULT_NOPAGE).
+ * fault, clamped to the VMA and the PTE table, mapped from what the page cache already holds.
+ * can_map_large (shmem, or a first folio that ends before the file's last page: 6.18 reckons it
+ * once, from the first folio) allows a PMD-sized first folio on an empty PMD to go to
+ * do_set_pmd(), and filemap_map_folio_range() to map a large folio whole when it lies inside the
+ * VMA and one PMD; otherwise only the window's pages; a regular file's large folio that ends at
+ * EOF not at all. One set_pte_range() per run of none PTEs. True when the faulting page got
+ * mapped (VM_FAULT_NOPAGE).
  */
-function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
+export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
   const file = vma.file as FileObject;
+  const m = k.mem;
   const pteOff = pteIndex(vpn);
   const vmaOff = vpn - vma.start;
   const fromPte = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
   const toPte = Math.min(fromPte + FAULT_AROUND_PAGES, PTRS_PER_PTE, pteOff + (vma.end - vma.start) - vmaOff) - 1;
   const index = linearPageIndex(vma, vpn);
   const startIdx = index + fromPte - pteOff;
-  const endIdx = Math.min(index + toPte - pteOff, file.nrPages - 1);
+  const fileEnd = file.nrPages - 1;
+  const endIdx = Math.min(index + toPte - pteOff, fileEnd);
   let i = startIdx;
   while (i <= endIdx && file.folioAt(i) === -1) i++;
   if (i > endIdx) return false;
+  const first = file.folioAt(i);
+  const canMapLarge = file.shmem || fileEnd >= (m.aux1[first] as number) + (1 << (m.order[first] as number));
   const pgt = vma.mm.pgtables;
   const idx = pmdIndex(vpn);
   const base = vpn - pteOff;
-  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx)) {
+  if (canMapLarge && !pgt.pte.has(idx) && !pgt.hugePmd.has(idx)) {
     // filemap_map_pmd(): do_set_pmd() checks the folio is PMD-sized and fits the VMA at the fault.
-    if (doSetPmd(k, vma, file.folioAt(i), vpn, false)) return true;
+    if (doSetPmd(k, vma, first, vpn, false)) return true;
   }
   if (pgt.hugePmd.has(idx)) return false;
   const ptes = pgt.pteAlloc(idx);
@@ -300,10 +320,31 @@ function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
       i++;
       continue;
     }
-    const folioIdx = k.mem.aux1[folio] as number;
-    const last = Math.min(folioIdx + (1 << (k.mem.order[folio] as number)) - 1, endIdx);
+    const folioIdx = m.aux1[folio] as number;
+    const nr = 1 << (m.order[folio] as number);
+    if (!file.shmem && nr > 1 && folioIdx + nr - 1 >= fileEnd) {
+      // A large folio of a regular file that ends at EOF: fault-around leaves it to the fault
+      // (measured on this machine's 6.18: "does not map a large folio that ends exactly at EOF").
+      i = folioIdx + nr;
+      continue;
+    }
+    let from = i;
+    let last = Math.min(folioIdx + nr - 1, endIdx);
+    const headVpn = base + fromPte + (folioIdx - startIdx);
+    if (
+      nr > 1 &&
+      canMapLarge &&
+      headVpn >= vma.start &&
+      headVpn + nr <= vma.end &&
+      pmdIndex(headVpn) === idx &&
+      pmdIndex(headVpn + nr - 1) === idx
+    ) {
+      // The whole folio: it lies inside the VMA and this PTE table.
+      from = folioIdx;
+      last = folioIdx + nr - 1;
+    }
     // filemap_map_folio_range(): runs of none PTEs, one set_pte_range() each.
-    for (let j = i; j <= last; ) {
+    for (let j = from; j <= last; ) {
       const slot = fromPte + (j - startIdx);
       if ((ptes[slot] as number) !== 0) {
         j++;
@@ -315,7 +356,7 @@ function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
       if (index >= j && index < j + n) mapped = true;
       j += n;
     }
-    i = last + 1;
+    i = Math.max(i, last + 1);
   }
   return mapped;
 }
@@ -332,9 +373,9 @@ export function doShmemFault(k: Kernel, vma: Vma, vpn: number, write: boolean): 
 }
 
 /**
- * shmem_evict_inode() -> shmem_truncate_range() when the last mapping of an unnamed shmem file
- * goes: every folio leaves the page cache (NR_SHMEM, NR_SHMEM_THPS) and drops the cache's nr
- * references, freeing it.
+ * truncate_inode_pages() when an unlinked file's inode is evicted (shmem_evict_inode() ->
+ * shmem_truncate_range() for shmem): every folio leaves the page cache (NR_SHMEM and
+ * NR_SHMEM_THPS, or NR_FILE_THPS) and drops the cache's nr references, freeing it.
  */
 export function shmemTruncate(k: Kernel, file: FileObject): void {
   const m = k.mem;
@@ -342,24 +383,75 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
     const order = m.order[folio] as number;
     const nr = 1 << order;
     file.setFolioRange(m.aux1[folio] as number, nr, -1);
-    k.stats.countVm(VMSTAT.nrShmem, -nr);
-    if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
+    if (file.shmem) {
+      k.stats.countVm(VMSTAT.nrShmem, -nr);
+      if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
+    } else if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps -= nr;
     k.costs[Ev.lruvecStatUpdate]++;
     folioPutRefs(k, folio, nr);
   }
 }
 
-/** fput() of every unnamed shmem file no VMA maps any more: its inode is evicted. */
+/**
+ * fput() of every file nothing holds any more, so its inode is evicted: an unnamed shmem file
+ * once no VMA maps it (MAP_SHARED | MAP_ANONYMOUS has no fd), a scenario's (unlinked) file once
+ * no live process that mapped it, or inherited it by fork, is left (as the kernel probe's runner
+ * keeps each file's fd open until its process exits).
+ */
 export function releaseUnmappedShmem(k: Kernel): void {
-  const live = new Set<FileObject>();
   let any = false;
-  for (const f of k.files) if (f.shmem && !f.released) any = true;
+  for (const f of k.files) if (!f.released) any = true;
   if (!any) return;
-  for (const mm of k.procs.values()) for (const v of mm.vmas) if (v.file) live.add(v.file);
+  const live = new Set<FileObject>();
+  for (const mm of k.procs.values()) {
+    for (const v of mm.vmas) if (v.file) live.add(v.file);
+    if (!mm.exited) for (const m of mm.mappings.values()) if (m.file && !m.file.shmem) live.add(m.file);
+  }
   for (const f of k.files) {
-    if (f.shmem && !f.released && !live.has(f)) {
+    if (!f.released && !live.has(f)) {
       shmemTruncate(k, f);
       f.released = true;
     }
+  }
+}
+
+/**
+ * __filemap_add_folio(): a new folio of a regular file enters the cache at index with nr
+ * references, counted in NR_FILE_THPS when PMD-sized; folio_add_lru().
+ */
+function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: number): void {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  if (nr > 1) folioRefAdd(k, folio, nr - 1);
+  m.aux0[folio] = file.id;
+  m.aux1[folio] = index;
+  m.flags[folio] = (m.flags[folio] as number) | PG.lru;
+  file.setFolioRange(index, nr, folio);
+  if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps += nr;
+  k.costs[Ev.lruvecStatUpdate]++;
+}
+
+/**
+ * do_sync_mmap_readahead() on a VM_HUGEPAGE file VMA (6.18): the cache miss is a major fault
+ * (pgmajfault) and page_cache_ra_order() reads two PMD-sized folios from the PMD-aligned index
+ * (ra->size 2 * HPAGE_PMD_NR), smaller ones where the file ends, stopping at a folio already
+ * cached. Only the 2M path of ext4's readahead; without MADV_HUGEPAGE the model's file faults
+ * stay order-0, one page each (no read-around).
+ */
+export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number): void {
+  k.stats.countVm(VMSTAT.pgmajfault);
+  let i = index - (index % HPAGE_PMD_NR);
+  const limit = Math.min(file.nrPages - 1, i + 2 * HPAGE_PMD_NR - 1);
+  while (i <= limit) {
+    let order = HPAGE_PMD_ORDER;
+    if (i % (1 << order) !== 0) order = 31 - Math.clz32(i & -i);
+    while (order > 0 && i + (1 << order) - 1 > limit) order--;
+    if (file.anyPresent(i, i + (1 << order) - 1)) break; // ra_alloc_folio(): -EEXIST ends the window
+    const folio = k.mem.allocPages(order);
+    if (folio === NIL) break;
+    k.costs[Ev.foliosAllocated]++;
+    filemapAddFolio(k, file, folio, i);
+    i += 1 << order;
   }
 }
