@@ -23,7 +23,7 @@ const ISSUE_IDS = [
 /** Workloads beyond the issue's list. */
 const EXTRA_IDS = ["sharing/disjoint-halves"];
 /** Workloads of issue 17 (shmem). */
-const SHMEM_IDS = ["shmem/munmap", "shmem/exit"];
+const SHMEM_IDS = ["shmem/munmap", "shmem/exit", "file/exit-readonly"];
 
 describe("workloads", () => {
   it("has every workload the issue names, and the extra ones", () => {

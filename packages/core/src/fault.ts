@@ -15,7 +15,7 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
-import { doFaultAround, doSetPmd, doShmemFault, filemapHugeReadahead, filemapPage } from "./shmem.js";
+import { doFaultAround, doSetPmd, doShmemFault, filemapAsyncReadahead, filemapHugeReadahead, filemapPage } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
@@ -239,6 +239,7 @@ function filemapHugeFault(k: Kernel, vma: Vma, vpn: number, write: boolean): num
   const file = vma.file as NonNullable<Vma["file"]>;
   const index = vma.pgoff + (vpn - vma.start);
   if (file.folioAt(index) === -1) filemapHugeReadahead(k, file, index);
+  else filemapAsyncReadahead(k, file, file.folioAt(index));
   const page = filemapPage(k, file, index);
   if (page === -1 || (write && vma.kind === "file-private")) return -1;
   const folio = k.mem.pageFolio(page);
@@ -252,7 +253,7 @@ function filemapHugeFault(k: Kernel, vma: Vma, vpn: number, write: boolean): num
 
 /** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
 function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
-  const folio = pagecacheFolio(k, vma, vpn);
+  const folio = filemapAsyncReadahead(k, vma.file as FileObject, pagecacheFolio(k, vma, vpn));
   // A large cached folio (VM_HUGEPAGE readahead) maps the page at this index: finish_fault() maps
   // a single page of a non-shmem file.
   const page = folio + (vma.pgoff + (vpn - vma.start) - (k.mem.aux1[folio] as number));

@@ -82,4 +82,27 @@ describe("file THPs on a VM_HUGEPAGE mapping (do_sync_mmap_readahead, do_set_pmd
     );
     expect(r.expects.filter((e) => !e.ok)).toEqual([]);
   });
+
+  it("measured: a sequential read of 8M takes one major fault: the marked second folio reads the next window ahead", () => {
+    const r = runScenario(
+      {
+        name: "file thp readahead",
+        ops: [
+          { op: "mmap", id: "f", size: "8M", kind: "file-private" },
+          { op: "madvise", id: "f", advice: "hugepage" },
+          { op: "read", id: "f" },
+          {
+            op: "expect",
+            counters: {
+              vmstat: { pgmajfault: 1, thp_file_mapped: 4, pgfault: 4 },
+              meminfo: { FileHugePages: 8192, FilePmdMapped: 8192 },
+              procs: { main: { RssFile: 8192 } },
+            },
+          },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
 });

@@ -191,6 +191,7 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
     else k.stats.nrFileThps -= nr;
   }
   const index = m.aux1[folio] as number;
+  file.raMarks.delete(index);
   const inherit =
     (m.flags[folio] as number) & (PG.allocated | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {

@@ -63,6 +63,8 @@ export class FileObject {
   private readonly cache: Int32Array;
   /** An unnamed shmem file whose last mapping went: its inode was evicted. */
   released = false;
+  /** Indices of cached folios with PG_readahead set (the async readahead marker). */
+  readonly raMarks = new Set<number>();
   constructor(
     readonly id: number,
     readonly nrPages: number,

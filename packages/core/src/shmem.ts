@@ -322,6 +322,11 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
     }
     const folioIdx = m.aux1[folio] as number;
     const nr = 1 << (m.order[folio] as number);
+    if (file.raMarks.has(folioIdx)) {
+      // next_uptodate_folio() skips a PG_readahead folio: the fault reads ahead first.
+      i = folioIdx + nr;
+      continue;
+    }
     if (!file.shmem && nr > 1 && folioIdx + nr - 1 >= fileEnd) {
       // A large folio of a regular file that ends at EOF: fault-around leaves it to the fault
       // (measured on this machine's 6.18: "does not map a large folio that ends exactly at EOF").
@@ -383,6 +388,7 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
     const order = m.order[folio] as number;
     const nr = 1 << order;
     file.setFolioRange(m.aux1[folio] as number, nr, -1);
+    file.raMarks.delete(m.aux1[folio] as number);
     if (file.shmem) {
       k.stats.countVm(VMSTAT.nrShmem, -nr);
       if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
@@ -390,6 +396,17 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
     k.costs[Ev.lruvecStatUpdate]++;
     folioPutRefs(k, folio, nr);
   }
+}
+
+/**
+ * filemap_fault() finding a folio with PG_readahead (do_async_mmap_readahead() ->
+ * page_cache_async_ra()): the flag is cleared and the next window, as large, is read from
+ * where the marked folio's window ends; a minor fault. Returns the folio.
+ */
+export function filemapAsyncReadahead(k: Kernel, file: FileObject, folio: number): number {
+  const index = k.mem.aux1[folio] as number;
+  if (file.raMarks.delete(index)) filemapHugeReadahead(k, file, index + HPAGE_PMD_NR, true);
+  return folio;
 }
 
 /**
@@ -439,9 +456,10 @@ function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: numb
  * cached. Only the 2M path of ext4's readahead; without MADV_HUGEPAGE the model's file faults
  * stay order-0, one page each (no read-around).
  */
-export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number): void {
-  k.stats.countVm(VMSTAT.pgmajfault);
+export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number, async = false): void {
+  if (!async) k.stats.countVm(VMSTAT.pgmajfault);
   let i = index - (index % HPAGE_PMD_NR);
+  const start = i;
   const limit = Math.min(file.nrPages - 1, i + 2 * HPAGE_PMD_NR - 1);
   while (i <= limit) {
     let order = HPAGE_PMD_ORDER;
@@ -452,6 +470,8 @@ export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number)
     if (folio === NIL) break;
     k.costs[Ev.foliosAllocated]++;
     filemapAddFolio(k, file, folio, i);
+    // ra->async_size = HPAGE_PMD_NR: PG_readahead on the folio at start + size - async_size.
+    if (i === start + HPAGE_PMD_NR) file.raMarks.add(i);
     i += 1 << order;
   }
 }

@@ -145,7 +145,10 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
 function removeFromPagecache(k: Kernel, folio: number): void {
   const nr = 1 << (k.mem.order[folio] as number);
   const file = k.files[(k.mem.aux0[folio] as number) - 1];
-  if (file) file.setFolioRange(k.mem.aux1[folio] as number, nr, -1);
+  if (file) {
+    file.setFolioRange(k.mem.aux1[folio] as number, nr, -1);
+    file.raMarks.delete(k.mem.aux1[folio] as number);
+  }
   folioPutRefs(k, folio, nr);
 }
 
