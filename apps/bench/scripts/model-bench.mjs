@@ -13,7 +13,8 @@
 //    munmap (64K folios), one scenario per process, per simulated 4 KiB page.
 // 3. scale: a 1 TiB populate + munmap (64K folios): wall time and maximum RSS.
 import { spawnSync } from "node:child_process";
-import { doMunmap, MemMap, parseSize, runScenarioDetailed, validateScenario } from "@foliolab/core";
+import { parseSize, runScenarioDetailed, validateScenario } from "@foliolab/core";
+import { doMunmap, MemMap } from "@foliolab/core/internals";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -51,14 +51,16 @@ export interface StrategyFailure {
   stack?: string;
 }
 
+/** The hooks a strategy may give; each one it leaves out is core's v6.5 building block. */
+const HOOKS = ["zapPresentPtes", "startPteTable", "flushRmaps", "releaseGathered", "reclaimUnmapBatch"] as const;
+
 export function isZapStrategy(v: unknown): v is ZapStrategy {
   return (
     typeof v === "object" &&
     v !== null &&
     typeof (v as ZapStrategy).name === "string" &&
     (v as ZapStrategy).name.length > 0 &&
-    typeof (v as ZapStrategy).zapPresentPtes === "function" &&
-    typeof (v as ZapStrategy).releaseGathered === "function"
+    HOOKS.every((h) => (v as ZapStrategy)[h] === undefined || typeof (v as ZapStrategy)[h] === "function")
   );
 }
 

@@ -1,4 +1,4 @@
-import { NOT_YET_SUPPORTED, parseScenario } from "@foliolab/core";
+import { parseScenario } from "@foliolab/core";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_FOLIOS } from "./sizes.js";
 import { defaultWorkloads, effectiveSize, foliosFor, WORKLOADS, workloadNeeds } from "./workloads.js";
@@ -50,7 +50,7 @@ describe("workloads", () => {
     const defaults = (await defaultWorkloads()).map((w) => w.id);
     for (const w of WORKLOADS) {
       const needs = await workloadNeeds(w);
-      for (const n of needs) expect(n === "swap" || NOT_YET_SUPPORTED.has(n)).toBe(true);
+      for (const n of needs) expect(n).toBe("swap");
       expect(defaults.includes(w.id)).toBe(needs.length === 0);
     }
     expect(defaults).toContain("pmfb/munmap");

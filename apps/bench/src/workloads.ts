@@ -4,8 +4,8 @@
  * and the benchmark counts cost events and counters over them only.
  */
 
-import { NOT_YET_SUPPORTED, type Scenario, type ScenarioConfig, ScenarioError, type ScenarioOp } from "@foliolab/core";
-import { FOLIO_IDS, type FolioSpec, folioSpec, formatBytes, PAGE, parseBytes } from "./sizes.js";
+import { type Scenario, type ScenarioConfig, ScenarioError, type ScenarioOp } from "@foliolab/core";
+import { FOLIO_IDS, type FolioSpec, folioSpec, formatBytes, PAGE } from "./sizes.js";
 
 export interface GenerateOptions {
   /** Region size in bytes. */
@@ -565,18 +565,11 @@ export async function coreSupportsSwap(): Promise<boolean> {
   return swapProbe;
 }
 
-/**
- * What a workload needs that core does not do yet: op names from core's NOT_YET_SUPPORTED
- * (e.g. "fork", "madvise:pageout"), and "swap" while config.swap is rejected.
- */
+/** What a workload needs that core does not do yet: "swap" while config.swap is rejected. */
 export async function workloadNeeds(w: Workload): Promise<string[]> {
   const folio = w.fixedFolios?.[0] ?? "64K";
   const g = w.generate({ size: w.minSize, folio, seed: 1 });
   const needs = new Set<string>();
-  for (const op of g.scenario.ops) {
-    const key = op.op === "madvise" ? `madvise:${op.advice}` : op.op;
-    if (NOT_YET_SUPPORTED.has(key)) needs.add(key);
-  }
   if (g.scenario.config?.swap !== undefined && !(await coreSupportsSwap())) needs.add("swap");
   return [...needs].sort();
 }
@@ -586,13 +579,6 @@ export async function defaultWorkloads(): Promise<Workload[]> {
   const out: Workload[] = [];
   for (const w of WORKLOADS) if ((await workloadNeeds(w)).length === 0) out.push(w);
   return out;
-}
-
-/** Parse a --size value into bytes (multiple of 4K, at least 2M). */
-export function parseRegionSize(text: string): number {
-  const bytes = parseBytes(text);
-  if (bytes === null || bytes === 0 || bytes % PAGE !== 0) throw new Error(`--size: "${text}" is not a size like 8M or 1G`);
-  return bytes;
 }
 
 /** Size a run uses: the requested one, never below the workload's minimum, rounded to 2M for 2M folios. */

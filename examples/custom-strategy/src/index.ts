@@ -22,34 +22,20 @@
 
 import {
   clearFullPtes,
-  folioMarkAccessed,
-  folioMarkDirty,
   folioPteBatch,
   folioRemoveRmapPtes,
   folioTestAnon,
   folioTestLarge,
-  freeSwapCache,
-  GATHER,
-  lruAddDrain,
   MM_ANONPAGES,
-  type MmuGather,
-  mmCounter,
   pageFolio,
-  pteDirty,
-  ptepGetAndClearFull,
-  pteYoung,
-  releasePages,
-  tlbDelayRmap,
+  tlbFlushRmapBatchV69,
   tlbRemovePage,
   tlbRemoveTlbEntries,
-  tlbRemoveTlbEntry,
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
-} from "@foliolab/core";
-
-/** tlb_batch_pages_flush() frees at most 512 entries at once (v6.5). */
-const FREE_CHUNK = 512;
+  zapPresentPteV65,
+} from "@foliolab/core/strategy";
 
 /** Anon pages of one folio, from slot z.index: batched rmap, one gather entry per page. */
 function zapAnonBatch(z: ZapContext, folio: number, pfn: number, nr: number): number {
@@ -83,39 +69,11 @@ function zapAnonBatch(z: ZapContext, folio: number, pfn: number, nr: number): nu
   return n;
 }
 
-/** A file page, the zero page or a small folio: v6.5's per-PTE path, with the 6.9 rmap call. */
-function zapOnePte(z: ZapContext, pfn: number): number {
-  const k = z.k;
-  const i = z.index;
-  const ptent = ptepGetAndClearFull(z, i);
-  tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-  if (pfn < 0) return 1;
-  const folio = pageFolio(k, pfn);
-  let delayRmap = false;
-  if (!folioTestAnon(k, folio)) {
-    if (pteDirty(ptent)) {
-      folioMarkDirty(k, folio);
-      if (tlbDelayRmap(z.tlb)) {
-        delayRmap = true;
-        z.forceFlush = true;
-      }
-    }
-    if (pteYoung(ptent)) folioMarkAccessed(k, folio);
-  }
-  z.addRss(mmCounter(k, folio), -1);
-  if (!delayRmap) folioRemoveRmapPtes(k, folio, pfn, 1, z.vma);
-  if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
-    z.forceFlush = true;
-    z.forceBreak = true;
-  }
-  return 1;
-}
-
 export const rmapBatchPageGather: ZapStrategy = {
   name: "rmap-batch-page-gather",
   description: "example: folio_pte_batch + one folio_remove_rmap_ptes per batch, v6.5 gather of one page per PTE",
-  // v6.5 layout: 8 local entries + 19 batch pages of 510.
-  gather: { localEntries: 8, entriesPerBatch: 510, maxBatches: 19, reserveOne: false, delayedRmapCap: true },
+  // The gather layout and releaseGathered are left out: v6.5's (8 local entries + 19 batch pages
+  // of 510; free_pages_and_swap_cache() -> release_pages(), one reference per entry), core's defaults.
 
   zapPresentPtes(z: ZapContext, max: number): number {
     const k = z.k;
@@ -126,41 +84,10 @@ export const rmapBatchPageGather: ZapStrategy = {
         return zapAnonBatch(z, folio, pfn, folioPteBatch(z, folio, z.index, max));
       }
     }
-    return zapOnePte(z, pfn);
+    // A file page, the zero page or a small folio: v6.5's present-PTE body.
+    return zapPresentPteV65(z);
   },
 
-  /** tlb_flush_rmaps(): the delayed rmaps of dirty file pages, after the forced TLB flush. */
-  flushRmaps(z: ZapContext): void {
-    const tlb = z.tlb;
-    if (!tlb.delayedRmap) return;
-    for (let i = 0; i < tlb.count; i++) {
-      const flags = tlb.itemFlags[i] as number;
-      if ((flags & GATHER.delayRmap) === 0) continue;
-      const pfn = tlb.itemPfn[i] as number;
-      folioRemoveRmapPtes(z.k, pageFolio(z.k, pfn), pfn, 1, z.vma);
-      tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
-    }
-    tlb.delayedRmap = false;
-  },
-
-  /** free_pages_and_swap_cache() (v6.5): lru_add_drain(), free_swap_cache() per entry, release_pages(). */
-  releaseGathered(tlb: MmuGather, from: number, to: number): void {
-    const k = tlb.k;
-    if (k.noGather) {
-      // s390 frees each page the moment it is gathered, without an LRU drain.
-      for (let i = from; i < to; i++) {
-        freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
-        releasePages(k, tlb.itemPfn, i, i + 1);
-      }
-      return;
-    }
-    for (let s = from; s < to; s += FREE_CHUNK) {
-      const e = Math.min(to, s + FREE_CHUNK);
-      lruAddDrain(k);
-      for (let i = s; i < e; i++) freeSwapCache(k, pageFolio(k, tlb.itemPfn[i] as number));
-      releasePages(k, tlb.itemPfn, s, e);
-    }
-  },
+  /** tlb_flush_rmaps() (6.9): folio_remove_rmap_ptes() for the delayed rmaps of dirty file pages. */
+  flushRmaps: tlbFlushRmapBatchV69,
 };
-
-export default rmapBatchPageGather;

@@ -6,7 +6,7 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioGet, folioMapcount, folioPut, folioRefAdd } from "./folio.js";
+import { folioGet, folioIndex, folioMapcount, folioPut, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
 import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG, ZERO_PFN } from "./mem-map.js";
@@ -98,8 +98,8 @@ function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
   let folio = file.folioAt(index);
   if (folio === -1) {
     folio = allocUserFolio(k, 0);
-    k.mem.aux0[folio] = file.id;
-    k.mem.aux1[folio] = index;
+    folioSetMapping(k.mem, folio, file.id);
+    folioSetIndex(k.mem, folio, index);
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
     file.setFolio(index, folio);
   }
@@ -256,7 +256,7 @@ function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: bo
   const folio = filemapAsyncReadahead(k, vma.file as FileObject, pagecacheFolio(k, vma, vpn));
   // A large cached folio (VM_HUGEPAGE readahead) maps the page at this index: finish_fault() maps
   // a single page of a non-shmem file.
-  const page = folio + (vma.pgoff + (vpn - vma.start) - (k.mem.aux1[folio] as number));
+  const page = folio + (vma.pgoff + (vpn - vma.start) - folioIndex(k.mem, folio));
   return doFileFaultPage(k, vma, ptes, vpn, write, folio, page);
 }
 

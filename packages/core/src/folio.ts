@@ -7,12 +7,88 @@
 import { Ev } from "./costs.js";
 import { folioUnqueueDeferredSplit } from "./deferred-split.js";
 import type { Kernel } from "./kernel.js";
-import { PG } from "./mem-map.js";
+import { type MemMap, PG } from "./mem-map.js";
 import { MTHP } from "./stats.js";
 
 /** ENTIRELY_MAPPED: added to _nr_pages_mapped while the folio is PMD-mapped. */
 export const ENTIRELY_MAPPED = 0x800000;
 export const FOLIO_PAGES_MAPPED = ENTIRELY_MAPPED - 1;
+
+// ---- the folio overlay (mem-map.ts has the layout) -----------------------------------
+// Every read and write of a folio's fields goes through these: the words are the raw atomics
+// (as the kernel stores them: the mapcounts start at -1), the "folio*" functions below give
+// the kernel's derived values (folio_mapcount(), folio_entire_mapcount(), ...).
+
+/** folio->mapping: the owning file's id, or the anon_vma's for anon folios (0: none). */
+export function folioMapping(m: MemMap, folio: number): number {
+  return m.aux0[folio] as number;
+}
+export function folioSetMapping(m: MemMap, folio: number, mapping: number): void {
+  m.aux0[folio] = mapping;
+}
+
+/** folio->index: the page offset in the file, or the linear page index in the anon_vma. */
+export function folioIndex(m: MemMap, folio: number): number {
+  return m.aux1[folio] as number;
+}
+export function folioSetIndex(m: MemMap, folio: number, index: number): void {
+  m.aux1[folio] = index;
+}
+
+/** folio->_large_mapcount (6.10+), raw: -1 when unmapped. Large folios only. */
+export function folioLargeMapcountRaw(m: MemMap, folio: number): number {
+  return m.aux0[folio + 1] as number;
+}
+export function folioSetLargeMapcountRaw(m: MemMap, folio: number, v: number): void {
+  m.aux0[folio + 1] = v;
+}
+
+/** folio->_nr_pages_mapped, raw (ENTIRELY_MAPPED included). Large folios only. */
+export function folioNrPagesMappedRaw(m: MemMap, folio: number): number {
+  return m.aux1[folio + 1] as number;
+}
+export function folioSetNrPagesMappedRaw(m: MemMap, folio: number, v: number): void {
+  m.aux1[folio + 1] = v;
+}
+
+/** folio->_entire_mapcount, raw: -1 when not PMD-mapped. Large folios only. */
+export function folioEntireMapcountRaw(m: MemMap, folio: number): number {
+  return m.aux2[folio + 1] as number;
+}
+export function folioSetEntireMapcountRaw(m: MemMap, folio: number, v: number): void {
+  m.aux2[folio + 1] = v;
+}
+
+/** folio->_pincount (order >= 1; FOLL_PIN on small folios counts in the refcount). */
+export function folioPincount(m: MemMap, folio: number): number {
+  return m.aux0[folio + 2] as number;
+}
+export function folioSetPincount(m: MemMap, folio: number, v: number): void {
+  m.aux0[folio + 2] = v;
+}
+
+/** folio->_mm_id[slot] (6.15+, order >= 2): the mm's id in MM_ID slot 0 or 1, MM_ID_DUMMY when free. */
+export function folioMmId(m: MemMap, folio: number, slot: 0 | 1): number {
+  return (slot === 0 ? m.aux1[folio + 2] : m.aux2[folio + 2]) as number;
+}
+export function folioSetMmId(m: MemMap, folio: number, slot: 0 | 1, id: number): void {
+  if (slot === 0) m.aux1[folio + 2] = id;
+  else m.aux2[folio + 2] = id;
+}
+
+/** folio->_mm_id_mapcount[slot], raw: -1 when the slot's mm maps none of the folio. */
+export function folioMmIdMapcountRaw(m: MemMap, folio: number, slot: 0 | 1): number {
+  return (slot === 0 ? m.aux0[folio + 3] : m.aux1[folio + 3]) as number;
+}
+export function folioSetMmIdMapcountRaw(m: MemMap, folio: number, slot: 0 | 1, v: number): void {
+  if (slot === 0) m.aux0[folio + 3] = v;
+  else m.aux1[folio + 3] = v;
+}
+
+/** folio->swap: the swap slot a swap-cache folio owns, -1 when none (kept by the swap device). */
+export function folioSwapSlot(k: Kernel, folio: number): number {
+  return k.swap?.folioSlot.get(folio) ?? -1;
+}
 
 export function folioOrder(k: Kernel, folio: number): number {
   return k.mem.order[folio] as number;
@@ -48,17 +124,17 @@ export function pageFolio(k: Kernel, pfn: number): number {
 /** folio_mapcount(): small: _mapcount + 1; large: _large_mapcount + 1 (6.10+). */
 export function folioMapcount(k: Kernel, folio: number): number {
   const m = k.mem;
-  return (m.order[folio] as number) === 0 ? (m.mapcount[folio] as number) + 1 : (m.aux0[folio + 1] as number) + 1;
+  return (m.order[folio] as number) === 0 ? (m.mapcount[folio] as number) + 1 : folioLargeMapcountRaw(m, folio) + 1;
 }
 
 /** folio_entire_mapcount(): PMD mappings. */
 export function folioEntireMapcount(k: Kernel, folio: number): number {
-  return (k.mem.order[folio] as number) === 0 ? 0 : (k.mem.aux2[folio + 1] as number) + 1;
+  return (k.mem.order[folio] as number) === 0 ? 0 : folioEntireMapcountRaw(k.mem, folio) + 1;
 }
 
 /** folio->_nr_pages_mapped (raw, ENTIRELY_MAPPED included). */
 export function folioNrPagesMapped(k: Kernel, folio: number): number {
-  return (k.mem.order[folio] as number) === 0 ? 0 : (k.mem.aux1[folio + 1] as number);
+  return (k.mem.order[folio] as number) === 0 ? 0 : folioNrPagesMappedRaw(k.mem, folio);
 }
 
 /** page_mapcount() as the precise per-page count (PTE mappings + entire mappings). */

@@ -7,7 +7,7 @@
 
 import { Ev } from "./costs.js";
 import { accessPage, unshareAnonPage } from "./fault.js";
-import { folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioPincount, folioPutRefs, folioRefAdd, folioSetPincount } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm.js";
 import { GUP_PIN_COUNTING_BIAS } from "./rmap.js";
@@ -16,7 +16,7 @@ import { GUP_PIN_COUNTING_BIAS } from "./rmap.js";
 function grabPin(k: Kernel, folio: number): void {
   if ((k.mem.order[folio] as number) >= 2) {
     folioRefAdd(k, folio, 1);
-    k.mem.aux0[folio + 2] = (k.mem.aux0[folio + 2] as number) + 1;
+    folioSetPincount(k.mem, folio, folioPincount(k.mem, folio) + 1);
     k.costs[Ev.refcountAtomic]++;
   } else {
     folioRefAdd(k, folio, GUP_PIN_COUNTING_BIAS);
@@ -47,7 +47,7 @@ export function unpinUserPages(k: Kernel, mm: MmStruct, start: number, end: numb
     }
     const folio = k.mem.pageFolio(pin.pfn);
     if ((k.mem.order[folio] as number) >= 2) {
-      k.mem.aux0[folio + 2] = (k.mem.aux0[folio + 2] as number) - 1;
+      folioSetPincount(k.mem, folio, folioPincount(k.mem, folio) - 1);
       k.costs[Ev.refcountAtomic]++;
       folioPutRefs(k, folio, 1);
     } else {

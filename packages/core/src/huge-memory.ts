@@ -5,7 +5,17 @@
 
 import { Ev } from "./costs.js";
 import { deferredSplitFolio, folioUnqueueDeferredSplit } from "./deferred-split.js";
-import { folioMapcount, folioPutRefs, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
+import {
+  folioIndex,
+  folioMapcount,
+  folioMapping,
+  folioPutRefs,
+  folioRefAdd,
+  folioRefSubAndTest,
+  folioSetIndex,
+  folioSetMapping,
+  freeFolio,
+} from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
@@ -152,7 +162,7 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
   const m = k.mem;
   const order = m.order[folio] as number;
   const nr = 1 << order;
-  const file = k.files[(m.aux0[folio] as number) - 1];
+  const file = k.files[folioMapping(m, folio) - 1];
   if (!file || (m.refcount[folio] as number) !== folioMapcount(k, folio) + nr + callerRefs || folioMaybeDmaPinned(k, folio)) {
     k.stats.modMthp(order, MTHP.splitFailed, 1);
     return false;
@@ -190,7 +200,7 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
     if (((m.flags[folio] as number) & PG.swapbacked) !== 0) k.stats.nrShmemThps -= nr;
     else k.stats.nrFileThps -= nr;
   }
-  const index = m.aux1[folio] as number;
+  const index = folioIndex(m, folio);
   file.raMarks.delete(index);
   const inherit =
     (m.flags[folio] as number) & (PG.allocated | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
@@ -200,8 +210,8 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
     m.flags[p] = inherit;
     m.mapcount[p] = -1;
     m.refcount[p] = 1;
-    m.aux0[p] = file.id;
-    m.aux1[p] = index + i;
+    folioSetMapping(m, p, file.id);
+    folioSetIndex(m, p, index + i);
     file.setFolio(index + i, p);
   }
   m.refcount[folio] = 1 + callerRefs;
@@ -278,8 +288,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   k.stats.modMthp(order, MTHP.split, 1);
   if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpSplitPage);
   k.stats.modMthp(order, MTHP.nrAnon, -1);
-  const mapping = m.aux0[folio] as number;
-  const index = m.aux1[folio] as number;
+  const mapping = folioMapping(m, folio);
+  const index = folioIndex(m, folio);
   const inherit = flags & (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
@@ -287,9 +297,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     m.flags[p] = inherit | ((m.flags[p] as number) & PG.anonExclusive);
     m.mapcount[p] = -1;
     m.refcount[p] = 0;
-    m.aux0[p] = mapping;
-    m.aux1[p] = index + i;
-    m.aux2[p] = 0;
+    folioSetMapping(m, p, mapping);
+    folioSetIndex(m, p, index + i);
   }
   m.refcount[folio] = callerRefs;
   k.costs[Ev.structPageLines] += nr;

@@ -4,7 +4,15 @@
  * happen; this pass recounts every mapping from the page tables and compares.
  */
 
-import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioEntireMapcount, folioMapcount } from "./folio.js";
+import {
+  ENTIRELY_MAPPED,
+  FOLIO_PAGES_MAPPED,
+  folioEntireMapcount,
+  folioIndex,
+  folioMapcount,
+  folioMapping,
+  folioNrPagesMappedRaw,
+} from "./folio.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -136,7 +144,7 @@ export function auditInvariants(k: Kernel): void {
     }
     if (order > 0) {
       const entire = folioEntireMapcount(k, folio);
-      const raw = m.aux1[folio + 1] as number;
+      const raw = folioNrPagesMappedRaw(m, folio);
       const wantRaw = pagesMapped + (pmds > 0 ? ENTIRELY_MAPPED : 0);
       if (entire !== pmds || raw !== wantRaw) {
         k.violate(
@@ -180,12 +188,12 @@ export function auditInvariants(k: Kernel): void {
         k.violate("page-cache-refs", folio, `the page cache of file ${file.id} holds a freed folio at index ${idx}`);
       }
       const nr = 1 << (m.order[folio] as number);
-      const first = m.aux1[folio] as number;
-      if (idx < first || idx >= first + nr || (m.aux0[folio] as number) !== file.id) {
+      const first = folioIndex(m, folio);
+      if (idx < first || idx >= first + nr || folioMapping(m, folio) !== file.id) {
         k.violate(
           "page-cache-refs",
           folio,
-          `the page cache of file ${file.id} holds at index ${idx} a folio of ${nr} pages whose own index is ${first} (file ${m.aux0[folio]})`,
+          `the page cache of file ${file.id} holds at index ${idx} a folio of ${nr} pages whose own index is ${first} (file ${folioMapping(m, folio)})`,
         );
       }
       if (idx !== first) continue;

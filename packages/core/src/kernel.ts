@@ -10,7 +10,7 @@ import { MemMap } from "./mem-map.js";
 import { FileObject, MmStruct } from "./mm.js";
 import { PTE32_MAX_PFN, type PteTable } from "./page-table.js";
 import { KernelStats } from "./stats.js";
-import type { ZapStrategy } from "./strategy.js";
+import { type StrategyHooks, strategyHooks, type ZapStrategy } from "./strategy.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
 
 export type Arch = "x86_64" | "s390";
@@ -83,6 +83,8 @@ export class Kernel {
   swap: import("./swapfile.js").SwapDevice | undefined = undefined;
   /** PTE tables of 8-byte entries: memory or swap beyond 2^24 pages (see page-table.ts). */
   readonly widePtes: boolean;
+  /** The strategy's hooks, the missing ones filled with the v6.5 building blocks. */
+  readonly hooks: StrategyHooks;
   /** What is running now, for error messages. */
   currentOp = "setup";
   private nextMmId = 1;
@@ -92,6 +94,7 @@ export class Kernel {
     readonly config: KernelConfig,
     readonly strategy: ZapStrategy,
   ) {
+    this.hooks = strategyHooks(strategy);
     this.mem = new MemMap(config.memoryPages);
     this.noGather = config.arch === "s390";
     this.widePtes = Math.max(config.memoryPages, config.swapPages) > PTE32_MAX_PFN;

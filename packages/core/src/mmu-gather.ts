@@ -10,7 +10,6 @@
 import { Ev } from "./costs.js";
 import type { Kernel } from "./kernel.js";
 import type { MmStruct } from "./mm.js";
-import { DEFAULT_GATHER_GEOMETRY, type GatherGeometry } from "./strategy.js";
 import { HPAGE_PMD_NR } from "./units.js";
 
 /** Item flag bits. ENCODED_PAGE_BIT_DELAY_RMAP and _NR_PAGES_NEXT mirror the kernel's. */
@@ -23,6 +22,29 @@ export const GATHER = {
 
 /** x86 tlb_single_page_flush_ceiling: a range flush of more pages becomes a full flush. */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
+
+/** The mmu_gather layout a strategy stores its batches in (include/asm-generic/tlb.h). */
+export interface GatherGeometry {
+  /** MMU_GATHER_BUNDLE: entries of the batch embedded in struct mmu_gather. */
+  localEntries: number;
+  /** MAX_GATHER_BATCH: entries per batch page. */
+  entriesPerBatch: number;
+  /** MAX_GATHER_BATCH_COUNT: batch pages per flush cycle. */
+  maxBatches: number;
+  /** Count a batch full one entry early, so a two-entry item always fits (6.9+). */
+  reserveOne: boolean;
+  /** While delayed rmaps are pending, stop at local + one batch page (6.2+). */
+  delayedRmapCap: boolean;
+}
+
+/** v6.5 layout: 8 local + 19 pages of 510 encoded page pointers. */
+export const DEFAULT_GATHER_GEOMETRY: GatherGeometry = {
+  localEntries: 8,
+  entriesPerBatch: 510,
+  maxBatches: 19,
+  reserveOne: false,
+  delayedRmapCap: true,
+};
 
 /** Items storage starts small and doubles: most gathers hold a few items (one madvise, one page). */
 const INITIAL_ITEMS = 64;
@@ -119,7 +141,7 @@ export class MmuGather {
     this.itemNr[i] = nr;
     this.itemFlags[i] = flags;
     if (this.k.noGather) {
-      this.k.strategy.releaseGathered(this, i, i + 1);
+      this.k.hooks.releaseGathered(this, i, i + 1);
       return false;
     }
     this.count = i + 1;
@@ -142,7 +164,7 @@ export class MmuGather {
   batchPagesFlush(): void {
     if (this.count === 0) return;
     this.k.costs[Ev.gatherFlush]++;
-    const strategy = this.k.strategy;
+    const strategy = this.k.hooks;
     let from = 0;
     for (const end of this.batchEnds) {
       if (end > from) strategy.releaseGathered(this, from, end);

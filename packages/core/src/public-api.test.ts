@@ -1,4 +1,9 @@
-// A strategy written against the package's public entry alone, as an outside author would.
+// The package's entries as an outside author sees them (through its own exports map), and a
+// strategy written against @foliolab/core/strategy alone.
+import * as core from "@foliolab/core";
+import { runScenario, type ZapStrategy } from "@foliolab/core";
+import * as internals from "@foliolab/core/internals";
+import * as strategyApi from "@foliolab/core/strategy";
 import {
   folioRemoveRmapPtes,
   foliosPutRefs,
@@ -7,14 +12,12 @@ import {
   mmCounter,
   pageFolio,
   ptepGetAndClearFull,
-  runScenario,
   tlbDelayRmap,
   tlbRemoveFolioPages,
   tlbRemoveTlbEntry,
   vmNormalPage,
   type ZapContext,
-  type ZapStrategy,
-} from "@foliolab/core";
+} from "@foliolab/core/strategy";
 import { describe, expect, it } from "vitest";
 
 /** One PTE at a time, rmap at once, one folios_put_refs per batch; file pages dirty-tracked. */
@@ -88,5 +91,123 @@ describe("a strategy written against the public API only", () => {
     expect(r.expects.map((e) => e.message)).toEqual(["ok", "ok"]);
     // The anon pages, and at exit the file's 16 (its last holder went, so its inode is evicted).
     expect(r.costs.pages_freed).toBe(256 + 16);
+  });
+});
+
+/** The runtime names of the two stable entries: a change here is a change of the promise. */
+const CORE_SURFACE = [
+  "COST_EVENT_KEYS",
+  "COST_EVENT_NAMES",
+  "INVARIANTS",
+  "InvariantViolation",
+  "MODEL_LIMITS",
+  "MTHP_STAT_NAMES",
+  "OP_NAMES",
+  "ScenarioError",
+  "StrategyError",
+  "StrategyTimeout",
+  "VMSTAT_NAMES",
+  "costsToRecord",
+  "createKernel",
+  "formatBytes",
+  "observe",
+  "observeDigest",
+  "parseScenario",
+  "parseSize",
+  "runScenario",
+  "runScenarioDetailed",
+  "scenarioSchema",
+  "snapshotCounters",
+  "traceHooks",
+  "validateScenario",
+];
+const STRATEGY_SURFACE = [
+  "CostEvent",
+  "DEFAULT_GATHER_GEOMETRY",
+  "FolioBatch",
+  "GATHER",
+  "HPAGE_PMD_NR",
+  "MM_ANONPAGES",
+  "MM_FILEPAGES",
+  "MM_SWAPENTS",
+  "MmuGather",
+  "PAGEVEC_SIZE",
+  "PAGE_SIZE",
+  "PG",
+  "PTE",
+  "PTRS_PER_PTE",
+  "ZapContext",
+  "clearFullPtes",
+  "deferredSplitFolio",
+  "folioEntireMapcount",
+  "folioGet",
+  "folioMapcount",
+  "folioMapped",
+  "folioMarkAccessed",
+  "folioMarkDirty",
+  "folioNrPages",
+  "folioNrPagesMapped",
+  "folioOrder",
+  "folioPteBatch",
+  "folioPteBatchAt",
+  "folioPut",
+  "folioPutRefs",
+  "folioRefAdd",
+  "folioRefCount",
+  "folioRemoveRmapPtes",
+  "folioRemoveRmapRange",
+  "folioTestAnon",
+  "folioTestFlag",
+  "folioTestLarge",
+  "folioTestLazyfree",
+  "folioUnqueueDeferredSplit",
+  "foliosPutRefs",
+  "freePagesAndSwapCacheV65",
+  "freePagesAndSwapCacheV69",
+  "freePagesAndSwapCacheV618",
+  "freeSwapCache",
+  "getAndClearFullPtes",
+  "isSwapPte",
+  "lruAddDrain",
+  "mmCounter",
+  "pageFolio",
+  "pageMapcount",
+  "pageRemoveRmap",
+  "pteDirty",
+  "ptePfn",
+  "ptePresent",
+  "pteWrite",
+  "pteYoung",
+  "ptepGet",
+  "ptepGetAndClearFull",
+  "releasePages",
+  "tlbDelayRmap",
+  "tlbFlushRmapBatchV65",
+  "tlbFlushRmapBatchV69",
+  "tlbRemoveFolioPages",
+  "tlbRemovePage",
+  "tlbRemoveTlbEntries",
+  "tlbRemoveTlbEntry",
+  "vmNormalPage",
+  "zapPresentFolioPtesV69",
+  "zapPresentPteV65",
+  "zapPresentPtesV69",
+];
+
+describe("the package's entries", () => {
+  it('"." is what a tool needs to run, check and read scenarios, and nothing of the model', () => {
+    expect(Object.keys(core).sort()).toEqual([...CORE_SURFACE].sort());
+  });
+
+  it('"./strategy" is what a strategy is built with: the surface the peer range promises', () => {
+    expect(Object.keys(strategyApi).sort()).toEqual([...STRATEGY_SURFACE].sort());
+  });
+
+  it('"./internals" holds both, as the same objects (one class identity for errors and the gather)', () => {
+    const all = internals as Record<string, unknown>;
+    for (const [name, value] of [...Object.entries(core), ...Object.entries(strategyApi)]) {
+      expect(all[name], name).toBe(value);
+    }
+    expect(Object.keys(internals).length).toBeGreaterThan(CORE_SURFACE.length + STRATEGY_SURFACE.length);
   });
 });

@@ -4,7 +4,7 @@
  * that answer "is this folio mapped by more than one process?".
  */
 
-import { folioEntireMapcount, folioMapcount } from "./folio.js";
+import { folioEntireMapcount, folioIndex, folioMapcount, folioMapping } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import type { Vma } from "./mm.js";
@@ -21,8 +21,8 @@ export interface FolioPlace {
 export function rmapWalk(k: Kernel, folio: number): FolioPlace[] {
   const m = k.mem;
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
-  const mapping = m.aux0[folio] as number;
-  const index = m.aux1[folio] as number;
+  const mapping = folioMapping(m, folio);
+  const index = folioIndex(m, folio);
   const nr = 1 << (m.order[folio] as number);
   const out: FolioPlace[] = [];
   for (const mm of k.procs.values()) {

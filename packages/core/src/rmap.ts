@@ -8,7 +8,24 @@
 
 import { Ev } from "./costs.js";
 import { deferredSplitFolio } from "./deferred-split.js";
-import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioMapcount } from "./folio.js";
+import {
+  ENTIRELY_MAPPED,
+  FOLIO_PAGES_MAPPED,
+  folioEntireMapcountRaw,
+  folioLargeMapcountRaw,
+  folioMapcount,
+  folioMmId,
+  folioMmIdMapcountRaw,
+  folioNrPagesMappedRaw,
+  folioPincount,
+  folioSetEntireMapcountRaw,
+  folioSetIndex,
+  folioSetLargeMapcountRaw,
+  folioSetMapping,
+  folioSetMmId,
+  folioSetMmIdMapcountRaw,
+  folioSetNrPagesMappedRaw,
+} from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { type MmStruct, VM, type Vma } from "./mm.js";
@@ -16,18 +33,19 @@ import { MTHP } from "./stats.js";
 
 /** MM_ID_DUMMY: an empty owner slot. */
 export const MM_ID_DUMMY = 0;
+const MM_ID_SLOTS = [0, 1] as const;
 
 // ---- MM_ID owner tracking (include/linux/rmap.h, 6.15+) -------------------------------
 
 /** folio_set_large_mapcount(): a new folio mapped `mapcount` times by one mm. */
 function folioSetLargeMapcount(k: Kernel, folio: number, mapcount: number, mm: MmStruct): void {
   const m = k.mem;
-  m.aux0[folio + 1] = mapcount - 1;
+  folioSetLargeMapcountRaw(m, folio, mapcount - 1);
   if ((m.order[folio] as number) >= 2) {
-    m.aux1[folio + 2] = mm.id;
-    m.aux2[folio + 2] = MM_ID_DUMMY;
-    m.aux0[folio + 3] = mapcount - 1;
-    m.aux1[folio + 3] = -1;
+    folioSetMmId(m, folio, 0, mm.id);
+    folioSetMmId(m, folio, 1, MM_ID_DUMMY);
+    folioSetMmIdMapcountRaw(m, folio, 0, mapcount - 1);
+    folioSetMmIdMapcountRaw(m, folio, 1, -1);
     m.flags[folio] = (m.flags[folio] as number) & ~PG.mmIdsShared;
   }
 }
@@ -35,23 +53,23 @@ function folioSetLargeMapcount(k: Kernel, folio: number, mapcount: number, mm: M
 /** folio_add_large_mapcount(): under the MM_ID bit spinlock. */
 function folioAddLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStruct): void {
   const m = k.mem;
-  const total = (m.aux0[folio + 1] as number) + diff;
-  m.aux0[folio + 1] = total;
+  const total = folioLargeMapcountRaw(m, folio) + diff;
+  folioSetLargeMapcountRaw(m, folio, total);
   k.costs[Ev.largeMapcountAtomic]++;
   if ((m.order[folio] as number) < 2) return;
-  const id0 = m.aux1[folio + 2] as number;
-  const id1 = m.aux2[folio + 2] as number;
+  const id0 = folioMmId(m, folio, 0);
+  const id1 = folioMmId(m, folio, 1);
   if (id0 === mm.id) {
-    m.aux0[folio + 3] = (m.aux0[folio + 3] as number) + diff;
+    folioSetMmIdMapcountRaw(m, folio, 0, folioMmIdMapcountRaw(m, folio, 0) + diff);
   } else if (id1 === mm.id) {
-    m.aux1[folio + 3] = (m.aux1[folio + 3] as number) + diff;
+    folioSetMmIdMapcountRaw(m, folio, 1, folioMmIdMapcountRaw(m, folio, 1) + diff);
   } else if (id0 === MM_ID_DUMMY) {
-    m.aux1[folio + 2] = mm.id;
-    m.aux0[folio + 3] = diff - 1;
+    folioSetMmId(m, folio, 0, mm.id);
+    folioSetMmIdMapcountRaw(m, folio, 0, diff - 1);
     if (total !== diff - 1) m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
   } else if (id1 === MM_ID_DUMMY) {
-    m.aux2[folio + 2] = mm.id;
-    m.aux1[folio + 3] = diff - 1;
+    folioSetMmId(m, folio, 1, mm.id);
+    folioSetMmIdMapcountRaw(m, folio, 1, diff - 1);
     m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
   } else {
     m.flags[folio] = (m.flags[folio] as number) | PG.mmIdsShared;
@@ -61,33 +79,31 @@ function folioAddLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStr
 /** folio_sub_large_mapcount(): returns the new _large_mapcount (-1 based). */
 function folioSubLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStruct): number {
   const m = k.mem;
-  const total = (m.aux0[folio + 1] as number) - diff;
-  m.aux0[folio + 1] = total;
+  const total = folioLargeMapcountRaw(m, folio) - diff;
+  folioSetLargeMapcountRaw(m, folio, total);
   k.costs[Ev.largeMapcountAtomic]++;
   if ((m.order[folio] as number) < 2) return total;
   // Common case: the first owner slot is ours and keeps mappings.
-  if ((m.aux1[folio + 2] as number) === mm.id) {
-    const cnt = (m.aux0[folio + 3] as number) - diff;
+  if (folioMmId(m, folio, 0) === mm.id) {
+    const cnt = folioMmIdMapcountRaw(m, folio, 0) - diff;
     if (cnt >= 0) {
-      m.aux0[folio + 3] = cnt;
+      folioSetMmIdMapcountRaw(m, folio, 0, cnt);
       return total;
     }
   }
-  for (let slot = 0; slot < 2; slot++) {
-    const idArr = slot === 0 ? m.aux1 : m.aux2;
-    const cntArr = slot === 0 ? m.aux0 : m.aux1;
-    if ((idArr[folio + 2] as number) === mm.id) {
-      const cnt = (cntArr[folio + 3] as number) - diff;
+  for (const slot of MM_ID_SLOTS) {
+    if (folioMmId(m, folio, slot) === mm.id) {
+      const cnt = folioMmIdMapcountRaw(m, folio, slot) - diff;
       if (cnt >= 0) {
-        cntArr[folio + 3] = cnt;
+        folioSetMmIdMapcountRaw(m, folio, slot, cnt);
         return total;
       }
-      idArr[folio + 2] = MM_ID_DUMMY;
-      cntArr[folio + 3] = -1;
+      folioSetMmId(m, folio, slot, MM_ID_DUMMY);
+      folioSetMmIdMapcountRaw(m, folio, slot, -1);
       break;
     }
   }
-  if ((m.aux0[folio + 3] as number) === total || (m.aux1[folio + 3] as number) === total) {
+  if (folioMmIdMapcountRaw(m, folio, 0) === total || folioMmIdMapcountRaw(m, folio, 1) === total) {
     m.flags[folio] = (m.flags[folio] as number) & ~PG.mmIdsShared;
   }
   return total;
@@ -98,10 +114,10 @@ export function folioMmIds(k: Kernel, folio: number): [number, number, number, n
   const m = k.mem;
   if ((m.order[folio] as number) < 2) return [MM_ID_DUMMY, 0, MM_ID_DUMMY, 0];
   return [
-    m.aux1[folio + 2] as number,
-    (m.aux0[folio + 3] as number) + 1,
-    m.aux2[folio + 2] as number,
-    (m.aux1[folio + 3] as number) + 1,
+    folioMmId(m, folio, 0),
+    folioMmIdMapcountRaw(m, folio, 0) + 1,
+    folioMmId(m, folio, 1),
+    folioMmIdMapcountRaw(m, folio, 1) + 1,
   ];
 }
 
@@ -147,8 +163,8 @@ export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: num
   const m = k.mem;
   const order = m.order[folio] as number;
   const nr = 1 << order;
-  m.aux0[folio] = vma.anonVma;
-  m.aux1[folio] = linearPageIndex(vma, vpn);
+  folioSetMapping(m, folio, vma.anonVma);
+  folioSetIndex(m, folio, linearPageIndex(vma, vpn));
   m.flags[folio] = (m.flags[folio] as number) | PG.anon | PG.swapbacked;
   if (order === 0) {
     m.mapcount[folio] = 0;
@@ -159,12 +175,12 @@ export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: num
       m.mapcount[p] = 0;
       m.flags[p] = (m.flags[p] as number) | PG.anonExclusive;
     }
-    m.aux1[folio + 1] = nr;
+    folioSetNrPagesMappedRaw(m, folio, nr);
     folioSetLargeMapcount(k, folio, nr, vma.mm);
     k.costs[Ev.structPageLines] += nr + 1;
   } else {
-    m.aux2[folio + 1] = 0;
-    m.aux1[folio + 1] = ENTIRELY_MAPPED;
+    folioSetEntireMapcountRaw(m, folio, 0);
+    folioSetNrPagesMappedRaw(m, folio, ENTIRELY_MAPPED);
     folioSetLargeMapcount(k, folio, 1, vma.mm);
     m.flags[folio] = (m.flags[folio] as number) | PG.anonExclusive;
     k.costs[Ev.structPageLines] += 2;
@@ -197,8 +213,8 @@ function folioAddRmapPtes(k: Kernel, folio: number, pfn: number, nr: number, vma
   k.costs[Ev.mapcountAtomic] += nr;
   k.costs[Ev.structPageLines] += nr + 2;
   if (first === 0) return 0;
-  const mapped = (m.aux1[folio + 1] as number) + first;
-  m.aux1[folio + 1] = mapped;
+  const mapped = folioNrPagesMappedRaw(m, folio) + first;
+  folioSetNrPagesMappedRaw(m, folio, mapped);
   k.costs[Ev.nrPagesMappedAtomic]++;
   return mapped < ENTIRELY_MAPPED ? first : 0;
 }
@@ -246,15 +262,15 @@ export function folioAddRmapPmd(k: Kernel, folio: number, vma: Vma): void {
   const m = k.mem;
   const nrPages = 1 << (m.order[folio] as number);
   folioAddLargeMapcount(k, folio, 1, vma.mm);
-  const entire = (m.aux2[folio + 1] as number) + 1;
-  m.aux2[folio + 1] = entire;
+  const entire = folioEntireMapcountRaw(m, folio) + 1;
+  folioSetEntireMapcountRaw(m, folio, entire);
   k.costs[Ev.entireMapcountAtomic]++;
   k.costs[Ev.structPageLines] += 2;
   let nr = 0;
   let nrPmdmapped = 0;
   if (entire === 0) {
-    const v = (m.aux1[folio + 1] as number) + ENTIRELY_MAPPED;
-    m.aux1[folio + 1] = v;
+    const v = folioNrPagesMappedRaw(m, folio) + ENTIRELY_MAPPED;
+    folioSetNrPagesMappedRaw(m, folio, v);
     k.costs[Ev.nrPagesMappedAtomic]++;
     if (v < ENTIRELY_MAPPED + ENTIRELY_MAPPED) {
       nrPmdmapped = nrPages;
@@ -316,8 +332,8 @@ export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: n
     costs[Ev.mapcountAtomic] += nr;
     costs[Ev.structPageLines] += nr + 2;
     if (last > 0) {
-      const mapped = (m.aux1[folio + 1] as number) - last;
-      m.aux1[folio + 1] = mapped;
+      const mapped = folioNrPagesMappedRaw(m, folio) - last;
+      folioSetNrPagesMappedRaw(m, folio, mapped);
       costs[Ev.nrPagesMappedAtomic]++;
       if (mapped < ENTIRELY_MAPPED) unmapped = last;
       partiallyMapped = unmapped !== 0 && mapped !== 0;
@@ -366,16 +382,16 @@ export function folioRemoveRmapPmd(k: Kernel, folio: number, vma: Vma): void {
   const m = k.mem;
   const nrPages = 1 << (m.order[folio] as number);
   folioSubLargeMapcount(k, folio, 1, vma.mm);
-  const entire = (m.aux2[folio + 1] as number) - 1;
-  m.aux2[folio + 1] = entire;
+  const entire = folioEntireMapcountRaw(m, folio) - 1;
+  folioSetEntireMapcountRaw(m, folio, entire);
   k.costs[Ev.entireMapcountAtomic]++;
   k.costs[Ev.structPageLines] += 2;
   let nr = 0;
   let nrPmdmapped = 0;
   let partiallyMapped = false;
   if (entire === -1) {
-    const v = (m.aux1[folio + 1] as number) - ENTIRELY_MAPPED;
-    m.aux1[folio + 1] = v;
+    const v = folioNrPagesMappedRaw(m, folio) - ENTIRELY_MAPPED;
+    folioSetNrPagesMappedRaw(m, folio, v);
     k.costs[Ev.nrPagesMappedAtomic]++;
     if (v < ENTIRELY_MAPPED) {
       nrPmdmapped = nrPages;
@@ -407,7 +423,7 @@ function checkLostWrite(k: Kernel, pfn: number, nr: number): void {
 /** folio_maybe_dma_pinned(): large folios count pins in _pincount; small ones by the GUP bias. */
 export function folioMaybeDmaPinned(k: Kernel, folio: number): boolean {
   const m = k.mem;
-  if ((m.order[folio] as number) >= 2) return (m.aux0[folio + 2] as number) > 0;
+  if ((m.order[folio] as number) >= 2) return folioPincount(m, folio) > 0;
   return (m.refcount[folio] as number) >= GUP_PIN_COUNTING_BIAS;
 }
 
@@ -451,7 +467,7 @@ export function folioTryDupAnonRmap(
 export function folioDupRmap(k: Kernel, folio: number, pfn: number, nr: number, dst: Vma, pmd: boolean): void {
   const m = k.mem;
   if (pmd) {
-    m.aux2[folio + 1] = (m.aux2[folio + 1] as number) + 1;
+    folioSetEntireMapcountRaw(m, folio, folioEntireMapcountRaw(m, folio) + 1);
     k.costs[Ev.entireMapcountAtomic]++;
     folioAddLargeMapcount(k, folio, 1, dst.mm);
   } else if ((m.order[folio] as number) === 0) {

@@ -94,9 +94,6 @@ export interface RunOptions {
   onOp?: (kernel: Kernel, op: ScenarioOp, index: number) => void;
 }
 
-/** Ops and advice the model does not implement yet: rejected up front, by name (none now). */
-export const NOT_YET_SUPPORTED = new Set<string>([]);
-
 const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
 
 function opName(op: ScenarioOp, i: number): string {
@@ -212,12 +209,6 @@ function validateOps(s: Scenario): void {
   ]);
   s.ops.forEach((op, i) => {
     const where = opName(op, i);
-    const key = op.op === "madvise" ? `madvise:${op.advice}` : op.op;
-    if (NOT_YET_SUPPORTED.has(key)) {
-      throw new ScenarioError(
-        `${where}: ${op.op === "madvise" ? `advice "${op.advice}"` : `op "${op.op}"`} is not yet supported`,
-      );
-    }
     if (op.op === "reclaim") return;
     if (op.op === "expect" && op.id === undefined && op.proc === undefined) {
       if (op.value !== undefined) throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
@@ -551,9 +542,4 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
     expects,
   };
   return { result, kernel: k };
-}
-
-/** True when every PG flag in `flag` is set on the folio (for tests). */
-export function folioHasFlag(k: Kernel, folio: number, flag: keyof typeof PG): boolean {
-  return ((k.mem.flags[folio] as number) & PG[flag]) !== 0;
 }

@@ -10,7 +10,7 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioIndex, folioPutRefs, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { type FileObject, VM, type Vma } from "./mm.js";
@@ -38,7 +38,7 @@ export function linearPageIndex(vma: Vma, vpn: number): number {
 /** The page a file's cache holds at index (folio_file_page() of filemap_get_folio()), or -1. */
 export function filemapPage(k: Kernel, file: FileObject, index: number): number {
   const folio = file.folioAt(index);
-  return folio === -1 ? -1 : folio + (index - (k.mem.aux1[folio] as number));
+  return folio === -1 ? -1 : folio + (index - folioIndex(k.mem, folio));
 }
 
 /**
@@ -116,8 +116,8 @@ function shmemAddToPageCache(k: Kernel, file: FileObject, folio: number, index: 
   const order = m.order[folio] as number;
   const nr = 1 << order;
   if (nr > 1) folioRefAdd(k, folio, nr - 1);
-  m.aux0[folio] = file.id;
-  m.aux1[folio] = index;
+  folioSetMapping(m, folio, file.id);
+  folioSetIndex(m, folio, index);
   m.flags[folio] = (m.flags[folio] as number) | PG.swapbacked | PG.lru;
   file.setFolioRange(index, nr, folio);
   k.stats.countVm(VMSTAT.nrShmem, nr);
@@ -236,7 +236,7 @@ function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boo
   const pgt = vma.mm.pgtables;
   const idx = pmdIndex(vpn);
   const index = linearPageIndex(vma, vpn);
-  const page = folio + (index - (k.mem.aux1[folio] as number));
+  const page = folio + (index - folioIndex(k.mem, folio));
   if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx) && doSetPmd(k, vma, folio, vpn, write)) return page;
   const ptes = pgt.pteAlloc(idx);
   const nrPages = 1 << (k.mem.order[folio] as number);
@@ -303,7 +303,7 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
   while (i <= endIdx && file.folioAt(i) === -1) i++;
   if (i > endIdx) return false;
   const first = file.folioAt(i);
-  const canMapLarge = file.shmem || fileEnd >= (m.aux1[first] as number) + (1 << (m.order[first] as number));
+  const canMapLarge = file.shmem || fileEnd >= folioIndex(m, first) + (1 << (m.order[first] as number));
   const pgt = vma.mm.pgtables;
   const idx = pmdIndex(vpn);
   const base = vpn - pteOff;
@@ -320,7 +320,7 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
       i++;
       continue;
     }
-    const folioIdx = m.aux1[folio] as number;
+    const folioIdx = folioIndex(m, folio);
     const nr = 1 << (m.order[folio] as number);
     if (file.raMarks.has(folioIdx)) {
       // next_uptodate_folio() skips a PG_readahead folio: the fault reads ahead first.
@@ -387,8 +387,8 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
   for (const folio of [...file.folios()]) {
     const order = m.order[folio] as number;
     const nr = 1 << order;
-    file.setFolioRange(m.aux1[folio] as number, nr, -1);
-    file.raMarks.delete(m.aux1[folio] as number);
+    file.setFolioRange(folioIndex(m, folio), nr, -1);
+    file.raMarks.delete(folioIndex(m, folio));
     if (file.shmem) {
       k.stats.countVm(VMSTAT.nrShmem, -nr);
       if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
@@ -404,7 +404,7 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
  * where the marked folio's window ends; a minor fault. Returns the folio.
  */
 export function filemapAsyncReadahead(k: Kernel, file: FileObject, folio: number): number {
-  const index = k.mem.aux1[folio] as number;
+  const index = folioIndex(k.mem, folio);
   if (file.raMarks.delete(index)) filemapHugeReadahead(k, file, index + HPAGE_PMD_NR, true);
   return folio;
 }
@@ -441,8 +441,8 @@ function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: numb
   const order = m.order[folio] as number;
   const nr = 1 << order;
   if (nr > 1) folioRefAdd(k, folio, nr - 1);
-  m.aux0[folio] = file.id;
-  m.aux1[folio] = index;
+  folioSetMapping(m, folio, file.id);
+  folioSetIndex(m, folio, index);
   m.flags[folio] = (m.flags[folio] as number) | PG.lru;
   file.setFolioRange(index, nr, folio);
   if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps += nr;

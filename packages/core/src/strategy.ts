@@ -10,32 +10,10 @@
 
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm.js";
-import type { MmuGather } from "./mmu-gather.js";
+import type { GatherGeometry, MmuGather } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import type { ZapContext } from "./zap.js";
-
-/** The mmu_gather layout a strategy stores its batches in (include/asm-generic/tlb.h). */
-export interface GatherGeometry {
-  /** MMU_GATHER_BUNDLE: entries of the batch embedded in struct mmu_gather. */
-  localEntries: number;
-  /** MAX_GATHER_BATCH: entries per batch page. */
-  entriesPerBatch: number;
-  /** MAX_GATHER_BATCH_COUNT: batch pages per flush cycle. */
-  maxBatches: number;
-  /** Count a batch full one entry early, so a two-entry item always fits (6.9+). */
-  reserveOne: boolean;
-  /** While delayed rmaps are pending, stop at local + one batch page (6.2+). */
-  delayedRmapCap: boolean;
-}
-
-/** v6.5 layout: 8 local + 19 pages of 510 encoded page pointers. */
-export const DEFAULT_GATHER_GEOMETRY: GatherGeometry = {
-  localEntries: 8,
-  entriesPerBatch: 510,
-  maxBatches: 19,
-  reserveOne: false,
-  delayedRmapCap: true,
-};
+import { freePagesAndSwapCacheV65, tlbFlushRmapBatchV65, zapPresentPteV65 } from "./zap-v65.js";
 
 /** What try_to_unmap_one() has in hand when reclaim asks a strategy how far to batch. */
 export interface ReclaimUnmapContext {
@@ -64,9 +42,9 @@ export interface ZapStrategy {
    * the strategy batches, more of the PTEs after it. `max` is how many PTE slots remain in
    * this table and range. Returns how many slots it consumed (1..max). Sets `z.forceFlush`
    * and `z.forceBreak` as zap_pte_range()'s locals when the gather fills or a dirty file
-   * page needs its rmap delayed.
+   * page needs its rmap delayed. Missing: zapPresentPteV65, v6.5's one PTE at a time.
    */
-  zapPresentPtes(z: ZapContext, max: number): number;
+  zapPresentPtes?(z: ZapContext, max: number): number;
 
   /**
    * Called when zap_pte_range() has taken a PT lock, before the first PTE (where Ryan
@@ -76,15 +54,17 @@ export interface ZapStrategy {
 
   /**
    * tlb_flush_rmaps(): called at the end of every PTE table, still under the PT lock, after
-   * the forced TLB flush when there was one. Remove the rmaps the strategy delayed.
+   * the forced TLB flush when there was one. Remove the rmaps the strategy delayed. Missing:
+   * tlbFlushRmapBatchV65, one page_remove_rmap() per delayed item (items of one page).
    */
   flushRmaps?(z: ZapContext): void;
 
   /**
    * tlb_batch_pages_flush(): after the TLB flush, release items [from, to) of one gather
-   * batch (or, on s390's MMU_GATHER_NO_GATHER, one item the moment it is gathered).
+   * batch (or, on s390's MMU_GATHER_NO_GATHER, one item the moment it is gathered). Missing:
+   * freePagesAndSwapCacheV65, one reference per item (items of one page).
    */
-  releaseGathered(tlb: MmuGather, from: number, to: number): void;
+  releaseGathered?(tlb: MmuGather, from: number, to: number): void;
 
   /**
    * folio_unmap_pte_batch() for reclaim's try_to_unmap_one(): how many PTEs, from the one at
@@ -92,4 +72,27 @@ export interface ZapStrategy {
    * the folio end, the VMA end and the PTE table end. Missing: one PTE at a time (<= 6.14).
    */
   reclaimUnmapBatch?(r: ReclaimUnmapContext, max: number): number;
+}
+
+/**
+ * A strategy's hooks with the missing ones filled in by the kernel's v6.5 building blocks
+ * (what the per-page reference is): what core calls.
+ */
+export interface StrategyHooks {
+  zapPresentPtes(z: ZapContext, max: number): number;
+  flushRmaps(z: ZapContext): void;
+  releaseGathered(tlb: MmuGather, from: number, to: number): void;
+  startPteTable: ((z: ZapContext) => void) | undefined;
+  reclaimUnmapBatch: ((r: ReclaimUnmapContext, max: number) => number) | undefined;
+}
+
+/** Fill a strategy's missing hooks with the v6.5 building blocks; its own keep `this`. */
+export function strategyHooks(s: ZapStrategy): StrategyHooks {
+  return {
+    zapPresentPtes: s.zapPresentPtes ? s.zapPresentPtes.bind(s) : zapPresentPteV65,
+    flushRmaps: s.flushRmaps ? s.flushRmaps.bind(s) : tlbFlushRmapBatchV65,
+    releaseGathered: s.releaseGathered ? s.releaseGathered.bind(s) : freePagesAndSwapCacheV65,
+    startPteTable: s.startPteTable?.bind(s),
+    reclaimUnmapBatch: s.reclaimUnmapBatch?.bind(s),
+  };
 }

@@ -107,11 +107,6 @@ export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
   return true;
 }
 
-/** The swap entry a folio in the swap cache owns. */
-export function folioSwapSlot(k: Kernel, folio: number): number {
-  return k.swap ? slotOf(k.swap, folio) : -1;
-}
-
 /** delete_from_swap_cache() + the slot when no PTE needs it. Drops the cache's reference. */
 function deleteFromSwapCache(k: Kernel, swap: SwapDevice, folio: number): void {
   const slot = slotOf(swap, folio);

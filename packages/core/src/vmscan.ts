@@ -7,7 +7,7 @@
  */
 
 import { Ev } from "./costs.js";
-import { folioMapcount, folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioIndex, folioMapcount, folioMapped, folioMapping, folioPutRefs, folioRefAdd, folioSwapSlot } from "./folio.js";
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -18,7 +18,7 @@ import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { addToSwap, folioSwapSlot, swapcacheEvict, swapWritepage } from "./swapfile.js";
+import { addToSwap, swapcacheEvict, swapWritepage } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { mmCounter } from "./zap.js";
 
@@ -34,7 +34,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
   const huge = pgt.hugePmd.get(hidx);
   if (huge !== undefined && ptePfn(huge) === folio) splitHugePmd(k, vma, hidx); // TTU_SPLIT_HUGE_PMD
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
-  const strategy = k.strategy;
+  const strategy = k.hooks;
   for (let i = 0; i < nrPages; ) {
     const vpn = headVpn + i;
     if (vpn < vma.start || vpn >= vma.end) {
@@ -144,10 +144,10 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
 /** __filemap_remove_folio(): the folio leaves its file's cache with the cache's nr references. */
 function removeFromPagecache(k: Kernel, folio: number): void {
   const nr = 1 << (k.mem.order[folio] as number);
-  const file = k.files[(k.mem.aux0[folio] as number) - 1];
+  const file = k.files[folioMapping(k.mem, folio) - 1];
   if (file) {
-    file.setFolioRange(k.mem.aux1[folio] as number, nr, -1);
-    file.raMarks.delete(k.mem.aux1[folio] as number);
+    file.setFolioRange(folioIndex(k.mem, folio), nr, -1);
+    file.raMarks.delete(folioIndex(k.mem, folio));
   }
   folioPutRefs(k, folio, nr);
 }

@@ -179,13 +179,13 @@ function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
  */
 export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr: number, end: number): number {
   const k = z.k;
-  const strategy = k.strategy;
+  const strategy = k.hooks;
   z.ptes = ptes;
   z.vpnBase = pmdIdx * PTRS_PER_PTE;
   z.forceFlush = false;
   z.forceBreak = false;
   k.costs[Ev.ptLock]++;
-  strategy.startPteTable?.(z);
+  if (strategy.startPteTable) strategy.startPteTable(z);
   let i = pteIndex(addr);
   const endIdx = end - z.vpnBase;
   while (i < endIdx) {
@@ -209,7 +209,7 @@ export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr:
   }
   addMmRssVec(k, z.mm, z.rss);
   if (z.forceFlush) tlbFlushMmuTlbonly(z.tlb);
-  strategy.flushRmaps?.(z);
+  strategy.flushRmaps(z);
   ptlUnlock(z);
   if (z.forceFlush) tlbFlushMmu(z.tlb);
   return z.vpnBase + i;

@@ -4,18 +4,15 @@
  * anything runs, in the same words as the model's checks.
  */
 
+import { parseSize, type Scenario, ScenarioError, type ScenarioOp } from "@foliolab/core";
 import {
   defaultMthp,
   defaultShmem,
   HPAGE_PMD_ORDER,
   hugepagesDirName,
   MTHP_ORDERS,
-  parseSize,
-  type Scenario,
-  ScenarioError,
-  type ScenarioOp,
   sizeNameToOrder,
-} from "@foliolab/core";
+} from "@foliolab/core/internals";
 
 const PAGE = 4096;
 

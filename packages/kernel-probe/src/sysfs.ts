@@ -5,7 +5,8 @@
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { hugepagesDirName, MEMINFO_NAMES, MTHP_ORDERS, MTHP_STAT_NAMES, VMSTAT_NAMES } from "@foliolab/core";
+import { MEMINFO_NAMES, MTHP_STAT_NAMES, VMSTAT_NAMES } from "@foliolab/core";
+import { hugepagesDirName, MTHP_ORDERS } from "@foliolab/core/internals";
 
 export const THP_DIR = "/sys/kernel/mm/transparent_hugepage";
 export { MEMINFO_NAMES };

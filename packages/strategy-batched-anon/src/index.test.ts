@@ -1,4 +1,5 @@
 import { runScenario } from "@foliolab/core";
+import { DEFAULT_GATHER_GEOMETRY } from "@foliolab/core/strategy";
 import { describe, expect, it } from "vitest";
 import batchedAnonDefault, { batchedAnon, createBatchedAnon } from "./index.js";
 
@@ -23,7 +24,7 @@ describe("batched-anon", () => {
     expect(batchedAnonDefault).toBe(batchedAnon);
     expect(batchedAnon.name).toBe("batched-anon");
     expect(createBatchedAnon({ holdFolioRef: false }).name).toBe("batched-anon-v3");
-    expect(batchedAnon.gather).toEqual({
+    expect({ ...DEFAULT_GATHER_GEOMETRY, ...batchedAnon.gather }).toEqual({
       localEntries: 8,
       entriesPerBatch: 510,
       maxBatches: 19,

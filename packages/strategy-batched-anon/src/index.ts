@@ -14,22 +14,19 @@ import {
   folioRemoveRmapRange,
   folioTestAnon,
   folioTestLarge,
-  freePagesAndSwapCacheV65,
-  type MmuGather,
   mmCounter,
   PTE,
   pageFolio,
   ptePfn,
   ptepGet,
   ptepGetAndClearFull,
-  tlbFlushRmapBatchV65,
   tlbRemovePage,
   tlbRemoveTlbEntry,
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
   zapPresentPteV65,
-} from "@foliolab/core";
+} from "@foliolab/core/strategy";
 
 export interface BatchedAnonOptions {
   /**
@@ -48,9 +45,6 @@ export interface BatchedAnonOptions {
    */
   postedEarlyBreak?: boolean;
 }
-
-/** free_pages_and_swap_cache() chunk: tlb_batch_pages_flush() frees at most 512 entries at once (v6.5). */
-const _FREE_CHUNK = 512;
 
 /**
  * folio_nr_pages_cont_mapped() (v4 3/3): how many PTEs from slot i are present and map the next
@@ -101,8 +95,7 @@ export function createBatchedAnon(options: BatchedAnonOptions = {}): ZapStrategy
   return {
     name,
     description: `Ryan Roberts' batch-zap of large anon folios (${hold ? "v4" : "v3"}, July 2023) on v6.5 zap_pte_range()`,
-    // v6.5 layout: 8 local + 19 pages of 510 encoded page pointers.
-    gather: { localEntries: 8, entriesPerBatch: 510, maxBatches: 19, reserveOne: false, delayedRmapCap: true },
+    // The v6.5 gather layout, tlb_flush_rmaps() and free_pages_and_swap_cache(): core's defaults.
 
     /** zap_pte_range()'s present-PTE branch with the v4 3/3 hunk. */
     zapPresentPtes(z: ZapContext, max: number): number {
@@ -125,16 +118,6 @@ export function createBatchedAnon(options: BatchedAnonOptions = {}): ZapStrategy
         }
       }
       return zapPresentPteV65(z);
-    },
-
-    /** tlb_flush_rmaps() -> tlb_flush_rmap_batch() (v6.5): page_remove_rmap() per delayed entry. */
-    flushRmaps(z: ZapContext): void {
-      tlbFlushRmapBatchV65(z);
-    },
-
-    /** free_pages_and_swap_cache() (v6.5); on s390 free_page_and_swap_cache() at once. */
-    releaseGathered(tlb: MmuGather, from: number, to: number): void {
-      freePagesAndSwapCacheV65(tlb, from, to);
     },
   };
 }

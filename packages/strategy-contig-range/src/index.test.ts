@@ -1,4 +1,5 @@
 import { runScenario } from "@foliolab/core";
+import { DEFAULT_GATHER_GEOMETRY } from "@foliolab/core/strategy";
 import { describe, expect, it } from "vitest";
 import contigRangeDefault, { contigRange } from "./index.js";
 
@@ -20,7 +21,7 @@ function munmap(size: string, mthp: Record<string, string> | undefined, kind = "
 describe("contig-range", () => {
   it("is the default and the named export, with 16-byte pfn_range batches", () => {
     expect(contigRangeDefault).toBe(contigRange);
-    expect(contigRange.gather).toEqual({
+    expect({ ...DEFAULT_GATHER_GEOMETRY, ...contigRange.gather }).toEqual({
       localEntries: 8,
       entriesPerBatch: 255,
       maxBatches: 39,

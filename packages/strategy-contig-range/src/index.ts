@@ -26,7 +26,7 @@ import {
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
-} from "@foliolab/core";
+} from "@foliolab/core/strategy";
 
 /** ULONG_MAX: no range open. */
 const NO_RANGE = -1;
@@ -97,7 +97,7 @@ export const contigRange: ZapStrategy = {
   description: "Ryan Roberts' mmu_gather of pfn ranges (v2, Aug 2023): rmap per range in tlb_flush_rmaps, refs per range",
   // struct pfn_range is 16 bytes: (4096 - 16) / 16 = 255 ranges per batch page, 10000 / 255 = 39
   // pages; delayed_rmap and its cap are gone (every rmap is batched).
-  gather: { localEntries: 8, entriesPerBatch: 255, maxBatches: 39, reserveOne: false, delayedRmapCap: false },
+  gather: { entriesPerBatch: 255, maxBatches: 39, delayedRmapCap: false },
 
   /** zap_pte_range()'s present-PTE branch (v2 2/5): no rmap here on SMP, only the gather. */
   zapPresentPtes(z: ZapContext): number {

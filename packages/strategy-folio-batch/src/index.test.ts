@@ -1,4 +1,5 @@
 import { runScenario } from "@foliolab/core";
+import { DEFAULT_GATHER_GEOMETRY } from "@foliolab/core/strategy";
 import { describe, expect, it } from "vitest";
 import folioBatchDefault, { folioBatch } from "./index.js";
 
@@ -16,7 +17,7 @@ function run(folio: "4K" | "64K", ops: Record<string, unknown>[], kind = "anon")
 describe("folio-batch", () => {
   it("is the default and the named export, with the 6.9+ gather", () => {
     expect(folioBatchDefault).toBe(folioBatch);
-    expect(folioBatch.gather).toEqual({
+    expect({ ...DEFAULT_GATHER_GEOMETRY, ...folioBatch.gather }).toEqual({
       localEntries: 8,
       entriesPerBatch: 510,
       maxBatches: 19,

@@ -45,7 +45,13 @@ function parseArgs(argv) {
 }
 
 function isStrategy(x) {
-  return x && typeof x === "object" && typeof x.name === "string" && typeof x.zapPresentPtes === "function";
+  const hooks = ["zapPresentPtes", "startPteTable", "flushRmaps", "releaseGathered", "reclaimUnmapBatch"];
+  return (
+    x &&
+    typeof x === "object" &&
+    typeof x.name === "string" &&
+    hooks.every((h) => x[h] === undefined || typeof x[h] === "function")
+  );
 }
 
 async function load(spec) {

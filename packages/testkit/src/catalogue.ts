@@ -7,12 +7,7 @@
  *   deferred-split counters may differ, and those only downwards).
  * - "replay": known kernel bugs and hazards, written as scenarios a buggy strategy trips an
  *   invariant on. They are checked for equivalence too.
- *
- * Scenarios that use ops core does not implement yet (NOT_YET_SUPPORTED) stay in the
- * catalogue; the kit skips them with a reason until core supports the op.
  */
-
-import { NOT_YET_SUPPORTED } from "@foliolab/core";
 
 /** A scenario as JSON: what runScenario() takes. Kept loose so new core fields need no kit release. */
 export interface ScenarioJson {
@@ -540,29 +535,3 @@ export const REPLAY_SCENARIOS: readonly CatalogueEntry[] = [
 
 /** Every scenario the kit runs: equivalence first, then the replays. */
 export const CATALOGUE: readonly CatalogueEntry[] = [...EQUIVALENCE_SCENARIOS, ...REPLAY_SCENARIOS];
-
-/** The key NOT_YET_SUPPORTED uses for an op: "fork", "madvise:free", ... */
-export function opKey(op: Record<string, unknown>): string {
-  return op.op === "madvise" ? `madvise:${String(op.advice)}` : String(op.op);
-}
-
-/**
- * The ops of a scenario core does not implement yet (in NOT_YET_SUPPORTED), deduplicated.
- * Empty when the scenario can run.
- */
-export function unsupportedOps(scenario: ScenarioJson, notYetSupported: ReadonlySet<string> = NOT_YET_SUPPORTED): string[] {
-  const out = new Set<string>();
-  for (const op of scenario.ops) {
-    const key = opKey(op);
-    if (notYetSupported.has(key)) out.add(key);
-  }
-  if (scenario.config?.swap !== undefined && notYetSupported.has("swap")) out.add("swap");
-  return [...out];
-}
-
-/** Why a scenario is skipped, or undefined when it runs. */
-export function skipReason(scenario: ScenarioJson, notYetSupported: ReadonlySet<string> = NOT_YET_SUPPORTED): string | undefined {
-  const ops = unsupportedOps(scenario, notYetSupported);
-  if (ops.length === 0) return undefined;
-  return `core does not support ${ops.map((o) => `"${o}"`).join(", ")} yet (NOT_YET_SUPPORTED); runs once core implements it`;
-}

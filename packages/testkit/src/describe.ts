@@ -5,7 +5,8 @@
 
 import type { ZapStrategy } from "@foliolab/core";
 import { describe, it } from "vitest";
-import { CATALOGUE, type CatalogueEntry, skipReason } from "./catalogue.js";
+import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
+import { defaultDeadline } from "./deadline.js";
 import {
   checkEquivalence,
   formatEquivalenceReport,
@@ -51,6 +52,7 @@ function conformanceError(message: string, cause: unknown): ConformanceError {
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
   if (run.error) {
     const msg = `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+    if (run.error.timedOut) return msg;
     const ref = referenceRun(scenario).error;
     if (ref && ref.kind === run.error.kind && ref.invariant === run.error.invariant) {
       return `${msg}\n(per-page fails here too: ${formatRunError(ref)} -- most likely a core bug, not the strategy's)`;
@@ -68,8 +70,6 @@ function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]
 export interface ConformanceCheck {
   suite: "invariants" | "equivalence" | "replays" | "property";
   title: string;
-  /** Why the check is skipped (ops core does not implement yet), or undefined. */
-  skip?: string;
   /** The catalogue scenario the check runs (none for the property test). */
   scenario?: CatalogueEntry["scenario"];
   timeout: number;
@@ -91,11 +91,24 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
   const entries = [...(options.scenarios ?? CATALOGUE), ...(options.extraScenarios ?? [])];
   const timeout = options.scenarioTimeout ?? 120_000;
   const runs = new Map<CatalogueEntry, StrategyRun>();
+  // Once a run is stopped at its time limit, the other checks fail at once with its message
+  // instead of each waiting out its own limit: the whole suite is rejected in seconds.
+  let stuck: string | undefined;
   const runOf = (e: CatalogueEntry): StrategyRun => {
     let r = runs.get(e);
-    if (!r) {
-      r = runChecked(strategy, e.scenario);
+    if (!r && stuck !== undefined) {
+      r = {
+        strategy: strategy.name,
+        scenario: e.scenario.name,
+        error: { kind: "strategy", timedOut: true, message: `not run: an earlier scenario stopped at its time limit: ${stuck}` },
+      };
       runs.set(e, r);
+    }
+    if (!r) {
+      // The per-page reference first (cached; the equivalence check needs it anyway): its time sets the limit.
+      r = runChecked(strategy, e.scenario, { deadlineMs: defaultDeadline(referenceRun(e.scenario).elapsedMs) });
+      runs.set(e, r);
+      if (r.error?.timedOut) stuck = `scenario "${e.scenario.name}": ${r.error.message}`;
     }
     return r;
   };
@@ -117,8 +130,6 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
       timeout,
       run,
     };
-    const reason = skipReason(e.scenario);
-    if (reason !== undefined) check.skip = reason;
     checks.push(check);
   };
   const shapes = entries.filter((x) => x.group === "equivalence");
@@ -137,6 +148,7 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
       title: `${numRuns} random sequences (seed ${options.seed ?? "random"})`,
       timeout: options.propertyTimeout ?? 600_000,
       run: () => {
+        if (stuck !== undefined) throw new ConformanceError(`not run: an earlier scenario stopped at its time limit: ${stuck}`);
         const report = runProperty(strategy, {
           ...options.shape,
           numRuns,
@@ -169,7 +181,6 @@ export function firstRejection(
   console.error = () => {};
   try {
     for (const c of conformanceChecks(strategy, options)) {
-      if (c.skip !== undefined) continue;
       try {
         c.run();
       } catch (e) {
@@ -185,8 +196,7 @@ export function firstRejection(
 /**
  * Register the conformance tests for a strategy: the invariant suite over the catalogue,
  * the equivalence check against per-page, the replays of known kernel bugs, and the
- * fast-check property test. Scenarios using ops core does not implement yet are registered
- * as skipped tests whose name gives the reason.
+ * fast-check property test.
  */
 export function describeStrategyConformance(strategy: ZapStrategy, options: ConformanceOptions = {}): void {
   const checks = conformanceChecks(strategy, options);
@@ -196,8 +206,7 @@ export function describeStrategyConformance(strategy: ZapStrategy, options: Conf
       if (mine.length === 0) continue;
       describe(SUITE_TITLES[suite], () => {
         for (const c of mine) {
-          if (c.skip !== undefined) it.skip(`${c.title} [skipped: ${c.skip}]`, () => {});
-          else it(c.title, c.run, c.timeout);
+          it(c.title, c.run, c.timeout);
         }
       });
     }

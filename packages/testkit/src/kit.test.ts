@@ -5,23 +5,21 @@
 
 import {
   costsToRecord,
-  folioUnqueueDeferredSplit,
+  createKernel,
   InvariantViolation,
-  Kernel,
-  kernelConfig,
-  NOT_YET_SUPPORTED,
+  type Kernel,
   observe,
   parseScenario,
-  ptePfn,
   runScenario,
   runScenarioDetailed,
   type ScenarioOp,
   type ZapStrategy,
 } from "@foliolab/core";
+import { folioUnqueueDeferredSplit, ptePfn, zapPresentPteV65 } from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CATALOGUE, REPLAY_SCENARIOS, skipReason, unsupportedOps } from "./catalogue.js";
+import { CATALOGUE, REPLAY_SCENARIOS } from "./catalogue.js";
 import { ConformanceError, conformanceChecks, firstRejection } from "./describe.js";
 import { checkEquivalence, formatEquivalenceReport, referenceRun, runChecked } from "./equivalence.js";
 import { batchedReference, MUTANTS, mutant } from "./mutants.js";
@@ -34,7 +32,7 @@ import { programArbitrary, programToScenario, runProperty } from "./property.js"
 function failures(strategy: ZapStrategy, suites: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const c of conformanceChecks(strategy, { numRuns: 0 })) {
-    if (c.skip !== undefined || !suites.includes(c.suite)) continue;
+    if (!suites.includes(c.suite)) continue;
     if (c.scenario && referenceRun(c.scenario).error) continue;
     try {
       c.run();
@@ -50,7 +48,6 @@ describe("catalogue", () => {
   it("every scenario parses, and per-page runs every supported one cleanly with its expects met", () => {
     for (const e of CATALOGUE) {
       expect(() => parseScenario(e.scenario), e.scenario.name).not.toThrow();
-      if (skipReason(e.scenario) !== undefined) continue;
       const run = runChecked(perPage, e.scenario);
       expect(run.error, e.scenario.name).toBeUndefined();
       expect(
@@ -64,25 +61,6 @@ describe("catalogue", () => {
     const names = CATALOGUE.map((e) => e.scenario.name);
     expect(new Set(names).size).toBe(names.length);
     for (const r of REPLAY_SCENARIOS) expect(r.replays?.length ?? 0).toBeGreaterThan(40);
-  });
-
-  it("covers fork, lazyfree reclaim, pageout, mremap and pin, skipped with a reason while core lacks them", () => {
-    const ops = new Set(CATALOGUE.flatMap((e) => unsupportedOps(e.scenario, new Set(NOT_YET_SUPPORTED))));
-    for (const op of ["fork", "reclaim", "madvise:free", "madvise:pageout", "mremap", "pin"]) {
-      if (NOT_YET_SUPPORTED.has(op)) expect(ops.has(op), op).toBe(true);
-    }
-    const fork = CATALOGUE.find((e) => e.scenario.name === "fork-cow-exit");
-    expect(skipReason(fork!.scenario, new Set(["fork"]))).toMatch(/core does not support "fork" yet/);
-    // Once core implements an op, the scenario runs.
-    expect(skipReason(fork!.scenario, new Set())).toBeUndefined();
-  });
-
-  it("registers skipped checks with the reason in the title", () => {
-    const skipped = conformanceChecks(perPage, { numRuns: 0 }).filter((c) => c.skip !== undefined);
-    if ([...NOT_YET_SUPPORTED].some((op) => ["fork", "reclaim", "mremap", "pin"].includes(op))) {
-      expect(skipped.length).toBeGreaterThan(0);
-    }
-    for (const c of skipped) expect(c.skip).toMatch(/NOT_YET_SUPPORTED/);
   });
 });
 
@@ -184,8 +162,8 @@ describe("the kit's own mutants: every kind is rejected", () => {
     const hides: ZapStrategy = {
       ...perPage,
       name: "hides-partially-mapped",
-      zapPresentPtes(z, max) {
-        const n = perPage.zapPresentPtes(z, max);
+      zapPresentPtes(z) {
+        const n = zapPresentPteV65(z);
         for (const folio of [...z.k.deferredSplitQueue]) folioUnqueueDeferredSplit(z.k, folio);
         return n;
       },
@@ -205,7 +183,7 @@ describe("the kit's own mutants: every kind is rejected", () => {
         throw authors;
       },
     };
-    const check = conformanceChecks(thrower, { numRuns: 0 }).find((c) => c.suite === "invariants" && !c.skip)!;
+    const check = conformanceChecks(thrower, { numRuns: 0 }).find((c) => c.suite === "invariants")!;
     let caught: unknown;
     try {
       check.run();
@@ -370,7 +348,7 @@ describe("catalogue shapes are what they claim (under per-page)", () => {
   /** Run a catalogue scenario under per-page, handing each op's model to `at`. */
   function shape(name: string, at: (k: Kernel, op: ScenarioOp, i: number, costs: Record<string, number>) => void): void {
     const entry = CATALOGUE.find((e) => e.scenario.name === name)!;
-    let before = costsToRecord(new Kernel(kernelConfig(parseScenario(entry.scenario)), perPage).costs);
+    let before = costsToRecord(createKernel(parseScenario(entry.scenario), { strategy: perPage }).costs);
     runScenarioDetailed(entry.scenario, {
       strategy: perPage,
       onOp: (k, op, i) => {
@@ -431,5 +409,52 @@ describe("catalogue shapes are what they claim (under per-page)", () => {
       }
     });
     expect(adjacent).toBe(true);
+  });
+});
+
+describe("a strategy stuck in an endless loop", () => {
+  const loops: ZapStrategy = {
+    ...perPage,
+    name: "loops-forever",
+    zapPresentPtes() {
+      for (;;) {
+        // never returns
+      }
+    },
+  };
+
+  it("is rejected in seconds, the hook named: the first check waits out the limit, the others fail at once", () => {
+    const checks = conformanceChecks(loops, { numRuns: 50, seed: 1 });
+    const messages: string[] = [];
+    for (const c of checks) {
+      try {
+        c.run();
+        messages.push("passed");
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConformanceError);
+        messages.push((e as Error).message);
+      }
+    }
+    expect(messages[0]).toMatch(/strategy "loops-forever": did not return from zapPresentPtes within 3 s \(the kit's limit/);
+    for (const m of messages) expect(m).toMatch(/did not return from zapPresentPtes within 3 s/);
+    expect(messages.filter((m) => m.includes("not run: an earlier scenario stopped at its time limit")).length).toBeGreaterThan(
+      checks.length / 2,
+    );
+  });
+
+  it("the property runner stops at the first run that hits the limit (no shrinking) and names the hook", () => {
+    const report = runProperty(loops, { numRuns: 20, seed: 1 });
+    expect(report.ok).toBe(false);
+    expect(report.numShrinks).toBe(0);
+    expect(report.message).toMatch(/did not return from zapPresentPtes within 3 s/);
+  });
+
+  it("a run under the limit is unchanged: the same result and state as without one", () => {
+    const scenario = CATALOGUE[0]?.scenario as NonNullable<(typeof CATALOGUE)[0]>["scenario"];
+    const plain = runChecked(perPage, scenario, { observe: "end" });
+    const limited = runChecked(perPage, scenario, { observe: "end", deadlineMs: 10_000 });
+    expect(limited.error).toBeUndefined();
+    expect(limited.result).toEqual(plain.result);
+    expect(limited.observed).toEqual(plain.observed);
   });
 });

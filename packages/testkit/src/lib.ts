@@ -8,12 +8,10 @@ export {
   CATALOGUE,
   type CatalogueEntry,
   EQUIVALENCE_SCENARIOS,
-  opKey,
   REPLAY_SCENARIOS,
   type ScenarioJson,
-  skipReason,
-  unsupportedOps,
 } from "./catalogue.js";
+export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export {
   type CheckEquivalenceOptions,
   type Checkpoint,

@@ -13,15 +13,18 @@ import {
   folioPteBatch,
   folioPteBatchAt,
   folioPutRefs,
+  folioRefAdd,
   folioRemoveRmapPtes,
   folioTestAnon,
+  folioTestFlag,
   folioTestLarge,
+  folioUnqueueDeferredSplit,
+  freePagesAndSwapCacheV65,
+  freePagesAndSwapCacheV69,
   freeSwapCache,
   GATHER,
-  getAndClearFullPtes,
   lruAddDrain,
   type MmuGather,
-  MTHP_STAT_NAMES,
   mmCounter,
   PG,
   PTE,
@@ -33,7 +36,7 @@ import {
   pteYoung,
   type ReclaimUnmapContext,
   releasePages,
-  tlbDelayRmap,
+  tlbFlushRmapBatchV69,
   tlbRemoveFolioPages,
   tlbRemovePage,
   tlbRemoveTlbEntries,
@@ -41,91 +44,41 @@ import {
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
-} from "@foliolab/core";
+  zapPresentFolioPtesV69,
+  zapPresentPtesV69,
+  zapPresentPteV65,
+} from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
 // ---- a correct batching strategy (6.9: zap_present_folio_ptes + folios_put_refs) -----
 
 type BatchFn = (z: ZapContext, folio: number, i: number, max: number) => number;
 
-/** Build a 6.9-style batching zapPresentPtes with a pluggable batch length function. */
+/** 6.9's zap_present_ptes() with the batch length taken from `batchLen` instead of folio_pte_batch(). */
 function batchingZap(batchLen: BatchFn) {
   return (z: ZapContext, max: number): number => {
-    const k = z.k;
-    const i = z.index;
     const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0) {
-      ptepGetAndClearFull(z, i);
-      tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-      return 1;
-    }
-    const folio = pageFolio(k, pfn);
-    const nr = folioTestLarge(k, folio) && max > 1 ? batchLen(z, folio, i, max) : 1;
-    const anon = folioTestAnon(k, folio);
-    let pte = z.ptent;
-    if (anon) clearFullPtes(z, i, nr);
-    else pte = getAndClearFullPtes(z, i, nr);
-    tlbRemoveTlbEntries(z.tlb, z.vpn(i), nr);
-    let delayRmap = false;
-    if (!anon) {
-      if (pteDirty(pte)) {
-        folioMarkDirty(k, folio);
-        if (tlbDelayRmap(z.tlb)) {
-          delayRmap = true;
-          z.forceFlush = true;
-        }
-      }
-      if (pteYoung(pte)) folioMarkAccessed(k, folio);
-    }
-    z.addRss(mmCounter(k, folio), -nr);
-    if (!delayRmap) folioRemoveRmapPtes(k, folio, pfn, nr, z.vma);
-    if (tlbRemoveFolioPages(z.tlb, pfn, nr, delayRmap)) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
+    if (pfn < 0) return zapPresentPtesV69(z, max); // the zero page: cleared alone
+    const folio = pageFolio(z.k, pfn);
+    const nr = folioTestLarge(z.k, folio) && max > 1 ? batchLen(z, folio, z.index, max) : 1;
+    zapPresentFolioPtesV69(z, folio, pfn, nr);
     return nr;
   };
 }
 
-function batchedFlushRmaps(z: ZapContext): void {
-  const tlb = z.tlb;
-  if (!tlb.delayedRmap) return;
-  for (let i = 0; i < tlb.count; i++) {
-    const flags = tlb.itemFlags[i] as number;
-    if ((flags & GATHER.delayRmap) !== 0) {
-      const pfn = tlb.itemPfn[i] as number;
-      folioRemoveRmapPtes(z.k, pageFolio(z.k, pfn), pfn, tlb.itemNr[i] as number, z.vma);
-      tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
-    }
-  }
-  tlb.delayedRmap = false;
-}
-
-function batchedRelease(tlb: MmuGather, from: number, to: number): void {
-  const k = tlb.k;
-  lruAddDrain(k);
-  const fb = new FolioBatch(k);
-  for (let i = from; i < to; i++) {
-    const folio = pageFolio(k, tlb.itemPfn[i] as number);
-    freeSwapCache(k, folio);
-    const nr = ((tlb.itemFlags[i] as number) & GATHER.nrPagesNext) !== 0 ? (tlb.itemNr[i] as number) : 1;
-    fb.add(folio, nr);
-  }
-  fb.flush();
-}
-
 /**
  * A correct batching strategy (David Hildenbrand's 6.9 zap: folio_pte_batch, one rmap
- * update and one gather item per batch, folios_put_refs). Used as the positive control for
- * batching: the kit must pass it, and its deferred-split counters come out lower.
+ * update and one gather item per batch, folios_put_refs), built from core's 6.9 blocks. Used
+ * as the positive control for batching: the kit must pass it, and its deferred-split counters
+ * come out lower.
  */
 export const batchedReference: ZapStrategy = {
   name: "testkit-batched",
   description: "6.9-style batching (folio_pte_batch, folio_remove_rmap_ptes, folios_put_refs): correct",
-  gather: { localEntries: 8, entriesPerBatch: 510, maxBatches: 19, reserveOne: true, delayedRmapCap: true },
-  zapPresentPtes: batchingZap(folioPteBatch),
-  flushRmaps: batchedFlushRmaps,
-  releaseGathered: batchedRelease,
+  gather: { reserveOne: true },
+  zapPresentPtes: zapPresentPtesV69,
+  flushRmaps: tlbFlushRmapBatchV69,
+  releaseGathered: freePagesAndSwapCacheV69,
 };
 
 // ---- the mutants ---------------------------------------------------------------------
@@ -171,9 +124,9 @@ const dropsReferenceEarly: ZapStrategy = {
     if (pfn >= 0) {
       const folio = pageFolio(k, pfn);
       folioPutRefs(k, folio, 1); // BUG: refcount drops below mapcount
-      k.mem.refcount[folio] = (k.mem.refcount[folio] as number) + 1; // (and is given back, so only the order is wrong)
+      folioRefAdd(k, folio, 1); // (and is given back, so only the order is wrong)
     }
-    return perPage.zapPresentPtes(z, 1);
+    return zapPresentPteV65(z);
   },
 };
 
@@ -206,7 +159,7 @@ const dropsExtraReference: ZapStrategy = {
   ...perPage,
   name: "mutant-drops-extra-reference",
   releaseGathered(tlb: MmuGather, from: number, to: number): void {
-    perPage.releaseGathered(tlb, from, to);
+    freePagesAndSwapCacheV65(tlb, from, to);
     const k = tlb.k;
     const folio = pageFolio(k, tlb.itemPfn[from] as number);
     folioPutRefs(k, folio, 1); // BUG: one put too many
@@ -302,7 +255,7 @@ const rmapAfterGather: ZapStrategy = {
     const k = z.k;
     const i = z.index;
     const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0 || !folioTestAnon(k, pageFolio(k, pfn))) return batchedReference.zapPresentPtes(z, max);
+    if (pfn < 0 || !folioTestAnon(k, pageFolio(k, pfn))) return zapPresentPtesV69(z, max);
     const folio = pageFolio(k, pfn);
     const nr = folioTestLarge(k, folio) && max > 1 ? folioPteBatch(z, folio, i, max) : 1;
     clearFullPtes(z, i, nr);
@@ -334,8 +287,6 @@ const leaksReference: ZapStrategy = {
   },
 };
 
-const NR_ANON_PARTIALLY_MAPPED = MTHP_STAT_NAMES.indexOf("nr_anon_partially_mapped");
-
 /**
  * Correct in every invariant and in the final state, but counts a deferred split for every
  * page it unmaps instead of once per folio: split_deferred ends above per-page's.
@@ -343,17 +294,15 @@ const NR_ANON_PARTIALLY_MAPPED = MTHP_STAT_NAMES.indexOf("nr_anon_partially_mapp
 const recountsDeferredSplit: ZapStrategy = {
   ...perPage,
   name: "mutant-recounts-deferred-split",
-  zapPresentPtes(z: ZapContext, max: number): number {
+  zapPresentPtes(z: ZapContext): number {
     const k = z.k;
     const pfn = vmNormalPage(z, z.ptent);
-    const n = perPage.zapPresentPtes(z, max);
+    const n = zapPresentPteV65(z);
     if (pfn >= 0) {
       const folio = pageFolio(k, pfn);
-      const flags = k.mem.flags[folio] as number;
-      if (folioTestAnon(k, folio) && (flags & PG.partiallyMapped) !== 0) {
+      if (folioTestAnon(k, folio) && folioTestFlag(k, folio, PG.partiallyMapped)) {
         // BUG: forget the folio was already counted as partially mapped, and count it again
-        k.mem.flags[folio] = flags & ~PG.partiallyMapped;
-        k.stats.modMthp(k.mem.order[folio] as number, NR_ANON_PARTIALLY_MAPPED, -1);
+        folioUnqueueDeferredSplit(k, folio);
         deferredSplitFolio(k, folio, true);
       }
     }
@@ -402,12 +351,12 @@ const reclaimPastPteHole: ZapStrategy = {
 const zeroPageNoTlbEntry: ZapStrategy = {
   ...perPage,
   name: "mutant-zero-page-no-tlb-entry",
-  zapPresentPtes(z: ZapContext, max: number): number {
+  zapPresentPtes(z: ZapContext): number {
     if (vmNormalPage(z, z.ptent) < 0) {
       ptepGetAndClearFull(z, z.index); // BUG: no tlb_remove_tlb_entry() for the zero page
       return 1;
     }
-    return perPage.zapPresentPtes(z, max);
+    return zapPresentPteV65(z);
   },
 };
 
@@ -416,7 +365,7 @@ const ignoresFullGather: ZapStrategy = {
   ...batchedReference,
   name: "mutant-ignores-full-gather",
   zapPresentPtes(z: ZapContext, max: number): number {
-    const n = batchedReference.zapPresentPtes(z, max);
+    const n = zapPresentPtesV69(z, max);
     // BUG: the gather said it is full; carry on as if it were not
     z.forceFlush = false;
     z.forceBreak = false;
@@ -429,7 +378,7 @@ const noBreakOnFullGather: ZapStrategy = {
   ...batchedReference,
   name: "mutant-no-break-on-full-gather",
   zapPresentPtes(z: ZapContext, max: number): number {
-    const n = batchedReference.zapPresentPtes(z, max);
+    const n = zapPresentPtesV69(z, max);
     z.forceBreak = false; // BUG: the flush is deferred to the end of the table, the gather overfills
     return n;
   },
@@ -441,7 +390,7 @@ const dropsLastOfFullBatch: ZapStrategy = {
   name: "mutant-drops-last-of-full-batch",
   releaseGathered(tlb: MmuGather, from: number, to: number): void {
     const full = to - from >= tlb.geometry.entriesPerBatch - (tlb.geometry.reserveOne ? 1 : 0);
-    batchedRelease(tlb, from, full ? to - 1 : to); // BUG: off by one on a full batch page
+    freePagesAndSwapCacheV69(tlb, from, full ? to - 1 : to); // BUG: off by one on a full batch page
   },
 };
 
@@ -456,7 +405,7 @@ const dropsPageCacheRef: ZapStrategy = {
       const folio = pageFolio(k, tlb.itemPfn[i] as number);
       if (!folioTestAnon(k, folio) && ((tlb.itemFlags[i] as number) & GATHER.pmd) === 0) file.push(folio);
     }
-    perPage.releaseGathered(tlb, from, to);
+    freePagesAndSwapCacheV65(tlb, from, to);
     // BUG: one more put per file page than the mapping held
     for (const folio of file) if (k.mem.isAllocatedHead(folio)) folioPutRefs(k, folio, 1);
   },

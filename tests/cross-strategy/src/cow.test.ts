@@ -4,7 +4,8 @@
  * model builds, under every strategy in the repo, with every invariant checked.
  */
 
-import { cowSelftestScenarios, observe, runScenarioDetailed } from "@foliolab/core";
+import { observe, runScenarioDetailed } from "@foliolab/core";
+import { cowSelftestScenarios } from "@foliolab/core/internals";
 import { describe, expect, it } from "vitest";
 import { ALL, perPage } from "./scenarios.js";
 

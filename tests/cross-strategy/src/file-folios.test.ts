@@ -28,7 +28,7 @@ import {
   vmNormalPage,
   type ZapContext,
   type ZapStrategy,
-} from "@foliolab/core";
+} from "@foliolab/core/internals";
 import { describe, expect, it } from "vitest";
 import {
   ALL,

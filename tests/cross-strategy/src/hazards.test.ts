@@ -5,7 +5,8 @@
  * mapcount throws InvariantViolation.
  */
 
-import { InvariantViolation, PG } from "@foliolab/core";
+import { InvariantViolation } from "@foliolab/core";
+import { PG } from "@foliolab/core/strategy";
 import { createBatchedAnon } from "@foliolab/strategy-batched-anon";
 import { describe, expect, it } from "vitest";
 import { ALL, anonFaulted, batchedAnon, MiB, PAGE, run, withOps } from "./scenarios.js";

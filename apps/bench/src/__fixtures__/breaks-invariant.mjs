@@ -1,6 +1,13 @@
 // A strategy that clears PTEs and frees pages but never removes the rmap: the model's
 // invariant checker must catch it.
-import { mmCounter, pageFolio, ptepGetAndClearFull, tlbRemovePage, tlbRemoveTlbEntry, vmNormalPage } from "@foliolab/core";
+import {
+  mmCounter,
+  pageFolio,
+  ptepGetAndClearFull,
+  tlbRemovePage,
+  tlbRemoveTlbEntry,
+  vmNormalPage,
+} from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
 export default {

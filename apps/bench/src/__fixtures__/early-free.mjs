@@ -10,19 +10,20 @@ import {
   ptepGetAndClearFull,
   tlbRemoveTlbEntry,
   vmNormalPage,
-} from "@foliolab/core";
+  zapPresentPteV65,
+} from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
 export default {
   ...perPage,
   name: "early-free",
   description: "frees each anon page before the TLB flush (test fixture)",
-  zapPresentPtes(z, max) {
+  zapPresentPtes(z) {
     const i = z.index;
     const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0) return perPage.zapPresentPtes(z, max);
+    if (pfn < 0) return zapPresentPteV65(z);
     const folio = pageFolio(z.k, pfn);
-    if (!folioTestAnon(z.k, folio)) return perPage.zapPresentPtes(z, max);
+    if (!folioTestAnon(z.k, folio)) return zapPresentPteV65(z);
     ptepGetAndClearFull(z, i);
     tlbRemoveTlbEntry(z.tlb, z.vpn(i));
     z.addRss(mmCounter(z.k, folio), -1);

@@ -1,4 +1,5 @@
 // A strategy that throws in the middle of a zap.
+import { zapPresentPteV65 } from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
 let calls = 0;
@@ -6,9 +7,9 @@ export const throwing = {
   ...perPage,
   name: "throws-midway",
   description: "throws on the 100th PTE (test fixture)",
-  zapPresentPtes(z, max) {
+  zapPresentPtes(z) {
     calls++;
     if (calls % 100 === 0) throw new TypeError("boom at PTE 100");
-    return perPage.zapPresentPtes(z, max);
+    return zapPresentPteV65(z);
   },
 };

@@ -14,6 +14,19 @@
 import {
   COST_EVENT_KEYS,
   createKernel,
+  InvariantViolation,
+  type Kernel,
+  parseSize,
+  runScenarioDetailed,
+  type Scenario,
+  ScenarioError,
+  StrategyError,
+  snapshotCounters,
+  validateScenario,
+  type ZapStrategy,
+} from "@foliolab/core";
+import { HUGE_ZERO_PFN, type MmStruct, strategyHooks, VM, ZERO_PFN } from "@foliolab/core/internals";
+import {
   folioEntireMapcount,
   folioMapcount,
   folioNrPagesMapped,
@@ -22,27 +35,13 @@ import {
   folioTestAnon,
   folioTestFlag,
   folioTestLazyfree,
-  HUGE_ZERO_PFN,
-  InvariantViolation,
-  type Kernel,
-  type MmStruct,
   type MmuGather,
   PG,
   PTE,
   PTRS_PER_PTE,
   pageFolio,
-  parseSize,
   ptePfn,
-  runScenarioDetailed,
-  type Scenario,
-  ScenarioError,
-  StrategyError,
-  snapshotCounters,
-  VM,
-  validateScenario,
-  type ZapStrategy,
-  ZERO_PFN,
-} from "@foliolab/core";
+} from "@foliolab/core/strategy";
 
 /** Runs per VMA before it is drawn in blocks. */
 export const RUN_BUDGET = 4096;
@@ -344,12 +343,13 @@ function recordingStrategy(inner: ZapStrategy, sink: Sink): ZapStrategy {
     } else sink.dropped++;
   };
   const last = () => sink.events[sink.events.length - 1];
+  const hooks = strategyHooks(inner);
   const s: ZapStrategy = {
     name: inner.name,
     ...(inner.description !== undefined ? { description: inner.description } : {}),
     ...(inner.gather !== undefined ? { gather: inner.gather } : {}),
     zapPresentPtes(z, max) {
-      const nr = inner.zapPresentPtes(z, max);
+      const nr = hooks.zapPresentPtes(z, max);
       const vpn = z.vpn(z.index);
       sink.totals.zapCalls++;
       sink.totals.zapPages += nr;
@@ -403,7 +403,7 @@ function recordingStrategy(inner: ZapStrategy, sink: Sink): ZapStrategy {
           sample,
         });
       }
-      inner.releaseGathered(tlb, from, to);
+      hooks.releaseGathered(tlb, from, to);
     },
   };
   if (inner.startPteTable) {

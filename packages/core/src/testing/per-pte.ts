@@ -1,14 +1,13 @@
 /**
- * A minimal v6.5-style strategy for core's own tests (core may not depend on strategy
- * packages). Options let a test break one rule on purpose.
+ * The v6.5 reference for core's own tests (core may not depend on strategy packages): core's
+ * v6.5 building blocks, with options that break one rule on purpose.
  */
 
 import { folioPutRefs, folioTestAnon, pageFolio } from "../folio.js";
-import { GATHER, type MmuGather, tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "../mmu-gather.js";
+import { tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "../mmu-gather.js";
 import { PTE } from "../page-table.js";
 import { pageRemoveRmap } from "../rmap.js";
 import type { ReclaimUnmapContext, ZapStrategy } from "../strategy.js";
-import { freeSwapCache, lruAddDrain, releasePages } from "../swap.js";
 import {
   folioMarkAccessed,
   folioMarkDirty,
@@ -18,6 +17,7 @@ import {
   vmNormalPage,
   type ZapContext,
 } from "../zap.js";
+import { freePagesAndSwapCacheV65, tlbFlushRmapBatchV65, zapPresentPteV65 } from "../zap-v65.js";
 
 export interface Breakage {
   /** Drop the reference inside the PTE loop instead of gathering it (frees before the flush). */
@@ -40,59 +40,28 @@ export interface Breakage {
   reclaimBatch?: "pte" | "folio-only" | "range" | "overrun";
 }
 
-export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): ZapStrategy {
+/** A test strategy: every hook given, so tests can call them. */
+export type TestStrategy = ZapStrategy & Required<Pick<ZapStrategy, "zapPresentPtes" | "flushRmaps" | "releaseGathered">>;
+
+/** Breakages that change the present-PTE body (the others keep v6.5's, core's building block). */
+const BODY_BREAKAGES = [
+  "freeBeforeFlush",
+  "forgetRmapAndRef",
+  "extraPut",
+  "noDelayRmap",
+  "skipMarkDirty",
+  "skipRss",
+  "badReturn",
+  "skipTlbEntry",
+] as const;
+
+export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): TestStrategy {
+  const intact = BODY_BREAKAGES.every((b) => !broken[b]);
   return {
     name,
-    zapPresentPtes(z: ZapContext): number {
-      if (broken.badReturn) return 0;
-      const k = z.k;
-      const i = z.index;
-      const pfn = vmNormalPage(z, z.ptent);
-      const pte = ptepGetAndClearFull(z, i);
-      if (!broken.skipTlbEntry) tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-      if (pfn < 0) return 1;
-      const folio = pageFolio(k, pfn);
-      let delay = false;
-      if (!folioTestAnon(k, folio)) {
-        if ((pte & PTE.dirty) !== 0) {
-          if (!broken.skipMarkDirty) folioMarkDirty(k, folio);
-          if (!broken.noDelayRmap && tlbDelayRmap(z.tlb)) {
-            delay = true;
-            z.forceFlush = true;
-          }
-        }
-        if ((pte & PTE.young) !== 0) folioMarkAccessed(k, folio);
-      }
-      if (!broken.skipRss) z.addRss(mmCounter(k, folio), -1);
-      if (broken.forgetRmapAndRef) return 1;
-      if (broken.extraPut && folio === pfn && (k.mem.order[folio] as number) > 0) folioPutRefs(k, folio, 1);
-      if (!delay) pageRemoveRmap(k, pfn, z.vma);
-      if (broken.freeBeforeFlush) {
-        folioPutRefs(k, folio, 1);
-        return 1;
-      }
-      if (tlbRemovePage(z.tlb, pfn, delay)) {
-        z.forceFlush = true;
-        z.forceBreak = true;
-      }
-      return 1;
-    },
-    flushRmaps(z: ZapContext): void {
-      const tlb = z.tlb;
-      if (!tlb.delayedRmap) return;
-      for (let i = 0; i < tlb.count; i++) {
-        if ((tlb.itemFlags[i] as number) & GATHER.delayRmap) {
-          pageRemoveRmap(z.k, tlb.itemPfn[i] as number, z.vma);
-          tlb.itemFlags[i] = (tlb.itemFlags[i] as number) & ~GATHER.delayRmap;
-        }
-      }
-      tlb.delayedRmap = false;
-    },
-    releaseGathered(tlb: MmuGather, from: number, to: number): void {
-      lruAddDrain(tlb.k);
-      for (let i = from; i < to; i++) freeSwapCache(tlb.k, pageFolio(tlb.k, tlb.itemPfn[i] as number));
-      releasePages(tlb.k, tlb.itemPfn, from, to);
-    },
+    zapPresentPtes: intact ? zapPresentPteV65 : brokenZapPresentPte(broken),
+    flushRmaps: tlbFlushRmapBatchV65,
+    releaseGathered: freePagesAndSwapCacheV65,
     ...(broken.reclaimBatch && broken.reclaimBatch !== "pte"
       ? {
           reclaimUnmapBatch(r: ReclaimUnmapContext, max: number): number {
@@ -108,4 +77,42 @@ export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): Za
   };
 }
 
-export const reference = perPteStrategy();
+/** v6.5's present-PTE body with the rules `broken` names left out (zapPresentPteV65 otherwise). */
+function brokenZapPresentPte(broken: Breakage): (z: ZapContext) => number {
+  return (z: ZapContext): number => {
+    if (broken.badReturn) return 0;
+    const k = z.k;
+    const i = z.index;
+    const pfn = vmNormalPage(z, z.ptent);
+    const pte = ptepGetAndClearFull(z, i);
+    if (!broken.skipTlbEntry) tlbRemoveTlbEntry(z.tlb, z.vpn(i));
+    if (pfn < 0) return 1;
+    const folio = pageFolio(k, pfn);
+    let delay = false;
+    if (!folioTestAnon(k, folio)) {
+      if ((pte & PTE.dirty) !== 0) {
+        if (!broken.skipMarkDirty) folioMarkDirty(k, folio);
+        if (!broken.noDelayRmap && tlbDelayRmap(z.tlb)) {
+          delay = true;
+          z.forceFlush = true;
+        }
+      }
+      if ((pte & PTE.young) !== 0) folioMarkAccessed(k, folio);
+    }
+    if (!broken.skipRss) z.addRss(mmCounter(k, folio), -1);
+    if (broken.forgetRmapAndRef) return 1;
+    if (broken.extraPut && folio === pfn && (k.mem.order[folio] as number) > 0) folioPutRefs(k, folio, 1);
+    if (!delay) pageRemoveRmap(k, pfn, z.vma);
+    if (broken.freeBeforeFlush) {
+      folioPutRefs(k, folio, 1);
+      return 1;
+    }
+    if (tlbRemovePage(z.tlb, pfn, delay)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+    return 1;
+  };
+}
+
+export const reference: TestStrategy = perPteStrategy();
