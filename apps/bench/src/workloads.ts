@@ -119,6 +119,64 @@ function splitPmds(b: Builder, size: number, id: string, proc?: string): void {
   }
 }
 
+/** config.shmem that leaves exactly one large order enabled (always: shmem has no MADV_HUGEPAGE need). */
+function shmemFor(folio: FolioSpec): Record<string, "never" | "always"> {
+  const m: Record<string, "never" | "always"> = {};
+  for (const s of ALL_MTHP) m[s] = "never";
+  if (folio.order >= 2) m[formatBytes(folio.bytes)] = "always";
+  return m;
+}
+
+/**
+ * mmap a shared anonymous (shmem) region whose page cache gets folios of the requested size and
+ * write every page (one fault maps each folio whole; 2M ones by PMD). For 2M-PTE: one page per
+ * 2M made read-only drops each PMD and splits the VMA, so a read maps the folios by PTEs
+ * (fault-around, 16 a fault); back to rw the VMAs merge, the PTE tables stay, and a write
+ * dirties every PTE without a fault.
+ */
+function shmemRegion(b: Builder, o: GenerateOptions, id = "s"): void {
+  const folio = folioSpec(o.folio);
+  b.op({ op: "mmap", id, size: o.size, kind: "shmem" });
+  b.op({ op: "write", id, value: 5 });
+  if (folio.order === 9 && !folio.pmd) {
+    for (let off = 0; off < o.size; off += 2 * MIB) b.op({ op: "mprotect", id, offset: off, length: PAGE, prot: "r" });
+    b.op({ op: "read", id });
+    b.op({ op: "mprotect", id, prot: "rw" });
+    b.op({ op: "write", id, value: 6 });
+  }
+}
+
+/** The folio sizes the model's file page cache has: order 0, or PMD-sized on a VM_HUGEPAGE VMA. */
+const FILE_FOLIOS = ["4K", "2M-PTE", "2M-PMD"] as const;
+const FILE_FOLIOS_REASON =
+  "the model's file page cache holds order-0 folios, or 2M ones with MADV_HUGEPAGE (no readahead ramp of 16K..1M yet)";
+
+/**
+ * mmap a file region and touch every page with `access`; for 2M folios MADV_HUGEPAGE first
+ * (do_sync_mmap_readahead() reads PMD-sized folios), and for 2M-PTE one page per 2M made
+ * PROT_NONE first, so the VMA splits and the folios are mapped by PTEs (fault-around), the
+ * PROT_NONE pages left unaccessed (a strided access skips them) and restored before the measure.
+ */
+function fileRegion(b: Builder, o: GenerateOptions, kind: "file-shared" | "file-private", access: "read" | "write"): void {
+  const folio = folioSpec(o.folio);
+  b.op({ op: "mmap", id: "f", size: o.size, kind });
+  if (folio.order === 9) b.op({ op: "madvise", id: "f", advice: "hugepage" });
+  if (folio.order === 9 && !folio.pmd) {
+    for (let off = 0; off < o.size; off += 2 * MIB) b.op({ op: "mprotect", id: "f", offset: off, length: PAGE, prot: "none" });
+    b.op({
+      op: access,
+      id: "f",
+      offset: PAGE,
+      length: 2 * MIB - PAGE,
+      stride: 2 * MIB,
+      ...(access === "write" ? { value: 5 } : {}),
+    });
+    b.op({ op: "mprotect", id: "f", prot: access === "write" ? "rw" : "r" });
+  } else {
+    b.op({ op: access, id: "f", ...(access === "write" ? { value: 5 } : {}) });
+  }
+}
+
 /** Deterministic PRNG (mulberry32). */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -378,16 +436,65 @@ export const WORKLOADS: readonly Workload[] = [
     title: "munmap() of dirty shared file pages",
     origin: "will-it-scale page_fault3 / tlb_flush3 style MAP_SHARED file memory",
     description:
-      "write every page of a shared file mapping, then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
+      "write every page of a shared file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
     defaultSize: 256 * MIB,
     minSize: 4 * MIB,
-    fixedFolios: ["4K"],
-    fixedFoliosReason: "the model's page cache holds order-0 folios",
+    fixedFolios: FILE_FOLIOS,
+    fixedFoliosReason: FILE_FOLIOS_REASON,
     generate(o) {
-      const b = newBuilder(this, { ...o, folio: "4K" });
-      b.op({ op: "mmap", id: "f", size: o.size, kind: "file-shared" });
-      b.op({ op: "write", id: "f" });
+      const b = newBuilder(this, o);
+      fileRegion(b, o, "file-shared", "write");
       b.op({ op: "munmap", id: "f" }, true);
+      return b.done();
+    },
+  }),
+  def({
+    id: "file/exit-readonly",
+    title: "exit of a process with a large read-only file mapping",
+    origin: "a database file or a big shared library mapped read-only (MAP_PRIVATE) and read through, then the process exits",
+    description:
+      "read every page of a private file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure exit(): clean file pages, no delayed rmap; the file's cache goes with its last holder",
+    defaultSize: 256 * MIB,
+    minSize: 4 * MIB,
+    fixedFolios: FILE_FOLIOS,
+    fixedFoliosReason: FILE_FOLIOS_REASON,
+    generate(o) {
+      const b = newBuilder(this, o);
+      fileRegion(b, o, "file-private", "read");
+      b.op({ op: "exit" }, true);
+      return b.done();
+    },
+  }),
+  def({
+    id: "shmem/munmap",
+    title: "munmap() of dirty shared anonymous memory (shmem)",
+    origin: "MAP_SHARED | MAP_ANONYMOUS memory (a database's shared buffers, a shm segment) torn down by munmap",
+    description:
+      "write every page of a shmem mapping whose page cache holds folios of the axis size (hugepages-<size>kB/shmem_enabled always), then measure munmap(): dirty file PTEs delay the rmap, and the last mapping's going evicts the shmem inode",
+    defaultSize: 256 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const b = newBuilder(this, o, { shmem: shmemFor(folioSpec(o.folio)) });
+      shmemRegion(b, o);
+      b.op({ op: "munmap", id: "s" }, true);
+      return b.done();
+    },
+  }),
+  def({
+    id: "shmem/exit",
+    title: "exit of two processes sharing shmem",
+    origin: "a forked worker pool over a MAP_SHARED | MAP_ANONYMOUS region (postgres-style shared buffers), exiting",
+    description:
+      "write every page of a shmem mapping (folios of the axis size), fork a child that reads it all (its own PTEs, from the page cache), then measure both exits: the child's zap leaves the cache, the parent's last mapping frees it",
+    defaultSize: 256 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const b = newBuilder(this, o, { shmem: shmemFor(folioSpec(o.folio)) });
+      shmemRegion(b, o);
+      b.op({ op: "fork", as: "child" });
+      b.op({ op: "read", proc: "child", id: "s" });
+      b.op({ op: "exit", proc: "child" }, true);
+      b.op({ op: "exit" }, true);
       return b.done();
     },
   }),

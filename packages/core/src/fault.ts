@@ -6,15 +6,24 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioGet, folioMapcount, folioPut, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
+import { folioGet, folioIndex, folioMapcount, folioPut, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
 import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG, ZERO_PFN } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, type MmStruct, VM, type Vma } from "./mm.js";
+import { type FileObject, MM_ANONPAGES, MM_FILEPAGES, type MmStruct, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
+import {
+  doFaultAround,
+  doSetPmd,
+  doShmemFault,
+  FAULT_AROUND_PAGES,
+  filemapAsyncReadahead,
+  filemapHugeReadahead,
+  filemapPage,
+} from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
@@ -215,7 +224,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   if (pfn === ZERO_PFN || k.mem.isReserved(pfn)) return wpPageCopy(k, vma, ptes, vpn);
   const folio = k.mem.pageFolio(pfn);
   const flags = k.mem.flags[folio] as number;
-  if (vma.kind === "file-shared") {
+  if (vma.kind === "file-shared" || vma.kind === "shmem") {
     // wp_page_shared(): make it writable and dirty.
     ptes[i] = pteSetFlags(pte, PTE.write | PTE.dirty | PTE.young);
     k.mem.flags[folio] = flags | PG.dirty;
@@ -236,69 +245,82 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   return wpPageCopy(k, vma, ptes, vpn);
 }
 
-/** fault_around_bytes (mm/memory.c): 64K, 16 pages. */
-export const FAULT_AROUND_PAGES = 16;
-
 /**
- * do_fault_around() -> filemap_map_pages() (mm/memory.c, mm/filemap.c, 6.18) for a read fault
- * on a file page: every empty PTE of the fault_around_bytes-aligned window around the fault
- * (clamped to the VMA and the PTE table) maps its page-cache page. A page not yet cached is
- * first read in by the mmap read-around (do_sync_mmap_readahead(): ra_pages around the fault,
- * which covers the window), and the fault is retried, so the whole window ends up mapped
- * either way: measured here, a 4K read of a fresh 1M file mapping leaves RssFile 64 kB.
+ * do_sync_mmap_readahead() (mm/filemap.c, 6.18) on a read fault of a file page not yet cached
+ * (no VM_HUGEPAGE): the mmap read-around reads ra_pages around the fault, which covers the
+ * fault_around_bytes window (clamped to the VMA and the PTE table); do_fault_around() then maps
+ * the window from the cache. Measured here: a 4K read of a fresh 1M file mapping leaves RssFile
+ * 64 kB.
  */
-function doFaultAround(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): void {
+function mmapReadAround(k: Kernel, vma: Vma, vpn: number): void {
+  const file = vma.file as NonNullable<Vma["file"]>;
+  if (file.shmem || file.folioAt(vma.pgoff + (vpn - vma.start)) !== -1) return;
   const tableStart = pmdIndex(vpn) * PTRS_PER_PTE;
   const from = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start, tableStart);
   const to = Math.min(vpn - (vpn % FAULT_AROUND_PAGES) + FAULT_AROUND_PAGES, vma.end, tableStart + PTRS_PER_PTE);
-  let mapped = 0;
-  for (let v = from; v < to; v++) {
-    const j = pteIndex(v);
-    if ((ptes[j] as number) !== 0) continue;
-    const cache = pagecacheFolio(k, vma, v);
-    folioGet(k, cache);
-    folioAddFileRmapPtes(k, cache, cache, 1, vma);
-    ptes[j] = mkPte(cache, PTE.present | PTE.young);
-    k.costs[Ev.pteSet]++;
-    mapped++;
+  for (let v = from; v < to; v++) pagecacheFolio(k, vma, v);
+}
+
+/**
+ * A fault on a file VMA with VM_HUGEPAGE and no PTE table here (pmd_none): the cache miss reads
+ * PMD-sized folios in (filemapHugeReadahead()), and a PMD-sized folio the VMA fits is mapped by
+ * do_set_pmd(): reads and shared writes; a private write COWs (do_cow_fault() maps an anon page).
+ * Returns the pfn now at vpn, or -1 when the PTE path must handle the fault.
+ */
+function filemapHugeFault(k: Kernel, vma: Vma, vpn: number, write: boolean): number {
+  const file = vma.file as NonNullable<Vma["file"]>;
+  const index = vma.pgoff + (vpn - vma.start);
+  if (file.folioAt(index) === -1) filemapHugeReadahead(k, file, index);
+  else filemapAsyncReadahead(k, file, file.folioAt(index));
+  const page = filemapPage(k, file, index);
+  if (page === -1 || (write && vma.kind === "file-private")) return -1;
+  const folio = k.mem.pageFolio(page);
+  if (!doSetPmd(k, vma, folio, vpn, write)) return -1;
+  if (write) {
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
+    k.costs[Ev.folioMarkDirty]++;
   }
-  vma.mm.rss[MM_FILEPAGES] = (vma.mm.rss[MM_FILEPAGES] as number) + mapped;
+  return page;
 }
 
 /** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
 function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
+  const folio = filemapAsyncReadahead(k, vma.file as FileObject, pagecacheFolio(k, vma, vpn));
+  // A large cached folio (VM_HUGEPAGE readahead) maps the page at this index: finish_fault() maps
+  // a single page of a non-shmem file.
+  const page = folio + (vma.pgoff + (vpn - vma.start) - folioIndex(k.mem, folio));
+  return doFileFaultPage(k, vma, ptes, vpn, write, folio, page);
+}
+
+/** doFileFault() for the page `page` of the cached `folio`: the COW copy, or one PTE of the page. */
+function doFileFaultPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean, folio: number, page: number): number {
   const i = pteIndex(vpn);
-  const cache = pagecacheFolio(k, vma, vpn);
   const mm = vma.mm;
   if (write && vma.kind === "file-private") {
     // do_cow_fault(): a private copy of the file page.
-    folioGet(k, cache);
-    const folio = allocUserFolio(k, 0);
-    k.mem.content[folio] = k.mem.content[cache] as number;
-    folioAddNewAnonRmap(k, folio, vma, vpn, false);
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-    ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
+    folioGet(k, folio);
+    const copy = allocUserFolio(k, 0);
+    k.mem.content[copy] = k.mem.content[page] as number;
+    folioAddNewAnonRmap(k, copy, vma, vpn, false);
+    k.mem.flags[copy] = (k.mem.flags[copy] as number) | PG.lru;
+    ptes[i] = mkPte(copy, PTE.present | PTE.write | PTE.dirty | PTE.young);
     mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
     k.costs[Ev.pteSet]++;
-    folioPut(k, cache);
-    return folio;
+    folioPut(k, folio);
+    return copy;
   }
-  if (!write) {
-    doFaultAround(k, vma, ptes, vpn);
-    if ((ptes[i] as number) !== 0) return ptePfn(ptes[i] as number);
-  }
-  folioGet(k, cache);
-  folioAddFileRmapPtes(k, cache, cache, 1, vma);
+  folioGet(k, folio);
+  folioAddFileRmapPtes(k, folio, page, 1, vma);
   let flags = PTE.present | PTE.young;
   if (write) {
     flags |= PTE.write | PTE.dirty;
-    k.mem.flags[cache] = (k.mem.flags[cache] as number) | PG.dirty;
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
     k.costs[Ev.folioMarkDirty]++;
   }
-  ptes[i] = mkPte(cache, flags);
+  ptes[i] = mkPte(page, flags);
   mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) + 1;
   k.costs[Ev.pteSet]++;
-  return cache;
+  return page;
 }
 
 /**
@@ -324,6 +346,20 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     }
     k.stats.countVm(VMSTAT.pgfault);
     k.costs[Ev.pageFault]++;
+    if (vma.kind === "shmem") {
+      // wp_huge_pmd() on a shared mapping without ->huge_fault: split (the PMD goes), then the
+      // PTE-level fault maps the folio again (by PMD, through finish_fault()).
+      splitHugePmd(k, vma, pmdIdx);
+      return doShmemFault(k, vma, vpn, true);
+    }
+    if (vma.kind === "file-shared" || vma.kind === "file-private") {
+      // The same for a file THP: the PMD goes (a COW drops the whole PMD, no PTEs put back);
+      // a shared write maps it again by PMD, writable; a private one copies the one page.
+      splitHugePmd(k, vma, pmdIdx);
+      const pfn = filemapHugeFault(k, vma, vpn, true);
+      if (pfn >= 0) return pfn;
+      return doFileFault(k, vma, pgt.pteAlloc(pmdIdx), vpn, true);
+    }
     if (isHugeZeroPmd(huge)) {
       // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
       pgt.hugePmd.delete(pmdIdx);
@@ -347,6 +383,16 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     return doWpPage(k, vma, ptes, vpn);
   }
   let ptes = pgt.pte.get(pmdIdx);
+  if (vma.kind === "shmem" && (!ptes || (ptes[pteIndex(vpn)] as number) === 0)) {
+    k.stats.countVm(VMSTAT.pgfault);
+    return doShmemFault(k, vma, vpn, write);
+  }
+  if (!ptes && (vma.kind === "file-shared" || vma.kind === "file-private") && (vma.flags & VM.hugepage) !== 0) {
+    k.stats.countVm(VMSTAT.pgfault);
+    const pfn = filemapHugeFault(k, vma, vpn, write);
+    if (pfn >= 0) return pfn;
+    return doFileFault(k, vma, pgt.pteAlloc(pmdIdx), vpn, write);
+  }
   if (!ptes && vma.kind === "anon" && thpOrderAllowed(k, vma, HPAGE_PMD_ORDER)) {
     const start = pmdIdx * PTRS_PER_PTE;
     if (start >= vma.start && start + PTRS_PER_PTE <= vma.end) {
@@ -373,6 +419,9 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     k.stats.countVm(VMSTAT.pgfault);
     k.costs[Ev.pageFault]++;
     if (vma.kind === "anon") return doAnonymousPage(k, vma, ptes, vpn, write);
+    // do_read_fault(): the mmap read-around, then fault-around from the page cache.
+    if (!write) mmapReadAround(k, vma, vpn);
+    if (!write && doFaultAround(k, vma, vpn)) return filemapPage(k, vma.file as FileObject, vma.pgoff + (vpn - vma.start));
     return doFileFault(k, vma, ptes, vpn, write);
   }
   if ((pte & PTE.present) === 0) {

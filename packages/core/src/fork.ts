@@ -195,7 +195,9 @@ export function doFork(k: Kernel, parent: MmStruct, name: string): MmStruct {
     const cv: Vma = { ...vma, mm: child, flags: vma.flags & ~VM.locked };
     child.vmas.push(cv);
     k.costs[Ev.vmaUpdate]++; // vm_area_dup()
-    copyPageRange(k, vma, cv);
+    // vma_needs_copy(): a shared anonymous (shmem) VMA has no anon_vma; the child faults its
+    // pages in from the page cache.
+    if (vma.kind !== "shmem") copyPageRange(k, vma, cv);
   }
   // The parent's PTEs were write-protected: flush_tlb_mm() at the end of dup_mmap().
   if (parent.vmas.length > 0) flushTlbMmRange(k, parent, 0, 0, true);

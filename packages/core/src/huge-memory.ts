@@ -9,6 +9,7 @@ import {
   folioIndex,
   folioMapcount,
   folioMapping,
+  folioPutRefs,
   folioRefAdd,
   folioRefSubAndTest,
   folioSetIndex,
@@ -30,6 +31,7 @@ import {
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
 
 export function isHugeZeroPmd(pmd: number): boolean {
   return ptePfn(pmd) === HUGE_ZERO_PFN;
@@ -90,7 +92,8 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   }
   if (isHugeZeroPmd(pmd)) return;
   folioRemoveRmapPmd(k, folio, vma);
-  vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) - HPAGE_PMD_NR;
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - HPAGE_PMD_NR;
   k.costs[Ev.rssCounterAdd]++;
   if (tlb.add(folio, 1, GATHER.pmd, 1)) tlbFlushMmu(tlb);
 }
@@ -110,6 +113,10 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const vpn = pmdIdx * PTRS_PER_PTE;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // pmdp_invalidate(): one PMD entry
   k.stats.countVm(VMSTAT.thpSplitPmd);
+  if (!isHugeZeroPmd(pmd) && ((k.mem.flags[ptePfn(pmd)] as number) & PG.anon) === 0) {
+    splitHugePmdFile(k, vma, pmd);
+    return;
+  }
   const ptes = pgt.pteAlloc(pmdIdx, true); // pgtable_trans_huge_withdraw()
   if (isHugeZeroPmd(pmd)) {
     ptes.fill(mkPte(ZERO_PFN, PTE.present));
@@ -134,6 +141,91 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;
 }
 
+/**
+ * __split_huge_pmd_locked() on a file (or shmem) VMA: the PMD is cleared and flushed and no
+ * PTEs are put back (the page cache still has the folio; later faults map it again). Its dirty
+ * and young bits go to the folio, its rmap and reference go, and the RSS counter drops.
+ */
+function splitHugePmdFile(k: Kernel, vma: Vma, pmd: number): void {
+  const folio = ptePfn(pmd);
+  const m = k.mem;
+  if ((pmd & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+  if ((pmd & PTE.young) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.referenced;
+  folioRemoveRmapPmd(k, folio, vma);
+  folioPutRefs(k, folio, 1);
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - HPAGE_PMD_NR;
+  k.costs[Ev.rssCounterAdd]++;
+}
+
+/**
+ * __folio_split(folio, 0) (6.18) of a page-cache folio (shmem here): can_split_folio() wants
+ * the cache's nr references, the mappings and the caller's; the folio is unmapped everywhere
+ * (try_to_unmap(): a PMD by a PMD split, PTEs one by one) and, unlike anon, not mapped back
+ * (remap_page() skips file folios: later faults map the pages again). The cache then holds nr
+ * order-0 folios of one reference each; the caller's references stay on the first page.
+ */
+function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  const file = k.files[folioMapping(m, folio) - 1];
+  if (!file || (m.refcount[folio] as number) !== folioMapcount(k, folio) + nr + callerRefs || folioMaybeDmaPinned(k, folio)) {
+    k.stats.modMthp(order, MTHP.splitFailed, 1);
+    return false;
+  }
+  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+    const pgt = vma.mm.pgtables;
+    const idx = pmdIndex(headVpn);
+    const huge = pgt.hugePmd.get(idx);
+    if (huge !== undefined && ptePfn(huge) === folio) {
+      splitHugePmd(k, vma, idx);
+      continue;
+    }
+    for (let i = 0; i < nr; i++) {
+      const vpn = headVpn + i;
+      if (vpn < vma.start || vpn >= vma.end) continue;
+      const ptes = pgt.pte.get(pmdIndex(vpn));
+      if (!ptes) continue;
+      const j = pteIndex(vpn);
+      const pte = ptes[j] as number;
+      if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
+      // try_to_unmap_one(): ptep_clear_flush(), the dirty bit to the folio, rmap and reference.
+      ptes[j] = 0;
+      k.costs[Ev.pteClear]++;
+      flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
+      if ((pte & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+      folioRemoveRmapPtes(k, folio, folio + i, 1, vma);
+      folioRefSubAndTest(k, folio, 1);
+      const counter = mmCounter(k, folio);
+      vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - 1;
+    }
+  }
+  k.stats.modMthp(order, MTHP.split, 1);
+  if (order === HPAGE_PMD_ORDER) {
+    k.stats.countVm(VMSTAT.thpSplitPage);
+    if (((m.flags[folio] as number) & PG.swapbacked) !== 0) k.stats.nrShmemThps -= nr;
+    else k.stats.nrFileThps -= nr;
+  }
+  const index = folioIndex(m, folio);
+  file.raMarks.delete(index);
+  const inherit =
+    (m.flags[folio] as number) & (PG.allocated | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
+  for (let i = 0; i < nr; i++) {
+    const p = folio + i;
+    m.order[p] = 0;
+    m.flags[p] = inherit;
+    m.mapcount[p] = -1;
+    m.refcount[p] = 1;
+    folioSetMapping(m, p, file.id);
+    folioSetIndex(m, p, index + i);
+    file.setFolio(index + i, p);
+  }
+  m.refcount[folio] = 1 + callerRefs;
+  k.costs[Ev.structPageLines] += nr;
+  return true;
+}
+
 /** split_huge_pmd_address() for a VMA boundary falling inside a PMD-mapped THP. */
 export function splitHugePmdAddress(k: Kernel, vma: Vma, vpn: number): void {
   const idx = Math.floor(vpn / PTRS_PER_PTE);
@@ -154,6 +246,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   const order = m.order[folio] as number;
   if (order === 0) return true;
   const flags = m.flags[folio] as number;
+  if ((flags & PG.anon) === 0) return splitFileFolio(k, folio, callerRefs);
   const expected = folioMapcount(k, folio) + callerRefs;
   if (
     (flags & PG.anon) === 0 ||

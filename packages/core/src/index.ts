@@ -22,7 +22,10 @@ export { type ObservableState, type ObservedPage, observe, observeDigest } from 
 export {
   createKernel,
   type ExpectResult,
+  MEMINFO_NAMES,
+  type MeminfoName,
   MODEL_LIMITS,
+  PROC_STATUS_NAMES,
   type ProcStatus,
   type RunOptions,
   runScenario,

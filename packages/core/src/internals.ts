@@ -26,6 +26,7 @@ export * from "./rmap-walk.js";
 export * from "./run-scenario.js";
 export * from "./scenario.js";
 export * from "./selftests/cow.js";
+export * from "./shmem.js";
 export * from "./stats.js";
 export * from "./strategy.js";
 export * from "./swap.js";

@@ -4,11 +4,19 @@
  * happen; this pass recounts every mapping from the page tables and compares.
  */
 
-import { ENTIRELY_MAPPED, FOLIO_PAGES_MAPPED, folioEntireMapcount, folioMapcount, folioNrPagesMappedRaw } from "./folio.js";
+import {
+  ENTIRELY_MAPPED,
+  FOLIO_PAGES_MAPPED,
+  folioEntireMapcount,
+  folioIndex,
+  folioMapcount,
+  folioMapping,
+  folioNrPagesMappedRaw,
+} from "./folio.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from "./mm.js";
 import { isSwapPte, PTE, ptePfn } from "./page-table.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from "./units.js";
 
@@ -54,6 +62,7 @@ export function auditInvariants(k: Kernel): void {
     if (mm.exited) continue;
     let anon = 0;
     let file = 0;
+    let shmem = 0;
     let swap = 0;
     for (const [, ptes] of mm.pgtables.pte) {
       for (let i = 0; i < ptes.length; i++) {
@@ -70,7 +79,9 @@ export function auditInvariants(k: Kernel): void {
           k.violate("no-use-after-free", pfn, `a PTE of ${mm.name} maps a freed page`);
         }
         pteMaps[pfn] = (pteMaps[pfn] as number) + 1;
-        if (((m.flags[folio] as number) & PG.anon) !== 0) anon++;
+        const ff = m.flags[folio] as number;
+        if ((ff & PG.anon) !== 0) anon++;
+        else if ((ff & PG.swapbacked) !== 0) shmem++;
         else file++;
       }
     }
@@ -79,14 +90,17 @@ export function auditInvariants(k: Kernel): void {
       const folio = ptePfn(pmd);
       if (!m.isAllocatedHead(folio)) k.violate("no-use-after-free", folio, `a PMD of ${mm.name} maps a freed folio`);
       pmdMaps.set(folio, (pmdMaps.get(folio) ?? 0) + 1);
-      anon += HPAGE_PMD_NR;
+      const ff = m.flags[folio] as number;
+      if ((ff & PG.anon) !== 0) anon += HPAGE_PMD_NR;
+      else if ((ff & PG.swapbacked) !== 0) shmem += HPAGE_PMD_NR;
+      else file += HPAGE_PMD_NR;
     }
     const rss = mm.rss;
-    if (rss[MM_ANONPAGES] !== anon || rss[MM_FILEPAGES] !== file || rss[MM_SWAPENTS] !== swap) {
+    if (rss[MM_ANONPAGES] !== anon || rss[MM_FILEPAGES] !== file || rss[MM_SWAPENTS] !== swap || rss[MM_SHMEMPAGES] !== shmem) {
       k.violate(
         "rss-matches-page-tables",
         -1,
-        `${mm.name}: RSS anon/file/swap ${rss[MM_ANONPAGES]}/${rss[MM_FILEPAGES]}/${rss[MM_SWAPENTS]} but page tables map ${anon}/${file}/${swap}`,
+        `${mm.name}: RSS anon/file/swap/shmem ${rss[MM_ANONPAGES]}/${rss[MM_FILEPAGES]}/${rss[MM_SWAPENTS]}/${rss[MM_SHMEMPAGES]} but page tables map ${anon}/${file}/${swap}/${shmem}`,
       );
     }
     if (mm.staleTlb.vpn.length > 0) {
@@ -163,8 +177,9 @@ export function auditInvariants(k: Kernel): void {
     if ((f & PG.deferredList) === 0) k.violate("deferred-split-queue", folio, "queued folio lacks its list membership");
   }
 
-  // The page cache (filemap_add_folio, 6.x) holds one reference per cached folio, on top of
-  // one per mapping; it is dropped only when the folio leaves the cache.
+  // The page cache (__filemap_add_folio / shmem_add_to_page_cache, 6.x) holds folio_nr_pages()
+  // references per cached folio, on top of one per mapping; they go only when the folio leaves
+  // the cache. A large folio sits at every index it covers, from its own index on.
   for (const file of k.files) {
     for (let idx = 0; idx < file.nrPages; idx++) {
       const folio = file.folioAt(idx);
@@ -172,13 +187,23 @@ export function auditInvariants(k: Kernel): void {
       if (!m.isAllocatedHead(folio)) {
         k.violate("page-cache-refs", folio, `the page cache of file ${file.id} holds a freed folio at index ${idx}`);
       }
-      const ref = m.refcount[folio] as number;
-      const mapcount = folioMapcount(k, folio);
-      if (ref < mapcount + 1) {
+      const nr = 1 << (m.order[folio] as number);
+      const first = folioIndex(m, folio);
+      if (idx < first || idx >= first + nr || folioMapping(m, folio) !== file.id) {
         k.violate(
           "page-cache-refs",
           folio,
-          `refcount ${ref} below mapcount ${mapcount} + 1 for the page cache (file ${file.id}, index ${idx})`,
+          `the page cache of file ${file.id} holds at index ${idx} a folio of ${nr} pages whose own index is ${first} (file ${folioMapping(m, folio)})`,
+        );
+      }
+      if (idx !== first) continue;
+      const ref = m.refcount[folio] as number;
+      const mapcount = folioMapcount(k, folio);
+      if (ref < mapcount + nr) {
+        k.violate(
+          "page-cache-refs",
+          folio,
+          `refcount ${ref} below mapcount ${mapcount} + ${nr} for the page cache (file ${file.id}, index ${idx})`,
         );
       }
     }

@@ -15,11 +15,19 @@ import { HPAGE_PMD_ORDER } from "./units.js";
 
 export type Arch = "x86_64" | "s390";
 export type ThpPolicy = "always" | "madvise" | "never";
+/** hugepages-<size>kB/shmem_enabled. */
+export type ShmemPolicy = "always" | "within_size" | "advise" | "never" | "inherit";
 
 export interface KernelConfig {
   arch: Arch;
   /** hugepages-<size>kB/enabled per order (index = order; orders 2..9 used). */
   mthp: ThpPolicy[];
+  /**
+   * hugepages-<size>kB/shmem_enabled per order (index = order; orders 2..9 used). "inherit"
+   * follows the top-level transparent_hugepage/shmem_enabled, which the model keeps at "never"
+   * (this machine's value), so it allocates nothing large.
+   */
+  shmem: ShmemPolicy[];
   /** Pages of physical memory the model has. */
   memoryPages: number;
   /** Swap slots (pages); 0 = no swap. */
@@ -35,6 +43,13 @@ export interface KernelConfig {
 export function defaultMthp(): ThpPolicy[] {
   const p: ThpPolicy[] = new Array(HPAGE_PMD_ORDER + 1).fill("never");
   p[HPAGE_PMD_ORDER] = "madvise";
+  return p;
+}
+
+/** The model's shmem_enabled defaults: every size "never" (2M "inherit" of a "never" top level). */
+export function defaultShmem(): ShmemPolicy[] {
+  const p: ShmemPolicy[] = new Array(HPAGE_PMD_ORDER + 1).fill("never");
+  p[HPAGE_PMD_ORDER] = "inherit";
   return p;
 }
 
@@ -105,8 +120,8 @@ export class Kernel {
     return this.nextAnonVma++;
   }
 
-  newFile(nrPages: number): FileObject {
-    const f = new FileObject(this.files.length + 1, nrPages);
+  newFile(nrPages: number, shmem = false): FileObject {
+    const f = new FileObject(this.files.length + 1, nrPages, shmem);
     this.files.push(f);
     return f;
   }

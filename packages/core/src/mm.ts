@@ -17,13 +17,19 @@ export const VM = {
   dontcopy: 1 << 6,
 } as const;
 
-export type VmaKind = "anon" | "file-private" | "file-shared";
+/**
+ * "shmem" is MAP_SHARED | MAP_ANONYMOUS: a VMA of an unnamed shmem file (shmem_zero_setup()),
+ * shared with forked children and released with its last mapping.
+ */
+export type VmaKind = "anon" | "file-private" | "file-shared" | "shmem";
 
 /** MM counters (enum mm_counters order). */
 export const MM_FILEPAGES = 0;
 export const MM_ANONPAGES = 1;
 export const MM_SWAPENTS = 2;
-export const NR_MM_COUNTERS = 3;
+/** MM_SHMEMPAGES: shmem pages (mm_counter_file() of a swap-backed folio); RssShmem. */
+export const MM_SHMEMPAGES = 3;
+export const NR_MM_COUNTERS = 4;
 
 /**
  * Where mmap puts things: a bump allocator from 1 TiB (vpn 2^28) up to the model's address
@@ -50,13 +56,21 @@ export function mremapPlacement(cursor: number, oldStart: number, nrPages: numbe
 
 /**
  * A file with a page cache (its xarray): the cached folio per page index. Stored as pfn + 1 so
- * that the pages of a big file nobody reads stay untouched zeroes.
+ * that the pages of a big file nobody reads stay untouched zeroes. A large folio is a
+ * multi-index entry: its head is stored at every index it covers, so folioAt() of any of them
+ * finds it, as xa_load() does.
  */
 export class FileObject {
   private readonly cache: Int32Array;
+  /** An unnamed shmem file whose last mapping went: its inode was evicted. */
+  released = false;
+  /** Indices of cached folios with PG_readahead set (the async readahead marker). */
+  readonly raMarks = new Set<number>();
   constructor(
     readonly id: number,
     readonly nrPages: number,
+    /** shmem_mapping(): a shmem (tmpfs) file; its folios are swap-backed. */
+    readonly shmem = false,
   ) {
     this.cache = new Int32Array(nrPages);
   }
@@ -71,11 +85,24 @@ export class FileObject {
     this.cache[index] = folio + 1;
   }
 
-  /** Every cached folio, in index order. */
+  /** Store a folio of nr pages at [index, index + nr), or clear the range (folio -1). */
+  setFolioRange(index: number, nr: number, folio: number): void {
+    this.cache.fill(folio + 1, index, index + nr);
+  }
+
+  /** xa_find(): true when any index in [first, last] holds a folio. */
+  anyPresent(first: number, last: number): boolean {
+    for (let i = first; i <= last; i++) if ((this.cache[i] as number) !== 0) return true;
+    return false;
+  }
+
+  /** Every cached folio once, in index order. */
   *folios(): IterableIterator<number> {
+    let prev = -1;
     for (let i = 0; i < this.nrPages; i++) {
       const f = (this.cache[i] as number) - 1;
-      if (f >= 0) yield f;
+      if (f >= 0 && f !== prev) yield f;
+      prev = f;
     }
   }
 }

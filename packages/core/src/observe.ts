@@ -8,8 +8,9 @@
 import { isHugeZeroPmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from "./mm.js";
 import { PTE, type PteTable, pmdIndex, ptePfn } from "./page-table.js";
+import { filemapPage } from "./shmem.js";
 import { MTHP } from "./stats.js";
 import { peekContent } from "./syscalls.js";
 import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
@@ -30,7 +31,7 @@ export interface ObservableState {
     string,
     {
       exited: boolean;
-      rss: { anon: number; file: number; swap: number };
+      rss: { anon: number; file: number; swap: number; shmem: number };
       mappings: Record<string, ObservedPage[]>;
     }
   >;
@@ -137,6 +138,7 @@ export function observeDigest(k: Kernel): string {
     mix(mm.rss[MM_ANONPAGES] as number);
     mix(mm.rss[MM_FILEPAGES] as number);
     mix(mm.rss[MM_SWAPENTS] as number);
+    mix(mm.rss[MM_SHMEMPAGES] as number);
     if (mm.exited) continue;
     const pgt = mm.pgtables;
     for (const [id, m] of mm.mappings) {
@@ -181,8 +183,8 @@ export function observeDigest(k: Kernel): string {
             } else {
               if (pte !== 0 && k.peekSwap) value = k.peekSwap(pte);
               else if (vma.file) {
-                const folio = vma.file.folioAt(vma.pgoff + (v - vma.start));
-                value = folio === -1 ? 0 : (content[folio] as number);
+                const page = filemapPage(k, vma.file, vma.pgoff + (v - vma.start));
+                value = page === -1 ? 0 : (content[page] as number);
               }
               word = pte === 0 ? MAP.none << 1 : MAP.swap << 1;
             }
@@ -224,7 +226,12 @@ export function observe(k: Kernel): ObservableState {
     }
     procs[name] = {
       exited: mm.exited,
-      rss: { anon: mm.rss[MM_ANONPAGES] as number, file: mm.rss[MM_FILEPAGES] as number, swap: mm.rss[MM_SWAPENTS] as number },
+      rss: {
+        anon: mm.rss[MM_ANONPAGES] as number,
+        file: mm.rss[MM_FILEPAGES] as number,
+        swap: mm.rss[MM_SWAPENTS] as number,
+        shmem: mm.rss[MM_SHMEMPAGES] as number,
+      },
       mappings,
     };
   }

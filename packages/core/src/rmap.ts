@@ -133,6 +133,9 @@ function folioModStat(k: Kernel, folio: number, nr: number, nrPmdmapped: number)
   }
   if (nrPmdmapped !== 0) {
     if (anon) k.stats.nrAnonThps += nrPmdmapped;
+    // NR_SHMEM_PMDMAPPED / NR_FILE_PMDMAPPED (node state, not per memcg).
+    else if (((k.mem.flags[folio] as number) & PG.swapbacked) !== 0) k.stats.nrShmemPmdmapped += nrPmdmapped;
+    else k.stats.nrFilePmdmapped += nrPmdmapped;
     k.costs[Ev.lruvecStatUpdate]++;
   }
 }

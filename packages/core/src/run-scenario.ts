@@ -10,13 +10,14 @@ import { doFork } from "./fork.js";
 import { pinUserPage, unpinUserPages } from "./gup.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
-import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
+import { defaultMthp, defaultShmem, Kernel, type KernelConfig, type ShmemPolicy, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { MAX_MEMORY_PAGES } from "./mem-map.js";
+import { MAX_MEMORY_PAGES, PG } from "./mem-map.js";
 import {
   MAX_VPN,
   MM_ANONPAGES,
   MM_FILEPAGES,
+  MM_SHMEMPAGES,
   MM_SWAPENTS,
   MMAP_BASE_VPN,
   type MmStruct,
@@ -26,7 +27,7 @@ import {
 } from "./mm.js";
 import { PTE, ptePfn } from "./page-table.js";
 import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
-import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
+import { MTHP_STAT_NAMES, VMSTAT, VMSTAT_NAMES } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
 import { installSwap } from "./swapfile.js";
 import {
@@ -47,9 +48,26 @@ import { reclaimPass } from "./vmscan.js";
 export interface ProcStatus {
   RssAnon: number;
   RssFile: number;
+  RssShmem: number;
   VmSwap: number;
   AnonHugePages: number;
 }
+
+/** The /proc/<pid>/status fields of procs.<p>. */
+export const PROC_STATUS_NAMES = ["RssAnon", "RssFile", "RssShmem", "VmSwap", "AnonHugePages"] as const;
+
+/** The /proc/meminfo fields of the result contract (kB). */
+export const MEMINFO_NAMES = [
+  "AnonPages",
+  "AnonHugePages",
+  "MemFree",
+  "Shmem",
+  "ShmemHugePages",
+  "ShmemPmdMapped",
+  "FileHugePages",
+  "FilePmdMapped",
+] as const;
+export type MeminfoName = (typeof MEMINFO_NAMES)[number];
 
 export interface ExpectResult {
   op: number;
@@ -63,7 +81,7 @@ export interface ScenarioResult {
   arch: string;
   mthp: Record<string, Record<string, number>>;
   vmstat: Record<string, number>;
-  meminfo: { AnonPages: number; AnonHugePages: number; MemFree: number };
+  meminfo: Record<MeminfoName, number>;
   procs: Record<string, ProcStatus>;
   expects: ExpectResult[];
   costs: Record<string, number>;
@@ -90,6 +108,12 @@ export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
   for (const [size, policy] of Object.entries(c.mthp ?? {})) {
     mthp[sizeNameToOrder(size) as number] = policy as ThpPolicy;
   }
+  const shmem = defaultShmem();
+  // Sizes a scenario does not name are "never" (the issue's contract), 2M included.
+  if (c.shmem) shmem[9] = "never";
+  for (const [size, policy] of Object.entries(c.shmem ?? {})) {
+    shmem[sizeNameToOrder(size) as number] = policy as ShmemPolicy;
+  }
   let memoryPages: number;
   if (c.memory !== undefined) {
     const bytes = sizeField(c.memory, "config.memory");
@@ -111,6 +135,7 @@ export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
   return {
     arch: c.arch ?? "x86_64",
     mthp,
+    shmem,
     memoryPages,
     swapPages,
     invariants: invariants ?? c.invariants ?? true,
@@ -278,12 +303,12 @@ function validateCounters(counters: Record<string, unknown>, where: string): voi
       } else if (group === "procs") {
         if (typeof v1 !== "object" || v1 === null) throw new ScenarioError(`${where}: field "${path}": must be an object`);
         for (const [k2, v2] of Object.entries(v1)) {
-          if (!["RssAnon", "RssFile", "VmSwap", "AnonHugePages"].includes(k2))
+          if (!(PROC_STATUS_NAMES as readonly string[]).includes(k2))
             throw new ScenarioError(`${where}: field "${path}.${k2}": unknown field`);
           if (typeof v2 !== "number") throw new ScenarioError(`${where}: field "${path}.${k2}": must be a number`);
         }
       } else {
-        const names: readonly string[] = group === "vmstat" ? VMSTAT_NAMES : ["AnonPages", "AnonHugePages", "MemFree"];
+        const names: readonly string[] = group === "vmstat" ? VMSTAT_NAMES : MEMINFO_NAMES;
         if (!names.includes(k1)) throw new ScenarioError(`${where}: field "${path}": unknown counter`);
         if (typeof v1 !== "number") throw new ScenarioError(`${where}: field "${path}": must be a number`);
       }
@@ -291,12 +316,15 @@ function validateCounters(counters: Record<string, unknown>, where: string): voi
   }
 }
 
-function procStatus(mm: MmStruct): ProcStatus {
+function procStatus(k: Kernel, mm: MmStruct): ProcStatus {
   let pmdAnon = 0;
-  for (const pmd of mm.pgtables.hugePmd.values()) if (!isHugeZeroPmd(pmd)) pmdAnon++;
+  for (const pmd of mm.pgtables.hugePmd.values()) {
+    if (!isHugeZeroPmd(pmd) && ((k.mem.flags[ptePfn(pmd)] as number) & PG.anon) !== 0) pmdAnon++;
+  }
   return {
     RssAnon: (mm.rss[MM_ANONPAGES] as number) * 4,
     RssFile: (mm.rss[MM_FILEPAGES] as number) * 4,
+    RssShmem: (mm.rss[MM_SHMEMPAGES] as number) * 4,
     VmSwap: (mm.rss[MM_SWAPENTS] as number) * 4,
     AnonHugePages: pmdAnon * 2048,
   };
@@ -320,11 +348,20 @@ export function snapshotCounters(
     vmstat[name] = k.stats.vmstat[i] as number;
   });
   const procs: Record<string, ProcStatus> = {};
-  for (const [name, mm] of k.procs) procs[name] = exitedStatus.get(name) ?? procStatus(mm);
+  for (const [name, mm] of k.procs) procs[name] = exitedStatus.get(name) ?? procStatus(k, mm);
   return {
     mthp,
     vmstat,
-    meminfo: { AnonPages: k.stats.nrAnonMapped * 4, AnonHugePages: k.stats.nrAnonThps * 4, MemFree: k.mem.nrFree * 4 },
+    meminfo: {
+      AnonPages: k.stats.nrAnonMapped * 4,
+      AnonHugePages: k.stats.nrAnonThps * 4,
+      MemFree: k.mem.nrFree * 4,
+      Shmem: (k.stats.vmstat[VMSTAT.nrShmem] as number) * 4,
+      ShmemHugePages: k.stats.nrShmemThps * 4,
+      ShmemPmdMapped: k.stats.nrShmemPmdmapped * 4,
+      FileHugePages: k.stats.nrFileThps * 4,
+      FilePmdMapped: k.stats.nrFilePmdmapped * 4,
+    },
     procs,
     costs: costsToRecord(k.costs),
   };
@@ -431,7 +468,7 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       for (const [s, e] of opRanges(mm, op)) doMprotect(k, mm, s, e, op.prot);
       return;
     case "exit":
-      exited.set(mm.name, procStatus(mm));
+      exited.set(mm.name, procStatus(k, mm));
       doExit(k, mm);
       unpinUserPages(k, mm, 0, Number.MAX_SAFE_INTEGER);
       return;

@@ -12,11 +12,14 @@ const sizeLike = z.union([z.string(), z.number()]);
 const proc = z.string().min(1).optional();
 
 const mthpPolicy = z.enum(["always", "madvise", "never"]);
+const shmemPolicy = z.enum(["always", "within_size", "advise", "never", "inherit"]);
 
 export const configSchema = z
   .object({
     arch: z.enum(["x86_64", "s390"]).optional(),
     mthp: z.record(z.string(), mthpPolicy).optional(),
+    /** hugepages-<size>kB/shmem_enabled per size; sizes not named are "never". */
+    shmem: z.record(z.string(), shmemPolicy).optional(),
     swap: sizeLike.optional(),
     invariants: z.boolean().optional(),
     memory: sizeLike.optional(),
@@ -36,7 +39,7 @@ const opSchemas = [
       proc,
       id: z.string().min(1),
       size: sizeLike,
-      kind: z.enum(["anon", "file-private", "file-shared"]),
+      kind: z.enum(["anon", "file-private", "file-shared", "shmem"]),
       align: sizeLike.optional(),
       locked: z.boolean().optional(),
     })
@@ -156,12 +159,12 @@ export function parseScenario(input: unknown): Scenario {
   }
   const r = scenarioSchema.safeParse(obj);
   if (!r.success) throw new ScenarioError(r.error.issues.map((i) => describeIssue("scenario", i)).join("; "));
-  if (r.data.config?.mthp) {
-    for (const key of Object.keys(r.data.config.mthp)) {
+  for (const group of ["mthp", "shmem"] as const) {
+    for (const key of Object.keys(r.data.config?.[group] ?? {})) {
       const order = sizeNameToOrder(key);
       if (order === null || order < 2 || order > 9) {
         throw new ScenarioError(
-          `config.mthp: unknown folio size "${key}" (expected one of 16K, 32K, 64K, 128K, 256K, 512K, 1M, 2M)`,
+          `config.${group}: unknown folio size "${key}" (expected one of 16K, 32K, 64K, 128K, 256K, 512K, 1M, 2M)`,
         );
       }
     }

@@ -15,6 +15,9 @@ export const MTHP_STAT_NAMES = [
   "nr_anon_partially_mapped",
   "swpout",
   "swpout_fallback",
+  "shmem_alloc",
+  "shmem_fallback",
+  "shmem_fallback_charge",
 ] as const;
 export type MthpStatName = (typeof MTHP_STAT_NAMES)[number];
 
@@ -28,6 +31,9 @@ export const MTHP = {
   nrAnonPartiallyMapped: 6,
   swpout: 7,
   swpoutFallback: 8,
+  shmemAlloc: 9,
+  shmemFallback: 10,
+  shmemFallbackCharge: 11,
 } as const;
 const NR_MTHP_STATS = MTHP_STAT_NAMES.length;
 
@@ -40,6 +46,10 @@ export const VMSTAT_NAMES = [
   "pglazyfreed",
   "pswpout",
   "pgfault",
+  "thp_file_alloc",
+  "thp_file_mapped",
+  "nr_shmem",
+  "pgmajfault",
 ] as const;
 export type VmstatName = (typeof VMSTAT_NAMES)[number];
 
@@ -52,6 +62,11 @@ export const VMSTAT = {
   pglazyfreed: 5,
   pswpout: 6,
   pgfault: 7,
+  thpFileAlloc: 8,
+  thpFileMapped: 9,
+  /** NR_SHMEM, a page count (node state), kept here with the events as /proc/vmstat lists it. */
+  nrShmem: 10,
+  pgmajfault: 11,
 } as const;
 
 export class KernelStats {
@@ -62,6 +77,11 @@ export class KernelStats {
   nrAnonMapped = 0;
   nrAnonThps = 0;
   nrFileMapped = 0;
+  /** NR_SHMEM_THPS, NR_SHMEM_PMDMAPPED, NR_FILE_THPS, NR_FILE_PMDMAPPED in pages. */
+  nrShmemThps = 0;
+  nrShmemPmdmapped = 0;
+  nrFileThps = 0;
+  nrFilePmdmapped = 0;
 
   /** count_mthp_stat()/mod_mthp_stat(): orders 1..PMD only, as in the kernel. */
   modMthp(order: number, stat: number, delta: number): void {

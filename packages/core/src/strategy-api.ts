@@ -34,7 +34,7 @@ export {
 } from "./folio.js";
 export type { Kernel } from "./kernel.js";
 export { PG } from "./mem-map.js";
-export { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
+export { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
 export {
   DEFAULT_GATHER_GEOMETRY,
   GATHER,

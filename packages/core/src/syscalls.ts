@@ -13,6 +13,7 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import { filemapPage, releaseUnmappedShmem } from "./shmem.js";
 import { lruLazyfreeDrain } from "./swap.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
@@ -24,7 +25,7 @@ function checkAddressSpace(k: Kernel, end: number): void {
   }
 }
 
-/** do_mmap(): a new private anon, private file or shared file mapping. */
+/** do_mmap(): a new private anon, private file, shared file or shared anonymous (shmem) mapping. */
 export function doMmap(
   k: Kernel,
   mm: MmStruct,
@@ -37,9 +38,10 @@ export function doMmap(
   const { start, next } = mmapPlacement(mm.mmapCursor, nrPages, alignPages);
   checkAddressSpace(k, start + nrPages);
   mm.mmapCursor = next;
-  const file = kind === "anon" ? null : k.newFile(nrPages);
+  // MAP_SHARED | MAP_ANONYMOUS: shmem_zero_setup() gives the VMA an unnamed shmem file.
+  const file = kind === "anon" ? null : k.newFile(nrPages, kind === "shmem");
   let flags = VM.read | VM.write;
-  if (kind === "file-shared") flags |= VM.shared;
+  if (kind === "file-shared" || kind === "shmem") flags |= VM.shared;
   if (locked) flags |= VM.locked;
   const vma: Vma = {
     start,
@@ -48,7 +50,7 @@ export function doMmap(
     kind,
     file,
     pgoff: kind === "anon" ? start : 0,
-    anonVma: kind === "file-shared" ? 0 : k.newAnonVma(),
+    anonVma: kind === "file-shared" || kind === "shmem" ? 0 : k.newAnonVma(),
     mapping: id,
     mm,
   };
@@ -56,9 +58,10 @@ export function doMmap(
   const mapping: Mapping = { id, start, nrPages, kind, file };
   mm.mappings.set(id, mapping);
   if (locked) {
-    // mm_populate(): MAP_LOCKED faults everything in and mlocks it.
+    // mm_populate(): MAP_LOCKED faults everything in and mlocks it (FOLL_WRITE on private
+    // writable mappings only).
     for (let vpn = start; vpn < start + nrPages; vpn++) {
-      const pfn = accessPage(k, mm, vpn, kind !== "file-shared");
+      const pfn = accessPage(k, mm, vpn, kind === "anon" || kind === "file-private");
       if (!k.mem.isReserved(pfn)) {
         const folio = k.mem.pageFolio(pfn);
         k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.mlocked;
@@ -86,6 +89,7 @@ export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): v
   splitAround(k, mm, start, end);
   const vmas = mm.vmasIn(start, end);
   unmapRegion(k, mm, vmas, start, end, () => mm.removeVmasIn(start, end));
+  releaseUnmappedShmem(k);
 }
 
 /**
@@ -150,7 +154,11 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
           splitHugePmd(k, v, idx);
         } else {
           const folio = ptePfn(huge);
-          const canWrite = prot === "rw" && !k.mem.isReserved(folio) && ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
+          // Shared shmem has no write-notify: vm_page_prot itself grants write.
+          const canWrite =
+            prot === "rw" &&
+            !k.mem.isReserved(folio) &&
+            (v.kind === "shmem" || ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0);
           pgt.hugePmd.set(idx, canWrite ? pteSetFlags(huge, PTE.write) : pteClearFlags(huge, PTE.write));
           addr = next;
           continue;
@@ -167,7 +175,7 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
             if (!k.mem.isReserved(pfn)) {
               const anon = ((k.mem.flags[k.mem.pageFolio(pfn)] as number) & PG.anon) !== 0;
               if (anon) w = ((k.mem.flags[pfn] as number) & PG.anonExclusive) !== 0;
-              else w = v.kind === "file-shared" && (pte & PTE.dirty) !== 0;
+              else w = v.kind === "shmem" || (v.kind === "file-shared" && (pte & PTE.dirty) !== 0);
             }
           }
           ptes[i] = w ? pteSetFlags(pte, PTE.write) : pteClearFlags(pte, PTE.write);
@@ -186,6 +194,7 @@ export function doExit(k: Kernel, mm: MmStruct): void {
   lruLazyfreeDrain(k); // exit_mmap(): lru_add_drain()
   exitMmap(k, mm);
   mm.exited = true;
+  releaseUnmappedShmem(k);
 }
 
 /** A user write of `value` to one page (faulting as needed). */
@@ -288,8 +297,8 @@ export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null
   if ((pte & PTE.present) !== 0) return k.mem.content[ptePfn(pte)] as number;
   if (pte !== 0 && k.peekSwap) return k.peekSwap(pte);
   if (vma.file) {
-    const folio = vma.file.folioAt(vma.pgoff + (vpn - vma.start));
-    return folio === -1 ? 0 : (k.mem.content[folio] as number);
+    const page = filemapPage(k, vma.file, vma.pgoff + (vpn - vma.start));
+    return page === -1 ? 0 : (k.mem.content[page] as number);
   }
   return 0;
 }

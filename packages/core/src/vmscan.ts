@@ -11,7 +11,7 @@ import { folioIndex, folioMapcount, folioMapped, folioMapping, folioPutRefs, fol
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
@@ -21,6 +21,7 @@ import type { ReclaimUnmapContext } from "./strategy.js";
 import { lruLazyfreeDrain } from "./swap.js";
 import { addToSwap, swapcacheEvict, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
 
 /**
  * try_to_unmap_one() for one VMA. Returns false when the walk had to stop and keep the folio
@@ -117,7 +118,8 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
       folioRemoveRmapPtes(k, folio, pfn, 1, vma);
       folioPutRefs(k, folio, 1);
     } else {
-      mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) - nr;
+      const counter = mmCounter(k, folio);
+      mm.rss[counter] = (mm.rss[counter] as number) - nr;
       folioRemoveRmapPtes(k, folio, folio + i, nr, vma);
       folioPutRefs(k, folio, nr);
     }
@@ -140,11 +142,15 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
   pending.clear();
 }
 
-/** The page cache slot of a file folio. */
+/** __filemap_remove_folio(): the folio leaves its file's cache with the cache's nr references. */
 function removeFromPagecache(k: Kernel, folio: number): void {
+  const nr = 1 << (k.mem.order[folio] as number);
   const file = k.files[folioMapping(k.mem, folio) - 1];
-  if (file) file.setFolio(folioIndex(k.mem, folio), -1);
-  folioPutRefs(k, folio, 1);
+  if (file) {
+    file.setFolioRange(folioIndex(k.mem, folio), nr, -1);
+    file.raMarks.delete(folioIndex(k.mem, folio));
+  }
+  folioPutRefs(k, folio, nr);
 }
 
 /**
@@ -166,6 +172,13 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
     const flags = m.flags[folio] as number;
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
+    if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
+      // Shmem: try_to_unmap() first, then pageout() -> shmem_writeout(), which without swap
+      // (and, in the model, with it too) redirties and keeps the folio (AOP_WRITEPAGE_ACTIVATE):
+      // it stays in the page cache, unmapped.
+      if (folioMapped(k, folio)) tryToUnmap(k, folio, pending);
+      continue;
+    }
     if ((flags & PG.anon) === 0) {
       // Clean, unmapped page cache is dropped; dirty page cache would need writeback.
       if ((flags & PG.dirty) === 0 && (!folioMapped(k, folio) || tryToUnmap(k, folio, pending))) entry.free = "pagecache";
@@ -258,7 +271,7 @@ export function reclaimPass(k: Kernel): number {
       const anon = (f & PG.anon) !== 0;
       if (
         (f & PG.lru) !== 0 &&
-        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & PG.dirty) === 0 && !folioMapped(k, pfn)))
+        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & (PG.dirty | PG.swapbacked)) === 0 && !folioMapped(k, pfn)))
       ) {
         list.push(pfn);
       }

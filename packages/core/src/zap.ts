@@ -10,7 +10,7 @@ import { folioTestAnon } from "./folio.js";
 import { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG, ZERO_PFN } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
 import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
@@ -178,9 +178,10 @@ export function reclaimUnmapBatchOf(mode: ReclaimBatching): (r: ReclaimUnmapCont
   }
 }
 
-/** mm_counter(): which RSS counter a folio is accounted in. */
+/** mm_counter(): which RSS counter a folio is accounted in (mm_counter_file(): shmem when swap-backed). */
 export function mmCounter(k: Kernel, folio: number): number {
-  return folioTestAnon(k, folio) ? MM_ANONPAGES : MM_FILEPAGES;
+  if (folioTestAnon(k, folio)) return MM_ANONPAGES;
+  return ((k.mem.flags[folio] as number) & PG.swapbacked) !== 0 ? MM_SHMEMPAGES : MM_FILEPAGES;
 }
 
 /** folio_mark_dirty() / set_page_dirty(). */

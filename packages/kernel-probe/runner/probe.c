@@ -13,8 +13,9 @@
  *   procs <n>                      number of scenario processes (main + forks)
  *   knob <hugepages-NkB> <policy>  wanted value of /sys/kernel/mm/transparent_hugepage/<dir>/enabled
  *   swap <bytes>                   a swap file of that size for the run (swapon; swapoff and removed after)
+ *   sknob <hugepages-NkB> <policy> wanted value of .../<dir>/shmem_enabled
  *   go
- *   <op> <proc> mmap <slot> <size> <align> <a|p|s> <locked>
+ *   <op> <proc> mmap <slot> <size> <align> <a|p|s|m> <locked>   (m: MAP_SHARED|MAP_ANONYMOUS)
  *   <op> <proc> madv <slot> <off> <len> <stride> <advice>   (stride 0 = one range)
  *   <op> <proc> write <slot> <off> <len> <stride> <value>
  *   <op> <proc> read <slot> <off> <len> <stride>
@@ -31,12 +32,12 @@
  *   quit
  *
  * Output (stdout), one line each:
- *   K <dir> <original> <wanted> <ok|same|absent|err:...>
+ *   K <dir>[/shmem_enabled] <original> <wanted> <ok|same|absent|err:...>
  *   W <warning>
  *   READY <main-pid>
  *   R <op> ok <ns> <syscalls> [<extra>]      ns: wall time around the syscalls (or the access loop)
  *   R <op> err <message>
- *   S <op> <proc> <RssAnon> <RssFile> <VmSwap> <AnonHugePages>   (kB, -1 when unreadable)
+ *   S <op> <proc> <RssAnon> <RssFile> <VmSwap> <AnonHugePages> <RssShmem>   (kB, -1 when unreadable)
  *   V <op> <loaded|unmapped|fault> <value>
  *   E <fatal error>
  *   BYE
@@ -95,7 +96,7 @@ struct pm_scan_arg {
 #define MAXP 64
 #define MAXSLOT 256
 #define MAXPIN 64
-#define MAXKNOB 16
+#define MAXKNOB 24
 #define PG 4096UL
 
 static char outbuf[8192];
@@ -172,6 +173,7 @@ static uint64_t num(const char *s) { return strtoull(s, NULL, 0); }
 /* ---------- mTHP knobs: apply, journal, restore ---------- */
 struct knob {
   char dir[64];
+  char file[16]; /* "enabled" or "shmem_enabled" */
   char path[160];
   char orig[16];
   char want[16];
@@ -323,17 +325,21 @@ static void recover_journal(void) {
     buf[n] = 0;
     char *save = NULL;
     for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-      char dir[64], val[16], path[160], sw[512];
+      char dir[64], val[16], path[160], file[16] = "enabled", sw[512];
       if (sscanf(l, "swapfile %511s", sw) == 1) {
         if (swapoff(sw) == 0) out("W swapped off %s, the swap file of an interrupted earlier run", sw);
         unlink(sw);
         continue;
       }
-      if (sscanf(l, "%63s %15s", dir, val) != 2 || !valid_dir(dir)) continue;
-      if (strcmp(val, "always") && strcmp(val, "inherit") && strcmp(val, "madvise") && strcmp(val, "never")) continue;
-      snprintf(path, sizeof path, THP_DIR "/%s/enabled", dir);
+      int got = sscanf(l, "%63s %15s %15s", dir, val, file);
+      if (got < 2 || !valid_dir(dir)) continue;
+      if (strcmp(file, "enabled") && strcmp(file, "shmem_enabled")) continue;
+      if (strcmp(val, "always") && strcmp(val, "inherit") && strcmp(val, "madvise") && strcmp(val, "never") &&
+          strcmp(val, "within_size") && strcmp(val, "advise"))
+        continue;
+      snprintf(path, sizeof path, THP_DIR "/%s/%s", dir, file);
       write_str(path, val);
-      out("W restored %s/enabled=%s from the journal of an interrupted earlier run", dir, val);
+      out("W restored %s/%s=%s from the journal of an interrupted earlier run", dir, file, val);
     }
   }
   unlink(journal_path);
@@ -345,7 +351,7 @@ static void apply_knobs(void) {
   int any = 0;
   for (int i = 0; i < nknobs; i++) {
     struct knob *k = &knobs[i];
-    snprintf(k->path, sizeof k->path, THP_DIR "/%.63s/enabled", k->dir);
+    snprintf(k->path, sizeof k->path, THP_DIR "/%s/%s", k->dir, k->file);
     int r = read_policy(k->path, k->orig, sizeof k->orig);
     if (r < 0) {
       strcpy(k->orig, "-");
@@ -353,7 +359,7 @@ static void apply_knobs(void) {
     }
     if (strcmp(k->orig, k->want) != 0) {
       any = 1;
-      jl += snprintf(jbuf + jl, sizeof jbuf - jl, "%s %s\n", k->dir, k->orig);
+      jl += snprintf(jbuf + jl, sizeof jbuf - jl, "%s %s %s\n", k->dir, k->orig, k->file);
     }
   }
   if (any) {
@@ -369,21 +375,23 @@ static void apply_knobs(void) {
   }
   for (int i = 0; i < nknobs; i++) {
     struct knob *k = &knobs[i];
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", k->dir, strcmp(k->file, "enabled") ? "/shmem_enabled" : "");
     if (strcmp(k->orig, "-") == 0) {
-      out("K %s - %s absent", k->dir, k->want);
+      out("K %s - %s absent", name, k->want);
       continue;
     }
     if (strcmp(k->orig, k->want) == 0) {
-      out("K %s %s %s same", k->dir, k->orig, k->want);
+      out("K %s %s %s same", name, k->orig, k->want);
       continue;
     }
     int r = write_str(k->path, k->want);
     if (r < 0) {
-      out("K %s %s %s err:%s", k->dir, k->orig, k->want, strerror(-r));
+      out("K %s %s %s err:%s", name, k->orig, k->want, strerror(-r));
       continue;
     }
     k->changed = 1;
-    out("K %s %s %s ok", k->dir, k->orig, k->want);
+    out("K %s %s %s ok", name, k->orig, k->want);
   }
   if (!any) unlink(journal_path);
   setup_swap();
@@ -446,8 +454,8 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
 
 static void status_line(const char *op) {
   static char buf[16384];
-  long v[4] = {-1, -1, -1, -1};
-  const char *names[4] = {"RssAnon:", "RssFile:", "VmSwap:", "AnonHugePages:"};
+  long v[5] = {-1, -1, -1, -1, -1};
+  const char *names[5] = {"RssAnon:", "RssFile:", "VmSwap:", "AnonHugePages:", "RssShmem:"};
   const char *files[2] = {"/proc/self/status", "/proc/self/smaps_rollup"};
   for (int f = 0; f < 2; f++) {
     int fd = open(files[f], O_RDONLY);
@@ -456,12 +464,13 @@ static void status_line(const char *op) {
     while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += r;
     close(fd);
     buf[n] = 0;
-    for (int i = f == 0 ? 0 : 3; i < (f == 0 ? 3 : 4); i++) {
+    for (int i = 0; i < 5; i++) {
+      if ((i == 3) != (f == 1)) continue; /* AnonHugePages from smaps_rollup, the rest from status */
       char *p = strstr(buf, names[i]);
       if (p) v[i] = strtol(p + strlen(names[i]), NULL, 10);
     }
   }
-  out("S %s %d %ld %ld %ld %ld", op, my_id, v[0], v[1], v[2], v[3]);
+  out("S %s %d %ld %ld %ld %ld %ld", op, my_id, v[0], v[1], v[2], v[3], v[4]);
 }
 
 static int madv_code(const char *s) {
@@ -499,7 +508,9 @@ static void do_mmap(const char *op, char **a, int n) {
   if (i >= MAXSLOT) return (void)out("R %s err too many mappings", op);
   if (align < PG) align = PG;
   int fd = -1, flags = MAP_PRIVATE;
-  if (kind != 'a') {
+  if (kind == 'm') {
+    flags = MAP_SHARED | MAP_ANONYMOUS;
+  } else if (kind != 'a') {
     char path[512];
     snprintf(path, sizeof path, "%s/f%s-%d", workdir, op, my_id);
     fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -853,8 +864,9 @@ static int run(int argc, char **argv) {
     if (!strcmp(av[0], "go")) break;
     if (!strcmp(av[0], "procs") && ac > 1) nprocs = (int)num(av[1]);
     if (!strcmp(av[0], "swap") && ac > 1) swap_bytes = num(av[1]) & ~(uint64_t)(PG - 1);
-    if (!strcmp(av[0], "knob") && ac > 2 && nknobs < MAXKNOB && valid_dir(av[1])) {
+    if ((!strcmp(av[0], "knob") || !strcmp(av[0], "sknob")) && ac > 2 && nknobs < MAXKNOB && valid_dir(av[1])) {
       snprintf(knobs[nknobs].dir, sizeof knobs[nknobs].dir, "%s", av[1]);
+      snprintf(knobs[nknobs].file, sizeof knobs[nknobs].file, "%s", av[0][0] == 's' ? "shmem_enabled" : "enabled");
       snprintf(knobs[nknobs].want, sizeof knobs[nknobs].want, "%s", av[2]);
       nknobs++;
     }

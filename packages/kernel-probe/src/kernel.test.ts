@@ -34,7 +34,10 @@ const HUGE = { op: "madvise", id: "a", advice: "hugepage" } as const;
 describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
   const original = new Map<string, string | null>();
   beforeAll(() => {
-    for (const d of knobDirs()) original.set(d, readPolicy(d));
+    for (const d of knobDirs()) {
+      original.set(d, readPolicy(d));
+      original.set(`${d}/shmem_enabled`, readPolicy(`${d}/shmem_enabled`));
+    }
   });
   afterAll(() => {
     // Safety net: whatever happened above, put every knob back.
@@ -74,6 +77,35 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
       true,
     );
     expect(r.missing).toEqual(["costs"]);
+  });
+
+  it("gives shmem 64K folios with hugepages-64kB/shmem_enabled always, one fault each, and puts the knob back", async () => {
+    const before = readPolicy("hugepages-64kB/shmem_enabled");
+    let layout: FolioLayout | undefined;
+    const r = await runOnKernel(
+      {
+        name: "shmem-64K",
+        config: { shmem: { "64K": "always" } },
+        ops: [
+          { op: "mmap", id: "s", size: "4M", kind: "shmem" },
+          { op: "write", id: "s" },
+          { op: "expect", id: "s", offset: "1M", value: 2 },
+        ],
+      },
+      {
+        onOp: ({ index, pids, mappings }) => {
+          const m = mappings.main?.s;
+          if (index === 1 && m && pids.main) layout = folioLayout(pids.main, m.address, m.address + m.size);
+        },
+      },
+    );
+    expect(r.mthp["hugepages-64kB"]?.shmem_alloc).toBeGreaterThanOrEqual(64);
+    expect(r.procs.main?.RssShmem).toBe(4096);
+    expect(r.procs.main?.RssAnon).toBe(0);
+    expect(layout?.pageCache).toEqual({ "64K": 64 });
+    expect(layout?.folios.every((f) => f.flags.includes("swapbacked") && !f.flags.includes("anon"))).toBe(true);
+    expect(r.expects.every((e) => e.ok)).toBe(true);
+    expect(readPolicy("hugepages-64kB/shmem_enabled")).toBe(before);
   });
 
   it("gives PMD-mapped 2M THPs with the model's default (2M madvise) and MADV_HUGEPAGE", async () => {
@@ -195,7 +227,7 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect(r.mthp["hugepages-64kB"]?.anon_fault_alloc).toBeGreaterThanOrEqual(64);
     expect(r.expects[3]?.message).toBe("main reads 1 at a+64K, expected 2");
     // The child mapped all 4M (shared or copied) when it exited; main still maps all of it.
-    expect(r.procs.child).toEqual({ RssAnon: 4096, RssFile: 0, VmSwap: 0, AnonHugePages: 0 });
+    expect(r.procs.child).toEqual({ RssAnon: 4096, RssFile: 0, RssShmem: 0, VmSwap: 0, AnonHugePages: 0 });
     expect(r.procs.main?.RssAnon).toBe(4096);
     expect(r.timings.map((t) => t.name)).toContain("exit");
   });

@@ -95,6 +95,11 @@ export interface FolioLayout {
   runs: FolioRun[];
   /** Folio count per size name ("4K", "64K", "2M"). */
   histogram: Record<string, number>;
+  /**
+   * The page-cache part of the census: file and shmem folios (not KPF_ANON) per size name, as
+   * mapped in the range, so a shmem or file mapping's page-cache folio sizes read directly.
+   */
+  pageCache: Record<string, number>;
   /** Folios of which only part is mapped in the range. */
   partiallyMapped: number;
   /** Bytes PMD-mapped in the range. */
@@ -180,6 +185,7 @@ export function folioLayout(pid: number, start: number, end: number): FolioLayou
     folios: [],
     runs: [],
     histogram: {},
+    pageCache: {},
     partiallyMapped: 0,
     pmdMappedBytes: 0,
     pmdSource: "none",
@@ -289,6 +295,7 @@ export function folioLayout(pid: number, start: number, end: number): FolioLayou
   for (const f of layout.folios) {
     const name = sizeName(f.size);
     layout.histogram[name] = (layout.histogram[name] ?? 0) + 1;
+    if (!f.flags.includes("anon") && !f.flags.includes("zero")) layout.pageCache[name] = (layout.pageCache[name] ?? 0) + 1;
     if (f.mappedPages < 1 << f.order) layout.partiallyMapped++;
     const last = layout.runs[layout.runs.length - 1];
     const key = `${f.order}|${f.mappedPages}|${f.pmd}|${f.flags.join(",")}`;
@@ -321,8 +328,11 @@ export function formatLayout(l: FolioLayout): string {
   const hist = Object.entries(l.histogram)
     .map(([k, v]) => `${k} x${v}`)
     .join(" ");
+  const cache = Object.entries(l.pageCache)
+    .map(([k, v]) => `${k} x${v}`)
+    .join(" ");
   lines.push(
-    `present ${l.present} swapped ${l.swapped} absent ${l.absent}; folios: ${hist || "none"} (partially mapped ${l.partiallyMapped})`,
+    `present ${l.present} swapped ${l.swapped} absent ${l.absent}; folios: ${hist || "none"} (partially mapped ${l.partiallyMapped})${cache ? `; page cache: ${cache}` : ""}`,
   );
   for (const lim of l.limits) lines.push(`note: ${lim}`);
   return lines.join("\n");

@@ -5,14 +5,21 @@
  */
 
 import { parseSize, type Scenario, ScenarioError, type ScenarioOp } from "@foliolab/core";
-import { defaultMthp, HPAGE_PMD_ORDER, hugepagesDirName, MTHP_ORDERS } from "@foliolab/core/internals";
+import {
+  defaultMthp,
+  defaultShmem,
+  HPAGE_PMD_ORDER,
+  hugepagesDirName,
+  MTHP_ORDERS,
+  sizeNameToOrder,
+} from "@foliolab/core/internals";
 
 const PAGE = 4096;
 
 export interface MappingShape {
   slot: number;
   size: number;
-  kind: "anon" | "file-private" | "file-shared";
+  kind: "anon" | "file-private" | "file-shared" | "shmem";
 }
 
 /** One step of the program; `line` is what the runner gets after "<op> <proc> ". */
@@ -40,7 +47,10 @@ export interface Program {
   steps: Step[];
   /** Proc names by id (0 = main). */
   procNames: string[];
-  /** Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9). */
+  /**
+   * Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9), then of every
+   * hugepages-<size>kB/shmem_enabled (dir "hugepages-<size>kB/shmem_enabled").
+   */
   knobs: Array<{ dir: string; policy: string }>;
   /**
    * Bytes of the swap file the runner enables for the run (config.swap, at most MAX_SWAP_FILE_BYTES;
@@ -70,6 +80,17 @@ export function wantedKnobs(s: Scenario): Array<{ dir: string; policy: string }>
     if (Number.isInteger(order) && order >= 2 && order <= HPAGE_PMD_ORDER) policy[order] = p;
   }
   return MTHP_ORDERS.map((o) => ({ dir: hugepagesDirName(o), policy: policy[o] as string }));
+}
+
+/** shmem_enabled per size: the model's defaults (every size never) overridden by config.shmem. */
+export function wantedShmemKnobs(s: Scenario): Array<{ dir: string; policy: string }> {
+  const policy = defaultShmem();
+  if (s.config?.shmem) policy[HPAGE_PMD_ORDER] = "never";
+  for (const [name, p] of Object.entries(s.config?.shmem ?? {})) {
+    const order = sizeNameToOrder(name);
+    if (order !== null && order >= 2 && order <= HPAGE_PMD_ORDER) policy[order] = p;
+  }
+  return MTHP_ORDERS.map((o) => ({ dir: `${hugepagesDirName(o)}/shmem_enabled`, policy: policy[o] as string }));
 }
 
 interface ProcState {
@@ -146,7 +167,7 @@ export function buildProgram(s: Scenario): Program {
         const slot = nextSlot++;
         if (slot >= 256) throw new ScenarioError(`${where}: the kernel runner supports at most 256 mappings`);
         p.ids.set(op.id, { slot, size: bytes, kind: op.kind });
-        const k = op.kind === "anon" ? "a" : op.kind === "file-private" ? "p" : "s";
+        const k = { anon: "a", "file-private": "p", "file-shared": "s", shmem: "m" }[op.kind];
         steps.push({
           ...base,
           kind: "mmap",
@@ -247,5 +268,10 @@ export function buildProgram(s: Scenario): Program {
     }
   });
   const swap = s.config?.swap === undefined ? 0 : (parseSize(s.config.swap) ?? 0);
-  return { steps, procNames, knobs: wantedKnobs(s), swapBytes: Math.min(swap - (swap % PAGE), MAX_SWAP_FILE_BYTES) };
+  return {
+    steps,
+    procNames,
+    knobs: [...wantedKnobs(s), ...wantedShmemKnobs(s)],
+    swapBytes: Math.min(swap - (swap % PAGE), MAX_SWAP_FILE_BYTES),
+  };
 }

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   type ExpectResult,
+  MEMINFO_NAMES,
   type ProcStatus,
   parseScenario,
   parseSize,
@@ -21,7 +22,7 @@ import { type FolioLayout, folioLayout } from "./layout.js";
 import { buildProgram, type Program, type Step } from "./program.js";
 import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
 import { acquireProbeSwap, type ProbeSwap } from "./swap.js";
-import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
+import { type CounterSnapshot, diffCounters, knobFile, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
 import { DEFAULT_TOLERANCE_PERCENT, judgeField } from "./tolerance.js";
 
 export interface MappingInfo {
@@ -145,7 +146,7 @@ export interface KernelResult extends ScenarioResult {
   swap?: Omit<ProbeSwap, "warning">;
 }
 
-const PROC_FIELDS = ["RssAnon", "RssFile", "VmSwap", "AnonHugePages"] as const;
+const PROC_FIELDS = ["RssAnon", "RssFile", "RssShmem", "VmSwap", "AnonHugePages"] as const;
 
 function kernelArch(): string {
   return process.arch === "x64"
@@ -186,10 +187,10 @@ function restoreKnobsSync(knobs: KnobLine[]): string[] {
     try {
       writePolicy(k.dir, k.original);
     } catch (e) {
-      problems.push(`could not restore ${THP_DIR}/${k.dir}/enabled to ${k.original}: ${(e as Error).message}`);
+      problems.push(`could not restore ${knobFile(k.dir)} to ${k.original}: ${(e as Error).message}`);
       continue;
     }
-    problems.push(`restored ${k.dir}/enabled to ${k.original} (the runner had not)`);
+    problems.push(`restored ${knobFile(k.dir).slice(THP_DIR.length + 1)} to ${k.original} (the runner had not)`);
   }
   return problems;
 }
@@ -237,7 +238,7 @@ interface OnceResult {
 }
 
 function statusOf(s: StatusLine): ProcStatus {
-  return { RssAnon: s.RssAnon, RssFile: s.RssFile, VmSwap: s.VmSwap, AnonHugePages: s.AnonHugePages };
+  return { RssAnon: s.RssAnon, RssFile: s.RssFile, RssShmem: s.RssShmem, VmSwap: s.VmSwap, AnonHugePages: s.AnonHugePages };
 }
 
 /**
@@ -287,7 +288,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   const errors: Array<{ op: number; message: string }> = [];
   const expects: ExpectResult[] = [];
   const missing: string[] = [];
-  let baseline: ProcStatus = { RssAnon: 0, RssFile: 0, VmSwap: 0, AnonHugePages: 0 };
+  let baseline: ProcStatus = { RssAnon: 0, RssFile: 0, RssShmem: 0, VmSwap: 0, AnonHugePages: 0 };
   let before: CounterSnapshot | undefined;
 
   const addTime = (i: number, r: Reply) => {
@@ -458,12 +459,14 @@ function sizeFromLine(line: string): number {
 
 function knobChanges(lines: KnobLine[], warnings: string[], missing: string[]): KnobChange[] {
   return lines.map((k) => {
-    const knob = `${THP_DIR}/${k.dir}/enabled`;
+    const knob = knobFile(k.dir);
+    const shmem = k.dir.endsWith("/shmem_enabled");
+    const field = shmem ? `config.shmem.${k.dir.slice(0, -"/shmem_enabled".length)}` : `config.mthp.${k.dir}`;
     if (k.status === "ok" || k.status === "same") return { dir: k.dir, original: k.original, wanted: k.wanted, status: k.status };
     if (k.status === "absent") {
       if (k.wanted !== "never") {
         warnings.push(`${knob} does not exist (kernel without mTHP of this size): the scenario wants ${k.wanted}`);
-        missing.push(`config.mthp.${k.dir}`);
+        missing.push(field);
       }
       return { dir: k.dir, original: null, wanted: k.wanted, status: "absent" };
     }
@@ -472,7 +475,7 @@ function knobChanges(lines: KnobLine[], warnings: string[], missing: string[]): 
     warnings.push(
       `needs write access to ${knob} (it is ${k.original}, the scenario wants ${k.wanted}${denied ? "; run as root" : ""}): ${msg}`,
     );
-    missing.push(`config.mthp.${k.dir}`);
+    missing.push(field);
     return { dir: k.dir, original: k.original, wanted: k.wanted, status: denied ? "denied" : "error", message: msg };
   });
 }
@@ -595,11 +598,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     arch,
     mthp: first.counters.mthp,
     vmstat: first.counters.vmstat,
-    meminfo: {
-      AnonPages: first.counters.meminfo.AnonPages ?? 0,
-      AnonHugePages: first.counters.meminfo.AnonHugePages ?? 0,
-      MemFree: first.counters.meminfo.MemFree ?? 0,
-    },
+    meminfo: Object.fromEntries(MEMINFO_NAMES.map((n) => [n, first.counters.meminfo[n] ?? 0])) as KernelResult["meminfo"],
     procs: first.procs,
     expects: first.expects,
     costs: {},

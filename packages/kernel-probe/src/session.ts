@@ -12,6 +12,7 @@ export interface StatusLine {
   RssFile: number;
   VmSwap: number;
   AnonHugePages: number;
+  RssShmem: number;
 }
 
 export interface Reply {
@@ -114,9 +115,16 @@ export class RunnerSession {
         this.readyWaiter = undefined;
         return;
       case "S": {
-        const [tok, proc, a, f, s, h] = rest.split(" ");
+        const [tok, proc, a, f, s, h, sh] = rest.split(" ");
         const list = this.statuses.get(tok ?? "") ?? [];
-        list.push({ proc: Number(proc), RssAnon: Number(a), RssFile: Number(f), VmSwap: Number(s), AnonHugePages: Number(h) });
+        list.push({
+          proc: Number(proc),
+          RssAnon: Number(a),
+          RssFile: Number(f),
+          VmSwap: Number(s),
+          AnonHugePages: Number(h),
+          RssShmem: sh === undefined ? -1 : Number(sh),
+        });
         this.statuses.set(tok ?? "", list);
         return;
       }
@@ -179,7 +187,12 @@ export class RunnerSession {
       };
     });
     const swap = swapBytes > 0 ? `swap ${swapBytes}\n` : "";
-    this.write(`procs ${procs}\n${knobs.map((k) => `knob ${k.dir} ${k.policy}\n`).join("")}${swap}go\n`);
+    // "<dir>/shmem_enabled" knobs go as sknob <dir>.
+    const line = (k: { dir: string; policy: string }) =>
+      k.dir.endsWith("/shmem_enabled")
+        ? `sknob ${k.dir.slice(0, -"/shmem_enabled".length)} ${k.policy}\n`
+        : `knob ${k.dir} ${k.policy}\n`;
+    this.write(`procs ${procs}\n${knobs.map(line).join("")}${swap}go\n`);
     return p.then(() => undefined);
   }
 

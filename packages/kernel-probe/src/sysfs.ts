@@ -5,11 +5,11 @@
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { MTHP_STAT_NAMES, VMSTAT_NAMES } from "@foliolab/core";
+import { MEMINFO_NAMES, MTHP_STAT_NAMES, VMSTAT_NAMES } from "@foliolab/core";
 import { hugepagesDirName, MTHP_ORDERS } from "@foliolab/core/internals";
 
 export const THP_DIR = "/sys/kernel/mm/transparent_hugepage";
-export const MEMINFO_NAMES = ["AnonPages", "AnonHugePages", "MemFree"] as const;
+export { MEMINFO_NAMES };
 
 export interface CounterSnapshot {
   mthp: Record<string, Record<string, number>>;
@@ -98,10 +98,15 @@ export function diffCounters(before: CounterSnapshot, after: CounterSnapshot): C
   };
 }
 
-/** The bracketed policy of a hugepages-<size>kB/enabled file, or null when it does not exist. */
+/** The sysfs file of a knob name: "hugepages-<size>kB" (its enabled) or "hugepages-<size>kB/shmem_enabled". */
+export function knobFile(dir: string): string {
+  return dir.endsWith("/shmem_enabled") ? `${THP_DIR}/${dir}` : `${THP_DIR}/${dir}/enabled`;
+}
+
+/** The bracketed policy of a hugepages-<size>kB/enabled (or .../shmem_enabled) file, or null when it does not exist. */
 export function readPolicy(dir: string): string | null {
   try {
-    const m = /\[(\w+)\]/.exec(readFileSync(`${THP_DIR}/${dir}/enabled`, "utf8"));
+    const m = /\[(\w+)\]/.exec(readFileSync(knobFile(dir), "utf8"));
     return m?.[1] ?? null;
   } catch {
     return null;
@@ -110,8 +115,8 @@ export function readPolicy(dir: string): string | null {
 
 /** Write a hugepages-<size>kB/enabled knob (the only file this package ever writes in sysfs). */
 export function writePolicy(dir: string, policy: string): void {
-  if (!/^hugepages-\d+kB$/.test(dir)) throw new Error(`not an mTHP size directory: ${dir}`);
-  writeFileSync(`${THP_DIR}/${dir}/enabled`, policy);
+  if (!/^hugepages-\d+kB(\/shmem_enabled)?$/.test(dir)) throw new Error(`not an mTHP size directory: ${dir}`);
+  writeFileSync(knobFile(dir), policy);
 }
 
 /** Every hugepages-<size>kB directory that has an `enabled` knob on this machine. */

@@ -37,6 +37,18 @@ export const SYSTEM_WIDE_TOLERANCE: Readonly<Record<string, ToleranceRule>> = {
     why: "system-wide (kB): includes other processes (khugepaged)",
     outside: "mismatch",
   },
+  "vmstat.nr_shmem": {
+    floor: 128,
+    perOp: 0,
+    why: "system-wide gauge (pages): per-cpu vmstat deltas not yet folded in (up to the stat threshold per CPU) and other processes' shmem",
+    outside: "mismatch",
+  },
+  "meminfo.Shmem": {
+    floor: 512,
+    perOp: 0,
+    why: "system-wide (kB): per-cpu vmstat deltas not yet folded in and other processes' shmem",
+    outside: "mismatch",
+  },
   "meminfo.MemFree": {
     floor: 4096,
     perOp: 4,

@@ -13,7 +13,7 @@ import fc from "fast-check";
 import type { ScenarioJson } from "./catalogue.js";
 import { checkEquivalence, type EquivalenceReport, formatEquivalenceReport } from "./equivalence.js";
 
-export type GenKind = "anon" | "file-private" | "file-shared";
+export type GenKind = "anon" | "file-private" | "file-shared" | "shmem";
 export type GenProt = "r" | "rw" | "none";
 export type GenAdvice = "dontneed" | "hugepage" | "nohugepage" | "free" | "pageout";
 
@@ -42,6 +42,8 @@ export type GenOp =
 export interface GenProgram {
   arch: "x86_64" | "s390";
   mthp: Record<string, "always" | "madvise" | "never">;
+  /** config.shmem: hugepages-<size>kB/shmem_enabled of the sizes named (shmem mappings' folio sizes). */
+  shmem?: Record<string, "always" | "within_size" | "advise" | "never">;
   /** Configure a swap device (config.swap), so MADV_PAGEOUT and reclaim swap anon memory out. */
   swap?: boolean;
   /**
@@ -129,8 +131,14 @@ export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProg
       maxLength: 4,
     })
     .map((pairs) => Object.fromEntries(pairs) as GenProgram["mthp"]);
+  const shmem = fc
+    .array(
+      fc.tuple(fc.constantFrom(...MTHP_SIZES), fc.constantFrom("always", "always", "within_size", "advise", "never" as const)),
+      { maxLength: 3 },
+    )
+    .map((pairs) => Object.fromEntries(pairs) as NonNullable<GenProgram["shmem"]>);
   const mapping = fc.record({
-    kind: fc.constantFrom<GenKind>("anon", "anon", "anon", "file-private", "file-shared"),
+    kind: fc.constantFrom<GenKind>("anon", "anon", "anon", "file-private", "file-shared", "shmem", "shmem"),
     pages: fc.integer({ min: minPages, max: maxPages }),
     align: fc.constantFrom(0, 0, 1, 16, 256),
     fill: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 0xffff }) }, { weight: 1, arbitrary: fc.constant(0) }),
@@ -146,6 +154,7 @@ export function programArbitrary(shape: ProgramShape = {}): fc.Arbitrary<GenProg
       { weight: shape.s390Weight ?? 1, arbitrary: fc.constant("s390" as const) },
     ),
     mthp,
+    shmem,
     swap: share(shape.swapShare ?? 0.5),
     smallGather: share(shape.smallGatherShare ?? 0.5),
     mappings: fc.array(mapping, { minLength: 1, maxLength: shape.maxMappings ?? 3 }),
@@ -315,6 +324,7 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
   const config: Record<string, unknown> = {};
   if (program.arch !== "x86_64") config.arch = program.arch;
   if (Object.keys(program.mthp).length > 0) config.mthp = { ...program.mthp };
+  if (program.shmem && Object.keys(program.shmem).length > 0) config.shmem = { ...program.shmem };
   if (program.swap) config.swap = "64M";
   const scenario: ScenarioJson = { name, ops };
   if (Object.keys(config).length > 0) scenario.config = config;

@@ -49,6 +49,8 @@ describe("dirty shared file pages", () => {
         ops: [
           { op: "mmap", id: "f", size: "4M", kind: "file-shared" },
           { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          // A child that keeps the file open after main's exit, so its page cache can be read.
+          { op: "fork", as: "keeper" },
           { op: "write", id: "f", offset: "4K", length: "4K", stride: "8K", value: 2 },
           { op: "read", id: "f" },
           { op: "write", id: "a" },

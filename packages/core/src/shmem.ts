@@ -1,0 +1,477 @@
+/**
+ * Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) as Linux 6.18 runs it: an unnamed shmem
+ * file (mm/shmem.c shmem_zero_setup()) whose page cache holds large folios of the size the
+ * per-size hugepages-<size>kB/shmem_enabled knobs allow (shmem_allowable_huge_orders(),
+ * shmem_suitable_orders(), shmem_alloc_and_add_folio()), faulted in through the generic file
+ * fault path of mm/memory.c (do_read_fault() with do_fault_around() -> filemap_map_pages(),
+ * do_shared_fault(), finish_fault() mapping the whole folio, do_set_pmd() for PMD-sized
+ * folios), and released with its last mapping (shmem_evict_inode() -> truncate).
+ */
+
+import { Ev } from "./costs.js";
+import { ScenarioError } from "./errors.js";
+import { folioIndex, folioPutRefs, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
+import type { Kernel } from "./kernel.js";
+import { NIL, PG } from "./mem-map.js";
+import { type FileObject, VM, type Vma } from "./mm.js";
+import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
+import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
+import { MTHP, VMSTAT } from "./stats.js";
+import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+import { mmCounter } from "./zap.js";
+
+/** fault_around_bytes (default 64K): do_fault_around() maps up to this many pages. */
+export const FAULT_AROUND_PAGES = 16;
+
+/** Orders 1..PMD_ORDER a file may use (THP_ORDERS_ALL_FILE_DEFAULT; the model's sizes are 2..9). */
+const FILE_ORDERS_MASK = ((1 << (HPAGE_PMD_ORDER + 1)) - 1) & ~0b11;
+
+function highestOrder(mask: number): number {
+  return 31 - Math.clz32(mask);
+}
+
+/** The index of a VMA page in its file (linear_page_index()). */
+export function linearPageIndex(vma: Vma, vpn: number): number {
+  return vma.pgoff + (vpn - vma.start);
+}
+
+/** The page a file's cache holds at index (folio_file_page() of filemap_get_folio()), or -1. */
+export function filemapPage(k: Kernel, file: FileObject, index: number): number {
+  const folio = file.folioAt(index);
+  return folio === -1 ? -1 : folio + (index - folioIndex(k.mem, folio));
+}
+
+/**
+ * shmem_allowable_huge_orders() (6.18) for anonymous shmem: "always" orders, "within_size"
+ * orders once the highest of them that fits below i_size at this index does (all of them then,
+ * as the kernel ORs the whole mask in), "advise" orders on a VM_HUGEPAGE VMA, and "inherit"
+ * orders when the top-level shmem_enabled allows huge pages (never, here). VM_NOHUGEPAGE: none.
+ */
+export function shmemAllowableHugeOrders(k: Kernel, file: FileObject, vma: Vma, index: number): number {
+  if ((vma.flags & VM.nohugepage) !== 0) return 0;
+  let mask = 0;
+  let withinSize = 0;
+  let advise = 0;
+  const policy = k.config.shmem;
+  for (let o = 2; o <= HPAGE_PMD_ORDER; o++) {
+    const p = policy[o];
+    if (p === "always") mask |= 1 << o;
+    else if (p === "within_size") withinSize |= 1 << o;
+    else if (p === "advise") advise |= 1 << o;
+    // "inherit": shmem_huge_global_enabled() is 0 with the top level at "never".
+  }
+  for (let w = withinSize; w !== 0; ) {
+    const o = highestOrder(w);
+    const aligned = Math.ceil((index + 1) / (1 << o)) * (1 << o);
+    if (file.nrPages >= aligned) {
+      mask |= withinSize;
+      break;
+    }
+    w &= ~(1 << o);
+  }
+  if ((vma.flags & VM.hugepage) !== 0) mask |= advise;
+  return mask & FILE_ORDERS_MASK;
+}
+
+/**
+ * thp_vma_suitable_order(): the naturally aligned range of `order` around vpn lies inside the
+ * VMA, and the VMA's file offset is aligned alike (so the folio's index and address agree).
+ */
+export function thpVmaSuitableOrder(vma: Vma, vpn: number, order: number): boolean {
+  const nr = 1 << order;
+  if ((((vma.start - vma.pgoff) % nr) + nr) % nr !== 0) return false;
+  const haddr = vpn - (vpn % nr);
+  return haddr >= vma.start && haddr + nr <= vma.end;
+}
+
+/**
+ * shmem_suitable_orders(): the orders that fit the VMA at vpn (thp_vma_suitable_orders()),
+ * then the highest whose aligned range of the page cache is empty and every order below it.
+ */
+function shmemSuitableOrders(file: FileObject, vma: Vma, vpn: number, index: number, orders: number): number {
+  let o = orders;
+  for (let w = orders; w !== 0; ) {
+    const order = highestOrder(w);
+    w &= ~(1 << order);
+    if (!thpVmaSuitableOrder(vma, vpn, order)) o &= ~(1 << order);
+  }
+  while (o !== 0) {
+    const order = highestOrder(o);
+    const nr = 1 << order;
+    const aligned = index - (index % nr);
+    if (!file.anyPresent(aligned, aligned + nr - 1)) break;
+    o &= ~(1 << order);
+  }
+  return o;
+}
+
+/**
+ * shmem_add_to_page_cache(): the folio enters the xarray at [index, index + nr) with nr
+ * references for the cache (folio_ref_add(folio, nr) on top of the allocation's, which the
+ * model hands over as the first of them), counted in NR_SHMEM (and NR_SHMEM_THPS when
+ * PMD-sized) by shmem_update_stats(); then folio_add_lru().
+ */
+function shmemAddToPageCache(k: Kernel, file: FileObject, folio: number, index: number): void {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  if (nr > 1) folioRefAdd(k, folio, nr - 1);
+  folioSetMapping(m, folio, file.id);
+  folioSetIndex(m, folio, index);
+  m.flags[folio] = (m.flags[folio] as number) | PG.swapbacked | PG.lru;
+  file.setFolioRange(index, nr, folio);
+  k.stats.countVm(VMSTAT.nrShmem, nr);
+  if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps += nr;
+  k.costs[Ev.lruvecStatUpdate]++;
+}
+
+/**
+ * shmem_get_folio_gfp(SGP_CACHE) for a fault: the cached folio, or a new one from
+ * shmem_alloc_and_add_folio(): the highest suitable order first, shmem_fallback per order the
+ * allocator cannot give, then order 0; shmem_alloc (and thp_file_alloc for PMD size) for the
+ * large folio it got. A new folio is zero-filled and clean.
+ */
+export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number): number {
+  const index = linearPageIndex(vma, vpn);
+  const cached = file.folioAt(index);
+  if (cached !== -1) return cached;
+  const orders = shmemAllowableHugeOrders(k, file, vma, index);
+  let folio = NIL;
+  if (orders !== 0) {
+    for (let o = shmemSuitableOrders(file, vma, vpn, index, orders); o !== 0; ) {
+      const order = highestOrder(o);
+      o &= ~(1 << order);
+      folio = k.mem.allocPages(order);
+      if (folio !== NIL) {
+        if (order === HPAGE_PMD_ORDER) k.stats.countVm(VMSTAT.thpFileAlloc);
+        k.stats.modMthp(order, MTHP.shmemAlloc, 1);
+        break;
+      }
+      k.stats.modMthp(order, MTHP.shmemFallback, 1);
+    }
+  }
+  if (folio === NIL) folio = k.mem.allocPages(0);
+  if (folio === NIL) {
+    throw new ScenarioError(
+      `${k.currentOp}: out of model memory (config.memory = ${(k.config.memoryPages * 4) / 1024} MiB); raise config.memory`,
+    );
+  }
+  k.costs[Ev.foliosAllocated]++;
+  const nr = 1 << (k.mem.order[folio] as number);
+  shmemAddToPageCache(k, file, folio, index - (index % nr));
+  return folio;
+}
+
+/**
+ * set_pte_range() with its accounting, as finish_fault() and filemap_map_folio_range() use it:
+ * nr references, one folio_add_file_rmap_ptes() for the run, nr PTEs and the RSS counter;
+ * writable as fileMapWritable() says, dirty only when the fault was a write.
+ */
+function setPteRange(
+  k: Kernel,
+  vma: Vma,
+  ptes: PteTable,
+  folio: number,
+  page: number,
+  nr: number,
+  vpn: number,
+  write: boolean,
+): void {
+  folioRefAdd(k, folio, nr);
+  folioAddFileRmapPtes(k, folio, page, nr, vma);
+  let flags = PTE.present | PTE.young;
+  if (fileMapWritable(vma, write)) flags |= PTE.write;
+  if (write) flags |= PTE.dirty;
+  const i = pteIndex(vpn);
+  for (let j = 0; j < nr; j++) ptes[i + j] = mkPte(page + j, flags);
+  k.costs[Ev.pteSet] += nr;
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) + nr;
+  k.costs[Ev.rssCounterAdd]++;
+}
+
+/**
+ * vm_page_prot's write bit for a page-cache PTE or PMD: a shared shmem VMA has no write-notify,
+ * so it is writable from the start; a shared file VMA (ext4: page_mkwrite, dirty accounting)
+ * only on a write fault; a private file VMA never (a write COWs).
+ */
+function fileMapWritable(vma: Vma, write: boolean): boolean {
+  if ((vma.flags & VM.write) === 0) return false;
+  if (vma.kind === "shmem") return true;
+  return write && vma.kind === "file-shared";
+}
+
+/**
+ * do_set_pmd() (6.18, any page of the folio): a PMD-sized folio whose range fits the VMA is
+ * mapped by one PMD: one reference, folio_add_file_rmap_pmd(), HPAGE_PMD_NR on the RSS counter,
+ * thp_file_mapped. False (VM_FAULT_FALLBACK) otherwise.
+ */
+export function doSetPmd(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): boolean {
+  if ((k.mem.order[folio] as number) !== HPAGE_PMD_ORDER || !thpVmaSuitableOrder(vma, vpn, HPAGE_PMD_ORDER)) return false;
+  if ((vma.flags & VM.nohugepage) !== 0) return false;
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  folioRefAdd(k, folio, 1);
+  folioAddRmapPmd(k, folio, vma);
+  let flags = PTE.present | PTE.young;
+  if (fileMapWritable(vma, write)) flags |= PTE.write;
+  if (write) flags |= PTE.dirty;
+  pgt.pteFree(idx);
+  pgt.hugePmd.set(idx, mkPte(folio, flags));
+  const counter = mmCounter(k, folio);
+  vma.mm.rss[counter] = (vma.mm.rss[counter] as number) + HPAGE_PMD_NR;
+  k.stats.countVm(VMSTAT.thpFileMapped);
+  k.costs[Ev.pteSet]++;
+  k.costs[Ev.ptLock]++;
+  k.costs[Ev.rssCounterAdd]++;
+  return true;
+}
+
+/**
+ * finish_fault() (6.18) for shmem: a PMD-sized folio on an empty PMD goes to do_set_pmd();
+ * otherwise the whole folio is mapped when its range lies inside the VMA and this PTE table
+ * and every PTE of it is none, else only the faulting page. Returns the pfn now at vpn.
+ */
+function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): number {
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  const index = linearPageIndex(vma, vpn);
+  const page = folio + (index - folioIndex(k.mem, folio));
+  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx) && doSetPmd(k, vma, folio, vpn, write)) return page;
+  const ptes = pgt.pteAlloc(idx);
+  const nrPages = 1 << (k.mem.order[folio] as number);
+  const pidx = page - folio;
+  const vmaOff = vpn - vma.start;
+  const pteOff = pteIndex(vpn);
+  let nr = 1;
+  let start = vpn;
+  let first = page;
+  if (
+    nrPages > 1 &&
+    !(
+      vmaOff < pidx ||
+      vmaOff + (nrPages - pidx) > vma.end - vma.start ||
+      pteOff < pidx ||
+      pteOff + (nrPages - pidx) > PTRS_PER_PTE
+    )
+  ) {
+    let none = true;
+    for (let j = pteOff - pidx; j < pteOff - pidx + nrPages; j++) {
+      if ((ptes[j] as number) !== 0) {
+        none = false;
+        break;
+      }
+    }
+    // !pte_range_none(): needs_fallback, the fault is retried for the one page.
+    if (none) {
+      nr = nrPages;
+      start = vpn - pidx;
+      first = folio;
+    }
+  }
+  if (write) {
+    // do_shared_fault() -> fault_dirty_shared_page().
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
+    k.costs[Ev.folioMarkDirty]++;
+  }
+  setPteRange(k, vma, ptes, folio, first, nr, start, write);
+  return page;
+}
+
+/**
+ * do_fault_around() -> filemap_map_pages() (6.18): the window of fault_around_bytes around the
+ * fault, clamped to the VMA and the PTE table, mapped from what the page cache already holds.
+ * can_map_large (shmem, or a first folio that ends before the file's last page: 6.18 reckons it
+ * once, from the first folio) allows a PMD-sized first folio on an empty PMD to go to
+ * do_set_pmd(), and filemap_map_folio_range() to map a large folio whole when it lies inside the
+ * VMA and one PMD; otherwise only the window's pages; a regular file's large folio that ends at
+ * EOF not at all. One set_pte_range() per run of none PTEs. True when the faulting page got
+ * mapped (VM_FAULT_NOPAGE).
+ */
+export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
+  const file = vma.file as FileObject;
+  const m = k.mem;
+  const pteOff = pteIndex(vpn);
+  const vmaOff = vpn - vma.start;
+  const fromPte = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
+  const toPte = Math.min(fromPte + FAULT_AROUND_PAGES, PTRS_PER_PTE, pteOff + (vma.end - vma.start) - vmaOff) - 1;
+  const index = linearPageIndex(vma, vpn);
+  const startIdx = index + fromPte - pteOff;
+  const fileEnd = file.nrPages - 1;
+  const endIdx = Math.min(index + toPte - pteOff, fileEnd);
+  let i = startIdx;
+  while (i <= endIdx && file.folioAt(i) === -1) i++;
+  if (i > endIdx) return false;
+  const first = file.folioAt(i);
+  const canMapLarge = file.shmem || fileEnd >= folioIndex(m, first) + (1 << (m.order[first] as number));
+  const pgt = vma.mm.pgtables;
+  const idx = pmdIndex(vpn);
+  const base = vpn - pteOff;
+  if (canMapLarge && !pgt.pte.has(idx) && !pgt.hugePmd.has(idx)) {
+    // filemap_map_pmd(): do_set_pmd() checks the folio is PMD-sized and fits the VMA at the fault.
+    if (doSetPmd(k, vma, first, vpn, false)) return true;
+  }
+  if (pgt.hugePmd.has(idx)) return false;
+  const ptes = pgt.pteAlloc(idx);
+  let mapped = false;
+  while (i <= endIdx) {
+    const folio = file.folioAt(i);
+    if (folio === -1) {
+      i++;
+      continue;
+    }
+    const folioIdx = folioIndex(m, folio);
+    const nr = 1 << (m.order[folio] as number);
+    if (file.raMarks.has(folioIdx)) {
+      // next_uptodate_folio() skips a PG_readahead folio: the fault reads ahead first.
+      i = folioIdx + nr;
+      continue;
+    }
+    if (!file.shmem && nr > 1 && folioIdx + nr - 1 >= fileEnd) {
+      // A large folio of a regular file that ends at EOF: fault-around leaves it to the fault
+      // (measured on this machine's 6.18: "does not map a large folio that ends exactly at EOF").
+      i = folioIdx + nr;
+      continue;
+    }
+    let from = i;
+    let last = Math.min(folioIdx + nr - 1, endIdx);
+    const headVpn = base + fromPte + (folioIdx - startIdx);
+    if (
+      nr > 1 &&
+      canMapLarge &&
+      headVpn >= vma.start &&
+      headVpn + nr <= vma.end &&
+      pmdIndex(headVpn) === idx &&
+      pmdIndex(headVpn + nr - 1) === idx
+    ) {
+      // The whole folio: it lies inside the VMA and this PTE table.
+      from = folioIdx;
+      last = folioIdx + nr - 1;
+    }
+    // filemap_map_folio_range(): runs of none PTEs, one set_pte_range() each.
+    for (let j = from; j <= last; ) {
+      const slot = fromPte + (j - startIdx);
+      if ((ptes[slot] as number) !== 0) {
+        j++;
+        continue;
+      }
+      let n = 1;
+      while (j + n <= last && (ptes[slot + n] as number) === 0) n++;
+      setPteRange(k, vma, ptes, folio, folio + (j - folioIdx), n, base + slot, false);
+      if (index >= j && index < j + n) mapped = true;
+      j += n;
+    }
+    i = Math.max(i, last + 1);
+  }
+  return mapped;
+}
+
+/**
+ * A fault on a none PTE (or an empty PMD) of a shmem VMA: do_read_fault() tries
+ * do_fault_around() first; otherwise (and for writes, do_shared_fault()) __do_fault() ->
+ * shmem_fault() gets the folio and finish_fault() maps it. Returns the pfn now at vpn.
+ */
+export function doShmemFault(k: Kernel, vma: Vma, vpn: number, write: boolean): number {
+  if (!write && doFaultAround(k, vma, vpn)) return filemapPage(k, vma.file as FileObject, linearPageIndex(vma, vpn));
+  const folio = shmemGetFolio(k, vma.file as FileObject, vma, vpn);
+  return finishFault(k, vma, folio, vpn, write);
+}
+
+/**
+ * truncate_inode_pages() when an unlinked file's inode is evicted (shmem_evict_inode() ->
+ * shmem_truncate_range() for shmem): every folio leaves the page cache (NR_SHMEM and
+ * NR_SHMEM_THPS, or NR_FILE_THPS) and drops the cache's nr references, freeing it.
+ */
+export function shmemTruncate(k: Kernel, file: FileObject): void {
+  const m = k.mem;
+  for (const folio of [...file.folios()]) {
+    const order = m.order[folio] as number;
+    const nr = 1 << order;
+    file.setFolioRange(folioIndex(m, folio), nr, -1);
+    file.raMarks.delete(folioIndex(m, folio));
+    if (file.shmem) {
+      k.stats.countVm(VMSTAT.nrShmem, -nr);
+      if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
+    } else if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps -= nr;
+    k.costs[Ev.lruvecStatUpdate]++;
+    folioPutRefs(k, folio, nr);
+  }
+}
+
+/**
+ * filemap_fault() finding a folio with PG_readahead (do_async_mmap_readahead() ->
+ * page_cache_async_ra()): the flag is cleared and the next window, as large, is read from
+ * where the marked folio's window ends; a minor fault. Returns the folio.
+ */
+export function filemapAsyncReadahead(k: Kernel, file: FileObject, folio: number): number {
+  const index = folioIndex(k.mem, folio);
+  if (file.raMarks.delete(index)) filemapHugeReadahead(k, file, index + HPAGE_PMD_NR, true);
+  return folio;
+}
+
+/**
+ * fput() of every file nothing holds any more, so its inode is evicted: an unnamed shmem file
+ * once no VMA maps it (MAP_SHARED | MAP_ANONYMOUS has no fd), a scenario's (unlinked) file once
+ * no live process that mapped it, or inherited it by fork, is left (as the kernel probe's runner
+ * keeps each file's fd open until its process exits).
+ */
+export function releaseUnmappedShmem(k: Kernel): void {
+  let any = false;
+  for (const f of k.files) if (!f.released) any = true;
+  if (!any) return;
+  const live = new Set<FileObject>();
+  for (const mm of k.procs.values()) {
+    for (const v of mm.vmas) if (v.file) live.add(v.file);
+    if (!mm.exited) for (const m of mm.mappings.values()) if (m.file && !m.file.shmem) live.add(m.file);
+  }
+  for (const f of k.files) {
+    if (!f.released && !live.has(f)) {
+      shmemTruncate(k, f);
+      f.released = true;
+    }
+  }
+}
+
+/**
+ * __filemap_add_folio(): a new folio of a regular file enters the cache at index with nr
+ * references, counted in NR_FILE_THPS when PMD-sized; folio_add_lru().
+ */
+function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: number): void {
+  const m = k.mem;
+  const order = m.order[folio] as number;
+  const nr = 1 << order;
+  if (nr > 1) folioRefAdd(k, folio, nr - 1);
+  folioSetMapping(m, folio, file.id);
+  folioSetIndex(m, folio, index);
+  m.flags[folio] = (m.flags[folio] as number) | PG.lru;
+  file.setFolioRange(index, nr, folio);
+  if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps += nr;
+  k.costs[Ev.lruvecStatUpdate]++;
+}
+
+/**
+ * do_sync_mmap_readahead() on a VM_HUGEPAGE file VMA (6.18): the cache miss is a major fault
+ * (pgmajfault) and page_cache_ra_order() reads two PMD-sized folios from the PMD-aligned index
+ * (ra->size 2 * HPAGE_PMD_NR), smaller ones where the file ends, stopping at a folio already
+ * cached. Only the 2M path of ext4's readahead; without MADV_HUGEPAGE the model's file faults
+ * stay order-0, one page each (no read-around).
+ */
+export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number, async = false): void {
+  if (!async) k.stats.countVm(VMSTAT.pgmajfault);
+  let i = index - (index % HPAGE_PMD_NR);
+  const start = i;
+  const limit = Math.min(file.nrPages - 1, i + 2 * HPAGE_PMD_NR - 1);
+  while (i <= limit) {
+    let order = HPAGE_PMD_ORDER;
+    if (i % (1 << order) !== 0) order = 31 - Math.clz32(i & -i);
+    while (order > 0 && i + (1 << order) - 1 > limit) order--;
+    if (file.anyPresent(i, i + (1 << order) - 1)) break; // ra_alloc_folio(): -EEXIST ends the window
+    const folio = k.mem.allocPages(order);
+    if (folio === NIL) break;
+    k.costs[Ev.foliosAllocated]++;
+    filemapAddFolio(k, file, folio, i);
+    // ra->async_size = HPAGE_PMD_NR: PG_readahead on the folio at start + size - async_size.
+    if (i === start + HPAGE_PMD_NR) file.raMarks.add(i);
+    i += 1 << order;
+  }
+}
