@@ -43,6 +43,9 @@ describe("calibrate: pure parts", () => {
       "pmfb/munmap 4K",
       "pmfb/munmap 64K",
       "file/shared-dirty-munmap 4K",
+      // its own folio axis (4K, 2M-PTE, 2M-PMD) is kept: only the sizes it has are measured
+      "file/shared-dirty-munmap 2M-PTE",
+      "file/shared-dirty-munmap 2M-PMD",
     ]);
     expect(journalPath("/x/p.json")).toBe("/x/p.measurements.json");
   });
