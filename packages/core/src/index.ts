@@ -10,6 +10,7 @@
 export { COST_EVENT_KEYS, COST_EVENT_NAMES, type CostEventName, costsToRecord } from "./costs.js";
 export {
   INVARIANTS,
+  InternalError,
   type InvariantName,
   InvariantViolation,
   ScenarioError,

@@ -98,6 +98,7 @@ const CORE_SURFACE = [
   "COST_EVENT_KEYS",
   "COST_EVENT_NAMES",
   "INVARIANTS",
+  "InternalError",
   "InvariantViolation",
   "MODEL_LIMITS",
   "MTHP_STAT_NAMES",

@@ -5,14 +5,14 @@
  */
 
 import { costsToRecord } from "./costs.js";
-import { InvariantViolation, ScenarioError, StrategyError } from "./errors.js";
+import { InternalError, isDomainError, ScenarioError } from "./errors.js";
 import { doFork } from "./fork.js";
 import { pinUserPage, unpinUserPages } from "./gup.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { MAX_MEMORY_PAGES, PG } from "./mem-map.js";
+import { MAX_MEMORY_PAGES } from "./mem-map.js";
 import {
   MAX_VPN,
   MM_ANONPAGES,
@@ -472,7 +472,8 @@ export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
 /**
  * Run a scenario (object or JSON text) under a strategy. Invalid input throws ScenarioError
  * before anything runs; a broken invariant throws InvariantViolation naming it; anything a
- * strategy throws comes back as StrategyError naming the strategy and the op.
+ * strategy throws comes back as StrategyError naming the strategy and the op; a bug of core's
+ * own code as InternalError, with its stack.
  */
 export function runScenario(spec: unknown, options: RunOptions): ScenarioResult {
   return runScenarioDetailed(spec, options).result;
@@ -490,10 +491,10 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
       runOp(k, op, i, exited, expects);
       if (k.invariants && op.op !== "expect") auditInvariants(k);
     } catch (e) {
-      if (e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError) throw e;
-      throw new StrategyError(options.strategy.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, {
-        cause: e,
-      });
+      // A strategy's own hooks report what they throw as StrategyError (strategyHooks());
+      // anything else that is not of the domain is core's bug, reported as core's.
+      if (isDomainError(e)) throw e;
+      throw new InternalError(k.currentOp, e);
     }
     options.onOp?.(k, op, i);
   });

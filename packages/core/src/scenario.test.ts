@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ScenarioError, StrategyError } from "./errors.js";
-import { runScenario } from "./run-scenario.js";
+import { InternalError, ScenarioError, StrategyError } from "./errors.js";
+import { runScenario, runScenarioDetailed } from "./run-scenario.js";
 import { reference } from "./testing/per-pte.js";
 
 function error(spec: unknown): string {
@@ -170,5 +170,31 @@ describe("a strategy that throws", () => {
     expect((caught as Error).message).toMatch(/strategy "throws": ops\[2\] \(munmap\).*failed: boom in my code/);
     expect((caught as Error).cause).toBe(authors);
     expect(((caught as Error).cause as Error).stack).toContain("scenario.test.ts");
+  });
+});
+
+describe("a bug of core's own code", () => {
+  it("comes back as InternalError with the original stack, never blamed on the strategy", () => {
+    const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
+    let caught: unknown;
+    try {
+      runScenarioDetailed(spec, {
+        strategy: reference,
+        // Break the model between ops so that core's munmap walk trips over it (a TypeError).
+        onOp: (k, _op, i) => {
+          if (i === 1) (k.procs.get("main") as unknown as { vmas: unknown }).vmas = undefined;
+        },
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(InternalError);
+    expect(caught).not.toBeInstanceOf(StrategyError);
+    const err = caught as Error;
+    expect(err.message).toMatch(/^internal error in @foliolab\/core during ops\[2\] \(munmap\) .*TypeError/);
+    expect(err.message).not.toContain("per-pte");
+    expect(err.cause).toBeInstanceOf(TypeError);
+    expect(err.stack).toMatch(/InternalError: internal error/);
+    expect(err.stack).toMatch(/\.ts:\d+:\d+/);
   });
 });

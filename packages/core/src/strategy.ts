@@ -8,6 +8,7 @@
  * gathered pages are released after the TLB flush.
  */
 
+import { isDomainError, StrategyError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import type { GatherGeometry, MmuGather } from "./mmu-gather.js";
@@ -86,13 +87,72 @@ export interface StrategyHooks {
   reclaimUnmapBatch: ((r: ReclaimUnmapContext, max: number) => number) | undefined;
 }
 
-/** Fill a strategy's missing hooks with the v6.5 building blocks; its own keep `this`. */
+/**
+ * What a strategy's own hook threw, as the error to report: errors of the domain (an invariant
+ * its calls broke, a scenario limit) as they are, anything else as the strategy's StrategyError
+ * with the author's error as `cause`. (A core primitive that fails inside the hook is blamed on
+ * the hook too: the hook's boundary is all core can see.)
+ */
+function hookError(s: ZapStrategy, k: Kernel, e: unknown): unknown {
+  if (isDomainError(e)) return e;
+  return new StrategyError(s.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/**
+ * Fill a strategy's missing hooks with the v6.5 building blocks. Its own keep `this`, and what
+ * they throw is the strategy's (StrategyError); what core's blocks throw is core's.
+ */
 export function strategyHooks(s: ZapStrategy): StrategyHooks {
+  const zap = s.zapPresentPtes;
+  const flush = s.flushRmaps;
+  const release = s.releaseGathered;
+  const start = s.startPteTable;
+  const reclaim = s.reclaimUnmapBatch;
   return {
-    zapPresentPtes: s.zapPresentPtes ? s.zapPresentPtes.bind(s) : zapPresentPteV65,
-    flushRmaps: s.flushRmaps ? s.flushRmaps.bind(s) : tlbFlushRmapBatchV65,
-    releaseGathered: s.releaseGathered ? s.releaseGathered.bind(s) : freePagesAndSwapCacheV65,
-    startPteTable: s.startPteTable?.bind(s),
-    reclaimUnmapBatch: s.reclaimUnmapBatch?.bind(s),
+    zapPresentPtes: zap
+      ? (z, max) => {
+          try {
+            return zap.call(s, z, max);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : zapPresentPteV65,
+    flushRmaps: flush
+      ? (z) => {
+          try {
+            flush.call(s, z);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : tlbFlushRmapBatchV65,
+    releaseGathered: release
+      ? (tlb, from, to) => {
+          try {
+            release.call(s, tlb, from, to);
+          } catch (e) {
+            throw hookError(s, tlb.k, e);
+          }
+        }
+      : freePagesAndSwapCacheV65,
+    startPteTable: start
+      ? (z) => {
+          try {
+            start.call(s, z);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : undefined,
+    reclaimUnmapBatch: reclaim
+      ? (r, max) => {
+          try {
+            return reclaim.call(s, r, max);
+          } catch (e) {
+            throw hookError(s, r.k, e);
+          }
+        }
+      : undefined,
   };
 }
