@@ -16,6 +16,7 @@ import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { doSwapPage, folioFreeSwap } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */
@@ -146,13 +147,13 @@ export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
   const flags = m.flags[folio] as number;
   if ((m.order[folio] as number) === 0) {
     if ((m.refcount[folio] as number) > 1 + ((flags & PG.swapcache) !== 0 ? 1 : 0)) return false;
-    if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+    if ((flags & PG.swapcache) !== 0 && k.swap) folioFreeSwap(k, k.swap, folio);
     return (m.refcount[folio] as number) === 1;
   }
   const mapcount = folioMapcount(k, folio);
   if (mapcount <= 1) return false;
   if ((flags & PG.mmIdsShared) !== 0) return false;
-  if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+  if ((flags & PG.swapcache) !== 0 && k.swap) folioFreeSwap(k, k.swap, folio);
   // The recheck under folio_lock_large_mapcount() (the MM_ID bit spinlock).
   k.costs[Ev.largeMapcountAtomic]++;
   k.costs[Ev.structPageLines] += 2;
@@ -331,8 +332,8 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   }
   if ((pte & PTE.present) === 0) {
     k.stats.countVm(VMSTAT.pgfault);
-    if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
-    k.doSwapPage(vma, ptes, vpn);
+    if (!k.swap) throw new ScenarioError(`${k.currentOp}: a swapped-out page but no swap device`);
+    doSwapPage(k, k.swap, vma, ptes, vpn);
     return accessPage(k, mm, vpn, write);
   }
   if (write && (pte & PTE.write) === 0) {

@@ -11,6 +11,7 @@ import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS } from "./mm.js";
 import { PTE, type PteTable, pmdIndex, ptePfn } from "./page-table.js";
 import { MTHP } from "./stats.js";
+import { peekSwap } from "./swapfile.js";
 import { peekContent } from "./syscalls.js";
 import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
 
@@ -179,7 +180,7 @@ export function observeDigest(k: Kernel): string {
                 word = (MAP.pte << 1) | (((order[folio] as number) + 1) << 4) | ((pfn - folio + 1) << 9);
               }
             } else {
-              if (pte !== 0 && k.peekSwap) value = k.peekSwap(pte);
+              if (pte !== 0 && k.swap) value = peekSwap(k, k.swap, pte);
               else if (vma.file) {
                 const folio = vma.file.folioAt(vma.pgoff + (v - vma.start));
                 value = folio === -1 ? 0 : (content[folio] as number);

@@ -30,13 +30,20 @@ export interface ReclaimUnmapContext {
   lazyfree: boolean;
 }
 
-export interface ZapStrategy {
+/**
+ * A zap strategy. `S` is the state it keeps per mmu_gather (what its patch adds to struct
+ * mmu_gather): gatherState() makes it for every gather, hooks read it as `tlb.strategyState`.
+ */
+export interface ZapStrategy<S = unknown> {
   /** Unique name, used on the command line and in reports. */
   readonly name: string;
   /** One line: what the strategy follows (patch, version). */
   readonly description?: string;
   /** mmu_gather layout; missing fields take DEFAULT_GATHER_GEOMETRY's. */
   readonly gather?: Partial<GatherGeometry>;
+
+  /** A fresh per-gather state (tlb_gather_mmu()); missing: the strategy keeps none. */
+  gatherState?(): S;
 
   /**
    * zap_present_ptes(): unmap the present PTE at `z.index` (its value is `z.ptent`) and, if
@@ -45,27 +52,27 @@ export interface ZapStrategy {
    * and `z.forceBreak` as zap_pte_range()'s locals when the gather fills or a dirty file
    * page needs its rmap delayed. Missing: zapPresentPteV65, v6.5's one PTE at a time.
    */
-  zapPresentPtes?(z: ZapContext, max: number): number;
+  zapPresentPtes?(z: ZapContext<S>, max: number): number;
 
   /**
    * Called when zap_pte_range() has taken a PT lock, before the first PTE (where Ryan
    * Roberts' v2 series calls tlb_discard_rmaps()).
    */
-  startPteTable?(z: ZapContext): void;
+  startPteTable?(z: ZapContext<S>): void;
 
   /**
    * tlb_flush_rmaps(): called at the end of every PTE table, still under the PT lock, after
    * the forced TLB flush when there was one. Remove the rmaps the strategy delayed. Missing:
    * tlbFlushRmapBatchV65, one page_remove_rmap() per delayed item (items of one page).
    */
-  flushRmaps?(z: ZapContext): void;
+  flushRmaps?(z: ZapContext<S>): void;
 
   /**
    * tlb_batch_pages_flush(): after the TLB flush, release items [from, to) of one gather
    * batch (or, on s390's MMU_GATHER_NO_GATHER, one item the moment it is gathered). Missing:
    * freePagesAndSwapCacheV65, one reference per item (items of one page).
    */
-  releaseGathered?(tlb: MmuGather, from: number, to: number): void;
+  releaseGathered?(tlb: MmuGather<S>, from: number, to: number): void;
 
   /**
    * folio_unmap_pte_batch() for reclaim's try_to_unmap_one(): how many PTEs, from the one at

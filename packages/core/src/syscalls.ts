@@ -13,6 +13,7 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import { peekSwap } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
@@ -278,7 +279,7 @@ export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null
   if (huge !== undefined) return k.mem.content[ptePfn(huge) + (vpn - idx * PTRS_PER_PTE)] as number;
   const pte = pgt.readPte(vpn);
   if ((pte & PTE.present) !== 0) return k.mem.content[ptePfn(pte)] as number;
-  if (pte !== 0 && k.peekSwap) return k.peekSwap(pte);
+  if (pte !== 0 && k.swap) return peekSwap(k, k.swap, pte);
   if (vma.file) {
     const folio = vma.file.folioAt(vma.pgoff + (vpn - vma.start));
     return folio === -1 ? 0 : (k.mem.content[folio] as number);
