@@ -2,9 +2,11 @@
 // Pack the repo's packages and use them the way a user outside the repository would:
 //
 //   1. build every package (turbo);
-//   2. `npm pack` every publishable package (and the private bench app, see below) into a
-//      temporary directory, and check each one: publint --strict and
-//      `attw <tarball> --profile esm-only`;
+//   2. `npm pack` every publishable package (packages/* and the `foliolab` CLI, apps/bench) into a
+//      temporary directory, and check each one: a LICENSE in the tarball, publint --strict and
+//      `attw <tarball> --profile esm-only` (not for the CLI: it has a bin, no exports);
+//   2b. install the CLI alone from its tarball into a fresh project, as `npm install @foliolab/bench`
+//      would, and run `npx foliolab bench --strategy ./mine.js` on a strategy file written there;
 //   3. copy examples/custom-strategy (a strategy written as an outsider would, not a workspace)
 //      into a fresh temporary project outside the repo, point its @foliolab/* dependencies at
 //      the tarballs (no registry access for @foliolab packages), `npm install`;
@@ -14,9 +16,9 @@
 //   6. pack the example itself, install it with the bench into a second fresh project and load
 //      it by package name (`foliolab bench --strategy foliolab-example-strategy`).
 //
-// The bench app (@foliolab/bench) is private: it is not on the registry. It is packed and
-// installed from its tarball here, which is what a user does today (`npm pack` in apps/bench)
-// and exactly what `npm install -D @foliolab/bench` would give once it is published.
+// No @foliolab package comes from the registry: each is installed from its tarball (the
+// @foliolab dependencies of a tarball through `overrides`), which is what `npm install` gives
+// once they are published.
 //
 // Options: --check-only (steps 1-2), --keep (keep the temporary directories),
 //          --out <dir> (write the tarballs there instead of a temporary directory),
@@ -114,8 +116,9 @@ if (!noBuild) {
 const packageDirs = readdirSync(join(repo, "packages"))
   .map((d) => join(repo, "packages", d))
   .filter((d) => existsSync(join(d, "package.json")));
-const publishable = packageDirs.filter((d) => readJson(join(d, "package.json")).private !== true);
 const benchDir = join(repo, "apps", "bench");
+const publishable = [...packageDirs, benchDir].filter((d) => readJson(join(d, "package.json")).private !== true);
+if (!publishable.includes(benchDir)) fail("apps/bench (the foliolab CLI) is private: it must be installable");
 
 let tarballDir;
 if (outArg) {
@@ -129,6 +132,7 @@ if (outArg) {
 function pack(dir) {
   const out = run("npm", ["pack", "--json", "--pack-destination", tarballDir], dir, { capture: true });
   const info = JSON.parse(out.slice(out.indexOf("[")))[0];
+  if (!info.files.some((f) => f.path === "LICENSE")) fail(`${info.name}: no LICENSE in its tarball`);
   console.log(`  ${info.name}@${info.version}: ${info.filename}, ${info.entryCount} files, ${(info.size / 1024).toFixed(1)} kB`);
   return join(tarballDir, info.filename);
 }
@@ -148,12 +152,16 @@ for (const dir of publishable) {
   const tgz = pack(dir);
   tarballs.set(name, tgz);
   run(join(repo, "node_modules", ".bin", "publint"), ["--strict", dir], repo, { capture: true });
+  if (readJson(join(dir, "package.json")).exports === undefined) {
+    console.log(`  ${name}: LICENSE, publint ok (a bin, no exports: attw has nothing to check)`);
+    continue;
+  }
   const exclude = nonJsEntrypoints(dir);
   const attwArgs = [tgz, "--profile", "esm-only", "--format", "ascii"];
   if (exclude.length > 0) attwArgs.push("--exclude-entrypoints", ...exclude);
   run(join(repo, "node_modules", ".bin", "attw"), attwArgs, repo, { capture: true });
   console.log(
-    `  ${name}: publint ok, attw ok${exclude.length > 0 ? ` (not JavaScript, not checked: ${exclude.join(", ")})` : ""}`,
+    `  ${name}: LICENSE, publint ok, attw ok${exclude.length > 0 ? ` (not JavaScript, not checked: ${exclude.join(", ")})` : ""}`,
   );
 }
 
@@ -163,8 +171,47 @@ if (checkOnly) {
   process.exit(0);
 }
 
-step("pack the bench app (private: installed from its tarball, as a user would before it is published)");
-const benchTgz = pack(benchDir);
+const benchTgz = tarballs.get("@foliolab/bench");
+const overrides = Object.fromEntries([...tarballs].map(([name, tgz]) => [name, `file:${tgz}`]));
+
+// --- 2b. the CLI alone, as `npm install @foliolab/bench` installs it ------------------------------
+const alone = tempDir("foliolab-cli-");
+step(`install the foliolab CLI alone from its tarball: ${alone}`);
+writeFileSync(
+  join(alone, "package.json"),
+  `${JSON.stringify({ name: "cli-alone", private: true, type: "module", devDependencies: { "@foliolab/bench": `file:${benchTgz}` }, overrides }, null, 2)}\n`,
+);
+// A strategy file of an author who installed nothing but the CLI: per-page under another name.
+writeFileSync(
+  join(alone, "mine.js"),
+  `import { perPage } from "@foliolab/strategy-per-page";\nexport default { ...perPage, name: "mine", description: "per-page, renamed" };\n`,
+);
+run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], alone);
+const help = run("npx", ["--no-install", "foliolab", "--help"], alone, { capture: true });
+if (!help.includes("Exit codes")) fail("foliolab --help does not state the exit codes");
+const aloneOut = run(
+  "npx",
+  [
+    "--no-install",
+    "foliolab",
+    "bench",
+    "--strategy",
+    "./mine.js",
+    "-w",
+    "pmfb/munmap",
+    "--size",
+    "8M",
+    "-f",
+    "4K",
+    "--samples",
+    "1",
+    "--no-out",
+  ],
+  alone,
+  { capture: true },
+);
+process.stdout.write(aloneOut);
+if (!/\bmine\b/.test(aloneOut)) fail("the CLI installed alone did not run ./mine.js");
 
 // --- 3. a fresh project outside the repo ---------------------------------------------------------
 const exampleSrc = join(repo, "examples", "custom-strategy");
@@ -190,7 +237,7 @@ for (const field of ["dependencies", "devDependencies"]) {
 }
 pkg.devDependencies["@foliolab/bench"] = `file:${benchTgz}`;
 // The bench depends on the strategies and core at exact versions: take those from the tarballs too.
-pkg.overrides = Object.fromEntries([...tarballs].map(([name, tgz]) => [name, `file:${tgz}`]));
+pkg.overrides = overrides;
 writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
 console.log("  @foliolab/* dependencies -> file:<tarball>; devDependency @foliolab/bench -> its tarball");
 

@@ -16,20 +16,58 @@ import { captureIo, FIXTURES, PKG_DIR, tempDir } from "./test-helpers.js";
 
 const small = ["-w", "pmfb/munmap", "--size", "8M", "-f", "4K,64K", "--samples", "1"];
 
-async function bench(strategy: string, extra: string[] = [], folios = "4K,64K") {
+/** One bench run of several strategies, its results and output; shared by the tests below. */
+async function bench(strategies: string[], extra: string[] = [], folios = "4K,64K") {
   const out = tempDir();
   const io = captureIo();
+  const specs = strategies.map((f) => (f.endsWith(".mjs") ? join(FIXTURES, f) : f)).join(",");
   const args = ["-w", "pmfb/munmap", "--size", "8M", "-f", folios, "--samples", "1"];
-  const code = await main(["bench", "-s", "per-page", "-s", join(FIXTURES, strategy), ...args, "-o", out, ...extra], io);
+  const code = await main(["bench", "-s", specs, ...args, "-o", out, ...extra], io);
   const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
-  return { code, res, io, out };
+  return { code, res, io, out, runs: (name: string) => res.runs.filter((r) => r.strategy === name) };
 }
 
-describe("broken strategies are FAILED by foliolab bench", () => {
-  it("a strategy that never drops its gather references: the leak is named", async () => {
-    const { code, res, io } = await bench("leaks-gather-refs.mjs");
+type Bench = Awaited<ReturnType<typeof bench>>;
+/** Memoised: the first test that needs a run starts it, the others reuse it. */
+function shared(run: () => Promise<Bench>): () => Promise<Bench> {
+  let p: Promise<Bench> | undefined;
+  return () => {
+    p ??= run();
+    return p;
+  };
+}
+
+// Every broken fixture with per-page, at default settings (no --timeout), on one worker process.
+const withPerPage = shared(() =>
+  bench(
+    [
+      "per-page",
+      "leaks-gather-refs.mjs",
+      "early-free.mjs",
+      "process-exit.mjs",
+      "loops.mjs",
+      "throws.mjs",
+      "crash-on-load.mjs",
+      "loops-at-import.mjs",
+    ],
+    ["-j", "1"],
+  ),
+);
+// Without per-page in the matrix (reference runs stand in), the checked pass off.
+const withoutPerPage = shared(() =>
+  bench(["per-page-copy.mjs", "leaks-gather-refs.mjs", "early-free.mjs"], ["--check-size", "0"]),
+);
+
+describe("broken strategies are FAILED by foliolab bench (default settings)", () => {
+  it("exit 1; per-page's cells are the reference and pass", async () => {
+    const { code, runs } = await withPerPage();
     expect(code).toBe(1);
-    const mine = res.runs.filter((r) => r.strategy === "leaks-gather-refs");
+    expect(runs("per-page").map((r) => `${r.status} ${r.verification?.state}`)).toEqual(["ok reference", "ok reference"]);
+  });
+
+  it("a strategy that never drops its gather references: the leak is named", async () => {
+    const { runs, io } = await withPerPage();
+    const mine = runs("leaks-gather-refs");
     expect(mine).toHaveLength(2);
     for (const r of mine) {
       expect(r.status).toBe("failed");
@@ -39,30 +77,22 @@ describe("broken strategies are FAILED by foliolab bench", () => {
         /freePages: per-page ends with \d+ free pages, leaks-gather-refs with \d+ \(\d+ pages not freed\)/,
       );
     }
-    expect(res.runs.filter((r) => r.strategy === "per-page").every((r) => r.verification?.state === "reference")).toBe(true);
     expect(io.text()).toContain("pages not freed");
   });
 
   it("the same check runs without per-page in the matrix, against a reference run", async () => {
-    const out = tempDir();
-    const code = await main(["bench", "-s", join(FIXTURES, "leaks-gather-refs.mjs"), ...small, "-o", out], captureIo());
+    const { code, runs } = await withoutPerPage();
     expect(code).toBe(1);
-    const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
-    expect(res.runs.map((r) => r.error?.kind)).toEqual(["StateMismatch", "StateMismatch"]);
-    const good = tempDir();
-    expect(await main(["bench", "-s", join(FIXTURES, "per-page-copy.mjs"), ...small, "-o", good], captureIo())).toBe(0);
-    const ok = JSON.parse(readFileSync(join(good, "results.json"), "utf8")) as ResultsFile;
-    expect(ok.runs.map((r) => r.verification?.state)).toEqual(["equal", "equal"]);
+    expect(runs("leaks-gather-refs").map((r) => r.error?.kind)).toEqual(["StateMismatch", "StateMismatch"]);
+    expect(runs("per-page-copy").map((r) => `${r.status} ${r.verification?.state}`)).toEqual(["ok equal", "ok equal"]);
   });
 
   it("an early-free strategy fails the checked pass; with --check-size 0 every report marks it unchecked", async () => {
-    const { code, res } = await bench("early-free.mjs");
-    expect(code).toBe(1);
-    for (const r of res.runs.filter((x) => x.strategy === "early-free")) {
+    for (const r of (await withPerPage()).runs("early-free")) {
       expect(r.status).toBe("failed");
       expect(r.error?.invariant).toBe("tlb-flush-before-free");
     }
-    const off = await bench("early-free.mjs", ["--check-size", "0"]);
+    const off = await withoutPerPage();
     expect(off.res.runs.every((r) => r.verification?.invariants === "unchecked")).toBe(true);
     expect(off.io.text()).toMatch(/unchecked \d/);
     expect(off.io.text()).toContain("--check-size 0");
@@ -70,48 +100,56 @@ describe("broken strategies are FAILED by foliolab bench", () => {
   });
 
   it("a strategy that calls process.exit() is a FAILED cell with the reason, and the others still run", async () => {
-    const { code, res } = await bench("process-exit.mjs", ["-j", "1"]);
-    expect(code).toBe(1);
-    expect(res.runs).toHaveLength(4);
-    const mine = res.runs.filter((r) => r.strategy === "calls-process-exit");
+    const { res, runs } = await withPerPage();
+    const mine = runs("calls-process-exit");
     expect(mine.map((r) => r.error?.kind)).toEqual(["WorkerExit", "WorkerExit"]);
     expect(mine[0]?.error?.message).toContain("exited without a result");
-    expect(res.runs.filter((r) => r.strategy === "per-page").map((r) => r.status)).toEqual(["ok", "ok"]);
-    expect(res.summary).toMatchObject({ ok: 2, failed: 2, planned: 4 });
+    // 8 strategies (2 of them failed to load) x 2 folios, every cell there; only per-page's pass.
+    expect(res.summary).toMatchObject({ ok: 2, planned: 16 });
+    expect(res.runs).toHaveLength(16);
   });
 
-  it("an infinite loop in zapPresentPtes() with -j 1 is stopped by --timeout", async () => {
-    const { code, res } = await bench("loops.mjs", ["-j", "1", "--timeout", "1"], "4K");
-    expect(code).toBe(1);
-    const mine = res.runs.filter((r) => r.strategy === "loops-forever");
-    expect(mine.map((r) => r.error?.kind)).toEqual(["Timeout"]);
-    expect(mine[0]?.error?.message).toContain("timed out after 1 s");
-    expect(res.runs.filter((r) => r.strategy === "per-page").map((r) => r.status)).toEqual(["ok"]);
+  it("an endless loop in zapPresentPtes() with -j 1 is FAILED within the default limit, the hook named; its other cells at once", async () => {
+    const { runs } = await withPerPage();
+    const [first, second] = runs("loops-forever");
+    expect(first?.error?.kind).toBe("Timeout");
+    expect(first?.error?.message).toMatch(
+      /strategy "loops-forever": did not return from zapPresentPtes within 5 s \(the default limit: 20 x per-page's time for this cell, at least 5 s; --timeout sets another\)/,
+    );
+    expect(second?.error?.kind).toBe("Timeout");
+    expect(second?.error?.message).toMatch(
+      /not run: strategy "loops-forever" overran a time limit in pmfb\/munmap\/\w+\/loops-forever/,
+    );
   });
 
   it("a module that loops at import, or throws at import, fails to load by name", async () => {
-    const { code, res } = await bench("loops-at-import.mjs", ["--timeout", "1"], "4K");
-    expect(code).toBe(1);
-    expect(res.strategyFailures[0]?.message).toContain("importing the module did not finish within 1 s");
-    const thrown = await bench("crash-on-load.mjs");
-    expect(thrown.code).toBe(1);
-    expect(thrown.res.strategyFailures[0]?.message).toContain("broken on purpose");
-    expect(thrown.res.strategyFailures[0]?.stack).toContain("crash-on-load.mjs:2");
+    const { res } = await withPerPage();
+    const failure = (name: string) => res.strategyFailures.find((f) => f.spec.includes(name));
+    expect(failure("loops-at-import")?.message).toContain("importing the module did not finish within 5 s");
+    expect(failure("crash-on-load")?.message).toContain("broken on purpose");
+    expect(failure("crash-on-load")?.stack).toContain("crash-on-load.mjs:2");
   });
 
   it("a strategy that throws: results.json and the terminal show the author's file and line", async () => {
-    const { code, res, io } = await bench("throws.mjs");
-    expect(code).toBe(1);
-    const r = res.runs.find((x) => x.strategy === "throws-midway");
+    const { runs, io } = await withPerPage();
+    const r = runs("throws-midway")[0];
     expect(r?.error?.kind).toBe("StrategyError");
     expect(r?.error?.stack).toMatch(/throws\.mjs:12:\d+/);
     expect(io.text()).toMatch(/at Object\.zapPresentPtes \(.*throws\.mjs:12:\d+\)/);
   });
+
+  it("--timeout overrides the default limits, the import's too", async () => {
+    const { code, res, runs } = await bench(["loops.mjs", "loops-at-import.mjs"], ["--timeout", "1"], "4K");
+    expect(code).toBe(1);
+    expect(runs("loops-forever")[0]?.error?.message).toMatch(/did not return from zapPresentPtes within 1 s \(--timeout\)/);
+    expect(res.strategyFailures[0]?.message).toContain("importing the module did not finish within 1 s");
+  });
 });
 
 describe("the same broken strategies are rejected by the conformance kit", () => {
-  // (process.exit() and endless loops are the bench's to contain: the kit runs in the test process.)
   const cases: Array<[string, RegExp]> = [
+    ["loops.mjs", /strategy "loops-forever": did not return from zapPresentPtes within 3 s/],
+    ["process-exit.mjs", /strategy "calls-process-exit" on scenario .*process\.exit/],
     [
       "leaks-gather-refs.mjs",
       /strategy "leaks-gather-refs" differs from per-page on scenario .*observe\.(freePages|foliosByOrder)/s,

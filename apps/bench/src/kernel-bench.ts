@@ -36,17 +36,28 @@ function nonZeroMthp(m: Record<string, Record<string, number>>): Record<string, 
   return out;
 }
 
-/** Turn one probe result into the column's record (pure: tested on canned results). */
-export function kernelRecord(c: KernelCell, measured: readonly number[], r: KernelResult): KernelRunRecord {
-  const pages = c.size / PAGE;
-  const rec: KernelRunRecord = {
+/** The one place a kernel column record is built: the cell, nothing measured yet. */
+function kernelCellRecord(c: KernelCell, status: KernelRunRecord["status"]): KernelRunRecord {
+  return {
     id: `${c.workload}/${c.folio}/linux`,
     workload: c.workload,
     folio: c.folio,
     size: c.size,
     sizeLabel: formatBytes(c.size),
-    pages,
-    status: "ok",
+    pages: c.size / PAGE,
+    status,
+    measuredOps: [],
+    warnings: [],
+    missing: [],
+    errors: [],
+  };
+}
+
+/** Turn one probe result into the column's record (pure: tested on canned results). */
+export function kernelRecord(c: KernelCell, measured: readonly number[], r: KernelResult): KernelRunRecord {
+  const pages = c.size / PAGE;
+  const rec: KernelRunRecord = {
+    ...kernelCellRecord(c, "ok"),
     measuredOps: [...measured],
     warnings: r.warnings,
     missing: r.missing.filter((m) => m !== "costs"),
@@ -138,20 +149,7 @@ export async function runKernelColumn(
   let i = 0;
   for (const c of cells) {
     if (o.signal?.aborted) break;
-    const pages = c.size / PAGE;
-    const base: KernelRunRecord = {
-      id: `${c.workload}/${c.folio}/linux`,
-      workload: c.workload,
-      folio: c.folio,
-      size: c.size,
-      sizeLabel: formatBytes(c.size),
-      pages,
-      status: "failed",
-      measuredOps: [],
-      warnings: [],
-      missing: [],
-      errors: [],
-    };
+    const base = kernelCellRecord(c, "failed");
     let rec: KernelRunRecord;
     try {
       const g = generateCell({ ...c, strategy: "linux" });

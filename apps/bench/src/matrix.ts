@@ -5,6 +5,7 @@
  */
 
 import { availableParallelism } from "node:os";
+import { type CellLimits, cellBackstopMs, defaultLimits, explicitLimits } from "./deadline.js";
 import { type CellError, type CellSpec, cellRecord, type RunOptionsForCell, type RunRecord } from "./measure.js";
 import { CellPool, isFailure } from "./pool.js";
 import type { CostProfile } from "./profile.js";
@@ -41,9 +42,12 @@ export interface MatrixOptions {
   profile: CostProfile;
   /** Worker processes (every cell runs in one, for any count). */
   jobs: number;
-  /** Per-cell time limit in ms (default 300 s). */
+  /**
+   * --timeout in ms: every run's limit. Unset: per-page's cells get 300 s, every other cell
+   * limits from per-page's time for the same cell (deadline.ts: 20 x, at least 5 s).
+   */
   cellTimeoutMs?: number;
-  /** Time limit for importing a strategy module in a worker, in ms (default 10 s, at most the cell limit). */
+  /** Time limit for importing a strategy module in a worker, in ms (default 5 s, at most --timeout). */
   loadTimeoutMs?: number;
   cwd?: string;
   /** The pool to run in; without one, planMatrix starts one and runMatrix stops it. */
@@ -51,7 +55,7 @@ export interface MatrixOptions {
 }
 
 export const DEFAULT_CELL_TIMEOUT_MS = 300_000;
-export const DEFAULT_LOAD_TIMEOUT_MS = 10_000;
+export const DEFAULT_LOAD_TIMEOUT_MS = 5_000;
 
 export interface PlannedWorkload {
   workload: Workload;
@@ -257,6 +261,13 @@ function stateKey(c: CellSpec): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** per-page's run of a cell: the state it ends in, and its times (ms), which set the other strategies' limits. */
+interface Reference {
+  observed: ObservedSummary | undefined;
+  checkMs: number;
+  runMs: number;
+}
+
 /**
  * Run every cell in the worker pool. Each non-baseline run is verified against per-page's
  * final state for the same workload and size (per-page's own cell when it is in the matrix,
@@ -267,16 +278,26 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
   for (const r of plan.unrunnable) hooks.onDone?.(r);
   const pool = plan.pool;
   const signal = hooks.signal;
+  // per-page's cells and reference runs: --timeout, or the default. Every other cell: limits
+  // from per-page's time for the same cell (deadline.ts), unless --timeout sets them.
   const timeoutMs = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+  const limitsFor = (ref: Reference | undefined): CellLimits =>
+    o.cellTimeoutMs !== undefined
+      ? explicitLimits(o.cellTimeoutMs)
+      : ref
+        ? defaultLimits(ref)
+        : { ...explicitLimits(timeoutMs), note: "the default limit when per-page's time for this cell is unknown" };
   const byName = new Map(plan.strategies.map((s) => [s.name, s]));
   // Long cells first; per-page before the others of the same weight, so references come early.
   const queue = [...plan.cells].sort(
     (a, b) => weight(b) - weight(a) || Number(b.strategy === BASELINE) - Number(a.strategy === BASELINE),
   );
-  const refs = new Map<string, Promise<ObservedSummary | undefined>>();
-  const settle = new Map<string, (v: ObservedSummary | undefined) => void>();
+  const refs = new Map<string, Promise<Reference | undefined>>();
+  const settle = new Map<string, (v: Reference | undefined) => void>();
   const baselineInMatrix = byName.has(BASELINE);
   const pending: Array<Promise<unknown>> = [];
+  // A strategy that overran a limit once: its later cells are refused at once (each would wait out its own).
+  const stuck = new Map<string, string>();
   for (const c of queue) {
     const key = stateKey(c);
     if (refs.has(key)) continue;
@@ -287,20 +308,36 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
       refs.set(key, referenceRun(c));
     }
   }
-  function referenceRun(c: CellSpec): Promise<ObservedSummary | undefined> {
+  function referenceRun(c: CellSpec): Promise<Reference | undefined> {
     const p = pool
-      .run({ kind: "reference", cell: { ...c, strategy: BASELINE } }, timeoutMs, signal)
-      .then((r) => (!isFailure(r) && r.kind === "reference" ? r.observed : undefined));
+      .run({ kind: "reference", cell: { ...c, strategy: BASELINE }, checkSize: o.checkSize }, timeoutMs, signal)
+      .then((r) =>
+        !isFailure(r) && r.kind === "reference" ? { observed: r.observed, checkMs: r.checkMs, runMs: r.runMs } : undefined,
+      );
     pending.push(p);
     return p;
   }
   const runOne = async (c: CellSpec): Promise<void> => {
     const info = byName.get(c.strategy) as StrategyInfo;
-    const options: RunOptionsForCell = { samples: o.samples, checkSize: o.checkSize, profile: o.profile };
+    const baseline = c.strategy === BASELINE;
+    // Every other cell waits for per-page's: its time sets the cell's limits, its state verifies it.
+    const ref = baseline ? undefined : await refs.get(stateKey(c));
+    const limits = baseline ? (o.cellTimeoutMs !== undefined ? explicitLimits(o.cellTimeoutMs) : undefined) : limitsFor(ref);
+    const options: RunOptionsForCell = {
+      samples: o.samples,
+      checkSize: o.checkSize,
+      profile: o.profile,
+      ...(limits ? { limits } : {}),
+    };
+    const backstop = limits ? cellBackstopMs(limits, o.samples) : timeoutMs;
     const r = await pool.run(
       { kind: "cell", cell: c, strategy: { url: info.ref.url, exportName: info.exportName }, options },
-      timeoutMs,
+      backstop,
       signal,
+      () => {
+        const why = stuck.get(c.strategy);
+        return why === undefined ? undefined : `not run: strategy "${c.strategy}" overran a time limit in ${why}`;
+      },
     );
     let rec: RunRecord;
     if (isFailure(r)) {
@@ -310,20 +347,35 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
         settle.get(stateKey(c))?.(undefined);
         return;
       }
-      rec = failedRecord(c, r.failure === "timeout" ? "Timeout" : "WorkerExit", "count", r.message);
+      rec =
+        r.failure === "timeout"
+          ? failedRecord(
+              c,
+              "Timeout",
+              "count",
+              `strategy "${c.strategy}" did not finish the cell within ${backstop / 1000} s (${limits?.note ?? "--timeout"}); the worker was stopped`,
+            )
+          : failedRecord(c, r.failure === "refused" ? "Timeout" : "WorkerExit", "count", r.message);
     } else if (r.kind === "cell") {
       rec = r.record;
     } else {
       rec = failedRecord(c, "Error", "count", r.kind === "error" ? r.message : `unexpected answer from the worker (${r.kind})`);
     }
-    if (c.strategy === BASELINE) {
-      settle.get(stateKey(c))?.(rec.status === "ok" ? rec.verification?.observed : undefined);
+    if (rec.error?.kind === "Timeout" && !stuck.has(c.strategy) && !rec.error.message.startsWith("not run"))
+      stuck.set(c.strategy, `${rec.id}: ${rec.error.message}`);
+    if (baseline) {
+      const e = rec.elapsedMs;
+      settle.get(stateKey(c))?.(
+        rec.status === "ok" && e
+          ? { observed: rec.verification?.observed, checkMs: e.check, runMs: e.timed / Math.max(1, o.samples) }
+          : undefined,
+      );
       if (rec.verification) rec.verification.state = "reference";
     } else if (rec.status === "ok" && rec.verification?.observed) {
-      const ref = await refs.get(stateKey(c));
-      const counters = ref ? counterDifference(ref, rec.verification.observed, c.strategy) : undefined;
-      if (ref && ref.digest === rec.verification.observed.digest && !counters) rec.verification.state = "equal";
-      else if (ref && ref.digest === rec.verification.observed.digest && counters) {
+      const seen = ref?.observed;
+      const counters = seen ? counterDifference(seen, rec.verification.observed, c.strategy) : undefined;
+      if (seen && seen.digest === rec.verification.observed.digest && !counters) rec.verification.state = "equal";
+      else if (seen && seen.digest === rec.verification.observed.digest && counters) {
         rec = {
           ...rec,
           status: "failed",
@@ -333,10 +385,10 @@ export async function runMatrix(plan: MatrixPlan, o: MatrixOptions, hooks: RunHo
             message: `the measured run does not count what per-page counts for the same workload and size: ${counters}`,
           },
         };
-      } else if (ref) {
+      } else if (seen) {
         const d = await pool.run(
           { kind: "diagnose", cell: c, strategy: { url: info.ref.url, exportName: info.exportName } },
-          timeoutMs,
+          limits ? cellBackstopMs(limits, 1) : timeoutMs,
           signal,
         );
         if (signal?.aborted) return;

@@ -16,11 +16,13 @@ import {
   runScenarioDetailed,
   ScenarioError,
   StrategyError,
+  StrategyTimeout,
   snapshotCounters,
   type ZapStrategy,
 } from "@foliolab/core";
 import { type SharingCensus, sharingCensus } from "@foliolab/core/internals";
 import { Bench } from "tinybench";
+import { type CellLimits, withinLimit } from "./deadline.js";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { formatBytes, PAGE } from "./sizes.js";
 import { firstDifference, flattenCounters, type ObservedSummary, summarizeKernel } from "./verify.js";
@@ -41,6 +43,8 @@ export interface RunOptionsForCell {
   /** Size of the invariant-check pass in bytes; 0 disables it. */
   checkSize: number;
   profile: CostProfile;
+  /** Time limits of the check pass and of each measured run (a run that overruns is FAILED, the hook named). */
+  limits?: CellLimits;
 }
 
 export interface WallStats {
@@ -243,6 +247,7 @@ export function authorStack(e: unknown): string | undefined {
 }
 
 export function classify(e: unknown, phase: CellError["phase"]): CellError {
+  if (e instanceof StrategyTimeout) return { kind: "Timeout", phase, message: e.message };
   if (e instanceof InvariantViolation) {
     return { kind: "InvariantViolation", phase, message: e.message, invariant: e.violation.invariant };
   }
@@ -320,11 +325,10 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   };
   const invariants = o.checkSize > 0 ? "checked" : "unchecked";
   if (o.checkSize > 0) {
-    const w = findWorkload(c.workload);
-    const small = Math.max(Math.min(o.checkSize, c.size, w?.maxCheckSize ?? Number.POSITIVE_INFINITY), w?.minSize ?? 0);
     try {
-      const sg = small === c.size ? g : generateCell(c, small);
-      const m = measureOnce(sg, strategy, true);
+      const sg = checkScenario(c, o.checkSize, g);
+      const check = (s: ZapStrategy) => measureOnce(sg, s, true);
+      const m = o.limits ? withinLimit(strategy, o.limits.checkMs, o.limits.note, true, check) : check(strategy);
       if (m.failedExpects.length > 0) throw new Error(`expect failed: ${m.failedExpects.join("; ")}`);
     } catch (e) {
       return { ...rec, status: "failed", error: classify(e, "check") };
@@ -340,7 +344,10 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   const once = (): PhaseMeasure => {
     // The sharing census runs once, in the count run, outside the measured phase; the count
     // run also keeps its final observable state, to be compared with per-page's.
-    const m = measureOnce(g, strategy, false, first === undefined, first === undefined ? "digest" : false);
+    const counting = first === undefined;
+    const run = (s: ZapStrategy) => measureOnce(g, s, false, counting, counting ? "digest" : false);
+    // Without a check pass the count run is traced, so an overrun still names the hook.
+    const m = o.limits ? withinLimit(strategy, o.limits.runMs, o.limits.note, counting && o.checkSize === 0, run) : run(strategy);
     if (first === undefined) first = m;
     else if (!sameCosts(m.costs, first.costs)) {
       const err = new Error("cost events differ between two runs of the same scenario (the strategy is not deterministic)");
@@ -404,9 +411,29 @@ export async function runCell(c: CellSpec, strategy: ZapStrategy, o: RunOptionsF
   return rec;
 }
 
-/** The observable state per-page's measured run of a cell ends in (the reference for others). */
-export function referenceObserved(c: CellSpec, reference: ZapStrategy): ObservedSummary {
-  return measureOnce(generateCell(c), reference, false, false, "digest").summary as ObservedSummary;
+/** The scenario of a cell's invariant-checked pass: the cell at --check-size (within the workload's bounds). */
+function checkScenario(c: CellSpec, checkSize: number, full: Generated): Generated {
+  const w = findWorkload(c.workload);
+  const small = Math.max(Math.min(checkSize, c.size, w?.maxCheckSize ?? Number.POSITIVE_INFINITY), w?.minSize ?? 0);
+  return small === c.size ? full : generateCell(c, small);
+}
+
+/**
+ * The observable state per-page's measured run of a cell ends in (the reference for others),
+ * and the times (ms) of its check pass at `checkSize` (0: none) and of the run: they set the
+ * other strategies' limits.
+ */
+export function referenceObserved(
+  c: CellSpec,
+  reference: ZapStrategy,
+  checkSize: number,
+): { observed: ObservedSummary; checkMs: number; runMs: number } {
+  const g = generateCell(c);
+  const t0 = performance.now();
+  if (checkSize > 0) measureOnce(checkScenario(c, checkSize, g), reference, true);
+  const checkMs = performance.now() - t0;
+  const m = measureOnce(g, reference, false, false, "digest");
+  return { observed: m.summary as ObservedSummary, checkMs, runMs: m.totalMs };
 }
 
 /** Run a cell under per-page and under the strategy once more and name the first difference of their final states. */

@@ -24,7 +24,7 @@ export function workerFile(): string {
 }
 
 /** Why a task came back without a result. */
-export type TaskFailure = { failure: "timeout" | "exit" | "interrupted"; message: string };
+export type TaskFailure = { failure: "timeout" | "exit" | "interrupted" | "refused"; message: string };
 
 export class CellPool {
   private readonly pool: Tinypool;
@@ -61,11 +61,21 @@ export class CellPool {
     this.waiting.shift()?.();
   }
 
-  /** Run one task with a time limit (from when a worker takes it); never rejects. */
-  async run(task: WorkerTask, timeoutMs: number, signal?: AbortSignal): Promise<WorkerResult | TaskFailure> {
+  /**
+   * Run one task with a time limit (from when a worker takes it); never rejects. `gate`, asked
+   * when a worker is free for the task, can still refuse it with a reason.
+   */
+  async run(
+    task: WorkerTask,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    gate?: () => string | undefined,
+  ): Promise<WorkerResult | TaskFailure> {
     if (signal?.aborted || !(await this.acquire(signal)))
       return { failure: "interrupted", message: "interrupted before it started" };
     try {
+      const refused = gate?.();
+      if (refused !== undefined) return { failure: "refused", message: refused };
       return await this.runNow(task, timeoutMs, signal);
     } finally {
       this.release();

@@ -10,9 +10,6 @@ const MIB = 1024 * KIB;
 const GIB = 1024 * MIB;
 const TIB = 1024 * GIB;
 
-/** "4K", "64K", "8M", "1G", "1T", "1GiB" or a byte count (core's parser). Null when not a size. */
-export const parseBytes: (text: string | number) => number | null = parseSize;
-
 /** 1073741824 -> "1G", 65536 -> "64K", 2^40 -> "1T". */
 export function formatBytes(bytes: number): string {
   if (bytes >= TIB && bytes % TIB === 0) return `${bytes / TIB}T`;
@@ -46,7 +43,7 @@ export function folioSpec(id: string): FolioSpec {
   if (id === "2M-PTE") return { id, bytes: 2 * MIB, order: 9, pmd: false };
   if (id === "2M-PMD") return { id, bytes: 2 * MIB, order: 9, pmd: true };
   if (id === "mixed") return { id, bytes: 0, order: -1, pmd: false };
-  const bytes = parseBytes(id);
+  const bytes = parseSize(id);
   if (bytes === null) throw new Error(`unknown folio size "${id}"`);
   return { id, bytes, order: Math.log2(bytes / PAGE), pmd: false };
 }
@@ -79,7 +76,7 @@ export function parseFolioList(values: readonly string[]): string[] {
       add(`2M-${m[1]}`);
       continue;
     }
-    const bytes = parseBytes(v);
+    const bytes = parseSize(v);
     const id = bytes === null ? null : formatBytes(bytes);
     if (id === null || !(FOLIO_IDS as readonly string[]).includes(id)) {
       throw new Error(`--folio: unknown folio size "${raw.trim()}" (use ${FOLIO_IDS.join(", ")}, or 2M for both 2M mappings)`);

@@ -23,14 +23,14 @@ import type { ObservedSummary } from "./verify.js";
 export type WorkerTask =
   | { kind: "load"; ref: StrategyRef }
   | { kind: "cell"; cell: CellSpec; strategy: { url: string; exportName: string }; options: RunOptionsForCell }
-  | { kind: "reference"; cell: CellSpec }
+  | { kind: "reference"; cell: CellSpec; checkSize: number }
   | { kind: "diagnose"; cell: CellSpec; strategy: { url: string; exportName: string } };
 
 export type WorkerResult =
   | { kind: "load"; ok: true; strategies: Array<{ name: string; description: string; exportName: string }> }
   | { kind: "load"; ok: false; message: string; stack?: string }
   | { kind: "cell"; record: RunRecord }
-  | { kind: "reference"; observed: ObservedSummary }
+  | { kind: "reference"; observed: ObservedSummary; checkMs: number; runMs: number }
   | { kind: "diagnose"; difference: string }
   | { kind: "error"; message: string; stack?: string };
 
@@ -67,7 +67,7 @@ export default async function runTask(t: WorkerTask): Promise<WorkerResult> {
       case "cell":
         return { kind: "cell", record: await runCell(t.cell, await strategyOf(t.strategy), t.options) };
       case "reference":
-        return { kind: "reference", observed: referenceObserved(t.cell, perPage) };
+        return { kind: "reference", ...referenceObserved(t.cell, perPage, t.checkSize) };
       case "diagnose":
         return { kind: "diagnose", difference: diagnoseState(t.cell, await strategyOf(t.strategy), perPage) };
     }

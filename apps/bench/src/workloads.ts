@@ -5,7 +5,7 @@
  */
 
 import { type Scenario, type ScenarioConfig, ScenarioError, type ScenarioOp } from "@foliolab/core";
-import { FOLIO_IDS, type FolioSpec, folioSpec, formatBytes, PAGE, parseBytes } from "./sizes.js";
+import { FOLIO_IDS, type FolioSpec, folioSpec, formatBytes, PAGE } from "./sizes.js";
 
 export interface GenerateOptions {
   /** Region size in bytes. */
@@ -472,13 +472,6 @@ export async function defaultWorkloads(): Promise<Workload[]> {
   const out: Workload[] = [];
   for (const w of WORKLOADS) if ((await workloadNeeds(w)).length === 0) out.push(w);
   return out;
-}
-
-/** Parse a --size value into bytes (multiple of 4K, at least 2M). */
-export function parseRegionSize(text: string): number {
-  const bytes = parseBytes(text);
-  if (bytes === null || bytes === 0 || bytes % PAGE !== 0) throw new Error(`--size: "${text}" is not a size like 8M or 1G`);
-  return bytes;
 }
 
 /** Size a run uses: the requested one, never below the workload's minimum, rounded to 2M for 2M folios. */

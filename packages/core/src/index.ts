@@ -17,6 +17,7 @@ export {
   StrategyError,
   type ViolationDetail,
 } from "./errors.js";
+export { type HookTrace, StrategyTimeout, traceHooks } from "./hook-trace.js";
 export type { Kernel } from "./kernel.js";
 export { type ObservableState, type ObservedPage, observe, observeDigest } from "./observe.js";
 export {

@@ -11,6 +11,7 @@ export * from "./fault.js";
 export * from "./folio.js";
 export * from "./fork.js";
 export * from "./gup.js";
+export * from "./hook-trace.js";
 export * from "./huge-memory.js";
 export * from "./invariants.js";
 export * from "./kernel.js";

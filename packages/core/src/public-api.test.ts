@@ -105,6 +105,7 @@ const CORE_SURFACE = [
   "OP_NAMES",
   "ScenarioError",
   "StrategyError",
+  "StrategyTimeout",
   "VMSTAT_NAMES",
   "costsToRecord",
   "createKernel",
@@ -117,6 +118,7 @@ const CORE_SURFACE = [
   "runScenarioDetailed",
   "scenarioSchema",
   "snapshotCounters",
+  "traceHooks",
   "validateScenario",
 ];
 const STRATEGY_SURFACE = [

@@ -6,6 +6,7 @@
 import type { ZapStrategy } from "@foliolab/core";
 import { describe, it } from "vitest";
 import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
+import { defaultDeadline } from "./deadline.js";
 import {
   checkEquivalence,
   formatEquivalenceReport,
@@ -51,6 +52,7 @@ function conformanceError(message: string, cause: unknown): ConformanceError {
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
   if (run.error) {
     const msg = `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+    if (run.error.timedOut) return msg;
     const ref = referenceRun(scenario).error;
     if (ref && ref.kind === run.error.kind && ref.invariant === run.error.invariant) {
       return `${msg}\n(per-page fails here too: ${formatRunError(ref)} -- most likely a core bug, not the strategy's)`;
@@ -89,11 +91,24 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
   const entries = [...(options.scenarios ?? CATALOGUE), ...(options.extraScenarios ?? [])];
   const timeout = options.scenarioTimeout ?? 120_000;
   const runs = new Map<CatalogueEntry, StrategyRun>();
+  // Once a run is stopped at its time limit, the other checks fail at once with its message
+  // instead of each waiting out its own limit: the whole suite is rejected in seconds.
+  let stuck: string | undefined;
   const runOf = (e: CatalogueEntry): StrategyRun => {
     let r = runs.get(e);
-    if (!r) {
-      r = runChecked(strategy, e.scenario);
+    if (!r && stuck !== undefined) {
+      r = {
+        strategy: strategy.name,
+        scenario: e.scenario.name,
+        error: { kind: "strategy", timedOut: true, message: `not run: an earlier scenario stopped at its time limit: ${stuck}` },
+      };
       runs.set(e, r);
+    }
+    if (!r) {
+      // The per-page reference first (cached; the equivalence check needs it anyway): its time sets the limit.
+      r = runChecked(strategy, e.scenario, { deadlineMs: defaultDeadline(referenceRun(e.scenario).elapsedMs) });
+      runs.set(e, r);
+      if (r.error?.timedOut) stuck = `scenario "${e.scenario.name}": ${r.error.message}`;
     }
     return r;
   };
@@ -133,6 +148,7 @@ export function conformanceChecks(strategy: ZapStrategy, options: ConformanceOpt
       title: `${numRuns} random sequences (seed ${options.seed ?? "random"})`,
       timeout: options.propertyTimeout ?? 600_000,
       run: () => {
+        if (stuck !== undefined) throw new ConformanceError(`not run: an earlier scenario stopped at its time limit: ${stuck}`);
         const report = runProperty(strategy, {
           ...options.shape,
           numRuns,

@@ -12,12 +12,14 @@ import {
   ScenarioError,
   type ScenarioResult,
   StrategyError,
+  StrategyTimeout,
   snapshotCounters,
   type ViolationDetail,
   type ZapStrategy,
 } from "@foliolab/core";
 import { perPage } from "@foliolab/strategy-per-page";
 import type { ScenarioJson } from "./catalogue.js";
+import { defaultDeadline, withDeadline } from "./deadline.js";
 
 /** How a run ended when it did not complete. */
 export interface RunError {
@@ -28,6 +30,8 @@ export interface RunError {
   message: string;
   /** For kind "strategy": the error the strategy's own code threw (its stack points at the author's file). */
   cause?: unknown;
+  /** For kind "strategy": the run was stopped at its time limit (the message names the hook that did not return). */
+  timedOut?: boolean;
 }
 
 /** One scenario run under one strategy. */
@@ -43,6 +47,8 @@ export interface StrategyRun {
    */
   trace?: Array<{ op: number; state: ObservableState; counters: Checkpoint }>;
   error?: RunError;
+  /** How long the run took (ms): the reference's sets the candidate's time limit. */
+  elapsedMs?: number;
 }
 
 export interface RunCheckedOptions {
@@ -54,6 +60,11 @@ export interface RunCheckedOptions {
    * never ("end").
    */
   observe?: ObserveMode;
+  /**
+   * Stop the run after this long (ms), even a strategy stuck in an endless loop, and report a
+   * StrategyTimeout naming the hook that did not return (default: no limit).
+   */
+  deadlineMs?: number;
 }
 
 export type ObserveMode = "each-op" | "before-exit" | "end";
@@ -69,6 +80,7 @@ function toRunError(e: unknown): RunError {
     return { kind: "invariant", invariant: e.violation.invariant, violation: e.violation, message: e.message };
   }
   if (e instanceof ScenarioError) return { kind: "scenario", message: e.message };
+  if (e instanceof StrategyTimeout) return { kind: "strategy", message: e.message, timedOut: true };
   if (e instanceof StrategyError)
     return e.cause === undefined
       ? { kind: "strategy", message: e.message }
@@ -88,17 +100,21 @@ export function runChecked(strategy: ZapStrategy, scenario: ScenarioJson, option
       trace.push({ op: i, state: observe(k), counters: { mthp, vmstat } });
     }
   };
-  try {
-    const { result, kernel } = runScenarioDetailed(scenario, {
-      strategy,
+  const run = (s: ZapStrategy) =>
+    runScenarioDetailed(scenario, {
+      strategy: s,
       invariants: options.invariants ?? true,
       ...(mode === "end" ? {} : { onOp }),
     });
+  const t0 = performance.now();
+  try {
+    const { result, kernel } = options.deadlineMs === undefined ? run(strategy) : withDeadline(strategy, options.deadlineMs, run);
+    const elapsedMs = performance.now() - t0;
     return mode === "end"
-      ? { ...base, result, observed: observe(kernel) }
-      : { ...base, result, observed: observe(kernel), trace };
+      ? { ...base, result, observed: observe(kernel), elapsedMs }
+      : { ...base, result, observed: observe(kernel), trace, elapsedMs };
   } catch (e) {
-    return { ...base, error: toRunError(e) };
+    return { ...base, error: toRunError(e), elapsedMs: performance.now() - t0 };
   }
 }
 
@@ -330,6 +346,8 @@ export interface CheckEquivalenceOptions {
   observe?: ObserveMode;
   /** The reference to compare with (default per-page; the property runner passes per-page with its gather geometry). */
   reference?: ZapStrategy;
+  /** Time limit of the strategy's run, ms (default: 10 x the reference's time, at least 3 s; see deadline.ts). */
+  deadlineMs?: number;
 }
 
 /**
@@ -344,7 +362,9 @@ export function checkEquivalence(
   const base = { scenario: scenario.name, strategy: strategy.name };
   const mode = options.observe ?? "each-op";
   const ref = referenceRun(scenario, options.cacheReference ?? true, mode, options.reference ?? perPage);
-  const got = options.candidate ?? runChecked(strategy, scenario, { observe: mode });
+  const got =
+    options.candidate ??
+    runChecked(strategy, scenario, { observe: mode, deadlineMs: options.deadlineMs ?? defaultDeadline(ref.elapsedMs) });
   if (ref.error || got.error) {
     // Both refuse the scenario the same way (e.g. out of model memory): equivalent.
     if (

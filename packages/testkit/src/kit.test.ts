@@ -409,3 +409,50 @@ describe("catalogue shapes are what they claim (under per-page)", () => {
     expect(adjacent).toBe(true);
   });
 });
+
+describe("a strategy stuck in an endless loop", () => {
+  const loops: ZapStrategy = {
+    ...perPage,
+    name: "loops-forever",
+    zapPresentPtes() {
+      for (;;) {
+        // never returns
+      }
+    },
+  };
+
+  it("is rejected in seconds, the hook named: the first check waits out the limit, the others fail at once", () => {
+    const checks = conformanceChecks(loops, { numRuns: 50, seed: 1 });
+    const messages: string[] = [];
+    for (const c of checks) {
+      try {
+        c.run();
+        messages.push("passed");
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConformanceError);
+        messages.push((e as Error).message);
+      }
+    }
+    expect(messages[0]).toMatch(/strategy "loops-forever": did not return from zapPresentPtes within 3 s \(the kit's limit/);
+    for (const m of messages) expect(m).toMatch(/did not return from zapPresentPtes within 3 s/);
+    expect(messages.filter((m) => m.includes("not run: an earlier scenario stopped at its time limit")).length).toBeGreaterThan(
+      checks.length / 2,
+    );
+  });
+
+  it("the property runner stops at the first run that hits the limit (no shrinking) and names the hook", () => {
+    const report = runProperty(loops, { numRuns: 20, seed: 1 });
+    expect(report.ok).toBe(false);
+    expect(report.numShrinks).toBe(0);
+    expect(report.message).toMatch(/did not return from zapPresentPtes within 3 s/);
+  });
+
+  it("a run under the limit is unchanged: the same result and state as without one", () => {
+    const scenario = CATALOGUE[0]?.scenario as NonNullable<(typeof CATALOGUE)[0]>["scenario"];
+    const plain = runChecked(perPage, scenario, { observe: "end" });
+    const limited = runChecked(perPage, scenario, { observe: "end", deadlineMs: 10_000 });
+    expect(limited.error).toBeUndefined();
+    expect(limited.result).toEqual(plain.result);
+    expect(limited.observed).toEqual(plain.observed);
+  });
+});

@@ -11,6 +11,7 @@ export {
   REPLAY_SCENARIOS,
   type ScenarioJson,
 } from "./catalogue.js";
+export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export {
   type CheckEquivalenceOptions,
   type Checkpoint,

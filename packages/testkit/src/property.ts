@@ -379,9 +379,14 @@ export function checkProgram(strategy: ZapStrategy, program: GenProgram): Equiva
  */
 export function runProperty(strategy: ZapStrategy, options: PropertyOptions = {}): PropertyReport {
   const started = performance.now();
+  // A run stopped at its time limit is the failure: nothing to shrink (each shrink would wait
+  // out the limit again), so every later program passes and fast-check keeps this one.
+  let timedOut: EquivalenceReport | undefined;
   const prop = fc.property(programArbitrary(options), (program) => {
+    if (timedOut) return;
     const report = checkProgram(strategy, program);
     if (report.ok) return;
+    if (report.error?.timedOut) timedOut = report;
     // The reference refused the sequence for a reason of its own (both refused alike is ok above).
     if (!report.error && report.referenceError?.kind === "scenario") fc.pre(false);
     throw new PropertyFailure(report);
@@ -412,7 +417,7 @@ export function runProperty(strategy: ZapStrategy, options: PropertyOptions = {}
     const scenario = programToScenario(program, `property-counterexample-seed-${details.seed}`);
     report.counterexample = scenario;
     const { candidate, reference } = strategiesFor(strategy, program);
-    const failure = checkEquivalence(candidate, scenario, { cacheReference: false, observe: "each-op", reference });
+    const failure = timedOut ?? checkEquivalence(candidate, scenario, { cacheReference: false, observe: "each-op", reference });
     report.failure = failure;
     lines.push(
       failure.ok

@@ -12,10 +12,18 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { folioListArg, intArg, listArg, profileFlag, sizeArg } from "../cli/args.js";
 import { EXIT, UsageError } from "../cli/errors.js";
 import { type CommandContext, type Io, printError } from "../cli/io.js";
+import { LIMIT_FACTOR, LIMIT_FLOOR_MS } from "../deadline.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "../kernel-bench.js";
 import { unusableMessage } from "../kernel-compare.js";
 import { refusedCell } from "../limits.js";
-import { type MatrixOptions, parseShard, planMatrix, runMatrix } from "../matrix.js";
+import {
+  DEFAULT_CELL_TIMEOUT_MS,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  type MatrixOptions,
+  parseShard,
+  planMatrix,
+  runMatrix,
+} from "../matrix.js";
 import { CellPool } from "../pool.js";
 import { type CostProfile, describeProfile } from "../profile.js";
 import { fmtNum, kernelHeadline, type Metric } from "../report/model.js";
@@ -51,7 +59,7 @@ interface BenchFlags {
   jobs?: number;
   metric: Metric;
   json?: boolean;
-  timeout: number;
+  timeout?: number;
   kernel?: boolean;
   baseline?: string;
 }
@@ -140,8 +148,8 @@ async function benchCommand(flags: BenchFlags, io: Io, argv: string[]): Promise<
     profile,
     jobs: flags.jobs ?? io.jobs,
     cwd: io.cwd,
-    cellTimeoutMs: flags.timeout * 1000,
   };
+  if (flags.timeout !== undefined) o.cellTimeoutMs = flags.timeout * 1000;
   if (flags.strategy) o.strategies = flags.strategy;
   if (flags.workload) o.workloads = flags.workload;
   if (flags.size !== undefined) o.size = flags.size;
@@ -336,9 +344,8 @@ export function register(program: Command, { io, argv, setCode }: CommandContext
     )
     .option(
       "--timeout <seconds>",
-      "stop a run that takes longer, any -j (a strategy module gets at most 10 s, or this if shorter, to import)",
+      `time limit of every run, any -j; a run that overruns is FAILED, naming the hook that did not return (default: ${LIMIT_FACTOR} x per-page's time for the same cell, at least ${LIMIT_FLOOR_MS / 1000} s; per-page's own cells ${DEFAULT_CELL_TIMEOUT_MS / 1000} s; a strategy module gets at most ${DEFAULT_LOAD_TIMEOUT_MS / 1000} s, or this if shorter, to import)`,
       intArg(1),
-      300,
     )
     .option(
       "--kernel",
