@@ -23,16 +23,23 @@ export { type ObservableState, type ObservedPage, observe, observeDigest } from 
 export {
   createKernel,
   type ExpectResult,
-  MODEL_LIMITS,
   type ProcStatus,
   type RunOptions,
   runScenario,
   runScenarioDetailed,
   type ScenarioResult,
   snapshotCounters,
-  validateScenario,
 } from "./run-scenario.js";
 export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp, scenarioSchema } from "./scenario.js";
+export {
+  MODEL_LIMITS,
+  type PlannedMapping,
+  type PlannedOp,
+  type PlannedRange,
+  planScenario,
+  type ScenarioPlan,
+  validateScenario,
+} from "./scenario-plan.js";
 export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export type { ZapStrategy } from "./strategy.js";
 export { formatBytes, parseSize } from "./units.js";

@@ -114,6 +114,7 @@ const CORE_SURFACE = [
   "observeDigest",
   "parseScenario",
   "parseSize",
+  "planScenario",
   "runScenario",
   "runScenarioDetailed",
   "scenarioSchema",
