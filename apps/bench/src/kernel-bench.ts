@@ -3,8 +3,9 @@
  * the matrix is generated exactly as for the model and run on this machine's kernel by
  * @foliolab/kernel-probe, one run after another after the model's matrix (so the workers'
  * load does not disturb the kernel's timings). The measured time is the wall time of the
- * workload's measured ops (the probe's per-op timings), per 4K page of the region, the unit of
- * the model's modelled time.
+ * workload's measured ops (the probe's per-op timings: the proc's CPU time for ops inside a proc,
+ * so a loaded machine does not inflate them; exits on the wall clock), per 4K page of the
+ * region, the unit of the model's modelled time.
  */
 
 import { type KernelAvailability, type KernelResult, runOnKernel } from "@foliolab/kernel-probe";
@@ -96,6 +97,11 @@ export function kernelRecord(c: KernelCell, measured: readonly number[], r: Kern
 
 export interface KernelColumnOptions {
   repeat: number;
+  /**
+   * Clock of the kernel timings (default "cpu": the proc's thread CPU time, so other jobs on a
+   * shared machine do not inflate them; exits are timed on the wall clock either way).
+   */
+  clock?: "wall" | "cpu";
   signal?: AbortSignal;
   onDone?: (r: KernelRunRecord, index: number, total: number) => void;
   /** For tests: the runner (default: the probe's runOnKernel). */
@@ -144,6 +150,7 @@ export async function runKernelColumn(
     root: availability.root,
     limits: availability.limits,
     repeat: o.repeat,
+    clock: o.clock ?? "cpu",
     runs: [],
   };
   let i = 0;
@@ -154,7 +161,7 @@ export async function runKernelColumn(
     try {
       const g = generateCell({ ...c, strategy: "linux" });
       base.measuredOps = g.measured;
-      const r = await run(g.scenario, { repeat: o.repeat });
+      const r = await run(g.scenario, { repeat: o.repeat, clock: o.clock ?? "cpu" });
       rec = kernelRecord(c, g.measured, r);
     } catch (e) {
       rec = { ...base, reason: `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}` };

@@ -16,7 +16,14 @@ import {
   snapshotCounters,
   type ZapStrategy,
 } from "@foliolab/core";
-import type { KernelAvailability, KernelResult } from "@foliolab/kernel-probe";
+import {
+  allowedDifference,
+  DEFAULT_TOLERANCE_PERCENT,
+  judgeField,
+  type KernelAvailability,
+  type KernelResult,
+  SYSTEM_WIDE_TOLERANCE,
+} from "@foliolab/kernel-probe";
 import pc from "picocolors";
 import { type CostProfile, modelledNs } from "./profile.js";
 import { fmtNum } from "./report/model.js";
@@ -64,41 +71,8 @@ export interface CompareOptions {
   opCount?: number;
 }
 
-export const DEFAULT_TOLERANCE_PERCENT = 10;
-
-/**
- * System-wide fields whose kernel value includes memory activity outside the scenario: the
- * probe's own processes (node and the runner exchange a message per op, which faults and
- * allocates a little memory per op), other processes, and for MemFree the page allocator's
- * per-cpu free lists (pages parked there do not count as free; they move by MBs between runs).
- * They are compared within max(tolerance% of the model value, floor + perOp x ops).
- */
-const APPROX: Record<string, { floor: number; perOp: number; why: string; outside: FieldStatus }> = {
-  "vmstat.pgfault": {
-    floor: 1024,
-    perOp: 2,
-    why: "system-wide: includes the probe's own faults (about one per op) and other processes'",
-    outside: "mismatch",
-  },
-  "meminfo.AnonPages": {
-    floor: 4096,
-    perOp: 4,
-    why: "system-wide (kB): includes the probe's own processes and other processes",
-    outside: "mismatch",
-  },
-  "meminfo.AnonHugePages": {
-    floor: 4096,
-    perOp: 0,
-    why: "system-wide (kB): includes other processes (khugepaged)",
-    outside: "mismatch",
-  },
-  "meminfo.MemFree": {
-    floor: 4096,
-    perOp: 4,
-    why: "delta (kB); pages in the per-cpu free lists (/proc/zoneinfo pagesets) do not count as free and move by MBs between runs; page tables, slab and other processes move it too",
-    outside: "n/c",
-  },
-};
+/** The tolerance of the system-wide fields: the probe's, so its expects and this table agree. */
+export { DEFAULT_TOLERANCE_PERCENT };
 
 function isMissing(field: string, missing: readonly string[]): boolean {
   return missing.some((m) => field === m || field.startsWith(`${m}.`));
@@ -125,12 +99,11 @@ function numRow(
     row.note = "the model has no such field";
     return row;
   }
-  const approx = APPROX[field];
   if (k === m) return row;
-  if (approx) {
-    const allowed = Math.max((Math.abs(m) * tol) / 100, approx.floor + approx.perOp * ops);
-    row.status = Math.abs(k - m) <= allowed ? "approx" : approx.outside;
-    row.note = `${approx.why}; allowed difference ${fmtNum(allowed)}`;
+  const allowed = allowedDifference(field, m, tol, ops);
+  if (allowed !== undefined) {
+    row.status = judgeField(field, k, m, tol, ops);
+    row.note = `${SYSTEM_WIDE_TOLERANCE[field]?.why}; allowed difference ${fmtNum(allowed)}`;
     return row;
   }
   row.status = "mismatch";

@@ -117,6 +117,8 @@ export interface KernelSection {
   limits: string[];
   /** Repetitions per workload x folio size. */
   repeat: number;
+  /** Clock of the timings: "cpu" (thread CPU time of the proc; exits on the wall clock) or "wall". Absent: wall (older files). */
+  clock?: "wall" | "cpu";
   runs: KernelRunRecord[];
 }
 

@@ -38,6 +38,20 @@ export enum Ev {
   gatherFlush = 29,
   munlockCheck = 30,
   foliosAllocated = 31,
+  bytesZeroed = 32,
+  bytesCopied = 33,
+  ptAlloc = 34,
+  ptFree = 35,
+  lruAdd = 36,
+  swapOutPages = 37,
+  swapInPages = 38,
+  tlbShootdown = 39,
+  pageFault = 40,
+  syscall = 41,
+  vmaUpdate = 42,
+  procFork = 43,
+  procExit = 44,
+  userAccessPages = 45,
 }
 
 export const CostEvent = {
@@ -103,8 +117,36 @@ export const CostEvent = {
   gatherFlush: 29,
   /** munlock_vma_folio() checks. */
   munlockCheck: 30,
-  /** folios allocated by the page allocator for user memory. */
+  /** folios allocated by the page allocator for user memory (memcg charge included; zeroing and copying are not). */
   foliosAllocated: 31,
+  /** bytes cleared by clear_page()/folio_zero_user() for new anon folios and new page cache pages. */
+  bytesZeroed: 32,
+  /** bytes copied by copy_user_highpage()/copy_mc_user_highpage() (COW, fork of pinned pages). */
+  bytesCopied: 33,
+  /** page-table pages allocated: PTE tables (__pte_alloc) and the tables deposited for PMD THPs (pte_alloc_one). */
+  ptAlloc: 34,
+  /** page-table pages freed: free_pgtables()/pte_free_tlb(), exit, and zap_deposited_table(). */
+  ptFree: 35,
+  /** folio_add_lru() / folio_add_lru_vma(): new folios put on the per-CPU LRU add batch. */
+  lruAdd: 36,
+  /** 4 KiB pages written to swap (swap_writeout of a folio). */
+  swapOutPages: 37,
+  /** 4 KiB pages read from swap (do_swap_page of a folio not in the swap cache). */
+  swapInPages: 38,
+  /** TLB flushes of an mm other than the one the op runs in (rmap walks): on SMP x86 an IPI to the CPUs in mm_cpumask. */
+  tlbShootdown: 39,
+  /** page faults taken (exception entry and exit, the per-VMA lock, handle_mm_fault's walk): vmstat pgfault. */
+  pageFault: 40,
+  /** syscalls of mmap, munmap, madvise, mprotect, mremap (entry and exit, mmap_lock, find_vma). */
+  syscall: 41,
+  /** VMAs created, split or freed (vm_area_alloc/dup/free and the maple tree store). */
+  vmaUpdate: 42,
+  /** fork()s: task, mm and VMA-tree duplication outside copy_page_range. */
+  procFork: 43,
+  /** process exits: task teardown outside exit_mmap, up to the parent's wakeup. */
+  procExit: 44,
+  /** 4 KiB pages a user write/read op touches, faulting or not (a TLB miss and a store or load each). */
+  userAccessPages: 45,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

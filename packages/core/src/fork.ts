@@ -32,6 +32,8 @@ function copyPresentPage(k: Kernel, dstVma: Vma, dst: PteTable, i: number, vpn: 
   const folio = k.mem.allocPages(0);
   if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during fork; raise config.memory`);
   k.costs[Ev.foliosAllocated]++;
+  k.costs[Ev.bytesCopied] += 4096; // copy_user_highpage()
+  k.costs[Ev.lruAdd]++;
   k.mem.content[folio] = k.mem.content[pfn] as number;
   folioAddNewAnonRmap(k, folio, dstVma, vpn, false);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
@@ -140,6 +142,7 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
 function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean {
   const pgt = srcVma.mm.pgtables;
   const pmd = pgt.hugePmd.get(idx) as number;
+  k.costs[Ev.ptAlloc]++; // pte_alloc_one(): the child's deposited table
   if (isHugeZeroPmd(pmd)) {
     dstVma.mm.pgtables.hugePmd.set(idx, pmd);
     return true;
@@ -148,6 +151,7 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
   folioRefAdd(k, folio, 1);
   if (!folioTryDupAnonRmap(k, folio, folio, HPAGE_PMD_NR, dstVma, srcVma.mm.hasPinned, true)) {
     k.mem.refcount[folio] = (k.mem.refcount[folio] as number) - 1;
+    k.costs[Ev.ptFree]++; // pte_free() of the unused deposit
     splitHugePmd(k, srcVma, idx);
     return false;
   }
@@ -160,8 +164,18 @@ function copyHugePmd(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number): boolean 
   return true;
 }
 
+/**
+ * vma_needs_copy() (mm/memory.c, 6.18): page tables are copied only for a VMA with an anon_vma
+ * (an anon folio was mapped there, or the huge zero page); file pages and 4K zero-page PTEs of
+ * a VMA that was only read fault back in the child.
+ */
+function vmaNeedsCopy(vma: Vma): boolean {
+  return vma.anonVmaPrepared === true;
+}
+
 /** copy_page_range() for one VMA. */
 function copyPageRange(k: Kernel, srcVma: Vma, dstVma: Vma): void {
+  if (!vmaNeedsCopy(srcVma)) return;
   for (let addr = srcVma.start; addr < srcVma.end; ) {
     const next = pmdAddrEnd(addr, srcVma.end);
     const idx = pmdIndex(addr);
@@ -181,6 +195,7 @@ export function doFork(k: Kernel, parent: MmStruct, name: string): MmStruct {
     if ((vma.flags & VM.dontcopy) !== 0) continue; // MADV_DONTFORK: not in the child at all
     const cv: Vma = { ...vma, mm: child, flags: vma.flags & ~VM.locked };
     child.vmas.push(cv);
+    k.costs[Ev.vmaUpdate]++; // vm_area_dup()
     copyPageRange(k, vma, cv);
   }
   // The parent's PTEs were write-protected: flush_tlb_mm() at the end of dup_mmap().

@@ -47,12 +47,14 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
     return false;
   }
   k.costs[Ev.foliosAllocated]++;
+  k.costs[Ev.bytesZeroed] += HPAGE_PMD_NR * 4096; // folio_zero_user()
+  k.costs[Ev.lruAdd]++;
   k.stats.countVm(VMSTAT.thpFaultAlloc);
   k.stats.modMthp(HPAGE_PMD_ORDER, MTHP.anonFaultAlloc, 1);
   const vpn = pmdIdx * PTRS_PER_PTE;
   folioAddNewAnonRmap(k, folio, vma, vpn, true);
   k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-  vma.mm.pgtables.pteFree(pmdIdx);
+  vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young));
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;
   k.costs[Ev.pteSet]++;
@@ -63,7 +65,8 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
 
 /** do_huge_pmd_anonymous_page() on a read fault: map the huge zero page read-only. */
 export function mapHugeZeroPmd(vma: Vma, pmdIdx: number): void {
-  vma.mm.pgtables.pteFree(pmdIdx);
+  vma.anonVmaPrepared = true; // do_huge_pmd_anonymous_page(): vmf_anon_prepare() comes first
+  vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(HUGE_ZERO_PFN, PTE.present | PTE.young));
 }
 
@@ -77,6 +80,7 @@ export function zapHugePmd(k: Kernel, tlb: MmuGather, vma: Vma, pmdIdx: number):
   pgt.hugePmd.delete(pmdIdx);
   k.costs[Ev.ptLock]++;
   k.costs[Ev.pteClear]++;
+  k.costs[Ev.ptFree]++; // zap_deposited_table()
   const vpn = pmdIdx * PTRS_PER_PTE;
   tlbRemovePmdTlbEntry(tlb, vpn);
   const folio = ptePfn(pmd);
@@ -106,7 +110,7 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   const vpn = pmdIdx * PTRS_PER_PTE;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // pmdp_invalidate(): one PMD entry
   k.stats.countVm(VMSTAT.thpSplitPmd);
-  const ptes = pgt.pteAlloc(pmdIdx);
+  const ptes = pgt.pteAlloc(pmdIdx, true); // pgtable_trans_huge_withdraw()
   if (isHugeZeroPmd(pmd)) {
     ptes.fill(mkPte(ZERO_PFN, PTE.present));
     k.costs[Ev.pteSet] += HPAGE_PMD_NR;
@@ -114,6 +118,9 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
   }
   const folio = ptePfn(pmd);
   const flags = pmd & PTE_FLAG_MASK;
+  // __split_huge_pmd_locked() (6.18): a dirty PMD marks the folio dirty (folio_set_dirty) as
+  // well as every PTE it leaves.
+  if ((pmd & PTE.dirty) !== 0) k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
   const exclusive = ((k.mem.flags[folio] as number) & PG.anonExclusive) !== 0;
   // The kernel adds HPAGE_PMD_NR - 1 references and lets the PMD's own reference pass to one
   // PTE, under the PMD lock where nobody can look. The model adds all HPAGE_PMD_NR first and
@@ -164,8 +171,10 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     const idx = pmdIndex(headVpn);
     const huge = pgt.hugePmd.get(idx);
     if (huge !== undefined && ptePfn(huge) === folio) {
-      // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen.
+      // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen; a
+      // dirty PMD marks the folio dirty.
       pgt.hugePmd.delete(idx);
+      if ((huge & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
       k.costs[Ev.ptLock]++;
       flushTlbMmRange(k, vma.mm, headVpn, headVpn + 1, false);
       k.stats.countVm(VMSTAT.thpSplitPmd);
@@ -182,7 +191,9 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       const j = pteIndex(vpn);
       const pte = ptes[j] as number;
       if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
-      // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time.
+      // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time; a
+      // dirty PTE marks the folio dirty (so every folio of the split is).
+      if ((pte & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
       ptes[j] = 0;
       k.costs[Ev.pteClear]++;
       flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
@@ -197,7 +208,10 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   k.stats.modMthp(order, MTHP.nrAnon, -1);
   const mapping = folioMapping(m, folio);
   const index = folioIndex(m, folio);
-  const inherit = flags & (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
+  // __split_folio_to_order() copies PG_dirty (and the rest) to every new folio.
+  const inherit =
+    (m.flags[folio] as number) &
+    (PG.allocated | PG.anon | PG.swapbacked | PG.dirty | PG.lru | PG.mlocked | PG.referenced | PG.active);
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
     m.order[p] = 0;

@@ -42,11 +42,18 @@ export function defaultMthp(): ThpPolicy[] {
 export class Kernel {
   readonly mem: MemMap;
   readonly costs = new Float64Array(COST_EVENT_COUNT);
+  /** The mm of the process the current op runs in (undefined for reclaim): TLB flushes of any other mm are shootdowns. */
+  opMm: import("./mm.js").MmStruct | undefined = undefined;
   readonly stats = new KernelStats();
   readonly procs = new Map<string, MmStruct>();
   readonly files: FileObject[] = [];
   /** The deferred split queue (one node, no memcg split): folio heads in list order. */
   readonly deferredSplitQueue = new Set<number>();
+  /**
+   * This CPU's lru_lazyfree folio_batch (mm/swap.c, 6.18): folios MADV_FREE marked lazyfree
+   * whose PGLAZYFREE is counted only when the batch moves (swap.ts lruLazyfreeAdd/Drain).
+   */
+  readonly lruLazyfree = { folios: 0, pages: 0 };
   /** On s390, MMU_GATHER_NO_GATHER: PTE clears invalidate the TLB at once. */
   readonly noGather: boolean;
   readonly invariants: boolean;
@@ -78,7 +85,7 @@ export class Kernel {
   }
 
   newMm(name: string): MmStruct {
-    const mm = new MmStruct(this.nextMmId++, name, this.widePtes);
+    const mm = new MmStruct(this.nextMmId++, name, this.widePtes, this.costs);
     this.procs.set(name, mm);
     return mm;
   }

@@ -16,8 +16,7 @@ import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePmdTlbEntry, tlbRe
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
-import { VMSTAT } from "./stats.js";
-import { lruAddDrain } from "./swap.js";
+import { lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
 import { folioFreeSwap, freeSwapAndCache } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { shrinkFolioList } from "./vmscan.js";
@@ -27,7 +26,7 @@ function folioMarkLazyfree(k: Kernel, folio: number): void {
   const f = k.mem.flags[folio] as number;
   if ((f & PG.anon) === 0 || (f & PG.swapbacked) === 0 || (f & PG.swapcache) !== 0 || (f & PG.mlocked) !== 0) return;
   k.mem.flags[folio] = (f & ~(PG.swapbacked | PG.active | PG.referenced)) | PG.lru;
-  k.stats.countVm(VMSTAT.pglazyfree, 1 << (k.mem.order[folio] as number));
+  lruLazyfreeAdd(k, 1 << (k.mem.order[folio] as number));
 }
 
 /** PTEs from slot i mapping consecutive pages of the folio, within the range (folio_pte_batch). */
@@ -177,6 +176,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
 
 /** madvise(MADV_COLD) / madvise(MADV_PAGEOUT). */
 export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end: number, pageout: boolean): void {
+  lruLazyfreeDrain(k); // madvise_cold()/madvise_pageout(): lru_add_drain()
   const list = new Set<number>();
   walkRange(
     k,

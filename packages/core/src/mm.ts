@@ -2,6 +2,7 @@
  * Processes (mm_struct), VMAs and the files that file mappings are backed by.
  */
 
+import { COST_EVENT_COUNT, Ev } from "./costs.js";
 import { PageTables } from "./page-table.js";
 
 /** vm_flags bits the model uses. */
@@ -91,6 +92,12 @@ export interface Vma {
   pgoff: number;
   /** anon_vma root id: lets the rmap find every VMA that may map an anon folio. */
   anonVma: number;
+  /**
+   * vma->anon_vma is set: an anon folio was mapped here at some point (anon_vma_prepare() runs
+   * at the first anon fault or COW). A file mapping without it has no anon pages, and fork does
+   * not copy its page tables (vma_needs_copy()).
+   */
+  anonVmaPrepared?: boolean;
   /** Scenario mapping id this VMA came from. */
   mapping: string;
   /** vma->vm_mm. */
@@ -135,8 +142,10 @@ export class MmStruct {
     readonly id: number,
     readonly name: string,
     widePtes: boolean,
+    /** The kernel's cost counters (vmaUpdate here, ptAlloc/ptFree in the page tables). */
+    private readonly costs: Float64Array = new Float64Array(COST_EVENT_COUNT),
   ) {
-    this.pgtables = new PageTables(widePtes);
+    this.pgtables = new PageTables(widePtes, costs);
   }
 
   /** find_vma(): the VMA containing vpn, or undefined. */
@@ -168,6 +177,7 @@ export class MmStruct {
   }
 
   insertVma(vma: Vma): void {
+    this.costs[Ev.vmaUpdate]++;
     this.vmas.splice(this.firstEndingAfter(vma.start), 0, vma);
   }
 
@@ -196,6 +206,7 @@ export class MmStruct {
     const first = this.firstEndingAfter(start);
     let last = first;
     while (last < this.vmas.length && (this.vmas[last] as Vma).end <= end && (this.vmas[last] as Vma).start >= start) last++;
+    this.costs[Ev.vmaUpdate] += last - first;
     this.vmas.splice(first, last - first);
   }
 

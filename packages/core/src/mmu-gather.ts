@@ -268,6 +268,8 @@ export function flushTlbMmRange(k: Kernel, mm: MmStruct, start: number, end: num
   }
   const pages = end - start;
   const full = fullmm || k.noGather || pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  // An mm the op does not run in (rmap walks of reclaim, COW of another process): other CPUs get an IPI.
+  if (mm !== k.opMm) k.costs[Ev.tlbShootdown]++;
   if (full) {
     k.costs[Ev.tlbFlushFull]++;
   } else {

@@ -11,6 +11,7 @@
  * value (that would truncate the pfn to 24 bits, the bug of the old Uint32 layout).
  */
 
+import { COST_EVENT_COUNT, Ev } from "./costs.js";
 import { PTRS_PER_PTE } from "./units.js";
 
 export const PTE = {
@@ -123,12 +124,18 @@ export class PageTables {
   constructor(
     /** Tables of 8-byte entries: some pfn or swap slot needs more than 24 bits. */
     readonly wide: boolean,
+    /** The kernel's cost counters (ptAlloc, ptFree are counted here). */
+    private readonly costs: Float64Array = new Float64Array(COST_EVENT_COUNT),
   ) {}
 
-  /** pte_alloc(): the PTE table for a PMD slot, created empty on first use. */
-  pteAlloc(pmdIdx: number): PteTable {
+  /**
+   * pte_alloc(): the PTE table for a PMD slot, created empty on first use. `withdrawn`: the
+   * table is the one deposited for a PMD THP (pgtable_trans_huge_withdraw()), no allocation.
+   */
+  pteAlloc(pmdIdx: number, withdrawn = false): PteTable {
     let t = this.pte.get(pmdIdx);
     if (!t) {
+      if (!withdrawn) this.costs[Ev.ptAlloc]++;
       t = this.freeTables.pop();
       if (t) t.fill(0);
       else {
@@ -149,12 +156,28 @@ export class PageTables {
   pteFree(pmdIdx: number): void {
     const t = this.pte.get(pmdIdx);
     if (!t) return;
+    this.costs[Ev.ptFree]++;
+    this.pte.delete(pmdIdx);
+    this.freeTables.push(t);
+  }
+
+  /**
+   * pgtable_trans_huge_deposit() for a new huge PMD: the PTE table deposited with it. An empty
+   * table the slot still holds becomes the deposit; otherwise one is allocated (pte_alloc_one).
+   */
+  pteDeposit(pmdIdx: number): void {
+    const t = this.pte.get(pmdIdx);
+    if (!t) {
+      this.costs[Ev.ptAlloc]++;
+      return;
+    }
     this.pte.delete(pmdIdx);
     this.freeTables.push(t);
   }
 
   /** Free every PTE table (exit_mmap()'s free_pgtables() of the whole address space). */
   pteFreeAll(): void {
+    this.costs[Ev.ptFree] += this.pte.size;
     for (const t of this.pte.values()) this.freeTables.push(t);
     this.pte.clear();
   }

@@ -155,7 +155,8 @@ describe("random operation sequences", () => {
         seed: Number(process.env.FOLIOLAB_PROPERTY_SEED ?? 20261122),
       },
     );
-  });
+    // 300 programs whose checked reads are loads (they fault): seconds on a busy 2-core machine.
+  }, 60_000);
 });
 
 /** The same program with every write and read split into one op per page, in address order. */
@@ -201,5 +202,5 @@ describe("ranged user accesses", () => {
         seed: Number(process.env.FOLIOLAB_PROPERTY_SEED ?? 20261201),
       },
     );
-  });
+  }, 60_000);
 });

@@ -161,6 +161,7 @@ export function folioAddNewAnonRmap(k: Kernel, folio: number, vma: Vma, vpn: num
   const order = m.order[folio] as number;
   const nr = 1 << order;
   folioSetMapping(m, folio, vma.anonVma);
+  vma.anonVmaPrepared = true;
   folioSetIndex(m, folio, linearPageIndex(vma, vpn));
   m.flags[folio] = (m.flags[folio] as number) | PG.anon | PG.swapbacked;
   if (order === 0) {

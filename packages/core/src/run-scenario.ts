@@ -4,7 +4,7 @@
  * /proc/meminfo, /proc/PID/status), so the same scenario can be compared with a real kernel.
  */
 
-import { costsToRecord } from "./costs.js";
+import { costsToRecord, Ev } from "./costs.js";
 import { InternalError, isDomainError, ScenarioError } from "./errors.js";
 import { doFork } from "./fork.js";
 import { pinUserPage, unpinUserPages } from "./gup.js";
@@ -12,7 +12,7 @@ import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, Kernel, type KernelConfig, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct } from "./mm.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, VM } from "./mm.js";
 import { PTE, ptePfn } from "./page-table.js";
 import { type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import { MODEL_LIMITS, type PlannedMapping, type PlannedOp, type PlannedRange, planScenario } from "./scenario-plan.js";
@@ -28,8 +28,8 @@ import {
   madviseDontfork,
   madviseDontneed,
   madviseHugepage,
-  peekContent,
   userAccessRange,
+  userRead,
 } from "./syscalls.js";
 import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
 import { reclaimPass } from "./vmscan.js";
@@ -175,13 +175,21 @@ function mappedPfn(mm: MmStruct, vpn: number): number {
 }
 
 /** Run one validated op against the model. */
+/** Ops that are one syscall per range (the probe issues one per stride). */
+const SYSCALL_OPS: ReadonlySet<string> = new Set(["mmap", "munmap", "madvise", "mprotect", "mremap"]);
+
 function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
   const { op, index } = p;
+  k.opMm = undefined;
   if (op.op === "reclaim") {
     reclaimPass(k);
     return;
   }
   const mm = k.procs.get(p.proc) as MmStruct;
+  k.opMm = mm;
+  if (SYSCALL_OPS.has(op.op)) k.costs[Ev.syscall] += op.op === "mmap" ? 1 : opRanges(mm, p).length;
+  else if (op.op === "fork") k.costs[Ev.procFork]++;
+  else if (op.op === "exit") k.costs[Ev.procExit]++;
   switch (op.op) {
     case "mmap": {
       const align = op.align === undefined ? 2 << 20 : (parseSize(op.align) as number);
@@ -243,9 +251,15 @@ function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects
       if (op.value !== undefined && op.id !== undefined) {
         const mapping = mm.mappings.get(op.id);
         const vpn = (mapping?.start ?? 0) + (p.range as PlannedRange).offset / PAGE_SIZE;
-        const got = peekContent(k, mm, vpn);
-        if (got === null) problems.push(`${mm.name} reads nothing at ${op.id}+${op.offset ?? 0}: not mapped`);
-        else if (got !== op.value) problems.push(`${mm.name} reads ${got} at ${op.id}+${op.offset ?? 0}, expected ${op.value}`);
+        // A load, as reading the page is on the kernel: it faults like `read` (swap-in, zero page).
+        const where = `${op.id}+${op.offset ?? 0}`;
+        const vma = mm.findVma(vpn);
+        if (!vma) problems.push(`${mm.name} reads nothing at ${where}: not mapped`);
+        else if ((vma.flags & VM.read) === 0) problems.push(`${mm.name} cannot read ${where}: fault`);
+        else {
+          const got = userRead(k, mm, vpn);
+          if (got !== op.value) problems.push(`${mm.name} reads ${got} at ${where}, expected ${op.value}`);
+        }
       }
       if (op.pinned !== undefined && op.id !== undefined) {
         const mapping = mm.mappings.get(op.id);
@@ -295,6 +309,7 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
     k.currentOp = p.where;
     try {
       runOp(k, p, exited, expects);
+      // An expect's load takes the read-fault paths `read` ops are audited on.
       if (k.invariants && op.op !== "expect") auditInvariants(k);
     } catch (e) {
       // A strategy's own hooks report what they throw as StrategyError (strategyHooks());

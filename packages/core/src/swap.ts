@@ -9,6 +9,7 @@ import { Ev } from "./costs.js";
 import { folioMapped, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
+import { VMSTAT } from "./stats.js";
 import { folioFreeSwap } from "./swapfile.js";
 
 /** SWAP_CLUSTER_MAX: release_pages() drops the lruvec lock this often. */
@@ -16,9 +17,37 @@ export const SWAP_CLUSTER_MAX = 32;
 /** PAGEVEC_SIZE: folios per folio_batch (31 since 6.10). */
 export const PAGEVEC_SIZE = 31;
 
-/** lru_add_drain(): flush this CPU's LRU add batches (the model adds to the LRU at once). */
+/**
+ * lru_add_drain(): flush this CPU's LRU batches. The model adds to the LRU at once; the
+ * lru_lazyfree batch's PGLAZYFREE events are counted here (lruLazyfreeDrain).
+ */
 export function lruAddDrain(k: Kernel): void {
   k.costs[Ev.lruAddDrain]++;
+  lruLazyfreeDrain(k);
+}
+
+/**
+ * lru_lazyfree_fn() over this CPU's batch (mm/swap.c, 6.18): PGLAZYFREE is counted when the
+ * batch moves, so pages MADV_FREE marked since the last drain are not counted yet. The model
+ * flips the folio's flags at once and defers only the count.
+ */
+export function lruLazyfreeDrain(k: Kernel): void {
+  const b = k.lruLazyfree;
+  if (b.folios === 0) return;
+  k.stats.countVm(VMSTAT.pglazyfree, b.pages);
+  b.folios = 0;
+  b.pages = 0;
+}
+
+/**
+ * folio_mark_lazyfree()'s folio_batch_add_and_move() (6.18): the batch moves when it is full
+ * (PAGEVEC_SIZE folios) or when the folio is large.
+ */
+export function lruLazyfreeAdd(k: Kernel, nrPages: number): void {
+  const b = k.lruLazyfree;
+  b.folios++;
+  b.pages += nrPages;
+  if (b.folios === PAGEVEC_SIZE || nrPages > 1) lruLazyfreeDrain(k);
 }
 
 /**

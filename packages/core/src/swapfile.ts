@@ -9,7 +9,7 @@ import { ScenarioError } from "./errors.js";
 import { folioMapped, folioPutRefs, folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_SWAPENTS, VM, type Vma } from "./mm.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
@@ -100,7 +100,8 @@ export function addToSwap(k: Kernel, swap: SwapDevice, folio: number): boolean {
   if (slot < 0) return false;
   swap.setCached(slot, folio);
   swap.folioSlot.set(folio, slot);
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache;
+  // add_to_swap() marks the folio dirty: a MADV_FREE'd PTE may have lost its dirty bit.
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache | PG.dirty;
   folioRefAdd(k, folio, 1);
   return true;
 }
@@ -124,11 +125,21 @@ export function folioFreeSwap(k: Kernel, swap: SwapDevice, folio: number): boole
   return true;
 }
 
-/** pageout() + __remove_mapping(): write the folio out and drop it from the swap cache. */
-export function swapWritepage(k: Kernel, swap: SwapDevice, folio: number): void {
-  const slot = slotOf(swap, folio);
-  swap.content[slot] = k.mem.content[folio] as number;
+/**
+ * pageout() -> swap_writeout() (mm/vmscan.c, mm/page_io.c, 6.18) for a dirty swap-cache folio:
+ * the dirty bit is cleared for IO; then nothing is written when folio_free_swap() can drop the
+ * swap entry (no swap PTE refers to it any more), nor for a zero-filled folio (its entries go in
+ * the swap zeromap, 6.12+, and read back as zeros). Otherwise __swap_writepage() writes it: the
+ * caller counts pswpout for a true result.
+ */
+export function swapWriteout(k: Kernel, swap: SwapDevice, folio: number): boolean {
   k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
+  if (folioFreeSwap(k, swap, folio)) return false;
+  const slot = slotOf(swap, folio);
+  const value = k.mem.content[folio] as number;
+  swap.content[slot] = value;
+  if (value !== 0) k.costs[Ev.swapOutPages] += 1 << (k.mem.order[folio] as number);
+  return value !== 0;
 }
 
 /** Remove a fully unmapped, written folio from the swap cache (its data lives in the slot now). */
@@ -155,10 +166,35 @@ export function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): voi
 }
 
 /**
- * do_swap_page(): bring the page back (from the swap cache or a new order-0 folio), map it,
- * drop the PTE's swap count, and leave the swap cache when we are its only user.
+ * vm_swap_full() (include/linux/swap.h, 6.18): more than half of the swap space is in use.
+ * mem_cgroup_swap_full() is this on a machine without memcg swap limits.
  */
-export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: number): void {
+function vmSwapFull(swap: SwapDevice): boolean {
+  return (swap.nrSlots - swap.inUse) * 2 < swap.nrSlots;
+}
+
+/**
+ * should_try_to_free_swap() (mm/memory.c, 6.18): after swap-in, leave the swap cache only when
+ * swap is getting full, the VMA or folio is mlocked, or a write fault will likely find us the
+ * exclusive user (refcount == 1 + folio_nr_pages: our reference and the swap cache's). A read
+ * fault keeps the swap cache, so a later reclaim of the still clean folio needs no write.
+ */
+function shouldTryToFreeSwap(k: Kernel, swap: SwapDevice, folio: number, vma: Vma, write: boolean): boolean {
+  const flags = k.mem.flags[folio] as number;
+  if ((flags & PG.swapcache) === 0) return false;
+  if (vmSwapFull(swap) || (vma.flags & VM.locked) !== 0 || (flags & PG.mlocked) !== 0) return true;
+  return write && (k.mem.refcount[folio] as number) === 1 + (1 << (k.mem.order[folio] as number));
+}
+
+/**
+ * do_swap_page() (mm/memory.c, 6.18) on a swap file: the folio comes from the swap cache (or is
+ * read into it: swapin_readahead() always goes through the swap cache on a swap file), the PTE's
+ * swap count is dropped, should_try_to_free_swap() decides whether the swap cache is left, and
+ * an exclusive folio (swap PTE marked exclusive, or refcount 1) is mapped writable, and dirty on a
+ * write fault. A write fault that could not be mapped writable is finished by do_wp_page() in the
+ * same fault (the caller does that).
+ */
+export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: number, write: boolean): void {
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
   const slot = ptePfn(pte);
@@ -168,6 +204,8 @@ export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable
     folio = k.mem.allocPages(0);
     if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
     k.costs[Ev.foliosAllocated]++;
+    k.costs[Ev.swapInPages]++; // swap_read_folio()
+    k.costs[Ev.lruAdd]++;
     k.mem.content[folio] = swap.content[slot] as number;
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
     swap.folioSlot.set(folio, slot);
@@ -177,23 +215,21 @@ export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable
   let exclusive = (pte & PTE.swpExclusive) !== 0;
   const mm = vma.mm;
   folioRefAdd(k, folio, 1);
+  // swap_free_nr(): this PTE no longer holds the entry.
+  swap.count[slot] = (swap.count[slot] as number) - 1;
+  if (shouldTryToFreeSwap(k, swap, folio, vma, write)) folioFreeSwap(k, swap, folio);
+  if ((k.mem.refcount[folio] as number) === 1) exclusive = true;
   if (fresh) {
-    // The new folio's reference (1 from the allocation) becomes the swap cache's.
+    // The new folio's reference (1 from the allocation) is the swap cache's.
     folioAddNewAnonRmap(k, folio, vma, vpn, false);
-    for (const p of [folio]) k.mem.flags[p] = (k.mem.flags[p] as number) & ~PG.anonExclusive;
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.anonExclusive;
   } else {
     folioAddAnonRmapPtes(k, folio, folio, 1, vma, false);
-  }
-  // swap_free(): this PTE no longer holds the entry.
-  swap.count[slot] = (swap.count[slot] as number) - 1;
-  if ((swap.count[slot] as number) === 0 && (k.mem.refcount[folio] as number) === 2) {
-    folioFreeSwap(k, swap, folio);
-    exclusive = true;
   }
   let flags = PTE.present | PTE.young;
   if (exclusive) {
     k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.anonExclusive;
-    flags |= PTE.write;
+    if ((vma.flags & VM.write) !== 0) flags |= PTE.write | (write ? PTE.dirty : 0);
   }
   ptes[i] = mkPte(folio, flags);
   k.costs[Ev.pteSet]++;

@@ -13,6 +13,7 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import { lruLazyfreeDrain } from "./swap.js";
 import { peekSwap } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
@@ -82,6 +83,7 @@ function splitAround(k: Kernel, mm: MmStruct, start: number, end: number): void 
 /** do_vmi_munmap(): split, tear down through one mmu_gather, remove VMAs, free page tables. */
 export function doMunmap(k: Kernel, mm: MmStruct, start: number, end: number): void {
   if (mm.vmasIn(start, end).length === 0) return;
+  lruLazyfreeDrain(k); // vms_clear_ptes(): lru_add_drain()
   splitAround(k, mm, start, end);
   const vmas = mm.vmasIn(start, end);
   unmapRegion(k, mm, vmas, start, end, () => mm.removeVmasIn(start, end));
@@ -119,6 +121,7 @@ export function madviseDontfork(k: Kernel, mm: MmStruct, start: number, end: num
 
 /** madvise(MADV_DONTNEED): zap each VMA's part with its own gather; VMAs stay. */
 export function madviseDontneed(k: Kernel, mm: MmStruct, start: number, end: number): void {
+  lruLazyfreeDrain(k); // zap_page_range_single_batched(): lru_add_drain()
   const vmas = mm.vmasIn(start, end);
   for (const v of vmas) {
     if ((v.flags & VM.locked) !== 0) {
@@ -181,12 +184,14 @@ export function doMprotect(k: Kernel, mm: MmStruct, start: number, end: number, 
 
 /** do_exit() -> exit_mmap(). */
 export function doExit(k: Kernel, mm: MmStruct): void {
+  lruLazyfreeDrain(k); // exit_mmap(): lru_add_drain()
   exitMmap(k, mm);
   mm.exited = true;
 }
 
 /** A user write of `value` to one page (faulting as needed). */
 export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): void {
+  k.costs[Ev.userAccessPages]++;
   const pfn = accessPage(k, mm, vpn, true);
   k.mem.content[pfn] = value;
 }
@@ -200,11 +205,13 @@ export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): 
  */
 export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: number, write: boolean, value: number): void {
   if (end - start === 1) {
+    // userWrite() counts the page; userRead() does too.
     // One page: the plain path (property.test.ts holds the ranged path to it).
     if (write) userWrite(k, mm, start, value);
     else userRead(k, mm, start);
     return;
   }
+  k.costs[Ev.userAccessPages] += end - start;
   const mem = k.mem;
   const content = mem.content;
   const pgt = mm.pgtables;
@@ -262,6 +269,7 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
 
 /** A user read of one page (faulting as needed); returns the content tag. */
 export function userRead(k: Kernel, mm: MmStruct, vpn: number): number {
+  k.costs[Ev.userAccessPages]++;
   const pfn = accessPage(k, mm, vpn, false);
   return k.mem.content[pfn] as number;
 }

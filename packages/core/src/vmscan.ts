@@ -18,7 +18,8 @@ import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { addToSwap, swapcacheEvict, swapDuplicate, swapWritepage } from "./swapfile.js";
+import { lruLazyfreeDrain } from "./swap.js";
+import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 
 /**
@@ -197,9 +198,10 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
   for (const { folio, free } of done) {
     const nr = 1 << (m.order[folio] as number);
     if (free === "swap" && k.swap) {
-      swapWritepage(k, k.swap, folio);
-      k.stats.countVm(VMSTAT.pswpout, nr);
-      swapcacheEvict(k, k.swap, folio);
+      // A clean swap-cache folio (swapped in by a read fault, which kept the swap cache) is
+      // still on swap: it is dropped without being written again.
+      if (((m.flags[folio] as number) & PG.dirty) !== 0 && swapWriteout(k, k.swap, folio)) k.stats.countVm(VMSTAT.pswpout, nr);
+      if (((m.flags[folio] as number) & PG.swapcache) !== 0) swapcacheEvict(k, k.swap, folio);
       reclaimed += nr;
     } else if (free === "discard") {
       k.stats.countVm(VMSTAT.pglazyfreed, nr);
@@ -245,6 +247,7 @@ export function deferredSplitScan(k: Kernel): number {
  * Swap-backed anon memory is left to MADV_PAGEOUT, which names what to page out.
  */
 export function reclaimPass(k: Kernel): number {
+  lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
   const list: number[] = [];

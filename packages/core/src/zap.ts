@@ -14,6 +14,7 @@ import { MM_ANONPAGES, MM_FILEPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS,
 import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import type { ReclaimUnmapContext } from "./strategy.js";
 import { freeSwapAndCache } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
@@ -125,6 +126,15 @@ export function folioPteBatch(z: ZapContext, folio: number, i: number, max: numb
 
 /** folio_pte_batch() on any PTE table (reclaim's folio_unmap_pte_batch() uses it too). */
 export function folioPteBatchAt(k: Kernel, ptes: PteTable, folio: number, i: number, max: number): number {
+  return folioPteBatchFlags(k, ptes, folio, i, max, 0);
+}
+
+/**
+ * folio_pte_batch_flags() (mm/internal.h, 6.17+): folio_pte_batch() where the PTE bits in
+ * `respect` must equal the first PTE's (FPB_RESPECT_WRITE: PTE.write, FPB_RESPECT_SOFT_DIRTY:
+ * PTE.softDirty, FPB_RESPECT_DIRTY: PTE.dirty); the others are ignored.
+ */
+export function folioPteBatchFlags(k: Kernel, ptes: PteTable, folio: number, i: number, max: number, respect: number): number {
   const first = ptes[i] as number;
   const pfn = ptePfn(first);
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
@@ -134,10 +144,39 @@ export function folioPteBatchAt(k: Kernel, ptes: PteTable, folio: number, i: num
   while (n < limit) {
     const p = ptes[i + n] as number;
     k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || ptePfn(p) !== pfn + n) break;
+    if ((p & PTE.present) === 0 || ptePfn(p) !== pfn + n || ((p ^ first) & respect) !== 0) break;
     n++;
   }
   return n;
+}
+
+/**
+ * How reclaim batches a lazyfree folio's PTEs (the seed 004 debate), for strategies that batch:
+ * - "none": one PTE at a time (<= 6.14);
+ * - "all-or-nothing": Barry Song's v4 can_batch_unmap_folio_ptes() (Jan 2025): the whole folio
+ *   in one batch when its PTEs from the head page on map it whole (dirty and soft-dirty
+ *   ignored), else one PTE;
+ * - "partial": what Linux merged, folio_unmap_pte_batch() (6.15, bounded by VMA and PMD since
+ *   6.16, FPB_RESPECT_WRITE | FPB_RESPECT_SOFT_DIRTY since 6.17): any run of PTEs from 1 up.
+ */
+export const RECLAIM_BATCHING = ["none", "all-or-nothing", "partial"] as const;
+export type ReclaimBatching = (typeof RECLAIM_BATCHING)[number];
+
+/** The reclaimUnmapBatch() body of each reclaim batching variant (see RECLAIM_BATCHING). */
+export function reclaimUnmapBatchOf(mode: ReclaimBatching): (r: ReclaimUnmapContext, max: number) => number {
+  switch (mode) {
+    case "none":
+      return () => 1;
+    case "all-or-nothing":
+      return (r, max) => {
+        if (!r.lazyfree || r.pfn !== r.folio) return 1;
+        const nr = 1 << (r.k.mem.order[r.folio] as number);
+        if (max < nr) return 1;
+        return folioPteBatchFlags(r.k, r.ptes, r.folio, r.index, nr, 0) === nr ? nr : 1;
+      };
+    case "partial":
+      return (r, max) => (r.lazyfree ? folioPteBatchFlags(r.k, r.ptes, r.folio, r.index, max, PTE.write | PTE.softDirty) : 1);
+  }
 }
 
 /** mm_counter(): which RSS counter a folio is accounted in. */

@@ -12,6 +12,7 @@
  * PROTOCOL (stdin). Header lines, then "go", then one command per line:
  *   procs <n>                      number of scenario processes (main + forks)
  *   knob <hugepages-NkB> <policy>  wanted value of /sys/kernel/mm/transparent_hugepage/<dir>/enabled
+ *   swap <bytes>                   a swap file of that size for the run (swapon; swapoff and removed after)
  *   go
  *   <op> <proc> mmap <slot> <size> <align> <a|p|s> <locked>
  *   <op> <proc> madv <slot> <off> <len> <stride> <advice>   (stride 0 = one range)
@@ -23,7 +24,7 @@
  *   <op> <proc> pin <slot> <off> <len>
  *   <op> <proc> unpin <slot> <off> <len>
  *   <op> <proc> reclaim
- *   <op> <proc> peek <slot> <off>
+ *   <op> <proc> load <slot> <off>
  *   <op> <proc> status
  *   <op> <proc> fork <newproc>
  *   <op> <proc> exit <pid>
@@ -36,7 +37,7 @@
  *   R <op> ok <ns> <syscalls> [<extra>]      ns: wall time around the syscalls (or the access loop)
  *   R <op> err <message>
  *   S <op> <proc> <RssAnon> <RssFile> <VmSwap> <AnonHugePages>   (kB, -1 when unreadable)
- *   V <op> <present|swapped|none|unmapped|fault> <value>
+ *   V <op> <loaded|unmapped|fault> <value>
  *   E <fatal error>
  *   BYE
  *
@@ -63,6 +64,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -113,6 +115,18 @@ static void out(const char *fmt, ...) {
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The clock of ops timed inside one proc: CLOCK_MONOTONIC (wall), or with
+ * FOLIOLAB_PROBE_CLOCK=cpu the thread's CPU time (user + system, the scheduler's
+ * sum_exec_runtime), which leaves out the time other tasks ran on the CPU. exit is timed
+ * across procs and always on the wall clock. */
+static clockid_t op_clock = CLOCK_MONOTONIC;
+
+static uint64_t op_ns(void) {
+  struct timespec ts;
+  clock_gettime(op_clock, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -197,13 +211,105 @@ static int read_policy(const char *path, char *dst, size_t cap) {
   return 0;
 }
 
-/* Async-signal-safe: open/write/close/unlink only. */
+static char workdir[400];
+
+/* The run's swap file (header "swap <bytes>"), when this machine had no swap of its own. */
+static uint64_t swap_bytes;
+static char swap_path[512];
+static volatile sig_atomic_t swap_active;
+
+/* Async-signal-safe: swapoff/unlink only. swapoff reads back whatever is still swapped out. */
+static void restore_swap(void) {
+  if (swap_active) {
+    swapoff(swap_path);
+    swap_active = 0;
+  }
+  if (swap_path[0]) unlink(swap_path);
+}
+
+/* Async-signal-safe: open/write/close/unlink only. The journal goes once knobs and swap are back. */
 static void restore_knobs(void) {
   if (restored) return;
   restored = 1;
   for (int i = 0; i < nknobs; i++)
     if (knobs[i].changed) write_str(knobs[i].path, knobs[i].orig);
+  if (!swap_path[0] && journal_path[0]) unlink(journal_path);
+}
+
+static void restore_all(void) {
+  restore_knobs();
+  restore_swap();
   if (journal_path[0]) unlink(journal_path);
+}
+
+/* Does /proc/swaps list any swap area? */
+static int machine_has_swap(void) {
+  char buf[4096];
+  int fd = open("/proc/swaps", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *nl = strchr(buf, '\n');
+  return nl && nl[1] != 0;
+}
+
+/*
+ * A swap file of swap_bytes in the work directory: fallocate (no holes, as swapon wants), a
+ * version-1 swap header (mkswap's: last_page at 1024 + 4, "SWAPSPACE2" at the end of page 0),
+ * then swapon. Every problem becomes a W line and the run goes on without swap.
+ */
+static void setup_swap(void) {
+  if (swap_bytes < 16 * PG) return;
+  if (machine_has_swap()) {
+    out("W this machine has swap configured already: the scenario uses it as it is (no swap file of %llu bytes made)",
+        (unsigned long long)swap_bytes);
+    return;
+  }
+  snprintf(swap_path, sizeof swap_path, "%s/swapfile", workdir);
+  int fd = open(swap_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    out("W cannot create the swap file %s: %s", swap_path, strerror(errno));
+    swap_path[0] = 0;
+    return;
+  }
+  uint64_t pages = swap_bytes / PG;
+  int e = 0;
+  if (fallocate(fd, 0, 0, (off_t)(pages * PG)) < 0) e = errno;
+  static unsigned char hdr[PG];
+  memset(hdr, 0, sizeof hdr);
+  uint32_t info[3] = {1, (uint32_t)(pages - 1), 0}; /* version, last_page, nr_badpages */
+  memcpy(hdr + 1024, info, sizeof info);
+  memcpy(hdr + PG - 10, "SWAPSPACE2", 10);
+  if (!e && pwrite(fd, hdr, PG, 0) != (ssize_t)PG) e = errno ? errno : EIO;
+  if (!e && fsync(fd) < 0) e = errno;
+  close(fd);
+  if (e) {
+    out("W cannot prepare the swap file %s (%llu bytes): %s", swap_path, (unsigned long long)swap_bytes, strerror(e));
+    unlink(swap_path);
+    swap_path[0] = 0;
+    return;
+  }
+  /* Journal first, so a SIGKILL between swapon and the end is repaired by the next run. */
+  int jfd = open(journal_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (jfd >= 0) {
+    char line[600];
+    int n = snprintf(line, sizeof line, "swapfile %s\n", swap_path);
+    ssize_t w = write(jfd, line, n);
+    (void)w;
+    fsync(jfd);
+    close(jfd);
+  }
+  if (swapon(swap_path, 0) < 0) {
+    out("W swapon %s failed: %s (the run goes on without swap)", swap_path, strerror(errno));
+    unlink(swap_path);
+    swap_path[0] = 0;
+    return;
+  }
+  swap_active = 1;
+  out("W swap: a swap file of %llu kB was enabled for this run (swapoff and removed after it)",
+      (unsigned long long)(pages * PG / 1024));
 }
 
 /* A journal left by an interrupted run (e.g. SIGKILL) holds the settings to put back. */
@@ -217,7 +323,12 @@ static void recover_journal(void) {
     buf[n] = 0;
     char *save = NULL;
     for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-      char dir[64], val[16], path[160];
+      char dir[64], val[16], path[160], sw[512];
+      if (sscanf(l, "swapfile %511s", sw) == 1) {
+        if (swapoff(sw) == 0) out("W swapped off %s, the swap file of an interrupted earlier run", sw);
+        unlink(sw);
+        continue;
+      }
       if (sscanf(l, "%63s %15s", dir, val) != 2 || !valid_dir(dir)) continue;
       if (strcmp(val, "always") && strcmp(val, "inherit") && strcmp(val, "madvise") && strcmp(val, "never")) continue;
       snprintf(path, sizeof path, THP_DIR "/%s/enabled", dir);
@@ -234,7 +345,7 @@ static void apply_knobs(void) {
   int any = 0;
   for (int i = 0; i < nknobs; i++) {
     struct knob *k = &knobs[i];
-    snprintf(k->path, sizeof k->path, THP_DIR "/%s/enabled", k->dir);
+    snprintf(k->path, sizeof k->path, THP_DIR "/%.63s/enabled", k->dir);
     int r = read_policy(k->path, k->orig, sizeof k->orig);
     if (r < 0) {
       strcpy(k->orig, "-");
@@ -275,6 +386,7 @@ static void apply_knobs(void) {
     out("K %s %s %s ok", k->dir, k->orig, k->want);
   }
   if (!any) unlink(journal_path);
+  setup_swap();
 }
 
 /* ---------- processes ---------- */
@@ -285,7 +397,6 @@ static int ppipe[2]; /* worker -> controller: (id, pid) records */
 static int pidfds[MAXP * 2];
 static int npidfds;
 static pid_t main_pid;
-static char workdir[400];
 
 static void kill_workers(void) {
   int rec[2];
@@ -299,6 +410,7 @@ static void kill_workers(void) {
 static void on_signal(int sig) {
   restore_knobs();
   kill_workers();
+  restore_all();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -317,8 +429,6 @@ struct pin {
 static int my_id;
 static struct slot slots[MAXSLOT];
 static struct pin pins[MAXPIN];
-static int pagemap_fd = -1;
-static int mem_fd = -1;
 static sigjmp_buf fault_jmp;
 static volatile sig_atomic_t guarded;
 static volatile void *fault_addr;
@@ -409,11 +519,11 @@ static void do_mmap(const char *op, char **a, int n) {
     if (r + size + align > want + size) munmap(want + size, r + size + align - (want + size));
     flags |= MAP_FIXED;
   }
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   char *p = mmap(want, size, PROT_READ | PROT_WRITE, flags, fd, 0);
   int e = errno;
   if (p != MAP_FAILED && locked && mlock(p, size) < 0) e = errno, locked = -1;
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (p == MAP_FAILED) return (void)out("R %s err mmap: %s", op, strerror(e));
   if (locked < 0) out("W op %s: mlock failed: %s", op, strerror(e));
   slots[i] = (struct slot){p, size, align, 0, fd, kind};
@@ -432,9 +542,9 @@ static void do_range_syscall(const char *op, const char *what, char **a, int n) 
   uint64_t total = 0;
   long calls = 0;
   FOR_RANGES(sl, off, len, stride, s) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = op_ns();
     int r = !strcmp(what, "madv") ? madvise(sl->base + s, len, adv) : munmap(sl->base + s, len);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = op_ns();
     total += t1 - t0;
     calls++;
     if (r < 0) return (void)out("R %s err %s at offset %zu: %s", op, what, s, strerror(errno));
@@ -452,7 +562,7 @@ static void do_access(const char *op, int write_, char **a, int n) {
   volatile size_t pages = 0;
   volatile size_t at = 0;
   int sig;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   guarded = 1;
   if ((sig = sigsetjmp(fault_jmp, 1)) != 0) {
     guarded = 0;
@@ -471,7 +581,7 @@ static void do_access(const char *op, int write_, char **a, int n) {
     }
   }
   guarded = 0;
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   (void)sink;
   out("R %s ok %llu %zu", op, (unsigned long long)(t1 - t0), (size_t)pages);
 }
@@ -482,9 +592,9 @@ static void do_mprotect(const char *op, char **a, int n) {
   if (!sl) return;
   size_t off = num(a[1]), len = num(a[2]);
   int prot = !strcmp(a[3], "rw") ? PROT_READ | PROT_WRITE : !strcmp(a[3], "r") ? PROT_READ : PROT_NONE;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   int r = mprotect(sl->base + off, len, prot);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (r < 0) return (void)out("R %s err mprotect: %s", op, strerror(errno));
   out("R %s ok %llu 1", op, (unsigned long long)(t1 - t0));
 }
@@ -502,9 +612,9 @@ static void do_mremap(const char *op, char **a, int n) {
   char *dst = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
   if (dst > r) munmap(r, dst - r);
   if (r + len + align > dst + len) munmap(dst + len, r + len + align - (dst + len));
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   char *p = mremap(sl->base + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   if (p == MAP_FAILED) {
     int e = errno;
     munmap(dst, len);
@@ -533,9 +643,9 @@ static void do_pin(const char *op, char **a, int n, int pin) {
     int ring = (int)syscall(SYS_io_uring_setup, 1, &p);
     if (ring < 0) return (void)out("R %s err io_uring_setup: %s", op, strerror(errno));
     struct iovec iov = {sl->base + off, len};
-    t0 = now_ns();
+    t0 = op_ns();
     long r = syscall(SYS_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1);
-    t1 = now_ns();
+    t1 = op_ns();
     if (r < 0) {
       int e = errno;
       close(ring);
@@ -549,9 +659,9 @@ static void do_pin(const char *op, char **a, int n, int pin) {
   for (int k = 0; k < MAXPIN; k++) {
     struct pin *pp = &pins[k];
     if (!pp->used || pp->slot != (int)si || pp->off >= off + len || off >= pp->off + pp->len) continue;
-    t0 = now_ns();
+    t0 = op_ns();
     syscall(SYS_io_uring_register, pp->ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
-    t1 = now_ns();
+    t1 = op_ns();
     close(pp->ring);
     pp->used = 0;
     total += t1 - t0;
@@ -566,17 +676,21 @@ static void do_reclaim(const char *op) {
   int calls = 0;
   for (int i = 0; i < MAXSLOT; i++) {
     if (!slots[i].base) continue;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = op_ns();
     madvise(slots[i].base, slots[i].size, MADV_PAGEOUT); /* ENOMEM over holes is expected */
-    total += now_ns() - t0;
+    total += op_ns() - t0;
     calls++;
   }
   out("R %s ok %llu %d", op, (unsigned long long)total, calls);
 }
 
-/* Reads the tag at a page without faulting anything in: pagemap first, page cache for files. */
-static void do_peek(const char *op, char **a, int n) {
-  if (n < 2) return (void)out("R %s err bad peek", op);
+/*
+ * expect {value}: a load of the tag at a page, as `read` does it (it faults: swap-in, zero page,
+ * page cache), so the scenario's counters after it are the kernel's. "unmapped" when no VMA is
+ * there (mincore ENOMEM), "fault" on SIGSEGV/SIGBUS (PROT_NONE).
+ */
+static void do_load(const char *op, char **a, int n) {
+  if (n < 2) return (void)out("R %s err bad load", op);
   struct slot *sl = get_slot(a[0], op);
   if (!sl) return;
   size_t off = num(a[1]) & ~(PG - 1);
@@ -586,23 +700,16 @@ static void do_peek(const char *op, char **a, int n) {
     out("V %s unmapped 0", op);
     return (void)out("R %s ok 0 0", op);
   }
-  uint64_t ent = 0;
-  if (pagemap_fd < 0) pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
-  if (pagemap_fd < 0 || pread(pagemap_fd, &ent, 8, ((uintptr_t)addr / PG) * 8) != 8) ent = 1ULL << 63;
-  int present = (ent >> 63) & 1, swapped = (ent >> 62) & 1;
-  uint32_t v = 0;
-  if (!present && !swapped) {
-    if (sl->fd >= 0 && pread(sl->fd, &v, 4, sl->fileoff + off) != 4) v = 0;
-    out("V %s none %u", op, v);
-    return (void)out("R %s ok 0 0", op);
-  }
-  /* /proc/self/mem reads through GUP with FOLL_FORCE: works for PROT_NONE too. */
-  if (mem_fd < 0) mem_fd = open("/proc/self/mem", O_RDONLY);
-  if (mem_fd < 0 || pread(mem_fd, &v, 4, (off_t)(uintptr_t)addr) != 4) {
+  volatile uint32_t v = 0;
+  guarded = 1;
+  if (sigsetjmp(fault_jmp, 1) != 0) {
+    guarded = 0;
     out("V %s fault 0", op);
     return (void)out("R %s ok 0 0", op);
   }
-  out("V %s %s %u", op, present ? "present" : "swapped", v);
+  v = *(volatile uint32_t *)addr;
+  guarded = 0;
+  out("V %s loaded %u", op, (unsigned)v);
   out("R %s ok 0 0", op);
 }
 
@@ -648,7 +755,7 @@ static void do_fork(const char *op, char **a, int n) {
   if (nid <= 0 || nid >= nprocs) return (void)out("R %s err bad proc id", op);
   int sync[2];
   if (pipe(sync) < 0) return (void)out("R %s err pipe: %s", op, strerror(errno));
-  uint64_t t0 = now_ns();
+  uint64_t t0 = op_ns();
   pid_t pid = fork();
   if (pid == 0) {
     close(sync[0]);
@@ -661,7 +768,7 @@ static void do_fork(const char *op, char **a, int n) {
     close(sync[1]);
     worker(nid);
   }
-  uint64_t t1 = now_ns();
+  uint64_t t1 = op_ns();
   close(sync[1]);
   if (pid < 0) {
     close(sync[0]);
@@ -709,8 +816,8 @@ static void worker(int id) {
       do_pin(op, a, n, 0);
     else if (!strcmp(cmd, "reclaim"))
       do_reclaim(op);
-    else if (!strcmp(cmd, "peek"))
-      do_peek(op, a, n);
+    else if (!strcmp(cmd, "load"))
+      do_load(op, a, n);
     else if (!strcmp(cmd, "status")) {
       status_line(op);
       out("R %s ok 0 0", op);
@@ -733,6 +840,8 @@ static int run(int argc, char **argv) {
     out("E usage: probe run <workdir> <lockfile> <journal>");
     return 2;
   }
+  const char *clk = getenv("FOLIOLAB_PROBE_CLOCK");
+  if (clk && !strcmp(clk, "cpu")) op_clock = CLOCK_THREAD_CPUTIME_ID;
   snprintf(workdir, sizeof workdir, "%s", argv[2]);
   snprintf(journal_path, sizeof journal_path, "%s", argv[4]);
   static struct reader in;
@@ -743,6 +852,7 @@ static int run(int argc, char **argv) {
     if (ac == 0) continue;
     if (!strcmp(av[0], "go")) break;
     if (!strcmp(av[0], "procs") && ac > 1) nprocs = (int)num(av[1]);
+    if (!strcmp(av[0], "swap") && ac > 1) swap_bytes = num(av[1]) & ~(uint64_t)(PG - 1);
     if (!strcmp(av[0], "knob") && ac > 2 && nknobs < MAXKNOB && valid_dir(av[1])) {
       snprintf(knobs[nknobs].dir, sizeof knobs[nknobs].dir, "%s", av[1]);
       snprintf(knobs[nknobs].want, sizeof knobs[nknobs].want, "%s", av[2]);
@@ -769,13 +879,12 @@ static int run(int argc, char **argv) {
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   recover_journal();
-  apply_knobs();
 
   for (int i = 0; i < nprocs; i++) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
       out("E pipe: %s", strerror(errno));
-      restore_knobs();
+      restore_all();
       return 2;
     }
     cmd_r[i] = p[0];
@@ -783,17 +892,30 @@ static int run(int argc, char **argv) {
   }
   if (pipe2(tpipe, O_CLOEXEC) < 0 || pipe2(ppipe, O_CLOEXEC) < 0) {
     out("E pipe: %s", strerror(errno));
-    restore_knobs();
+    restore_all();
     return 2;
   }
   fcntl(ppipe[0], F_SETFL, O_NONBLOCK);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   signal(SIGCHLD, SIG_IGN); /* exited procs are reaped at once, everywhere */
 
+  /*
+   * The runner's own memory stays out of the measurement: the controller and main fault in
+   * everything they map (mlockall(MCL_CURRENT), then munlockall) before the knobs change, so
+   * under "always" no folio of the scenario's sizes is the runner's. Later procs fork from main,
+   * and their writes to its pages are COW copies (order 0).
+   */
+  if (mlockall(MCL_CURRENT) == 0) munlockall();
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) {
+    out("E pipe: %s", strerror(errno));
+    restore_all();
+    return 2;
+  }
   main_pid = fork();
   if (main_pid < 0) {
     out("E fork: %s", strerror(errno));
-    restore_knobs();
+    restore_all();
     return 2;
   }
   if (main_pid == 0) {
@@ -813,8 +935,19 @@ static int run(int argc, char **argv) {
     sigaction(SIGBUS, &fa, NULL);
     /* Fault in the runner's own memory now, so its footprint (the baseline) stays put. */
     if (mlockall(MCL_CURRENT) == 0) munlockall();
+    close(ready[0]);
+    char c = 1;
+    ssize_t rw = write(ready[1], &c, 1);
+    (void)rw;
+    close(ready[1]);
     worker(0);
   }
+  close(ready[1]);
+  char rc;
+  while (read(ready[0], &rc, 1) < 0 && errno == EINTR) {
+  }
+  close(ready[0]);
+  apply_knobs();
   out("READY %d", (int)main_pid);
 
   while ((line = read_line(&in)) != NULL) {
@@ -857,7 +990,7 @@ static int run(int argc, char **argv) {
     if (w < 0) out("R %s err proc %d is gone: %s", av[0], p, strerror(errno));
   }
   kill_workers();
-  restore_knobs();
+  restore_all();
   out("BYE");
   return 0;
 }

@@ -28,4 +28,13 @@ export {
   type RunOnKernelOptions,
   runOnKernel,
 } from "./run.js";
+export { acquireProbeSwap, activeSwapBytes, type ProbeSwap, probeSwapFiles, type SwapOptions } from "./swap.js";
 export { type CounterSnapshot, diffCounters, knobDirs, mthpDirs, readPolicy, snapshotCounters } from "./sysfs.js";
+export {
+  allowedDifference,
+  DEFAULT_TOLERANCE_PERCENT,
+  judgeField,
+  SYSTEM_WIDE_TOLERANCE,
+  type ToleranceRule,
+  type Verdict,
+} from "./tolerance.js";

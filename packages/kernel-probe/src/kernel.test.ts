@@ -347,6 +347,49 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect(readPolicy("hugepages-32kB")).toBe(before);
   });
 
+  it("times ops on the proc's CPU clock when asked: a sleep-free op never takes longer than on the wall clock's order", async () => {
+    const s = {
+      name: "cpu clock",
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "write", id: "a" },
+        { op: "munmap", id: "a" },
+      ],
+    };
+    const cpu = await runOnKernel(s, { clock: "cpu" });
+    expect(cpu.clock).toBe("cpu");
+    const wall = await runOnKernel(s);
+    expect(wall.clock).toBe("wall");
+    const t = (r: typeof cpu) => r.timings.find((x) => x.name === "write")?.median ?? 0;
+    // CPU time of 1024 faults: non-zero, and not orders of magnitude off the wall time
+    expect(t(cpu)).toBeGreaterThan(0);
+    expect(t(cpu)).toBeLessThan(t(wall) * 10);
+  });
+
+  it("with swap: true, sets up a swap file in node for a scenario with config.swap and removes it after", async () => {
+    const r = await runOnKernel(
+      {
+        name: "probe swap",
+        config: { swap: "8M" },
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "nohugepage" },
+          { op: "write", id: "a" },
+          { op: "madvise", id: "a", advice: "pageout" },
+        ],
+      },
+      { swap: true },
+    );
+    if (r.swap?.kind === "created") {
+      expect(readFileSync("/proc/swaps", "utf8")).not.toContain(r.swap.path);
+      // pages went to swap: the proc's VmSwap grew
+      expect(r.procs.main?.VmSwap ?? 0).toBeGreaterThan(0);
+      expect(r.warnings.some((w) => /asks for swap/.test(w))).toBe(false);
+    } else {
+      expect(r.swap?.kind).toBe("existing");
+    }
+  });
+
   it("leaves every hugepages-<size>kB/enabled as it found it", () => {
     for (const [d, v] of original) expect(readPolicy(d), d).toBe(v);
   });

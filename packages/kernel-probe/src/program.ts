@@ -42,7 +42,15 @@ export interface Program {
   procNames: string[];
   /** Wanted value of every hugepages-<size>kB/enabled of the model (orders 2..9). */
   knobs: Array<{ dir: string; policy: string }>;
+  /**
+   * Bytes of the swap file the runner enables for the run (config.swap, at most MAX_SWAP_FILE_BYTES;
+   * 0 = none). Only made when the machine has no swap of its own.
+   */
+  swapBytes: number;
 }
+
+/** The largest swap file the runner makes (the probe's scenarios are small; the disk is shared). */
+export const MAX_SWAP_FILE_BYTES = 4 * 2 ** 30;
 
 /** mTHP policy per size: the model's defaults (all never, 2M madvise) overridden by config.mthp. */
 export function wantedKnobs(s: Scenario): Array<{ dir: string; policy: string }> {
@@ -161,5 +169,11 @@ export function buildProgram(s: Scenario): Program {
         throw new ScenarioError(`${p.where}: op "${(op as { op: string }).op}" is not supported by the kernel probe`);
     }
   });
-  return { steps, procNames: plan.procs, knobs: wantedKnobs(plan.scenario) };
+  const swap = plan.scenario.config?.swap === undefined ? 0 : (parseSize(plan.scenario.config.swap) ?? 0);
+  return {
+    steps,
+    procNames: plan.procs,
+    knobs: wantedKnobs(plan.scenario),
+    swapBytes: Math.min(swap - (swap % PAGE), MAX_SWAP_FILE_BYTES),
+  };
 }

@@ -10,6 +10,7 @@ import {
   type ExpectResult,
   type ProcStatus,
   parseScenario,
+  parseSize,
   type Scenario,
   type ScenarioOp,
   type ScenarioResult,
@@ -19,7 +20,9 @@ import { KernelProbeError } from "./errors.js";
 import { type FolioLayout, folioLayout } from "./layout.js";
 import { buildProgram, type Program, type Step } from "./program.js";
 import { type KnobLine, type Reply, RunnerSession, type StatusLine } from "./session.js";
+import { acquireProbeSwap, type ProbeSwap } from "./swap.js";
 import { type CounterSnapshot, diffCounters, readPolicy, snapshotCounters, THP_DIR, writePolicy } from "./sysfs.js";
+import { DEFAULT_TOLERANCE_PERCENT, judgeField } from "./tolerance.js";
 
 export interface MappingInfo {
   /** Virtual address in the proc (a number: user addresses fit in 2^53). */
@@ -47,12 +50,29 @@ export interface RunOnKernelOptions {
   onOp?: (ctx: OpContext) => void | Promise<void>;
   /** Longest wait for one op's answer. Default 120 s. */
   opTimeoutMs?: number;
+  /**
+   * Tolerance of `expect {counters}` on the system-wide fields (tolerance.ts), percent; the same
+   * rule `foliolab kernel` applies to its table. Default DEFAULT_TOLERANCE_PERCENT.
+   */
+  tolerancePercent?: number;
   /** Longest wait for the runner to start, including waiting for another run's lock. Default 10 min. */
   readyTimeoutMs?: number;
   /** Where the compiled runner is cached (default node_modules/.cache/foliolab-probe or the temp dir). */
   cacheDir?: string;
   /** Parent directory of the run's temporary work dir (files of file-* mappings). Default os.tmpdir(). */
   tmpDir?: string;
+  /**
+   * Clock of the op timings: "wall" (CLOCK_MONOTONIC, default) or "cpu" (the proc's thread CPU
+   * time, user + system: time other tasks ran on the CPU is left out, so timings hold on a
+   * loaded machine). exit is always timed on the wall clock (from _exit() to the pidfd).
+   */
+  clock?: "wall" | "cpu";
+  /**
+   * true: with config.swap and not enough active swap, as root set up a swap file in node for all
+   * the repetitions and remove it after (swap.ts). Default false: the runner makes one per
+   * repetition when the machine has no swap at all.
+   */
+  swap?: boolean;
   /** Lock file that serialises runs (the mTHP knobs are system-wide). Default /run/lock or the temp dir. */
   lockFile?: string;
 }
@@ -106,6 +126,11 @@ export interface KernelResult extends ScenarioResult {
   pids: Record<string, number>;
   /** Where each mapping was placed, per proc, at the end (first repetition). */
   mappings: Record<string, Record<string, MappingInfo>>;
+  /**
+   * kB of the swap file the runner enabled for this run (config.swap on a machine without swap;
+   * swapoff and removed after the run). Absent when no file was made.
+   */
+  swapFileKb?: number;
   /** procs as read (kB), before subtracting the runner's own footprint. */
   procsRaw: Record<string, ProcStatus>;
   /** The runner's own footprint (main before op 0), subtracted from every proc in `procs`. */
@@ -114,6 +139,10 @@ export interface KernelResult extends ScenarioResult {
   layouts?: Record<string, Record<string, FolioLayout>>;
   /** With repeat > 1: counter fields whose value differed between repetitions. */
   repeatsDiffer?: string[];
+  /** Clock of the timings (see RunOnKernelOptions.clock). */
+  clock: "wall" | "cpu";
+  /** With config.swap: the swap the run had ("created": a probe swap file, removed after the run). */
+  swap?: Omit<ProbeSwap, "warning">;
 }
 
 const PROC_FIELDS = ["RssAnon", "RssFile", "VmSwap", "AnonHugePages"] as const;
@@ -211,12 +240,26 @@ function statusOf(s: StatusLine): ProcStatus {
   return { RssAnon: s.RssAnon, RssFile: s.RssFile, VmSwap: s.VmSwap, AnonHugePages: s.AnonHugePages };
 }
 
-function compareCounters(expected: Record<string, unknown>, actual: unknown, pathName: string, out: string[]): void {
+/**
+ * An expect's counters against the kernel's, by the same rule as `foliolab kernel`'s table
+ * (tolerance.ts): exact, except the system-wide fields, which pass within their allowance.
+ */
+function compareCounters(
+  expected: Record<string, unknown>,
+  actual: unknown,
+  pathName: string,
+  out: string[],
+  tol: { percent: number; ops: number },
+): void {
   for (const [key, want] of Object.entries(expected)) {
     const have = (actual as Record<string, unknown> | undefined)?.[key];
     const p = pathName ? `${pathName}.${key}` : key;
-    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out);
-    else if (have !== want) out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
+    if (typeof want === "object" && want !== null) compareCounters(want as Record<string, unknown>, have, p, out, tol);
+    else if (have === want) continue;
+    else if (typeof have === "number" && typeof want === "number") {
+      const v = judgeField(p, have, want, tol.percent, tol.ops);
+      if (v === "mismatch") out.push(`${p}: expected ${want}, got ${have}`);
+    } else out.push(`${p}: expected ${String(want)}, got ${have === undefined ? "nothing" : String(have)}`);
   }
 }
 
@@ -226,7 +269,11 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   const workdir = mkdtempSync(path.join(options.tmpDir ?? os.tmpdir(), "foliolab-probe-"));
   const lock = lockPath(options.lockFile);
   const journal = `${lock.replace(/\.lock$/, "")}.thp-journal`;
-  const session = new RunnerSession(bin.path, ["run", workdir, lock, journal]);
+  const session = new RunnerSession(
+    bin.path,
+    ["run", workdir, lock, journal],
+    options.clock === "cpu" ? { FOLIOLAB_PROBE_CLOCK: "cpu" } : undefined,
+  );
   const entry: Active = { session, workdir };
   active.add(entry);
   installHandlers();
@@ -272,7 +319,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   };
 
   try {
-    await session.start(names.length, program.knobs, options.readyTimeoutMs ?? 600_000);
+    await session.start(names.length, program.knobs, options.readyTimeoutMs ?? 600_000, program.swapBytes);
     pids.main = session.mainPid;
     const b = await session.request("b", 0, "status", opTimeout);
     if (b.statuses[0]) baseline = statusOf(b.statuses[0]);
@@ -363,7 +410,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
       case "expect": {
         const problems: string[] = [];
         if (step.peek && step.value !== undefined) {
-          const r = await session.request(tok, step.procId, `peek ${step.peek.slot} ${step.peek.offset}`, opTimeout);
+          const r = await session.request(tok, step.procId, `load ${step.peek.slot} ${step.peek.offset}`, opTimeout);
           const where = `${step.peek.id}+${step.peek.offsetText}`;
           if (!r.ok || !r.peek) problems.push(`${step.proc} cannot read ${where}: ${r.message}`);
           else if (r.peek.state === "unmapped") problems.push(`${step.proc} reads nothing at ${where}: not mapped`);
@@ -376,7 +423,8 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
           const now = diffCounters(before!, snapshotCounters());
           const statuses = await liveStatuses(`${tok}:`);
           const view = { mthp: now.mthp, vmstat: now.vmstat, meminfo: now.meminfo, procs: procView(statuses) };
-          compareCounters(step.counters, view, "", problems);
+          const tol = { percent: options.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT, ops: scenario.ops.length };
+          compareCounters(step.counters, view, "", problems, tol);
         }
         expects.push({ op: step.index, ok: problems.length === 0, message: problems.length === 0 ? "ok" : problems.join("; ") });
         return;
@@ -473,10 +521,19 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   if (process.platform !== "linux") throw new KernelProbeError(`the kernel probe needs Linux (this is ${process.platform})`);
   const repeat = Math.max(1, Math.floor(options.repeat ?? 1));
   const runs: OnceResult[] = [];
-  for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  const wantSwap = scenario.config?.swap === undefined ? 0 : (parseSize(scenario.config.swap) ?? 0);
+  const swap = options.swap === true ? acquireProbeSwap(wantSwap) : undefined;
+  let swapProblem: string | undefined;
+  try {
+    for (let rep = 0; rep < repeat; rep++) runs.push(await runOnce(scenario, program, options, rep));
+  } finally {
+    swapProblem = swap?.release();
+  }
   const first = runs[0] as OnceResult;
 
-  const warnings = [...new Set(runs.flatMap((r) => r.warnings))];
+  const SWAP_NOTE = "swap: a swap file of ";
+  const swapNote = runs[0]?.warnings.find((w) => w.startsWith(SWAP_NOTE));
+  const warnings = [...new Set(runs.flatMap((r) => r.warnings))].filter((w) => !w.startsWith(SWAP_NOTE));
   const missing = [...first.counters.missing, ...first.missing, "costs"];
   const knobs = knobChanges(first.knobs, warnings, missing);
   const always = knobs.filter((k) => k.wanted === "always" && k.status !== "absent").map((k) => k.dir);
@@ -497,15 +554,15 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   const arch = kernelArch();
   const c = scenario.config ?? {};
   if (c.arch !== undefined && c.arch !== arch) warnings.push(`the scenario models ${c.arch}, this machine is ${arch}`);
-  if (c.swap !== undefined) {
-    let swaps = 0;
-    try {
-      swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
-    } catch {
-      // unknown
+  if (c.swap !== undefined && wantSwap > 0) {
+    // The runner makes a swap file of its own when none is active (swapNote); ours comes first when we can.
+    if ((swap === undefined || swap.kind === "none") && swapNote === undefined) {
+      warnings.push(
+        `the scenario asks for swap (${c.swap}) but ${swap?.warning ?? "this machine has none and no swap file could be enabled"}: nothing is swapped out`,
+      );
     }
-    if (swaps === 0 && String(c.swap) !== "0") warnings.push(`the scenario asks for swap (${c.swap}) but this machine has none`);
   }
+  if (swapProblem) warnings.push(swapProblem);
   if (c.memory !== undefined) warnings.push("config.memory is the model's memory size; the kernel uses the machine's memory");
 
   const timings: OpTiming[] = [];
@@ -547,6 +604,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     expects: first.expects,
     costs: {},
     kernel: os.release(),
+    clock: options.clock ?? "wall",
     repeat,
     timings,
     missing: [...new Set(missing)],
@@ -559,6 +617,8 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
     baseline: first.baseline,
   };
   if (first.layouts) result.layouts = first.layouts;
+  if (swap && wantSwap > 0) result.swap = { kind: swap.kind, bytes: swap.bytes, ...(swap.path ? { path: swap.path } : {}) };
+  if (swapNote) result.swapFileKb = Number.parseInt(swapNote.slice(SWAP_NOTE.length), 10);
   if (repeat > 1) {
     const ref = new Map<string, unknown>();
     flatten({ mthp: first.counters.mthp, procs: first.procs }, "", ref);

@@ -51,8 +51,8 @@ export class RunnerSession {
   readonly exited: Promise<number | null>;
   private done = false;
 
-  constructor(bin: string, args: string[]) {
-    this.child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] });
+  constructor(bin: string, args: string[], env?: Record<string, string>) {
+    this.child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"], ...(env ? { env: { ...process.env, ...env } } : {}) });
     this.child.stderr?.on("data", (d: Buffer) => {
       this.stderr += d.toString();
     });
@@ -159,7 +159,7 @@ export class RunnerSession {
   }
 
   /** Send the header and wait for READY (the runner may first wait for another run's lock). */
-  start(procs: number, knobs: Array<{ dir: string; policy: string }>, timeoutMs: number): Promise<void> {
+  start(procs: number, knobs: Array<{ dir: string; policy: string }>, timeoutMs: number, swapBytes = 0): Promise<void> {
     const p = new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -178,7 +178,8 @@ export class RunnerSession {
         timer: undefined,
       };
     });
-    this.write(`procs ${procs}\n${knobs.map((k) => `knob ${k.dir} ${k.policy}\n`).join("")}go\n`);
+    const swap = swapBytes > 0 ? `swap ${swapBytes}\n` : "";
+    this.write(`procs ${procs}\n${knobs.map((k) => `knob ${k.dir} ${k.policy}\n`).join("")}${swap}go\n`);
     return p.then(() => undefined);
   }
 

@@ -1,7 +1,7 @@
 import { runScenario } from "@foliolab/core";
-import { DEFAULT_GATHER_GEOMETRY } from "@foliolab/core/strategy";
+import { DEFAULT_GATHER_GEOMETRY, RECLAIM_BATCHING, type ReclaimBatching } from "@foliolab/core/strategy";
 import { describe, expect, it } from "vitest";
-import folioBatchDefault, { folioBatch } from "./index.js";
+import folioBatchDefault, { folioBatch, folioBatchWith } from "./index.js";
 
 function run(folio: "4K" | "64K", ops: Record<string, unknown>[], kind = "anon") {
   return runScenario(
@@ -61,5 +61,65 @@ describe("folio-batch", () => {
     // 2 PTE tables, each flushed and freed at its end
     expect(r.costs.gather_flush).toBe(2);
     expect(r.costs.folio_mark_dirty).toBe(1024 + 1024);
+  });
+});
+
+// Seed 004's reclaim batching variants on the workloads where they differ, with the model's
+// exact counts ("partial" is what 6.18 runs; core's kernel-measured-fuzz.test.ts holds what the
+// kernel measured for a partly unmapped, partly redirtied lazyfree folio under MADV_PAGEOUT).
+describe("reclaim batching variants (seed 004)", () => {
+  const cfg = { mthp: { "64K": "madvise", "2M": "never" } } as const;
+  const base = [
+    { op: "mmap", id: "a", size: "64K", kind: "anon" },
+    { op: "madvise", id: "a", advice: "hugepage" },
+    { op: "write", id: "a", value: 5 },
+  ] as const;
+  const run = (ops: unknown[], mode: ReclaimBatching) =>
+    runScenario({ name: "rb", config: cfg, ops }, { strategy: folioBatchWith({ reclaimBatching: mode }) });
+
+  it("a lazyfree folio redirtied where the write bits differ: the merged batch stops at the write bit, v4 keeps the folio whole", () => {
+    // After fork + exit only page 3 is reused writable; MADV_FREE; page 3 redirtied.
+    const ops: unknown[] = [
+      ...base,
+      { op: "fork", as: "child" },
+      { op: "exit", proc: "child" },
+      { op: "write", id: "a", offset: "12K", length: "4K", value: 6 },
+      { op: "madvise", id: "a", advice: "free" },
+      { op: "write", id: "a", offset: "12K", length: "4K", value: 7 },
+      { op: "reclaim" },
+      { op: "expect", id: "a", offset: "12K", value: 7 },
+    ];
+    const got = Object.fromEntries(
+      RECLAIM_BATCHING.map((m) => {
+        const r = run(ops, m);
+        expect(r.expects.every((e) => e.ok)).toBe(true);
+        return [m, [r.procs.main?.RssAnon, r.mthp["hugepages-64kB"]?.split_deferred, r.costs.nr_pages_mapped_atomic]];
+      }),
+    );
+    // [RssAnon kB, split_deferred, _nr_pages_mapped atomics]
+    expect(got).toEqual({ none: [52, 1, 3], "all-or-nothing": [64, 0, 0], partial: [52, 1, 1] });
+  });
+
+  it("a lazyfree folio mapped by two processes, partly unmapped in one: same outcome, different cost", () => {
+    const ops: unknown[] = [
+      ...base,
+      { op: "madvise", id: "a", advice: "free" },
+      { op: "fork", as: "child" },
+      { op: "munmap", proc: "child", id: "a", offset: "0", length: "4K" },
+      { op: "reclaim" },
+    ];
+    const got = Object.fromEntries(
+      RECLAIM_BATCHING.map((m) => {
+        const r = run(ops, m);
+        expect(r.vmstat.pglazyfreed).toBe(16);
+        return [m, [r.costs.nr_pages_mapped_atomic, r.costs.large_mapcount_atomic, r.costs.refcount_atomic]];
+      }),
+    );
+    // v4 batches the parent's whole folio but not the child's 15 PTEs (its head is unmapped).
+    expect(got).toEqual({ none: [16, 33, 36], "all-or-nothing": [16, 18, 21], partial: [2, 4, 7] });
+  });
+
+  it("refuses an unknown variant by name", () => {
+    expect(() => folioBatchWith({ reclaimBatching: "some" as ReclaimBatching })).toThrow(/reclaimBatching must be one of none/);
   });
 });

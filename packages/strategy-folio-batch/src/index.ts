@@ -8,9 +8,10 @@
  */
 
 import {
-  folioPteBatchAt,
   freePagesAndSwapCacheV618,
-  type ReclaimUnmapContext,
+  RECLAIM_BATCHING,
+  type ReclaimBatching,
+  reclaimUnmapBatchOf,
   tlbFlushRmapBatchV69,
   type ZapStrategy,
   zapPresentPtesV69,
@@ -36,13 +37,26 @@ export const folioBatch: ZapStrategy = {
 
   /**
    * folio_unmap_pte_batch() (6.15, Barry Song; bounded by the VMA and the PMD since Lance
-   * Yang's 6.16 fix): reclaim batches the PTEs of a lazyfree folio, any number from 1 up to the
-   * bound; everything else is unmapped one PTE at a time.
+   * Yang's 6.16 fix; FPB_RESPECT_WRITE | FPB_RESPECT_SOFT_DIRTY since 6.17): reclaim batches the
+   * PTEs of a lazyfree folio, any run from 1 up to the bound whose write and soft-dirty bits
+   * match the first; everything else is unmapped one PTE at a time.
    */
-  reclaimUnmapBatch(r: ReclaimUnmapContext, max: number): number {
-    if (!r.lazyfree) return 1;
-    return folioPteBatchAt(r.k, r.ptes, r.folio, r.index, max);
-  },
+  reclaimUnmapBatch: reclaimUnmapBatchOf("partial"),
 };
 
 export default folioBatch;
+
+/**
+ * folio-batch with another reclaim batching (seed 004's variants, core's RECLAIM_BATCHING):
+ * "none" (per PTE, <= 6.14), "all-or-nothing" (Barry Song's v4), "partial" (merged; the
+ * default `folioBatch`). The zap path is the same.
+ */
+export function folioBatchWith(o: { reclaimBatching: ReclaimBatching }): ZapStrategy {
+  if (!(RECLAIM_BATCHING as readonly string[]).includes(o.reclaimBatching))
+    throw new Error(`reclaimBatching must be one of ${RECLAIM_BATCHING.join(", ")} (got ${String(o.reclaimBatching)})`);
+  return {
+    ...folioBatch,
+    name: o.reclaimBatching === "partial" ? folioBatch.name : `folio-batch/reclaim-${o.reclaimBatching}`,
+    reclaimUnmapBatch: reclaimUnmapBatchOf(o.reclaimBatching),
+  };
+}

@@ -5,6 +5,8 @@
  * invariant checker on. Prints a time report; on failure prints the shrunk counterexample
  * as scenario JSON and exits 1.
  *
+ * The same loop is `foliolab fuzz` (without --kernel) in apps/bench.
+ *
  *   node packages/testkit/scripts/fuzz.mjs [--runs N] [--seed S] [--strategy NAME|MODULE ...] [--max-mib 8] [--s390-weight 1]  (0 leaves the s390 profile out)
  *
  * Without --strategy it fuzzes every @foliolab/strategy-* package it can import (build them
@@ -40,7 +42,12 @@ function parseArgs(argv) {
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
-  if (!Number.isInteger(out.runs) || out.runs < 1) throw new Error("--runs must be a positive integer");
+  if (!Number.isInteger(out.runs) || out.runs < 1) throw new Error(`--runs must be a positive integer (got ${out.runs})`);
+  if (out.seed !== undefined && (!Number.isInteger(out.seed) || out.seed < 0))
+    throw new Error(`--seed must be a non-negative integer (got ${out.seed})`);
+  const flags = { maxMiB: "--max-mib", minMiB: "--min-mib", chunk: "--chunk", s390Weight: "--s390-weight" };
+  for (const [k, flag] of Object.entries(flags))
+    if (!Number.isFinite(out[k]) || out[k] < 0) throw new Error(`${flag} must be a number >= 0 (got ${out[k]})`);
   return out;
 }
 
@@ -79,7 +86,14 @@ async function discover() {
   return out;
 }
 
-const args = parseArgs(process.argv.slice(2));
+let args;
+try {
+  args = parseArgs(process.argv.slice(2));
+} catch (e) {
+  // A bad flag is bad usage: name it, no stack trace (exit 2, as the foliolab command does).
+  console.error(`error: ${e.message}`);
+  process.exit(2);
+}
 const strategies = [];
 if (args.strategies.length === 0) strategies.push(...(await discover()));
 else

@@ -7,7 +7,9 @@
 import { ScenarioError } from "@foliolab/core";
 import { Command, CommanderError } from "commander";
 import * as bench from "../commands/bench.js";
+import * as calibrate from "../commands/calibrate.js";
 import * as compare from "../commands/compare.js";
+import * as fuzz from "../commands/fuzz.js";
 import * as kernel from "../commands/kernel.js";
 import * as list from "../commands/list.js";
 import * as merge from "../commands/merge.js";
@@ -26,6 +28,8 @@ const COMMANDS: ReadonlyArray<{ register: (program: Command, ctx: CommandContext
   list,
   merge,
   view,
+  calibrate,
+  fuzz,
 ];
 
 /** Build the program. `setCode` receives each command's exit code. */

@@ -60,7 +60,11 @@ async function kernelCommand(target: string, flags: KernelFlags, io: Io): Promis
   }
   let kernel: KernelResult;
   try {
-    kernel = await runOnKernel(scenario, { repeat: flags.repeat, layout: flags.layout ?? false });
+    kernel = await runOnKernel(scenario, {
+      repeat: flags.repeat,
+      layout: flags.layout ?? false,
+      tolerancePercent: flags.tolerance,
+    });
   } catch (e) {
     err(`the kernel run failed: ${(e as Error)?.message ?? String(e)}`);
     return EXIT.failed;

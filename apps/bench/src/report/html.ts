@@ -13,13 +13,17 @@ import {
   fmtNum,
   grids,
   hasKernelColumn,
+  hasRatioColumn,
   headlineLines,
   kernelCellText,
   kernelHeadline,
+  kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  RATIO_COLUMN_TITLE,
+  ratioCellText,
   regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
@@ -47,7 +51,8 @@ function cellClass(text: string, metric: Metric): string {
 
 function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string {
   const linux = m === "modelled" && res !== undefined && hasKernelColumn(res);
-  const head = `<tr><th>folio</th>${g.strategies.map((s) => `<th>${esc(s)}</th>`).join("")}${linux ? `<th class="linux">${esc(LINUX_COLUMN_TITLE)}</th>` : ""}</tr>`;
+  const ratio = linux && hasRatioColumn(res, g);
+  const head = `<tr><th>folio</th>${g.strategies.map((s) => `<th>${esc(s)}</th>`).join("")}${linux ? `<th class="linux">${esc(LINUX_COLUMN_TITLE)}</th>` : ""}${ratio ? `<th class="linux">${esc(RATIO_COLUMN_TITLE)}</th>` : ""}</tr>`;
   const rows = g.folios
     .map((f) => {
       const cells = g.strategies.map((s) => {
@@ -68,6 +73,10 @@ function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string {
         cells.push(
           `<td class="linux${t === "FAILED" ? " failed" : t === "skipped" ? " skipped" : ""}"${title ? ` title="${esc(title)}"` : ""}>${esc(t)}</td>`,
         );
+      }
+      if (ratio) {
+        const t = ratioCellText(res, g, f);
+        cells.push(`<td class="linux${t.endsWith("!") ? " worse" : ""}">${esc(t)}</td>`);
       }
       return `<tr><th>${esc(f)}</th>${cells.join("")}</tr>`;
     })
@@ -238,6 +247,9 @@ export function renderHtml(res: ResultsFile): string {
     const kernelLine = hasKernelColumn(res) ? g.folios.map((f) => kernelRun(res, g.id, f)?.nsPerPage) : undefined;
     parts.push('<div class="charts">', lineChart(g, "modelled", kernelLine), stackedEvents(g), "</div>");
     parts.push(metricTable(g, "modelled", res), metricTable(g, "events", res), metricTable(g, "wall", res));
+    const off = kernelRatioWarnings(res).filter((w) => w.startsWith(`${g.id} `));
+    if (off.length > 0)
+      parts.push(`<ul class="meta warnings">${off.map((w) => `<li><b>warning</b> ${esc(w)}</li>`).join("")}</ul>`);
     parts.push(breakdownHtml(g));
     if (hasKernelColumn(res)) parts.push(kernelHtml(res, g));
     parts.push(countersHtml(g));

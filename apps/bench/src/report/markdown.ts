@@ -14,14 +14,18 @@ import {
   fmtNum,
   grids,
   hasKernelColumn,
+  hasRatioColumn,
   headlineLines,
   isUnchecked,
   kernelCellText,
   kernelHeadline,
+  kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
   METRIC_TITLES,
   type Metric,
+  RATIO_COLUMN_TITLE,
+  ratioCellText,
   regenerateCellCommand,
   sharingRows,
   type WorkloadGrid,
@@ -41,12 +45,22 @@ function table(header: string[], rows: string[][]): string[] {
 
 function metricTable(g: WorkloadGrid, m: Metric, res?: ResultsFile): string[] {
   const linux = res !== undefined && hasKernelColumn(res);
+  const ratio = linux && hasRatioColumn(res, g);
   const rows = g.folios.map((f) => [
     f,
     ...g.strategies.map((s) => cellText(g, f, s, m)),
     ...(linux ? [kernelCellText(res, g.id, f)] : []),
+    ...(ratio ? [ratioCellText(res, g, f)] : []),
   ]);
-  return table(["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : [])], rows);
+  const out = table(
+    ["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : []), ...(ratio ? [RATIO_COLUMN_TITLE] : [])],
+    rows,
+  );
+  if (ratio) {
+    const warn = kernelRatioWarnings(res).filter((w) => w.startsWith(`${g.id} `));
+    if (warn.length > 0) out.push("", ...warn.map((w) => `> **warning** ${mdEscape(w)}`));
+  }
+  return out;
 }
 
 /** The kernel column's details: per folio size the measured time, spread, per-op times, counters, notes. */

@@ -10,11 +10,19 @@ import {
   failureText,
   grids,
   hasKernelColumn,
+  hasRatioColumn,
+  KERNEL_MODEL_STRATEGY,
   kernelCellText,
+  kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
+  leavesOut,
   METRIC_TITLES,
   type Metric,
+  modelKernelRatio,
+  RATIO_COLUMN_TITLE,
+  ratioCellText,
+  ratioOff,
 } from "./model.js";
 
 export interface TextOptions {
@@ -47,11 +55,13 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
     const head = `${g.id}  ${g.sizes.join(", ")}  ${METRIC_TITLES[o.metric]}, ratio to ${g.baseline}`;
     lines.push(o.color ? pc.bold(head) : head);
     const linux = o.metric === "modelled" && hasKernelColumn(res);
-    const header = ["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : [])];
+    const ratio = linux && hasRatioColumn(res, g);
+    const header = ["folio", ...g.strategies, ...(linux ? [LINUX_COLUMN_TITLE] : []), ...(ratio ? [RATIO_COLUMN_TITLE] : [])];
     const rows = g.folios.map((f) => [
       f,
       ...g.strategies.map((s) => cellText(g, f, s, o.metric)),
       ...(linux ? [kernelCellText(res, g.id, f)] : []),
+      ...(ratio ? [ratioCellText(res, g, f)] : []),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
     lines.push(header.map((h, i) => pad(h, widths[i] as number, i > 0)).join("  "));
@@ -87,6 +97,15 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
         }
       }
     }
+    if (ratio) {
+      for (const f of g.folios) {
+        const r = modelKernelRatio(res, g, f);
+        if (r === undefined || !ratioOff(r)) continue;
+        const why = leavesOut(g.id, f);
+        const t = `  ! ${f}: ${KERNEL_MODEL_STRATEGY} is ${r.toFixed(2)}x the kernel (off by more than 20%)${why ? `; the model leaves out: ${why}` : ""}`;
+        lines.push(o.color ? pc.yellow(t) : t);
+      }
+    }
     lines.push("");
   }
   return lines.join("\n");
@@ -112,5 +131,10 @@ export function renderSummary(res: ResultsFile, color: boolean): string {
     out.push(`strategy "${s}": ${[...m].map(([k, n]) => `${n} run${n === 1 ? "" : "s"} failed with ${k}`).join(", ")}`);
   }
   for (const p of res.problems) out.push(p);
+  const off = kernelRatioWarnings(res);
+  if (off.length > 0) {
+    const t = `warning: ${off.length} cell${off.length === 1 ? "" : "s"} where ${KERNEL_MODEL_STRATEGY}'s modelled time is off the kernel's by more than 20% (marked ! in the tables)`;
+    out.push(color ? pc.yellow(t) : t);
+  }
   return out.join("\n");
 }

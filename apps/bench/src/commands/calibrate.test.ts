@@ -1,0 +1,161 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { kernelAvailable } from "@foliolab/kernel-probe";
+import { describe, expect, it } from "vitest";
+import { main } from "../cli/program.js";
+import { captureIo, tempDir } from "../test-helpers.js";
+import { WORKLOADS } from "../workloads.js";
+import {
+  calibrationCells,
+  cellSet,
+  isHeldOut,
+  journalPath,
+  machineInfo,
+  renderCalibration,
+  summarizeCalibration,
+} from "./calibrate.js";
+
+describe("calibrate: pure parts", () => {
+  it("names the profile after CPU model, kernel release and page size", () => {
+    const m = machineInfo("processor\t: 0\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n", "6.18.44-fc-v657", 4096);
+    expect(m.cpu).toBe("AMD EPYC 7B13 64-Core Processor");
+    expect(m.name).toBe("linux-6.18.44-fc-v657-amd-epyc-7b13-4k");
+    expect(machineInfo("model name : Intel(R) Xeon(R) Processor\n", "6.9.0", 16384).name).toBe("linux-6.9.0-intel-xeon-16k");
+  });
+
+  it("holds out every n-th cell, none with 0", () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7].filter((i) => isHeldOut(i, 4))).toEqual([3, 7]);
+    expect([0, 1, 2, 3].filter((i) => isHeldOut(i, 0))).toEqual([]);
+  });
+
+  it("cells with a wall-clock-timed exit are checked, not fitted, unless asked", () => {
+    expect(cellSet(0, 4, true, false)).toBe("wall");
+    expect(cellSet(0, 4, true, true)).toBe("fit");
+    expect(cellSet(3, 4, true, true)).toBe("held-out");
+    expect(cellSet(0, 4, false, false)).toBe("fit");
+    expect(cellSet(0, 4, false, false, true)).toBe("known");
+  });
+
+  it("the calibration set is workload x folio size, fixed folio axes respected", () => {
+    const ws = WORKLOADS.filter((w) => w.id === "pmfb/munmap" || w.id === "file/shared-dirty-munmap");
+    const cells = calibrationCells(ws, ["4K", "64K"], 4 << 20);
+    expect(cells.map((c) => `${c.workload} ${c.folio}`)).toEqual([
+      "pmfb/munmap 4K",
+      "pmfb/munmap 64K",
+      "file/shared-dirty-munmap 4K",
+    ]);
+    expect(journalPath("/x/p.json")).toBe("/x/p.measurements.json");
+  });
+
+  it("marks cells off by more than 20% and summarises each set", () => {
+    const rows = [
+      { workload: "w", folio: "4K", set: "fit" as const, measured: 100, predicted: 110, error: 0.1 },
+      { workload: "w", folio: "64K", set: "held-out" as const, measured: 100, predicted: 150, error: 0.5 },
+      {
+        workload: "w",
+        folio: "2M-PMD",
+        set: "fit" as const,
+        measured: undefined,
+        predicted: 5,
+        error: undefined,
+        reason: "failed: x",
+      },
+    ];
+    const t = renderCalibration(rows).split("\n");
+    expect(t[1]).toMatch(/\+10\.0%$/);
+    expect(t[2]).toMatch(/1\.50x\s+\+50\.0% !$/);
+    expect(t[3]).toContain("failed: x");
+    const s = summarizeCalibration(rows);
+    expect(s[0]).toMatch(/^fit: 1 cells.*all within 20%/);
+    expect(s[1]).toMatch(/^held-out: 1 cells.*1 off by more than 20%: w 64K \(50%\)/);
+  });
+});
+
+describe("calibrate: the command", () => {
+  it("refuses bad arguments by name", async () => {
+    const io = captureIo();
+    expect(await main(["calibrate", "--samples", "0"], io)).toBe(2);
+    expect(io.text()).toMatch(/--samples.*"0" must be an integer >= 1/);
+    const w = captureIo();
+    expect(await main(["calibrate", "-w", "no/such", "-o", join(tempDir(), "p.json")], w)).toBe(2);
+    expect(w.text()).toContain('unknown workload "no/such"');
+  });
+
+  it("--resume refuses a journal measured on another machine", async () => {
+    const dir = tempDir();
+    const out = join(dir, "p.json");
+    writeFileSync(
+      journalPath(out),
+      JSON.stringify({
+        schema: "foliolab-calibration-measurements",
+        machine: { name: "linux-other" },
+        samples: 1,
+        measurements: [],
+      }),
+    );
+    const io = captureIo();
+    expect(await main(["calibrate", "-w", "pmfb/munmap", "-f", "64K", "--size", "4M", "--resume", "-o", out], io)).toBe(2);
+    expect(io.text()).toMatch(/was measured on linux-other, this is linux-/);
+  });
+
+  const avail = kernelAvailable();
+  const skip = !avail.ok ? avail.reason : !avail.root ? "not root" : undefined;
+  it.skipIf(skip !== undefined)(
+    `measures, fits, checks held-out cells and writes the profile; an interrupted run keeps its measurements${skip ? ` (skipped: ${skip})` : ""}`,
+    async () => {
+      const dir = tempDir();
+      const out = join(dir, "p.json");
+      const args = [
+        "calibrate",
+        "-w",
+        "pmfb/munmap",
+        "-f",
+        "64K,2M-PMD",
+        "--size",
+        "4M",
+        "--samples",
+        "1",
+        "--holdout",
+        "2",
+        "-o",
+        out,
+      ];
+      let fire: (() => void) | undefined;
+      const first = captureIo({
+        onInterrupt: (fn) => {
+          fire = fn;
+          return () => {};
+        },
+      });
+      const err = first.err;
+      first.err = (s) => {
+        err(s);
+        if (/^\[pass 1\/1 1\/2\]/.test(s)) fire?.();
+      };
+      expect(await main(args, first)).toBe(130);
+      const journal = JSON.parse(readFileSync(journalPath(out), "utf8")) as {
+        measurements: Array<{ folio: string; status: string }>;
+      };
+      expect(journal.measurements.map((m) => m.folio)).toEqual(["64K"]);
+      const second = captureIo();
+      expect(await main([...args, "--resume"], second)).toBe(0);
+      expect(second.text()).toContain("1 measured before");
+      expect(second.text()).toMatch(/^\[pass 1\/1 1\/1\] pmfb\/munmap 2M-PMD/m);
+      expect(second.text()).toMatch(/pmfb\/munmap 2M-PMD\s+held-out/);
+      const p = JSON.parse(readFileSync(out, "utf8")) as {
+        name: string;
+        events: Record<string, { ns: number }>;
+        calibration: Array<{ set: string; targetNsPerPage: number }>;
+      };
+      expect(p.name).toBe(machineInfo().name);
+      expect(Object.values(p.events).every((e) => e.ns >= 0)).toBe(true);
+      expect(p.calibration.map((c) => c.set)).toEqual(["fit", "held-out"]);
+      expect(p.calibration.every((c) => c.targetNsPerPage > 0)).toBe(true);
+      // the profile loads as a --profile
+      const run = captureIo();
+      expect(await main(["run", "pmfb/munmap", "-f", "64K", "--size", "4M", "--profile", out], run)).toBe(0);
+      expect(existsSync(out)).toBe(true);
+    },
+    120_000,
+  );
+});

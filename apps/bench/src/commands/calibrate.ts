@@ -1,0 +1,449 @@
+/**
+ * `foliolab calibrate`: fit the cost profile to this machine's kernel.
+ *
+ * 1. The calibration set: workloads x folio sizes (default: every default workload and folio
+ *    size of `foliolab bench`), each generated exactly as the bench generates it.
+ * 2. The model runs every cell with folio-batch (what Linux 6.18 runs): cost events per 4K page.
+ * 3. The kernel runs every cell (@foliolab/kernel-probe, --samples repetitions, the median):
+ *    measured ns per 4K page of the measured ops. Progress is printed per cell, and every
+ *    measurement is written to the journal (<out>.measurements.json) as soon as it is taken,
+ *    so an interrupted run keeps what it measured and `--resume` goes on from there.
+ * 4. Every --holdout-th cell is held out; the per-event costs are fitted on the others
+ *    (fit.ts: non-negative least squares on relative errors, ml-fcnnls) and checked on all.
+ * 5. The profile is written to --out, named after the machine (CPU model, kernel release,
+ *    page size), with each cell's measured and predicted time.
+ */
+
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { resolve } from "node:path";
+import type { ZapStrategy } from "@foliolab/core";
+import { COST_EVENT_KEYS } from "@foliolab/core";
+import { kernelAvailable } from "@foliolab/kernel-probe";
+import type { Command } from "commander";
+import { folioListArg, intArg, listArg, profileFlag, sizeArg } from "../cli/args.js";
+import { EXIT, UsageError } from "../cli/errors.js";
+import type { CommandContext, Io } from "../cli/io.js";
+import { fitProfile, predict, relativeError } from "../fit.js";
+import { runKernelColumn } from "../kernel-bench.js";
+import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
+import { generateCell, measureOnce } from "../measure.js";
+import type { CostProfile } from "../profile.js";
+import { fmtNum, leavesOut } from "../report/model.js";
+import type { KernelRunRecord } from "../results.js";
+import { DEFAULT_FOLIOS, PAGE } from "../sizes.js";
+import { loadStrategies } from "../strategies.js";
+import { defaultWorkloads, effectiveSize, foliosFor, WORKLOADS, type Workload } from "../workloads.js";
+
+/** Off by more than this (relative): the cell is marked in every report. */
+export const CALIBRATION_TOLERANCE = 0.2;
+
+export interface CalibrateFlags {
+  workload?: string[];
+  folio?: string[];
+  size?: number;
+  samples: number;
+  out?: string;
+  holdout: number;
+  resume?: boolean;
+  fitWall?: boolean;
+  profile?: string;
+  priorWeight: string;
+  minShare: string;
+}
+
+export interface Machine {
+  cpu: string;
+  kernel: string;
+  pageSize: number;
+  /** A name for the profile: linux-<release>-<cpu>-<page size>. */
+  name: string;
+}
+
+/** CPU model, kernel release and page size of this machine, and the profile name made of them. */
+export function machineInfo(cpuinfo?: string, release = os.release(), pageSize?: number): Machine {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      text = "";
+    }
+  }
+  const cpu =
+    /^(?:model name|Processor|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? (os.cpus()[0]?.model || "unknown-cpu");
+  let page = pageSize;
+  if (page === undefined) {
+    try {
+      page = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim()) || PAGE;
+    } catch {
+      page = PAGE;
+    }
+  }
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/\(r\)|\(tm\)|processor|cpu|\d+-core/g, " ")
+      .replace(/[^a-z0-9.]+/g, "-")
+      .replace(/^-+|-+$/g, "");
+  return { cpu, kernel: release, pageSize: page, name: `linux-${slug(release)}-${slug(cpu)}-${page / 1024}k` };
+}
+
+export interface CalCell {
+  workload: string;
+  folio: string;
+  size: number;
+  seed: number;
+}
+
+/** The calibration set: workload x folio size, in bench order. */
+export function calibrationCells(workloads: readonly Workload[], folios: readonly string[], size?: number): CalCell[] {
+  const out: CalCell[] = [];
+  for (const w of workloads)
+    for (const f of foliosFor(w, folios)) out.push({ workload: w.id, folio: f, size: effectiveSize(w, size, f), seed: 1 });
+  return out;
+}
+
+/** Every n-th cell (1-based: the n-th, 2n-th, ...) is held out; n = 0 holds out none. */
+export function isHeldOut(index: number, every: number): boolean {
+  return every > 0 && (index + 1) % every === 0;
+}
+
+export interface Measurement {
+  workload: string;
+  folio: string;
+  size: number;
+  status: KernelRunRecord["status"];
+  reason?: string;
+  nsPerPage?: number;
+  samples?: number[];
+  spread?: number;
+}
+
+export interface Journal {
+  schema: "foliolab-calibration-measurements";
+  machine: Machine;
+  samples: number;
+  measurements: Measurement[];
+}
+
+function cellKey(c: { workload: string; folio: string; size: number }): string {
+  return `${c.workload} ${c.folio} ${c.size}`;
+}
+
+export function journalPath(out: string): string {
+  return out.replace(/\.json$/, "") + ".measurements.json";
+}
+
+function readJournal(path: string, machine: Machine): Measurement[] {
+  if (!existsSync(path)) return [];
+  let j: Journal;
+  try {
+    j = JSON.parse(readFileSync(path, "utf8")) as Journal;
+  } catch (e) {
+    throw new UsageError(`--resume: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (j.schema !== "foliolab-calibration-measurements") throw new UsageError(`--resume: ${path} is not a calibration journal`);
+  if (j.machine?.name !== machine.name) {
+    throw new UsageError(`--resume: ${path} was measured on ${j.machine?.name ?? "another machine"}, this is ${machine.name}`);
+  }
+  return j.measurements.filter((m) => m.status === "ok" && (m.samples?.length ?? 0) > 0);
+}
+
+/**
+ * fit: the costs were fitted on it; held-out: checked only; wall: checked only, its exits are
+ * wall-clock timed; known: checked only, the model is known to leave out what the kernel does
+ * there (MODEL_LEAVES_OUT, printed in every report).
+ */
+export type CellSet = "fit" | "held-out" | "wall" | "known";
+
+/** Which set a cell is in. */
+export function cellSet(index: number, holdout: number, wallTimed: boolean, fitWall: boolean, known = false): CellSet {
+  if (isHeldOut(index, holdout)) return "held-out";
+  if (wallTimed && !fitWall) return "wall";
+  return known ? "known" : "fit";
+}
+
+export interface CellResult {
+  workload: string;
+  folio: string;
+  set: CellSet;
+  measured: number | undefined;
+  predicted: number;
+  error: number | undefined;
+  reason?: string;
+}
+
+/** The per-cell table: measured, predicted, error; cells off by more than the tolerance marked. */
+export function renderCalibration(rows: readonly CellResult[]): string {
+  const head = ["cell", "set", "kernel ns/page", "model ns/page", "model/kernel", "error"];
+  const body = rows.map((r) => [
+    `${r.workload} ${r.folio}`,
+    r.set,
+    r.measured === undefined ? (r.reason ?? "not measured") : fmtNum(r.measured),
+    fmtNum(r.predicted),
+    r.measured === undefined ? "" : `${(r.predicted / r.measured).toFixed(2)}x`,
+    r.error === undefined
+      ? ""
+      : `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)}%${Math.abs(r.error) > CALIBRATION_TOLERANCE ? " !" : ""}`,
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cols: string[]) => cols.map((c, i) => (i < 2 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join("  ");
+  return [line(head), ...body.map(line)].join("\n");
+}
+
+/** Summary lines: worst error per set and the cells off by more than the tolerance. */
+export function summarizeCalibration(rows: readonly CellResult[]): string[] {
+  const out: string[] = [];
+  for (const set of ["fit", "held-out", "wall", "known"] as const) {
+    const rs = rows.filter((r) => r.set === set && r.error !== undefined);
+    if (rs.length === 0) continue;
+    const worst = Math.max(...rs.map((r) => Math.abs(r.error as number)));
+    const off = rs.filter((r) => Math.abs(r.error as number) > CALIBRATION_TOLERANCE);
+    const med = [...rs.map((r) => Math.abs(r.error as number))].sort((a, b) => a - b)[rs.length >> 1] as number;
+    out.push(
+      `${set}: ${rs.length} cells, median |error| ${(med * 100).toFixed(1)}%, worst ${(worst * 100).toFixed(1)}%; ${off.length === 0 ? "all within 20%" : `${off.length} off by more than 20%: ${off.map((r) => `${r.workload} ${r.folio} (${((r.error as number) * 100).toFixed(0)}%)`).join(", ")}`}`,
+    );
+  }
+  return out;
+}
+
+function median(sorted: readonly number[]): number {
+  const m = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[m] as number) : ((sorted[m - 1] as number) + (sorted[m] as number)) / 2;
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(", ");
+}
+
+export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<number> {
+  const machine = machineInfo();
+  const out = resolve(io.cwd, flags.out ?? `${machine.name}.json`);
+  const journal = journalPath(out);
+  const priorWeight = Number(flags.priorWeight);
+  const minShare = Number(flags.minShare);
+  if (!Number.isFinite(minShare) || minShare < 0 || minShare >= 1)
+    throw new UsageError(`--min-share: "${flags.minShare}" is not a fraction in [0, 1)`);
+  if (!Number.isFinite(priorWeight) || priorWeight < 0)
+    throw new Error(`--prior-weight: "${flags.priorWeight}" is not a non-negative number`);
+  let workloads: Workload[];
+  if (flags.workload && flags.workload.length > 0) {
+    workloads = flags.workload.map((id) => {
+      const w = WORKLOADS.find((x) => x.id === id);
+      if (!w) throw new UsageError(`--workload: unknown workload "${id}" (foliolab list shows them)`);
+      return w;
+    });
+  } else workloads = await defaultWorkloads();
+  const folios = flags.folio ?? [...DEFAULT_FOLIOS];
+  const cells = calibrationCells(workloads, folios, flags.size);
+  const prior: CostProfile = profileFlag(io.cwd, flags.profile);
+
+  const { loaded, failures } = await loadStrategies([KERNEL_STRATEGY], io.cwd);
+  const strategy = loaded[0]?.strategy as ZapStrategy | undefined;
+  if (!strategy) throw new Error(`cannot load ${KERNEL_STRATEGY}: ${failures.map((f) => f.message).join("; ")}`);
+
+  const kept = flags.resume ? readJournal(journal, machine) : [];
+  const measured = new Map<string, Measurement>(kept.map((m) => [cellKey(m), m]));
+  const have = (c: CalCell) => measured.get(cellKey(c))?.samples?.length ?? 0;
+  const todo = cells.filter((c) => have(c) < flags.samples);
+  io.err(
+    `calibrating ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages): ${cells.length} cells, every ${flags.holdout > 0 ? `${flags.holdout}th held out` : "one fitted (none held out)"}; ${kept.length > 0 ? `${kept.length} measured before (${journal}), ` : ""}${todo.length} to measure on the kernel, ${flags.samples} passes over them (one sample per cell a pass, so a burst of load on the machine does not hit every sample of a cell); load average ${loadAverage()}`,
+  );
+
+  // The model's side first: cost events per page of every cell.
+  const events = new Map<string, Record<string, number>>();
+  // Cells whose measured ops include an exit: the probe times exits on the wall clock.
+  const wall = new Set<string>();
+  for (const c of cells) {
+    const g = generateCell({ ...c, strategy: KERNEL_STRATEGY });
+    if (g.measured.some((i) => g.scenario.ops[i]?.op === "exit")) wall.add(cellKey(c));
+    const m = measureOnce(g, strategy, false);
+    const pages = c.size / PAGE;
+    const rec: Record<string, number> = {};
+    COST_EVENT_KEYS.forEach((k, j) => {
+      const v = (m.costs[j] as number) / pages;
+      if (v !== 0) rec[k] = v;
+    });
+    events.set(cellKey(c), rec);
+  }
+
+  const writeJournal = () => {
+    const j: Journal = {
+      schema: "foliolab-calibration-measurements",
+      machine,
+      samples: flags.samples,
+      measurements: cells.map((c) => measured.get(cellKey(c))).filter((m): m is Measurement => m !== undefined),
+    };
+    writeFileSync(journal, `${JSON.stringify(j, null, 2)}\n`);
+  };
+
+  let interrupted = false;
+  if (todo.length > 0) {
+    const avail = kernelAvailable();
+    if (!avail.ok) {
+      io.err(`the kernel cannot be used here: ${unusableMessage(avail)}`);
+      if (measured.size === 0) return EXIT.kernelUnusable;
+    } else {
+      const controller = new AbortController();
+      const remove =
+        io.onInterrupt?.(() => {
+          interrupted = true;
+          controller.abort();
+        }) ?? (() => {});
+      try {
+        for (let pass = 0; pass < flags.samples && !interrupted; pass++) {
+          const cellsOfPass = todo.filter((c) => have(c) <= pass);
+          if (cellsOfPass.length === 0) continue;
+          await runKernelColumn(cellsOfPass, avail, {
+            repeat: 1,
+            signal: controller.signal,
+            onDone: (r, i, n) => {
+              const before = measured.get(cellKey(r));
+              const m: Measurement = { ...(before ?? { workload: r.workload, folio: r.folio, size: r.size, status: r.status }) };
+              if (r.status === "ok" && r.nsPerPage !== undefined) {
+                m.samples = [...(m.samples ?? []), r.nsPerPage];
+                m.status = "ok";
+                delete m.reason;
+              } else if (!interrupted && !m.samples?.length) {
+                m.status = r.status;
+                if (r.reason) m.reason = r.reason;
+              }
+              if (m.samples?.length) {
+                const sorted = [...m.samples].sort((a, b) => a - b);
+                m.nsPerPage = median(sorted);
+                m.spread = m.nsPerPage > 0 ? ((sorted.at(-1) as number) - (sorted[0] as number)) / m.nsPerPage : 0;
+              }
+              if (m.samples?.length || !interrupted) measured.set(cellKey(r), m);
+              writeJournal();
+              const what =
+                r.status === "ok"
+                  ? `${fmtNum(r.nsPerPage as number)} ns/page; median of ${m.samples?.length ?? 0}: ${fmtNum(m.nsPerPage as number)}`
+                  : `${r.status}: ${r.reason ?? ""}`;
+              io.err(
+                `[pass ${pass + 1}/${flags.samples} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`,
+              );
+            },
+          });
+        }
+      } finally {
+        remove();
+      }
+    }
+  }
+  if (interrupted)
+    io.err(`interrupted: ${measured.size} of ${cells.length} cells measured, kept in ${journal} (--resume goes on)`);
+
+  const fitCells = cells
+    .map((c, i) => ({ c, i }))
+    .filter(
+      ({ c, i }) =>
+        cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined) ===
+          "fit" && measured.get(cellKey(c))?.status === "ok",
+    )
+    .map(({ c }) => ({
+      id: cellKey(c),
+      events: events.get(cellKey(c)) as Record<string, number>,
+      measured: (measured.get(cellKey(c)) as Measurement).nsPerPage as number,
+    }));
+  if (fitCells.length === 0) {
+    io.err("no cell was measured on the kernel: nothing to fit");
+    return EXIT.failed;
+  }
+  const fit = fitProfile(fitCells, {
+    keys: COST_EVENT_KEYS,
+    prior: prior.ns,
+    priorWeight,
+    tolerance: CALIBRATION_TOLERANCE,
+    minShare,
+  });
+
+  const rows: CellResult[] = cells.map((c, i) => {
+    const m = measured.get(cellKey(c));
+    const predicted = predict(events.get(cellKey(c)) as Record<string, number>, fit.ns);
+    const r: CellResult = {
+      workload: c.workload,
+      folio: c.folio,
+      set: cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined),
+      measured: m?.nsPerPage,
+      predicted,
+      error: m?.nsPerPage === undefined ? undefined : relativeError(predicted, m.nsPerPage),
+    };
+    if (m?.reason) r.reason = m.reason;
+    return r;
+  });
+  io.out(`${renderCalibration(rows)}\n\n${summarizeCalibration(rows).join("\n")}\n`);
+
+  const profile = {
+    name: machine.name,
+    version: 1,
+    unit: "ns",
+    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the ops inside a proc, wall time of exits). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
+    machine,
+    calibration: rows.map((r) => ({
+      workload: r.workload,
+      folio: r.folio,
+      strategy: KERNEL_STRATEGY,
+      set: r.set,
+      targetNsPerPage: r.measured ?? null,
+      predictedNsPerPage: Number(r.predicted.toPrecision(6)),
+      error: r.error === undefined ? null : Number(r.error.toFixed(4)),
+      source:
+        r.measured === undefined
+          ? `not measured: ${r.reason ?? "interrupted"}`
+          : `foliolab calibrate: kernel median of ${measured.get(`${r.workload} ${r.folio} ${cells.find((c) => c.workload === r.workload && c.folio === r.folio)?.size}`)?.samples?.length ?? 0}`,
+    })),
+    events: Object.fromEntries(
+      COST_EVENT_KEYS.map((k) => [
+        k,
+        {
+          ns: Number((fit.ns[k] ?? 0).toPrecision(4)),
+          source: fit.unseen.includes(k)
+            ? `${prior.name}: no calibration cell has this event (${prior.sources[k] ?? ""})`
+            : fit.held.includes(k)
+              ? `${prior.name}, held: under ${minShare * 100}% of every calibration cell (${prior.sources[k] ?? ""})`
+              : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
+        },
+      ]),
+    ),
+  };
+  writeFileSync(out, `${JSON.stringify(profile, null, 2)}\n`);
+  io.err(`wrote ${out} (use it with --profile; measurements in ${journal})`);
+  return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+/** Add `foliolab calibrate` to the program. */
+export function register(program: Command, { io, setCode }: CommandContext): void {
+  program
+    .command("calibrate")
+    .description(
+      "Measure this machine's kernel on a calibration set (workloads x folio sizes), fit the cost profile's per-event costs (non-negative least squares), check the fit on held-out cells and write a profile named after the machine. Prints measured vs predicted per cell. Needs root for the mTHP knobs and swap. Interrupted (130): what was measured is kept, fitted and resumable with --resume.",
+    )
+    .option(
+      "-w, --workload <id>",
+      "workload to calibrate on (repeat or comma-separate; default: every default workload of foliolab bench)",
+      listArg("workload"),
+    )
+    .option("-f, --folio <sizes>", `folio sizes (repeat or comma-separate; default: ${DEFAULT_FOLIOS.join(",")})`, folioListArg)
+    .option("--size <size>", "region size for every workload (default: each workload's own, as foliolab bench)", sizeArg())
+    .option("--samples <n>", "kernel runs per cell, one per pass over the set (the median is used)", intArg(1), 5)
+    .option("-o, --out <file>", "profile to write (default: <machine name>.json)")
+    .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
+    .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
+    .option(
+      "--fit-wall",
+      "also fit on cells whose measured ops include an exit (timed on the wall clock, so they carry the machine's load)",
+    )
+    .option("--profile <file>", "prior profile the fit is pulled towards (default: the default profile)")
+    .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.02")
+    .option(
+      "--min-share <f>",
+      "hold an event at its prior when its prior time is under this fraction of every fitted cell",
+      "0.1",
+    )
+    .action(async (flags: CalibrateFlags) => setCode(await calibrateCommand(flags, io)));
+}

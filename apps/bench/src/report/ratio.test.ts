@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import type { ResultsFile } from "../results.js";
+import { renderHtml } from "./html.js";
+import { renderMarkdown } from "./markdown.js";
+import { grids, kernelHeadline, kernelRatioWarnings, leavesOut, modelKernelRatio, ratioCellText } from "./model.js";
+import { KERNEL_NS, reportFixture } from "./report-fixture.js";
+import { renderSummary, renderText } from "./text.js";
+
+/** The report fixture with its second strategy named folio-batch, so the model/kernel column shows. */
+function withFolioBatch(): ResultsFile {
+  const res = reportFixture();
+  for (const r of res.runs) if (r.strategy === "per-page-copy") r.strategy = "folio-batch";
+  res.metadata.matrix.strategies = res.metadata.matrix.strategies.map((s) => (s === "per-page-copy" ? "folio-batch" : s));
+  return res;
+}
+
+describe("the model/kernel ratio", () => {
+  it("is folio-batch's modelled ns/page over the kernel's measured ns/page", () => {
+    const res = withFolioBatch();
+    const g = grids(res).find((x) => x.id === "pmfb/munmap");
+    if (!g) throw new Error("no munmap grid");
+    const m = g.cell("4K", "folio-batch")?.metrics?.modelledNsPerPage as number;
+    expect(modelKernelRatio(res, g, "4K")).toBeCloseTo(m / (KERNEL_NS["4K"] as number));
+    // the failed 64K cell has no ratio
+    expect(ratioCellText(res, g, "64K")).toBe("-");
+  });
+
+  it("marks and warns about every cell off by more than 20%, in every report", () => {
+    const res = withFolioBatch();
+    const g = grids(res).find((x) => x.id === "pmfb/munmap");
+    if (!g) throw new Error("no munmap grid");
+    const off = g.folios.filter((f) => {
+      const r = modelKernelRatio(res, g, f);
+      return r !== undefined && Math.abs(r - 1) > 0.2;
+    });
+    expect(off.length).toBeGreaterThan(0);
+    const warnings = kernelRatioWarnings(res);
+    expect(warnings).toHaveLength(off.length);
+    for (const f of off) expect(ratioCellText(res, g, f)).toMatch(/x !$/);
+    const text = renderText(res, { metric: "modelled", color: false });
+    expect(text).toContain("folio-batch/linux");
+    expect(text).toMatch(/! \S+: folio-batch is \d+\.\d\dx the kernel \(off by more than 20%\)/);
+    expect(renderSummary(res, false)).toContain(`warning: ${off.length} cell`);
+    const md = renderMarkdown(res);
+    expect(md).toContain("| folio-batch/linux |");
+    expect(md).toContain("> **warning** pmfb/munmap");
+    const html = renderHtml(res);
+    expect(html).toContain('<th class="linux">folio-batch/linux</th>');
+    expect(html).toContain("<b>warning</b> pmfb/munmap");
+    expect(kernelHeadline(res)).toMatch(/off the kernel's by more than 20% on \d+ cell/);
+  });
+
+  it("names what the model leaves out, per workload or per folio size", () => {
+    expect(leavesOut("pmfb/munmap-swapped-forked", "64K")).toMatch(/swap/);
+    expect(leavesOut("pmfb/munmap-swapped-forked", "4K")).toBeUndefined();
+    expect(leavesOut("vms/anon-cow-seq", "2M-PMD")).toMatch(/wall clock/);
+    expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
+  });
+
+  it("without folio-batch in the matrix there is no ratio column", () => {
+    const res = reportFixture();
+    expect(renderText(res, { metric: "modelled", color: false })).not.toContain("folio-batch/linux");
+    expect(kernelRatioWarnings(res)).toEqual([]);
+  });
+});

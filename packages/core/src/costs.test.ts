@@ -1,0 +1,116 @@
+// The cost events that say where time goes outside the rmap/gather path (page zeroing and
+// copying, page tables, LRU add, faults, syscalls, VMAs, fork/exit, swap I/O, shootdowns),
+// counted exactly on small scenarios whose kernel behaviour is known (Linux 6.18).
+import { describe, expect, it } from "vitest";
+import { runScenario } from "./run-scenario.js";
+import type { ScenarioOp } from "./scenario.js";
+import { reference } from "./testing/per-pte.js";
+
+function costs(ops: ScenarioOp[], config: Record<string, unknown> = {}): Record<string, number> {
+  return runScenario({ name: "costs", config, ops }, { strategy: reference }).costs;
+}
+
+const MIB = 1 << 20;
+
+describe("cost events outside the zap path", () => {
+  it("4K faults: one fault, one LRU add and one zeroed page each, one PTE table per 2M; munmap frees it", () => {
+    const c = costs([
+      { op: "mmap", id: "a", size: "4M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "nohugepage" },
+      { op: "write", id: "a" },
+      { op: "munmap", id: "a" },
+    ]);
+    expect(c.page_fault).toBe(1024);
+    expect(c.lru_add).toBe(1024);
+    expect(c.bytes_zeroed).toBe(4 * MIB);
+    expect(c.bytes_copied).toBe(0);
+    expect(c.pt_alloc).toBe(2);
+    expect(c.pt_free).toBe(2);
+    expect(c.user_access_pages).toBe(1024);
+    expect(c.syscall).toBe(3);
+    // mmap inserts one VMA, munmap removes it
+    expect(c.vma_update).toBe(2);
+  });
+
+  it("PMD THP: one fault and one zeroed 2M folio; the deposited table is allocated and freed with the PMD", () => {
+    const c = costs([
+      { op: "mmap", id: "a", size: "4M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "hugepage" },
+      { op: "write", id: "a" },
+      { op: "munmap", id: "a" },
+    ]);
+    expect(c.page_fault).toBe(2);
+    expect(c.lru_add).toBe(2);
+    expect(c.bytes_zeroed).toBe(4 * MIB);
+    expect(c.pt_alloc).toBe(2);
+    expect(c.pt_free).toBe(2);
+  });
+
+  it("fork then COW: one fork, one copied page per write, the child's PMD deposits allocated", () => {
+    const c = costs([
+      { op: "mmap", id: "a", size: "2M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "nohugepage" },
+      { op: "write", id: "a" },
+      { op: "fork", as: "child" },
+      { op: "write", id: "a", offset: 0, length: "64K", value: 5 },
+      { op: "exit", proc: "child" },
+    ]);
+    expect(c.proc_fork).toBe(1);
+    expect(c.proc_exit).toBe(1);
+    expect(c.bytes_copied).toBe(16 * 4096);
+    // the parent's table, the child's copy
+    expect(c.pt_alloc).toBe(2);
+    expect(c.vma_update).toBe(2);
+    const thp = costs([
+      { op: "mmap", id: "a", size: "2M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "hugepage" },
+      { op: "write", id: "a" },
+      { op: "fork", as: "child" },
+    ]);
+    expect(thp.pt_alloc).toBe(2);
+  });
+
+  it("strided madvise: one syscall per stride; a split VMA counts", () => {
+    const c = costs([
+      { op: "mmap", id: "a", size: "1M", kind: "anon" },
+      { op: "madvise", id: "a", offset: 0, length: "4K", stride: "64K", advice: "dontneed" },
+      { op: "munmap", id: "a", offset: "4K", length: "4K" },
+    ]);
+    expect(c.syscall).toBe(1 + 16 + 1);
+    // mmap, the split (one new VMA), the removed page's VMA and the split after it
+    expect(c.vma_update).toBeGreaterThanOrEqual(3);
+  });
+
+  it("swap: pageout writes every page, a fault on a swapped page reads one", () => {
+    const c = costs(
+      [
+        { op: "mmap", id: "a", size: "1M", kind: "anon" },
+        { op: "madvise", id: "a", advice: "nohugepage" },
+        { op: "write", id: "a" },
+        { op: "madvise", id: "a", advice: "pageout" },
+        { op: "read", id: "a", offset: 0, length: "8K" },
+      ],
+      { swap: "4M" },
+    );
+    expect(c.swap_out_pages).toBe(256);
+    expect(c.swap_in_pages).toBe(2);
+  });
+
+  it("TLB shootdowns: reclaim (lazyfree discard) flushing a process's mm counts one; the process's own munmap none", () => {
+    const own = costs([
+      { op: "mmap", id: "a", size: "1M", kind: "anon" },
+      { op: "write", id: "a" },
+      { op: "munmap", id: "a", offset: 0, length: "4K" },
+    ]);
+    expect(own.tlb_flush_range).toBeGreaterThan(0);
+    expect(own.tlb_shootdown).toBe(0);
+    const remote = costs([
+      { op: "mmap", id: "a", size: "1M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "nohugepage" },
+      { op: "write", id: "a" },
+      { op: "madvise", id: "a", advice: "free" },
+      { op: "reclaim" },
+    ]);
+    expect(remote.tlb_shootdown).toBeGreaterThan(0);
+  });
+});

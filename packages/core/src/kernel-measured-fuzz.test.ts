@@ -1,0 +1,197 @@
+// Behaviours `foliolab fuzz --kernel` found, pinned with the numbers `foliolab kernel` measured on this
+// project's machine (the case `foliolab fuzz --kernel` found: seed 2802362293, shrunk to 3 ops).
+
+import { describe, expect, it } from "vitest";
+import { runScenario } from "./run-scenario.js";
+import { reference } from "./testing/per-pte.js";
+import { reclaimUnmapBatchOf } from "./zap.js";
+
+describe("fork copies page tables only where vma_needs_copy()", () => {
+  it("leaves a file mapping without anon pages to fault in the child (RssFile 0), copies a COWed private one", () => {
+    const r = runScenario(
+      {
+        name: "fork file",
+        ops: [
+          { op: "mmap", id: "s", size: "128K", kind: "file-shared" },
+          { op: "read", id: "s", offset: "64K", length: "64K" },
+          { op: "mmap", id: "p", size: "128K", kind: "file-private" },
+          { op: "read", id: "p" },
+          { op: "write", id: "p", length: "4K", value: 3 },
+          { op: "fork", as: "child" },
+          // measured: main RssFile 64 + 124 = 188 kB, RssAnon 4; child RssFile 124 (p's file pages,
+          // copied with the table), RssAnon 4 (p's COWed page), nothing of s.
+          {
+            op: "expect",
+            counters: { procs: { main: { RssFile: 188, RssAnon: 4 }, child: { RssFile: 124, RssAnon: 4 } } },
+          },
+          { op: "expect", proc: "child", id: "p", value: 3 },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+
+  it("does not copy an anon VMA that was only read (no anon_vma): the child's write gets a fresh mTHP", () => {
+    // Found by the fuzzer (seed 1486186692). A read fault maps the zero page without
+    // anon_vma_prepare(); fork skips the VMA, so the child's write finds pte_none and gets a
+    // 128K folio, while main's write copies its zero-page PTEs to order-0 pages. Measured:
+    // anon_fault_alloc 1 (128K), RssAnon 128 kB in each.
+    const r = runScenario(
+      {
+        name: "fork after reads",
+        config: { mthp: { "128K": "madvise", "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "128K", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "read", id: "a", length: "64K" },
+          { op: "fork", as: "child" },
+          { op: "write", id: "a", proc: "child" },
+          { op: "write", id: "a" },
+          {
+            op: "expect",
+            counters: {
+              mthp: { "hugepages-128kB": { anon_fault_alloc: 1 } },
+              procs: { main: { RssAnon: 128 }, child: { RssAnon: 128 } },
+            },
+          },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
+
+// PGLAZYFREE is counted when this CPU's lru_lazyfree folio_batch moves (lru_lazyfree_fn(),
+// 6.18): when it is full, when a large folio joins it, or at lru_add_drain(). `foliolab kernel`
+// measured here: 0 after three 4K folios were freed (found by the fuzzer: seed 1401181243), 19
+// once a 64K folio joined the batch.
+describe("pglazyfree counts when the lru_lazyfree batch moves", () => {
+  it("counts nothing for small folios still in the batch, and all of them with the next large one", () => {
+    const r = runScenario(
+      {
+        name: "lazyfree batch",
+        config: { mthp: { "64K": "madvise", "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "64K", kind: "anon" },
+          { op: "write", id: "a", offset: "8K", length: "12K" },
+          { op: "madvise", id: "a", advice: "free" },
+          { op: "expect", counters: { vmstat: { pglazyfree: 0 } } },
+          { op: "mmap", id: "b", size: "128K", kind: "anon" },
+          { op: "madvise", id: "b", advice: "hugepage" },
+          { op: "write", id: "b" },
+          { op: "madvise", id: "b", length: "64K", advice: "free" },
+          { op: "expect", counters: { vmstat: { pglazyfree: 19 } } },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
+
+// Fault-around on file read faults (do_fault_around(), fault_around_bytes 64K, 6.18). Found by
+// the fuzzer (seed 464040777: one checked load of a fresh 1M file-shared mapping, RssFile 64 kB
+// on the kernel). Every row is what `foliolab kernel` measured here for a fresh 1M mapping of
+// each kind and the 4K accesses listed (offsets in K).
+describe("a read fault on a file page maps the whole 64K fault-around window", () => {
+  const rows: Array<[string, Array<["read" | "write", number]>, number, number]> = [
+    ["file-shared", [["read", 56]], 64, 0],
+    ["file-shared", [["read", 456]], 64, 0],
+    ["file-shared", [["read", 0]], 64, 0],
+    ["file-shared", [["read", 1020]], 64, 0],
+    [
+      "file-shared",
+      [
+        ["read", 56],
+        ["read", 120],
+      ],
+      128,
+      0,
+    ],
+    [
+      "file-shared",
+      [
+        ["write", 56],
+        ["read", 120],
+      ],
+      68,
+      0,
+    ],
+    ["file-shared", [["write", 56]], 4, 0],
+    ["file-private", [["read", 56]], 64, 0],
+    [
+      "file-private",
+      [
+        ["read", 56],
+        ["read", 200],
+      ],
+      128,
+      0,
+    ],
+    [
+      "file-private",
+      [
+        ["write", 56],
+        ["read", 120],
+      ],
+      64,
+      4,
+    ],
+    ["file-private", [["write", 56]], 0, 4],
+  ];
+  it.each(rows)("%s %j: RssFile %i kB, RssAnon %i kB", (kind, accesses, rssFile, rssAnon) => {
+    const r = runScenario(
+      {
+        name: "fault-around",
+        ops: [
+          { op: "mmap", id: "a", size: "1M", kind: kind as "file-shared" | "file-private" },
+          ...accesses.map(([op, kb]) => ({ op, id: "a", offset: `${kb}K`, length: "4K" })),
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.procs.main).toMatchObject({ RssFile: rssFile, RssAnon: rssAnon });
+  });
+});
+
+// Splits carry PG_dirty (6.18): a dirty PTE found while unmapping the folio for the split marks
+// it dirty, and every folio of the split inherits PG_dirty, so lazyfree reclaim keeps them.
+// `foliolab kernel` measured this program here: the first 64K folio (its first page unmapped,
+// page 8 redirtied) is split by MADV_PAGEOUT and all of it kept; the second (page 24
+// redirtied) kept whole by the merged batch; the other two discarded: pglazyfreed 32, RssAnon
+// 124 kB, split 1.
+describe("splits carry PG_dirty into lazyfree reclaim", () => {
+  it("keeps every page of a split lazyfree folio that had one dirty PTE", () => {
+    const r = runScenario(
+      {
+        name: "dirty split",
+        config: { mthp: { "64K": "madvise", "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "a", size: "256K", kind: "anon" },
+          { op: "madvise", id: "a", advice: "hugepage" },
+          { op: "write", id: "a", value: 5 },
+          { op: "madvise", id: "a", advice: "free" },
+          { op: "munmap", id: "a", offset: "0", length: "4K" },
+          { op: "write", id: "a", offset: "32K", length: "4K", value: 6 },
+          { op: "write", id: "a", offset: "96K", length: "4K", value: 7 },
+          { op: "madvise", id: "a", offset: "4K", advice: "pageout" },
+          {
+            op: "expect",
+            counters: {
+              vmstat: { pglazyfree: 64, pglazyfreed: 32 },
+              mthp: { "hugepages-64kB": { split: 1 } },
+              procs: { main: { RssAnon: 124 } },
+            },
+          },
+          { op: "expect", id: "a", offset: "8K", value: 5 },
+          { op: "expect", id: "a", offset: "32K", value: 6 },
+        ],
+      },
+      // 6.18's reclaim batching (folio_unmap_pte_batch), as folio-batch has it.
+      { strategy: { ...reference, reclaimUnmapBatch: reclaimUnmapBatchOf("partial") } },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+  });
+});
