@@ -1,6 +1,6 @@
 /**
- * Cost events: what the kernel would spend, counted exactly. The table in
- * shared/research/zap-path.md section 5 is the reference for what each strategy costs.
+ * Cost events: what the kernel would spend, counted exactly, as the code of zap_pte_range()
+ * (mm/memory.c), the mmu_gather (mm/mmu_gather.c) and the rmap (mm/rmap.c) spends it.
  * Counters live in one Float64Array so that hot paths increment by index.
  */
 

@@ -45,6 +45,25 @@ export class InvariantViolation extends Error {
 }
 
 /**
+ * A bug of the model itself (a TypeError, a RangeError, ... thrown by core's own code, not a
+ * strategy's hook): reported as core's, with the original error as `cause` and its stack.
+ */
+export class InternalError extends Error {
+  override name = "InternalError";
+  constructor(op: string, cause: unknown) {
+    const inner = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(`internal error in @foliolab/core during ${op} (a bug of the model, please report it): ${inner}`, { cause });
+    if (cause instanceof Error && cause.stack)
+      this.stack = `${this.name}: ${this.message}\n${cause.stack.split("\n").slice(1).join("\n")}`;
+  }
+}
+
+/** Errors of the domain: what a scenario, an invariant or a strategy did, never a core bug. */
+export function isDomainError(e: unknown): e is ScenarioError | InvariantViolation | StrategyError {
+  return e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError;
+}
+
+/**
  * A strategy misbehaved in a way that is not an mm invariant (threw, bad return value). When
  * the strategy threw, `cause` is the author's original error, with the stack of their code.
  */

@@ -25,6 +25,7 @@ import {
   filemapPage,
 } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { doSwapPage, folioFreeSwap } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */
@@ -162,13 +163,13 @@ export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
   const flags = m.flags[folio] as number;
   if ((m.order[folio] as number) === 0) {
     if ((m.refcount[folio] as number) > 1 + ((flags & PG.swapcache) !== 0 ? 1 : 0)) return false;
-    if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+    if ((flags & PG.swapcache) !== 0 && k.swap) folioFreeSwap(k, k.swap, folio);
     return (m.refcount[folio] as number) === 1;
   }
   const mapcount = folioMapcount(k, folio);
   if (mapcount <= 1) return false;
   if ((flags & PG.mmIdsShared) !== 0) return false;
-  if ((flags & PG.swapcache) !== 0) k.folioFreeSwap?.(folio);
+  if ((flags & PG.swapcache) !== 0 && k.swap) folioFreeSwap(k, k.swap, folio);
   // The recheck under folio_lock_large_mapcount() (the MM_ID bit spinlock).
   k.costs[Ev.largeMapcountAtomic]++;
   k.costs[Ev.structPageLines] += 2;
@@ -427,10 +428,10 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   if ((pte & PTE.present) === 0) {
     k.stats.countVm(VMSTAT.pgfault);
     k.costs[Ev.pageFault]++;
-    if (!k.doSwapPage) throw new ScenarioError(`${k.currentOp}: swapped-out page: swap is not yet supported`);
+    if (!k.swap) throw new ScenarioError(`${k.currentOp}: a swapped-out page but no swap device`);
     // do_swap_page(): a write that could not map the page writable ends in do_wp_page() within
     // the same fault (one pgfault).
-    k.doSwapPage(vma, ptes, vpn, write);
+    doSwapPage(k, k.swap, vma, ptes, vpn, write);
     if (write && ((ptes[i] as number) & PTE.write) === 0) return doWpPage(k, vma, ptes, vpn);
     ptes[i] = pteSetFlags(ptes[i] as number, PTE.young | (write ? PTE.dirty : 0));
     return ptePfn(ptes[i] as number);

@@ -17,6 +17,7 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, mkPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddNewAnonRmap, folioDupRmap, folioTryDupAnonRmap } from "./rmap.js";
+import { swapDuplicate } from "./swapfile.js";
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from "./units.js";
 
 function isCowMapping(vma: Vma): boolean {
@@ -75,7 +76,7 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
     if ((pte & PTE.present) === 0) {
       // copy_nonpresent_pte(): swap entries are duplicated and become shared.
       if (isSwapPte(pte)) {
-        k.swapDuplicate?.(ptePfn(pte));
+        if (k.swap) swapDuplicate(k.swap, ptePfn(pte));
         src[i] = pteClearFlags(pte, PTE.swpExclusive);
         dst[i] = src[i] as number;
         rss[MM_SWAPENTS] = (rss[MM_SWAPENTS] as number) + 1;

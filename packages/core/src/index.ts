@@ -10,6 +10,7 @@
 export { COST_EVENT_KEYS, COST_EVENT_NAMES, type CostEventName, costsToRecord } from "./costs.js";
 export {
   INVARIANTS,
+  InternalError,
   type InvariantName,
   InvariantViolation,
   ScenarioError,
@@ -22,19 +23,26 @@ export { type ObservableState, type ObservedPage, observe, observeDigest } from 
 export {
   createKernel,
   type ExpectResult,
-  MEMINFO_NAMES,
-  type MeminfoName,
-  MODEL_LIMITS,
-  PROC_STATUS_NAMES,
   type ProcStatus,
   type RunOptions,
   runScenario,
   runScenarioDetailed,
   type ScenarioResult,
   snapshotCounters,
-  validateScenario,
 } from "./run-scenario.js";
 export { OP_NAMES, parseScenario, type Scenario, type ScenarioConfig, type ScenarioOp, scenarioSchema } from "./scenario.js";
+export {
+  MEMINFO_NAMES,
+  type MeminfoName,
+  MODEL_LIMITS,
+  type PlannedMapping,
+  type PlannedOp,
+  type PlannedRange,
+  PROC_STATUS_NAMES,
+  planScenario,
+  type ScenarioPlan,
+  validateScenario,
+} from "./scenario-plan.js";
 export { MTHP_STAT_NAMES, VMSTAT_NAMES } from "./stats.js";
 export type { ZapStrategy } from "./strategy.js";
 export { formatBytes, parseSize } from "./units.js";

@@ -25,6 +25,7 @@ export * from "./rmap.js";
 export * from "./rmap-walk.js";
 export * from "./run-scenario.js";
 export * from "./scenario.js";
+export * from "./scenario-plan.js";
 export * from "./selftests/cow.js";
 export * from "./shmem.js";
 export * from "./stats.js";

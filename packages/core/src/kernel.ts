@@ -8,9 +8,10 @@ import { COST_EVENT_COUNT } from "./costs.js";
 import { type InvariantName, InvariantViolation } from "./errors.js";
 import { MemMap } from "./mem-map.js";
 import { FileObject, MmStruct } from "./mm.js";
-import { PTE32_MAX_PFN, type PteTable } from "./page-table.js";
+import { PTE32_MAX_PFN } from "./page-table.js";
 import { KernelStats } from "./stats.js";
 import { type StrategyHooks, strategyHooks, type ZapStrategy } from "./strategy.js";
+import type { SwapDevice } from "./swapfile.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
 
 export type Arch = "x86_64" | "s390";
@@ -74,20 +75,8 @@ export class Kernel {
   /** Per-pfn count of stale TLB translations and of the dirty ones (checker only). */
   readonly staleTlb: Uint16Array | null;
   readonly staleDirty: Uint16Array | null;
-  /** Swap cache removal, installed by the swap model (core part 2). */
-  swapcacheRemove: ((folio: number) => void) | undefined = undefined;
-  /** free_swap_and_cache(), installed by the swap model. */
-  freeSwapAndCache: ((slot: number) => void) | undefined = undefined;
-  /** do_swap_page(), installed by the swap model. */
-  doSwapPage: ((vma: import("./mm.js").Vma, ptes: PteTable, vpn: number, write: boolean) => void) | undefined = undefined;
-  /** Content of a swapped-out page, installed by the swap model. */
-  peekSwap: ((pte: number) => number) | undefined = undefined;
-  /** swap_duplicate(), installed by the swap model. */
-  swapDuplicate: ((slot: number) => void) | undefined = undefined;
-  /** folio_free_swap(): leave the swap cache if no swap entry still needs the folio. */
-  folioFreeSwap: ((folio: number) => boolean) | undefined = undefined;
-  /** The swap device, when config.swap gives one. */
-  swap: import("./swapfile.js").SwapDevice | undefined = undefined;
+  /** The swap device: present when config.swap gives one (installSwap()), absent (null) otherwise. */
+  swap: SwapDevice | null = null;
   /** PTE tables of 8-byte entries: memory or swap beyond 2^24 pages (see page-table.ts). */
   readonly widePtes: boolean;
   /** The strategy's hooks, the missing ones filled with the v6.5 building blocks. */

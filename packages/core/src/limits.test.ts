@@ -6,8 +6,9 @@ import { ScenarioError } from "./errors.js";
 import { MAX_MEMORY_PAGES } from "./mem-map.js";
 import { MAX_VPN, MMAP_BASE_VPN } from "./mm.js";
 import { mkPte, PTE, PTE_MAX_PFN, PTE32_MAX_PFN, pteClearFlags, ptePfn, pteSetFlags } from "./page-table.js";
-import { kernelConfig, MODEL_LIMITS, runScenario, runScenarioDetailed, validateScenario } from "./run-scenario.js";
+import { kernelConfig, runScenario, runScenarioDetailed } from "./run-scenario.js";
 import type { Scenario } from "./scenario.js";
+import { MODEL_LIMITS, validateScenario } from "./scenario-plan.js";
 import { reference as perPage } from "./testing/per-pte.js";
 import { formatBytes, PAGE_SIZE, parseSize } from "./units.js";
 

@@ -17,6 +17,7 @@ import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
 import { lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
+import { folioFreeSwap, freeSwapAndCache } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { shrinkFolioList } from "./vmscan.js";
 
@@ -148,7 +149,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
       const pte = ptes[i] as number;
       ptes[i] = 0;
       vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - 1;
-      k.freeSwapAndCache?.(ptePfn(pte));
+      if (k.swap) freeSwapAndCache(k, k.swap, ptePfn(pte));
     },
     (vma, idx, folio, tlb) => {
       // madvise_free_huge_pmd(): whole PMD covered.
@@ -163,7 +164,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
       if ((f & PG.anon) === 0) return;
       if ((f & (PG.swapcache | PG.dirty)) !== 0) {
         if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
-        if ((f & PG.swapcache) !== 0 && !k.folioFreeSwap?.(folio)) return;
+        if ((f & PG.swapcache) !== 0 && !(k.swap !== null && folioFreeSwap(k, k.swap, folio))) return;
         k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
       }
       for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.dirty | PTE.young);

@@ -49,7 +49,8 @@ export const DEFAULT_GATHER_GEOMETRY: GatherGeometry = {
 /** Items storage starts small and doubles: most gathers hold a few items (one madvise, one page). */
 const INITIAL_ITEMS = 64;
 
-export class MmuGather {
+/** struct mmu_gather; `S` is the strategy's own state (ZapStrategy.gatherState()). */
+export class MmuGather<S = unknown> {
   readonly geometry: GatherGeometry;
   /** Pending flush range [start, end) in virtual pages; start > end when empty. */
   start = Number.POSITIVE_INFINITY;
@@ -75,8 +76,8 @@ export class MmuGather {
   private activeLimit: number;
   /** tlb->batch_count: batch pages allocated (kept across flushes until finish). */
   batchCount = 0;
-  /** Free for the strategy's own per-gather state (e.g. an open pfn range). */
-  strategyState: unknown = undefined;
+  /** The strategy's own per-gather state (e.g. an open pfn range), from its gatherState(). */
+  readonly strategyState: S;
 
   constructor(
     readonly k: Kernel,
@@ -85,6 +86,8 @@ export class MmuGather {
     readonly fullmm: boolean,
   ) {
     this.geometry = { ...DEFAULT_GATHER_GEOMETRY, ...k.strategy.gather };
+    // The kernel holds the strategy as ZapStrategy<unknown>; its gatherState() made an S.
+    this.strategyState = k.strategy.gatherState?.() as S;
     this.activeLimit = this.geometry.localEntries - (this.geometry.reserveOne ? 1 : 0);
   }
 

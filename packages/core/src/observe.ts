@@ -12,6 +12,7 @@ import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS } from "./mm.js"
 import { PTE, type PteTable, pmdIndex, ptePfn } from "./page-table.js";
 import { filemapPage } from "./shmem.js";
 import { MTHP } from "./stats.js";
+import { peekSwap } from "./swapfile.js";
 import { peekContent } from "./syscalls.js";
 import { MTHP_ORDERS, PTRS_PER_PTE } from "./units.js";
 
@@ -181,7 +182,7 @@ export function observeDigest(k: Kernel): string {
                 word = (MAP.pte << 1) | (((order[folio] as number) + 1) << 4) | ((pfn - folio + 1) << 9);
               }
             } else {
-              if (pte !== 0 && k.peekSwap) value = k.peekSwap(pte);
+              if (pte !== 0 && k.swap) value = peekSwap(k, k.swap, pte);
               else if (vma.file) {
                 const page = filemapPage(k, vma.file, vma.pgoff + (v - vma.start));
                 value = page === -1 ? 0 : (content[page] as number);

@@ -5,28 +5,27 @@
  */
 
 import { costsToRecord, Ev } from "./costs.js";
-import { InvariantViolation, ScenarioError, StrategyError } from "./errors.js";
+import { InternalError, isDomainError, ScenarioError } from "./errors.js";
 import { doFork } from "./fork.js";
 import { pinUserPage, unpinUserPages } from "./gup.js";
 import { isHugeZeroPmd } from "./huge-memory.js";
 import { auditInvariants } from "./invariants.js";
 import { defaultMthp, defaultShmem, Kernel, type KernelConfig, type ShmemPolicy, type ThpPolicy } from "./kernel.js";
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
-import { MAX_MEMORY_PAGES, PG } from "./mem-map.js";
-import {
-  MAX_VPN,
-  MM_ANONPAGES,
-  MM_FILEPAGES,
-  MM_SHMEMPAGES,
-  MM_SWAPENTS,
-  MMAP_BASE_VPN,
-  type MmStruct,
-  mmapPlacement,
-  mremapPlacement,
-  VM,
-} from "./mm.js";
+import { PG } from "./mem-map.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, VM } from "./mm.js";
 import { PTE, ptePfn } from "./page-table.js";
-import { parseScenario, type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
+import { type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
+import {
+  MEMINFO_NAMES,
+  type MeminfoName,
+  MODEL_LIMITS,
+  type PlannedMapping,
+  type PlannedOp,
+  type PlannedRange,
+  PROC_STATUS_NAMES,
+  planScenario,
+} from "./scenario-plan.js";
 import { MTHP_STAT_NAMES, VMSTAT, VMSTAT_NAMES } from "./stats.js";
 import type { ZapStrategy } from "./strategy.js";
 import { installSwap } from "./swapfile.js";
@@ -42,7 +41,7 @@ import {
   userAccessRange,
   userRead,
 } from "./syscalls.js";
-import { formatBytes, hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
+import { hugepagesDirName, MTHP_ORDERS, PAGE_SIZE, PTRS_PER_PTE, parseSize, sizeNameToOrder } from "./units.js";
 import { reclaimPass } from "./vmscan.js";
 
 export interface ProcStatus {
@@ -52,22 +51,6 @@ export interface ProcStatus {
   VmSwap: number;
   AnonHugePages: number;
 }
-
-/** The /proc/<pid>/status fields of procs.<p>. */
-export const PROC_STATUS_NAMES = ["RssAnon", "RssFile", "RssShmem", "VmSwap", "AnonHugePages"] as const;
-
-/** The /proc/meminfo fields of the result contract (kB). */
-export const MEMINFO_NAMES = [
-  "AnonPages",
-  "AnonHugePages",
-  "MemFree",
-  "Shmem",
-  "ShmemHugePages",
-  "ShmemPmdMapped",
-  "FileHugePages",
-  "FilePmdMapped",
-] as const;
-export type MeminfoName = (typeof MEMINFO_NAMES)[number];
 
 export interface ExpectResult {
   op: number;
@@ -93,12 +76,6 @@ export interface RunOptions {
   invariants?: boolean;
   /** Called after every op with the model, e.g. to inspect state in tests. */
   onOp?: (kernel: Kernel, op: ScenarioOp, index: number) => void;
-}
-
-const COUNTER_GROUPS = ["mthp", "vmstat", "meminfo", "procs"] as const;
-
-function opName(op: ScenarioOp, i: number): string {
-  return `ops[${i}] (${op.op})`;
 }
 
 /** Build the kernel config from the scenario's config, sizing memory when it is not given. */
@@ -142,178 +119,6 @@ export function kernelConfig(s: Scenario, invariants?: boolean): KernelConfig {
     useHugeZeroPage: true,
     shrinkUnderused: true,
   };
-}
-
-interface ProcShape {
-  /** Mapping id -> [start vpn, size in bytes], placed exactly as doMmap()/doMremap() will. */
-  ids: Map<string, number>;
-  starts: Map<string, number>;
-  cursor: number;
-  exited: boolean;
-}
-
-/**
- * The model's limits, each refused by name before anything runs. Memory and swap: pfns and
- * swap slots stay Int32 (MAX_MEMORY_PAGES). Address space: MAX_VPN, with mmap starting at
- * MMAP_BASE_VPN.
- */
-export const MODEL_LIMITS = {
-  /** config.memory and config.swap, bytes: 8 TiB. */
-  memoryBytes: MAX_MEMORY_PAGES * PAGE_SIZE,
-  swapBytes: MAX_MEMORY_PAGES * PAGE_SIZE,
-  /** Where a process's virtual address space ends, bytes: 8 TiB. */
-  addressSpaceEnd: MAX_VPN * PAGE_SIZE,
-  /** Where mmap starts placing mappings, bytes: 1 TiB (so at most 7 TiB of mappings a process). */
-  mmapBase: MMAP_BASE_VPN * PAGE_SIZE,
-} as const;
-
-/** A size as the scenario gave it, with its unit form when it was a byte count. */
-function sizeText(value: string | number): string {
-  return typeof value === "number" ? `${value} (${formatBytes(value)})` : value;
-}
-
-function checkAddressLimit(where: string, field: string, value: string | number, endVpn: number): void {
-  if (endVpn > MAX_VPN) {
-    throw new ScenarioError(
-      `${where}: field "${field}": ${sizeText(value)} does not fit the model's virtual address space: the process's mappings would end at ${Number(((endVpn * PAGE_SIZE) / 2 ** 40).toFixed(3))}T, beyond the limit of ${formatBytes(MODEL_LIMITS.addressSpaceEnd)} (mmap starts at ${formatBytes(MODEL_LIMITS.mmapBase)}, so at most ${formatBytes(MODEL_LIMITS.addressSpaceEnd - MODEL_LIMITS.mmapBase)} of mappings per process)`,
-    );
-  }
-}
-
-function checkMemoryLimit(field: string, value: string | number, bytes: number, limit: number): void {
-  if (bytes > limit) {
-    throw new ScenarioError(`${field}: ${sizeText(value)} is beyond the model's limit of ${formatBytes(limit)}`);
-  }
-}
-
-/**
- * Parse a scenario and run every static check runScenario() runs before it starts (procs and
- * ids exist, ranges lie inside mappings, counters are known), so other runners (the
- * kernel probe) reject exactly what the model rejects, with the same messages.
- */
-export function validateScenario(input: unknown): Scenario {
-  const scenario = parseScenario(input);
-  validateOps(scenario);
-  return scenario;
-}
-
-/** Static checks: procs and ids exist, ranges lie inside mappings, unsupported ops named. */
-function validateOps(s: Scenario): void {
-  if (s.config?.swap !== undefined) {
-    checkMemoryLimit("config.swap", s.config.swap, sizeField(s.config.swap, "config.swap", true), MODEL_LIMITS.swapBytes);
-  }
-  if (s.config?.memory !== undefined) {
-    checkMemoryLimit("config.memory", s.config.memory, sizeField(s.config.memory, "config.memory"), MODEL_LIMITS.memoryBytes);
-  }
-  const procs = new Map<string, ProcShape>([
-    ["main", { ids: new Map(), starts: new Map(), cursor: MMAP_BASE_VPN, exited: false }],
-  ]);
-  s.ops.forEach((op, i) => {
-    const where = opName(op, i);
-    if (op.op === "reclaim") return;
-    if (op.op === "expect" && op.id === undefined && op.proc === undefined) {
-      if (op.value !== undefined) throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
-      if (op.counters) validateCounters(op.counters, where);
-      return;
-    }
-    const pname = ("proc" in op ? op.proc : undefined) ?? "main";
-    const p = procs.get(pname);
-    if (!p) throw new ScenarioError(`${where}: field "proc": unknown proc "${pname}"`);
-    if (p.exited) throw new ScenarioError(`${where}: field "proc": proc "${pname}" has already exited`);
-    if (op.op === "mmap") {
-      if (p.ids.has(op.id)) throw new ScenarioError(`${where}: field "id": mapping "${op.id}" already exists in proc "${pname}"`);
-      const size = sizeField(op.size, `${where}: field "size"`);
-      let align = 2 << 20;
-      if (op.align !== undefined) {
-        align = sizeField(op.align, `${where}: field "align"`);
-        if (!Number.isInteger(Math.log2(align))) throw new ScenarioError(`${where}: field "align": must be a power of two`);
-      }
-      const { start, next } = mmapPlacement(p.cursor, size / PAGE_SIZE, align / PAGE_SIZE);
-      checkAddressLimit(where, "size", op.size, start + size / PAGE_SIZE);
-      p.cursor = next;
-      p.ids.set(op.id, size);
-      p.starts.set(op.id, start);
-      return;
-    }
-    if (op.op === "exit") {
-      p.exited = true;
-      return;
-    }
-    if (op.op === "fork") {
-      if (procs.has(op.as)) throw new ScenarioError(`${where}: field "as": proc "${op.as}" already exists`);
-      procs.set(op.as, { ids: new Map(p.ids), starts: new Map(p.starts), cursor: p.cursor, exited: false });
-      return;
-    }
-    if (op.op === "expect") {
-      if (op.id !== undefined) {
-        const size = p.ids.get(op.id);
-        if (size === undefined) throw new ScenarioError(`${where}: field "id": unknown mapping "${op.id}" in proc "${pname}"`);
-        const off = op.offset === undefined ? 0 : sizeField(op.offset, `${where}: field "offset"`, true);
-        if (off >= size) throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${op.id}" (size ${size})`);
-      } else if (op.value !== undefined) {
-        throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
-      }
-      if (op.counters) validateCounters(op.counters, where);
-      return;
-    }
-    const size = p.ids.get(op.id);
-    if (size === undefined) throw new ScenarioError(`${where}: field "id": unknown mapping "${op.id}" in proc "${pname}"`);
-    const off = op.offset === undefined ? 0 : sizeField(op.offset, `${where}: field "offset"`, true);
-    if (off >= size) throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${op.id}" (size ${size})`);
-    const len = op.length === undefined ? size - off : sizeField(op.length, `${where}: field "length"`);
-    if (off + len > size) {
-      throw new ScenarioError(
-        `${where}: field "length": offset ${off} + length ${len} runs past the end of mapping "${op.id}" (size ${size})`,
-      );
-    }
-    if (op.op === "mremap") {
-      if (p.ids.has(op.to)) throw new ScenarioError(`${where}: field "to": mapping "${op.to}" already exists in proc "${pname}"`);
-      const from = (p.starts.get(op.id) as number) + off / PAGE_SIZE;
-      const { start, next } = mremapPlacement(p.cursor, from, len / PAGE_SIZE);
-      checkAddressLimit(where, "length", op.length ?? len, start + len / PAGE_SIZE);
-      p.cursor = next;
-      p.ids.set(op.to, len);
-      p.starts.set(op.to, start);
-    }
-    if ("stride" in op && op.stride !== undefined) {
-      const stride = sizeField(op.stride, `${where}: field "stride"`);
-      if (stride < len) throw new ScenarioError(`${where}: field "stride": ${stride} is smaller than length ${len}`);
-    }
-  });
-}
-
-function validateCounters(counters: Record<string, unknown>, where: string): void {
-  for (const [group, value] of Object.entries(counters)) {
-    if (!(COUNTER_GROUPS as readonly string[]).includes(group)) {
-      throw new ScenarioError(`${where}: field "counters.${group}": unknown group (expected ${COUNTER_GROUPS.join(", ")})`);
-    }
-    if (typeof value !== "object" || value === null)
-      throw new ScenarioError(`${where}: field "counters.${group}": must be an object`);
-    for (const [k1, v1] of Object.entries(value)) {
-      const path = `counters.${group}.${k1}`;
-      if (group === "mthp") {
-        if (!MTHP_ORDERS.some((o) => hugepagesDirName(o) === k1))
-          throw new ScenarioError(`${where}: field "${path}": unknown size directory`);
-        if (typeof v1 !== "object" || v1 === null) throw new ScenarioError(`${where}: field "${path}": must be an object`);
-        for (const [k2, v2] of Object.entries(v1)) {
-          if (!(MTHP_STAT_NAMES as readonly string[]).includes(k2))
-            throw new ScenarioError(`${where}: field "${path}.${k2}": unknown counter`);
-          if (typeof v2 !== "number") throw new ScenarioError(`${where}: field "${path}.${k2}": must be a number`);
-        }
-      } else if (group === "procs") {
-        if (typeof v1 !== "object" || v1 === null) throw new ScenarioError(`${where}: field "${path}": must be an object`);
-        for (const [k2, v2] of Object.entries(v1)) {
-          if (!(PROC_STATUS_NAMES as readonly string[]).includes(k2))
-            throw new ScenarioError(`${where}: field "${path}.${k2}": unknown field`);
-          if (typeof v2 !== "number") throw new ScenarioError(`${where}: field "${path}.${k2}": must be a number`);
-        }
-      } else {
-        const names: readonly string[] = group === "vmstat" ? VMSTAT_NAMES : MEMINFO_NAMES;
-        if (!names.includes(k1)) throw new ScenarioError(`${where}: field "${path}": unknown counter`);
-        if (typeof v1 !== "number") throw new ScenarioError(`${where}: field "${path}": must be a number`);
-      }
-    }
-  }
 }
 
 function procStatus(k: Kernel, mm: MmStruct): ProcStatus {
@@ -376,26 +181,16 @@ function compareCounters(expected: Record<string, unknown>, actual: unknown, pat
   }
 }
 
-/** Resolve [start, end) page ranges an op addresses (strided ops give several). */
-function opRanges(
-  mm: MmStruct,
-  op: {
-    id: string;
-    offset?: string | number | undefined;
-    length?: string | number | undefined;
-    stride?: string | number | undefined;
-  },
-): Array<[number, number]> {
-  const mapping = mm.mappings.get(op.id);
-  if (!mapping) throw new ScenarioError(`mapping "${op.id}" is not in proc "${mm.name}"`);
-  const off = op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE;
-  const len = op.length === undefined ? mapping.nrPages - off : (parseSize(op.length) as number) / PAGE_SIZE;
+/** The [start, end) page ranges a planned op addresses in the model (strided ops give several). */
+function opRanges(mm: MmStruct, p: PlannedOp): Array<[number, number]> {
+  const mapping = mm.mappings.get((p.mapping as PlannedMapping).id);
+  const r = p.range as PlannedRange;
+  if (!mapping) throw new ScenarioError(`${p.where}: mapping "${p.mapping?.id}" is not in proc "${mm.name}"`);
+  const off = r.offset / PAGE_SIZE;
+  const len = r.length / PAGE_SIZE;
+  if (r.stride === 0) return [[mapping.start + off, mapping.start + off + len]];
   const out: Array<[number, number]> = [];
-  if (op.stride === undefined) {
-    out.push([mapping.start + off, mapping.start + off + len]);
-    return out;
-  }
-  const stride = (parseSize(op.stride) as number) / PAGE_SIZE;
+  const stride = r.stride / PAGE_SIZE;
   for (let s = off; s + len <= mapping.nrPages; s += stride) out.push([mapping.start + s, mapping.start + s + len]);
   return out;
 }
@@ -413,16 +208,16 @@ function mappedPfn(mm: MmStruct, vpn: number): number {
 /** Ops that are one syscall per range (the probe issues one per stride). */
 const SYSCALL_OPS: ReadonlySet<string> = new Set(["mmap", "munmap", "madvise", "mprotect", "mremap"]);
 
-function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
+function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects: ExpectResult[]): void {
+  const { op, index } = p;
   k.opMm = undefined;
   if (op.op === "reclaim") {
     reclaimPass(k);
     return;
   }
-  const mm = k.procs.get(("proc" in op ? op.proc : undefined) ?? "main") as MmStruct;
+  const mm = k.procs.get(p.proc) as MmStruct;
   k.opMm = mm;
-  if (SYSCALL_OPS.has(op.op))
-    k.costs[Ev.syscall] += op.op === "mmap" ? 1 : opRanges(mm, op as Parameters<typeof opRanges>[1]).length;
+  if (SYSCALL_OPS.has(op.op)) k.costs[Ev.syscall] += op.op === "mmap" ? 1 : opRanges(mm, p).length;
   else if (op.op === "fork") k.costs[Ev.procFork]++;
   else if (op.op === "exit") k.costs[Ev.procExit]++;
   switch (op.op) {
@@ -432,7 +227,7 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
         k,
         mm,
         op.id,
-        (parseSize(op.size) as number) / PAGE_SIZE,
+        (p.creates as PlannedMapping).size / PAGE_SIZE,
         op.kind,
         Math.max(1, align / PAGE_SIZE),
         op.locked ?? false,
@@ -441,17 +236,17 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
     }
     case "write": {
       const value = op.value ?? index + 1;
-      for (const [s, e] of opRanges(mm, op)) userAccessRange(k, mm, s, e, true, value);
+      for (const [s, e] of opRanges(mm, p)) userAccessRange(k, mm, s, e, true, value);
       return;
     }
     case "read":
-      for (const [s, e] of opRanges(mm, op)) userAccessRange(k, mm, s, e, false, 0);
+      for (const [s, e] of opRanges(mm, p)) userAccessRange(k, mm, s, e, false, 0);
       return;
     case "munmap":
-      for (const [s, e] of opRanges(mm, op)) doMunmap(k, mm, s, e);
+      for (const [s, e] of opRanges(mm, p)) doMunmap(k, mm, s, e);
       return;
     case "madvise":
-      for (const [s, e] of opRanges(mm, op)) {
+      for (const [s, e] of opRanges(mm, p)) {
         if (op.advice === "dontneed") madviseDontneed(k, mm, s, e);
         else if (op.advice === "hugepage" || op.advice === "nohugepage") madviseHugepage(k, mm, s, e, op.advice === "hugepage");
         else if (op.advice === "free") madviseFree(k, mm, s, e);
@@ -460,12 +255,12 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       }
       return;
     case "mremap": {
-      const [[s, e]] = opRanges(mm, op) as [[number, number]];
+      const [[s, e]] = opRanges(mm, p) as [[number, number]];
       doMremap(k, mm, s, e, op.to);
       return;
     }
     case "mprotect":
-      for (const [s, e] of opRanges(mm, op)) doMprotect(k, mm, s, e, op.prot);
+      for (const [s, e] of opRanges(mm, p)) doMprotect(k, mm, s, e, op.prot);
       return;
     case "exit":
       exited.set(mm.name, procStatus(k, mm));
@@ -476,16 +271,16 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       doFork(k, mm, op.as);
       return;
     case "pin":
-      for (const [s, e] of opRanges(mm, op)) for (let v = s; v < e; v++) pinUserPage(k, mm, v, op.write ?? true);
+      for (const [s, e] of opRanges(mm, p)) for (let v = s; v < e; v++) pinUserPage(k, mm, v, op.write ?? true);
       return;
     case "unpin":
-      for (const [s, e] of opRanges(mm, op)) unpinUserPages(k, mm, s, e);
+      for (const [s, e] of opRanges(mm, p)) unpinUserPages(k, mm, s, e);
       return;
     case "expect": {
       const problems: string[] = [];
       if (op.value !== undefined && op.id !== undefined) {
         const mapping = mm.mappings.get(op.id);
-        const vpn = (mapping?.start ?? 0) + (op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE);
+        const vpn = (mapping?.start ?? 0) + (p.range as PlannedRange).offset / PAGE_SIZE;
         // A load, as reading the page is on the kernel: it faults like `read` (swap-in, zero page).
         const where = `${op.id}+${op.offset ?? 0}`;
         const vma = mm.findVma(vpn);
@@ -498,7 +293,7 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       }
       if (op.pinned !== undefined && op.id !== undefined) {
         const mapping = mm.mappings.get(op.id);
-        const vpn = (mapping?.start ?? 0) + (op.offset === undefined ? 0 : (parseSize(op.offset) as number) / PAGE_SIZE);
+        const vpn = (mapping?.start ?? 0) + (p.range as PlannedRange).offset / PAGE_SIZE;
         const pin = mm.pins.find((p) => p.vpn === vpn);
         const same = pin !== undefined && mappedPfn(mm, vpn) === pin.pfn;
         if (pin === undefined) problems.push(`${mm.name} holds no pin at ${op.id}+${op.offset ?? 0}`);
@@ -510,7 +305,7 @@ function runOp(k: Kernel, op: ScenarioOp, index: number, exited: Map<string, Pro
       return;
     }
     default:
-      throw new ScenarioError(`${opName(op, index)}: op "${(op as ScenarioOp).op}" is not yet supported`);
+      throw new ScenarioError(`${p.where}: op "${(op as ScenarioOp).op}" is not supported`);
   }
 }
 
@@ -525,7 +320,8 @@ export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
 /**
  * Run a scenario (object or JSON text) under a strategy. Invalid input throws ScenarioError
  * before anything runs; a broken invariant throws InvariantViolation naming it; anything a
- * strategy throws comes back as StrategyError naming the strategy and the op.
+ * strategy throws comes back as StrategyError naming the strategy and the op; a bug of core's
+ * own code as InternalError, with its stack.
  */
 export function runScenario(spec: unknown, options: RunOptions): ScenarioResult {
   return runScenarioDetailed(spec, options).result;
@@ -533,21 +329,23 @@ export function runScenario(spec: unknown, options: RunOptions): ScenarioResult 
 
 /** runScenario() that also hands back the model, to observe or audit its final state. */
 export function runScenarioDetailed(spec: unknown, options: RunOptions): { result: ScenarioResult; kernel: Kernel } {
-  const scenario = validateScenario(spec);
+  const plan = planScenario(spec);
+  const scenario = plan.scenario;
   const k = createKernel(scenario, options);
   const exited = new Map<string, ProcStatus>();
   const expects: ExpectResult[] = [];
-  scenario.ops.forEach((op, i) => {
-    k.currentOp = opName(op, i);
+  plan.ops.forEach((p, i) => {
+    const op = p.op;
+    k.currentOp = p.where;
     try {
-      runOp(k, op, i, exited, expects);
+      runOp(k, p, exited, expects);
       // An expect's load takes the read-fault paths `read` ops are audited on.
       if (k.invariants && op.op !== "expect") auditInvariants(k);
     } catch (e) {
-      if (e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError) throw e;
-      throw new StrategyError(options.strategy.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, {
-        cause: e,
-      });
+      // A strategy's own hooks report what they throw as StrategyError (strategyHooks());
+      // anything else that is not of the domain is core's bug, reported as core's.
+      if (isDomainError(e)) throw e;
+      throw new InternalError(k.currentOp, e);
     }
     options.onOp?.(k, op, i);
   });

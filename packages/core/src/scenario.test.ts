@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ScenarioError, StrategyError } from "./errors.js";
-import { runScenario } from "./run-scenario.js";
+import { InternalError, ScenarioError, StrategyError } from "./errors.js";
+import { runScenario, runScenarioDetailed } from "./run-scenario.js";
+import { planScenario } from "./scenario-plan.js";
 import { reference } from "./testing/per-pte.js";
 
 function error(spec: unknown): string {
@@ -170,5 +171,58 @@ describe("a strategy that throws", () => {
     expect((caught as Error).message).toMatch(/strategy "throws": ops\[2\] \(munmap\).*failed: boom in my code/);
     expect((caught as Error).cause).toBe(authors);
     expect(((caught as Error).cause as Error).stack).toContain("scenario.test.ts");
+  });
+});
+
+describe("a bug of core's own code", () => {
+  it("comes back as InternalError with the original stack, never blamed on the strategy", () => {
+    const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
+    let caught: unknown;
+    try {
+      runScenarioDetailed(spec, {
+        strategy: reference,
+        // Break the model between ops so that core's munmap walk trips over it (a TypeError).
+        onOp: (k, _op, i) => {
+          if (i === 1) (k.procs.get("main") as unknown as { vmas: unknown }).vmas = undefined;
+        },
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(InternalError);
+    expect(caught).not.toBeInstanceOf(StrategyError);
+    const err = caught as Error;
+    expect(err.message).toMatch(/^internal error in @foliolab\/core during ops\[2\] \(munmap\) .*TypeError/);
+    expect(err.message).not.toContain("per-pte");
+    expect(err.cause).toBeInstanceOf(TypeError);
+    expect(err.stack).toMatch(/InternalError: internal error/);
+    expect(err.stack).toMatch(/\.ts:\d+:\d+/);
+  });
+});
+
+describe("a write or read with a stride and no length", () => {
+  it("touches one page every stride bytes, in the model and in the plan the probe runs", () => {
+    const spec = {
+      name: "stride",
+      ops: [
+        { op: "mmap", id: "a", size: "64K", kind: "anon" },
+        { op: "write", id: "a", offset: "4K", stride: "16K", value: 7 },
+        { op: "read", id: "a", stride: "32K" },
+        { op: "expect", id: "a", offset: "20K", value: 7 },
+        { op: "expect", counters: { procs: { main: { RssAnon: 16 } } } },
+      ],
+    };
+    const plan = planScenario(spec);
+    expect(plan.ops[1]?.range).toEqual({ offset: 4096, length: 4096, stride: 16384, pages: 4 });
+    expect(plan.ops[2]?.range).toEqual({ offset: 0, length: 4096, stride: 32768, pages: 2 });
+    const r = runScenario(spec, { strategy: reference });
+    // 4K, 20K, 36K and 52K written (16K of RSS); 0 and 32K read (the zero page: no RSS).
+    expect(r.expects.map((e) => e.message)).toEqual(["ok", "ok"]);
+  });
+
+  it("with a length, still refuses a stride smaller than it", () => {
+    expect(error({ name: "x", ops: [mm, { op: "write", id: "a", length: "8K", stride: "4K" }] })).toMatch(
+      /field "stride": 4096 is smaller than length 8192/,
+    );
   });
 });

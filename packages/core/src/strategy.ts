@@ -8,6 +8,7 @@
  * gathered pages are released after the TLB flush.
  */
 
+import { isDomainError, StrategyError } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import type { GatherGeometry, MmuGather } from "./mmu-gather.js";
@@ -29,13 +30,20 @@ export interface ReclaimUnmapContext {
   lazyfree: boolean;
 }
 
-export interface ZapStrategy {
+/**
+ * A zap strategy. `S` is the state it keeps per mmu_gather (what its patch adds to struct
+ * mmu_gather): gatherState() makes it for every gather, hooks read it as `tlb.strategyState`.
+ */
+export interface ZapStrategy<S = unknown> {
   /** Unique name, used on the command line and in reports. */
   readonly name: string;
   /** One line: what the strategy follows (patch, version). */
   readonly description?: string;
   /** mmu_gather layout; missing fields take DEFAULT_GATHER_GEOMETRY's. */
   readonly gather?: Partial<GatherGeometry>;
+
+  /** A fresh per-gather state (tlb_gather_mmu()); missing: the strategy keeps none. */
+  gatherState?(): S;
 
   /**
    * zap_present_ptes(): unmap the present PTE at `z.index` (its value is `z.ptent`) and, if
@@ -44,27 +52,27 @@ export interface ZapStrategy {
    * and `z.forceBreak` as zap_pte_range()'s locals when the gather fills or a dirty file
    * page needs its rmap delayed. Missing: zapPresentPteV65, v6.5's one PTE at a time.
    */
-  zapPresentPtes?(z: ZapContext, max: number): number;
+  zapPresentPtes?(z: ZapContext<S>, max: number): number;
 
   /**
    * Called when zap_pte_range() has taken a PT lock, before the first PTE (where Ryan
    * Roberts' v2 series calls tlb_discard_rmaps()).
    */
-  startPteTable?(z: ZapContext): void;
+  startPteTable?(z: ZapContext<S>): void;
 
   /**
    * tlb_flush_rmaps(): called at the end of every PTE table, still under the PT lock, after
    * the forced TLB flush when there was one. Remove the rmaps the strategy delayed. Missing:
    * tlbFlushRmapBatchV65, one page_remove_rmap() per delayed item (items of one page).
    */
-  flushRmaps?(z: ZapContext): void;
+  flushRmaps?(z: ZapContext<S>): void;
 
   /**
    * tlb_batch_pages_flush(): after the TLB flush, release items [from, to) of one gather
    * batch (or, on s390's MMU_GATHER_NO_GATHER, one item the moment it is gathered). Missing:
    * freePagesAndSwapCacheV65, one reference per item (items of one page).
    */
-  releaseGathered?(tlb: MmuGather, from: number, to: number): void;
+  releaseGathered?(tlb: MmuGather<S>, from: number, to: number): void;
 
   /**
    * folio_unmap_pte_batch() for reclaim's try_to_unmap_one(): how many PTEs, from the one at
@@ -86,13 +94,72 @@ export interface StrategyHooks {
   reclaimUnmapBatch: ((r: ReclaimUnmapContext, max: number) => number) | undefined;
 }
 
-/** Fill a strategy's missing hooks with the v6.5 building blocks; its own keep `this`. */
+/**
+ * What a strategy's own hook threw, as the error to report: errors of the domain (an invariant
+ * its calls broke, a scenario limit) as they are, anything else as the strategy's StrategyError
+ * with the author's error as `cause`. (A core primitive that fails inside the hook is blamed on
+ * the hook too: the hook's boundary is all core can see.)
+ */
+function hookError(s: ZapStrategy, k: Kernel, e: unknown): unknown {
+  if (isDomainError(e)) return e;
+  return new StrategyError(s.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/**
+ * Fill a strategy's missing hooks with the v6.5 building blocks. Its own keep `this`, and what
+ * they throw is the strategy's (StrategyError); what core's blocks throw is core's.
+ */
 export function strategyHooks(s: ZapStrategy): StrategyHooks {
+  const zap = s.zapPresentPtes;
+  const flush = s.flushRmaps;
+  const release = s.releaseGathered;
+  const start = s.startPteTable;
+  const reclaim = s.reclaimUnmapBatch;
   return {
-    zapPresentPtes: s.zapPresentPtes ? s.zapPresentPtes.bind(s) : zapPresentPteV65,
-    flushRmaps: s.flushRmaps ? s.flushRmaps.bind(s) : tlbFlushRmapBatchV65,
-    releaseGathered: s.releaseGathered ? s.releaseGathered.bind(s) : freePagesAndSwapCacheV65,
-    startPteTable: s.startPteTable?.bind(s),
-    reclaimUnmapBatch: s.reclaimUnmapBatch?.bind(s),
+    zapPresentPtes: zap
+      ? (z, max) => {
+          try {
+            return zap.call(s, z, max);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : zapPresentPteV65,
+    flushRmaps: flush
+      ? (z) => {
+          try {
+            flush.call(s, z);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : tlbFlushRmapBatchV65,
+    releaseGathered: release
+      ? (tlb, from, to) => {
+          try {
+            release.call(s, tlb, from, to);
+          } catch (e) {
+            throw hookError(s, tlb.k, e);
+          }
+        }
+      : freePagesAndSwapCacheV65,
+    startPteTable: start
+      ? (z) => {
+          try {
+            start.call(s, z);
+          } catch (e) {
+            throw hookError(s, z.k, e);
+          }
+        }
+      : undefined,
+    reclaimUnmapBatch: reclaim
+      ? (r, max) => {
+          try {
+            return reclaim.call(s, r, max);
+          } catch (e) {
+            throw hookError(s, r.k, e);
+          }
+        }
+      : undefined,
   };
 }

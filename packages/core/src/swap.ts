@@ -10,6 +10,7 @@ import { folioMapped, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { VMSTAT } from "./stats.js";
+import { folioFreeSwap } from "./swapfile.js";
 
 /** SWAP_CLUSTER_MAX: release_pages() drops the lruvec lock this often. */
 export const SWAP_CLUSTER_MAX = 32;
@@ -56,7 +57,7 @@ export function lruLazyfreeAdd(k: Kernel, nrPages: number): void {
 export function freeSwapCache(k: Kernel, folio: number): void {
   k.costs[Ev.freeSwapCache]++;
   if (((k.mem.flags[folio] as number) & PG.swapcache) !== 0 && !folioMapped(k, folio)) {
-    k.swapcacheRemove?.(folio);
+    if (k.swap) folioFreeSwap(k, k.swap, folio);
   }
 }
 

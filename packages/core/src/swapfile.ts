@@ -71,25 +71,23 @@ export class SwapDevice {
   }
 }
 
-/** Install the swap model's hooks into the kernel. */
+/** Give the kernel a swap device of nrSlots slots (swapon). */
 export function installSwap(k: Kernel, nrSlots: number): SwapDevice {
   const swap = new SwapDevice(nrSlots);
   k.swap = swap;
-  k.swapDuplicate = (slot) => {
-    swap.count[slot] = (swap.count[slot] as number) + 1;
-  };
-  k.freeSwapAndCache = (slot) => freeSwapAndCache(k, swap, slot);
-  k.swapcacheRemove = (folio) => {
-    folioFreeSwap(k, swap, folio);
-  };
-  k.folioFreeSwap = (folio) => folioFreeSwap(k, swap, folio);
-  k.doSwapPage = (vma, ptes, vpn, write) => doSwapPage(k, swap, vma, ptes, vpn, write);
-  k.peekSwap = (pte) => {
-    const slot = ptePfn(pte);
-    const folio = swap.cachedFolio(slot);
-    return folio >= 0 ? (k.mem.content[folio] as number) : (swap.content[slot] as number);
-  };
   return swap;
+}
+
+/** swap_duplicate(): one more swap PTE refers to the slot (fork copies it). */
+export function swapDuplicate(swap: SwapDevice, slot: number): void {
+  swap.count[slot] = (swap.count[slot] as number) + 1;
+}
+
+/** The content of a swapped-out page: its swap-cache folio's, or what the slot holds. */
+export function peekSwap(k: Kernel, swap: SwapDevice, pte: number): number {
+  const slot = ptePfn(pte);
+  const folio = swap.cachedFolio(slot);
+  return folio >= 0 ? (k.mem.content[folio] as number) : (swap.content[slot] as number);
 }
 
 function slotOf(swap: SwapDevice, folio: number): number {
@@ -155,7 +153,7 @@ export function swapcacheEvict(k: Kernel, swap: SwapDevice, folio: number): void
 }
 
 /** free_swap_and_cache(): a zapped swap PTE drops its count; the last one frees cache and slot. */
-function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
+export function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
   const c = (swap.count[slot] as number) - 1;
   swap.count[slot] = c;
   if (c > 0) return;
@@ -196,7 +194,7 @@ function shouldTryToFreeSwap(k: Kernel, swap: SwapDevice, folio: number, vma: Vm
  * write fault. A write fault that could not be mapped writable is finished by do_wp_page() in the
  * same fault (the caller does that).
  */
-function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: number, write: boolean): void {
+export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable, vpn: number, write: boolean): void {
   const i = pteIndex(vpn);
   const pte = ptes[i] as number;
   const slot = ptePfn(pte);

@@ -15,6 +15,7 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import { filemapPage, releaseUnmappedShmem } from "./shmem.js";
 import { lruLazyfreeDrain } from "./swap.js";
+import { peekSwap } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { exitMmap, freePgtables, unmapRegion, zapPageRangeSingle } from "./zap.js";
 
@@ -295,7 +296,7 @@ export function peekContent(k: Kernel, mm: MmStruct, vpn: number): number | null
   if (huge !== undefined) return k.mem.content[ptePfn(huge) + (vpn - idx * PTRS_PER_PTE)] as number;
   const pte = pgt.readPte(vpn);
   if ((pte & PTE.present) !== 0) return k.mem.content[ptePfn(pte)] as number;
-  if (pte !== 0 && k.peekSwap) return k.peekSwap(pte);
+  if (pte !== 0 && k.swap) return peekSwap(k, k.swap, pte);
   if (vma.file) {
     const page = filemapPage(k, vma.file, vma.pgoff + (vpn - vma.start));
     return page === -1 ? 0 : (k.mem.content[page] as number);

@@ -19,7 +19,7 @@ import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
 import { lruLazyfreeDrain } from "./swap.js";
-import { addToSwap, swapcacheEvict, swapWriteout } from "./swapfile.js";
+import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { mmCounter } from "./zap.js";
 
@@ -111,7 +111,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
       }
       m.flags[pfn] = (m.flags[pfn] as number) & ~PG.anonExclusive;
       const slot = folioSwapSlot(k, folio);
-      k.swapDuplicate?.(slot);
+      if (k.swap) swapDuplicate(k.swap, slot);
       ptes[j] = mkPte(slot, PTE.swap | (exclusive ? PTE.swpExclusive : 0));
       mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) - 1;
       mm.rss[MM_SWAPENTS] = (mm.rss[MM_SWAPENTS] as number) + 1;

@@ -48,18 +48,25 @@ export function zapPresentPteV65(z: ZapContext): number {
   return 1;
 }
 
-/** tlb_flush_rmaps() -> tlb_flush_rmap_batch() (v6.5): page_remove_rmap() per delayed entry. */
-export function tlbFlushRmapBatchV65(z: ZapContext): void {
+/**
+ * tlb_flush_rmap_batch()'s walk (mm/mmu_gather.c): every item gathered with the delay-rmap bit,
+ * handed to `remove` (pfn, nr) and the bit cleared; then tlb->delayed_rmap = false.
+ */
+export function flushDelayedRmaps(z: ZapContext, remove: (pfn: number, nr: number) => void): void {
   const tlb = z.tlb;
   if (!tlb.delayedRmap) return;
   for (let i = 0; i < tlb.count; i++) {
     const flags = tlb.itemFlags[i] as number;
-    if ((flags & GATHER.delayRmap) !== 0) {
-      pageRemoveRmap(z.k, tlb.itemPfn[i] as number, z.vma);
-      tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
-    }
+    if ((flags & GATHER.delayRmap) === 0) continue;
+    remove(tlb.itemPfn[i] as number, tlb.itemNr[i] as number);
+    tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
   }
   tlb.delayedRmap = false;
+}
+
+/** tlb_flush_rmaps() -> tlb_flush_rmap_batch() (v6.5): page_remove_rmap() per delayed entry. */
+export function tlbFlushRmapBatchV65(z: ZapContext): void {
+  flushDelayedRmaps(z, (pfn) => pageRemoveRmap(z.k, pfn, z.vma));
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   vmNormalPage,
   type ZapContext,
 } from "./zap.js";
+import { flushDelayedRmaps } from "./zap-v65.js";
 
 /**
  * zap_present_folio_ptes() (mm/memory.c, 6.9, unchanged in 6.18): clear the nr PTEs of one
@@ -92,16 +93,7 @@ export function zapPresentPtesV69(z: ZapContext, max: number): number {
  * for every item gathered with the delay-rmap bit, over the item's nr pages.
  */
 export function tlbFlushRmapBatchV69(z: ZapContext): void {
-  const tlb = z.tlb;
-  if (!tlb.delayedRmap) return;
-  for (let i = 0; i < tlb.count; i++) {
-    const flags = tlb.itemFlags[i] as number;
-    if ((flags & GATHER.delayRmap) === 0) continue;
-    const pfn = tlb.itemPfn[i] as number;
-    folioRemoveRmapPtes(z.k, pageFolio(z.k, pfn), pfn, tlb.itemNr[i] as number, z.vma);
-    tlb.itemFlags[i] = flags & ~GATHER.delayRmap;
-  }
-  tlb.delayedRmap = false;
+  flushDelayedRmaps(z, (pfn, nr) => folioRemoveRmapPtes(z.k, pageFolio(z.k, pfn), pfn, nr, z.vma));
 }
 
 /**

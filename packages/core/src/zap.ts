@@ -15,10 +15,11 @@ import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuT
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
+import { freeSwapAndCache } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** What zap_pte_range() has in hand while a strategy unmaps present PTEs. */
-export class ZapContext {
+export class ZapContext<S = unknown> {
   vma!: Vma;
   mm!: MmStruct;
   ptes!: PteTable;
@@ -39,7 +40,7 @@ export class ZapContext {
 
   constructor(
     readonly k: Kernel,
-    readonly tlb: MmuGather,
+    readonly tlb: MmuGather<S>,
   ) {}
 
   /** rss[counter] += delta, the local counter zap_pte_range() folds at the end of the table. */
@@ -296,7 +297,7 @@ function zapNonpresentPte(z: ZapContext, i: number, pte: number): void {
   k.costs[Ev.pteClear]++;
   if (isSwapPte(pte)) {
     z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - 1;
-    k.freeSwapAndCache?.(ptePfn(pte));
+    if (k.swap) freeSwapAndCache(k, k.swap, ptePfn(pte));
   }
 }
 

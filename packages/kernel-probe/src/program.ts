@@ -1,10 +1,10 @@
 /**
- * Turn a parsed scenario into the runner's line program. Static checks (procs and ids exist,
- * ranges inside mappings, strides not smaller than lengths) fail with ScenarioError before
- * anything runs, in the same words as the model's checks.
+ * Turn a scenario into the runner's line program, from core's plan of it: the scenario's
+ * checks (procs and ids exist, ranges inside mappings, strides) are core's, so the probe
+ * rejects what the model rejects, with the same messages.
  */
 
-import { parseSize, type Scenario, ScenarioError, type ScenarioOp } from "@foliolab/core";
+import { type PlannedMapping, type PlannedRange, parseSize, planScenario, type Scenario, ScenarioError } from "@foliolab/core";
 import {
   defaultMthp,
   defaultShmem,
@@ -62,14 +62,6 @@ export interface Program {
 /** The largest swap file the runner makes (the probe's scenarios are small; the disk is shared). */
 export const MAX_SWAP_FILE_BYTES = 4 * 2 ** 30;
 
-function size(value: string | number, where: string, allowZero = false): number {
-  const bytes = parseSize(value);
-  if (bytes === null) throw new ScenarioError(`${where}: "${value}" is not a size (use bytes or 4K, 64K, 2M, 1G)`);
-  if (bytes % PAGE !== 0) throw new ScenarioError(`${where}: ${value} is not a multiple of 4K`);
-  if (!allowZero && bytes === 0) throw new ScenarioError(`${where}: must not be zero`);
-  return bytes;
-}
-
 /** mTHP policy per size: the model's defaults (all never, 2M madvise) overridden by config.mthp. */
 export function wantedKnobs(s: Scenario): Array<{ dir: string; policy: string }> {
   const policy = defaultMthp();
@@ -93,185 +85,116 @@ export function wantedShmemKnobs(s: Scenario): Array<{ dir: string; policy: stri
   return MTHP_ORDERS.map((o) => ({ dir: `${hugepagesDirName(o)}/shmem_enabled`, policy: policy[o] as string }));
 }
 
-interface ProcState {
-  id: number;
-  ids: Map<string, MappingShape>;
-  exited: boolean;
-}
+/** The kernel runner's own limits (what the model has no limit for). */
+const MAX_MAPPINGS = 256;
+const MAX_PROCS = 64;
 
+/**
+ * The runner's program for a scenario, from core's plan of it (planScenario()): every check of
+ * the scenario is core's, in core's words; only the runner's own limits are checked here.
+ */
 export function buildProgram(s: Scenario): Program {
-  const procs = new Map<string, ProcState>([["main", { id: 0, ids: new Map(), exited: false }]]);
-  const procNames = ["main"];
-  let nextSlot = 0;
-  const steps: Step[] = [];
-
-  s.ops.forEach((op: ScenarioOp, i: number) => {
-    const where = `ops[${i}] (${op.op})`;
-    if (op.op === "reclaim") {
-      steps.push({ kind: "reclaim", index: i, name: "reclaim" });
-      return;
-    }
-    const pname = op.proc ?? "main";
-    const p = procs.get(pname);
-    if (!p) throw new ScenarioError(`${where}: field "proc": unknown proc "${pname}"`);
-    if (p.exited) throw new ScenarioError(`${where}: field "proc": proc "${pname}" has already exited`);
-    const base = { index: i, proc: pname, procId: p.id };
-
-    const mapping = (id: string): MappingShape => {
-      const m = p.ids.get(id);
-      if (!m) throw new ScenarioError(`${where}: field "id": unknown mapping "${id}" in proc "${pname}"`);
+  const plan = planScenario(s);
+  const slots = (m: PlannedMapping | undefined) => m as PlannedMapping;
+  const steps: Step[] = plan.ops.map((p): Step => {
+    const op = p.op;
+    const base = { index: p.index, proc: p.proc, procId: p.procId };
+    const args = () => {
+      const r = p.range as PlannedRange;
+      return `${slots(p.mapping).slot} ${r.offset} ${r.length} ${r.stride}`;
+    };
+    const pages = () => (p.range as PlannedRange).pages;
+    const created = () => {
+      const m = p.creates as PlannedMapping;
+      if (m.slot >= MAX_MAPPINGS)
+        throw new ScenarioError(`${p.where}: the kernel runner supports at most ${MAX_MAPPINGS} mappings`);
       return m;
     };
-    const range = (o: { id: string; offset?: string | number | undefined; length?: string | number | undefined }) => {
-      const m = mapping(o.id);
-      const off = o.offset === undefined ? 0 : size(o.offset, `${where}: field "offset"`, true);
-      if (off >= m.size)
-        throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${o.id}" (size ${m.size})`);
-      const len = o.length === undefined ? m.size - off : size(o.length, `${where}: field "length"`);
-      if (off + len > m.size) {
-        throw new ScenarioError(
-          `${where}: field "length": offset ${off} + length ${len} runs past the end of mapping "${o.id}" (size ${m.size})`,
-        );
-      }
-      return { m, off, len };
-    };
-    const strided = (o: {
-      id: string;
-      offset?: string | number | undefined;
-      length?: string | number | undefined;
-      stride?: string | number | undefined;
-    }) => {
-      const r = range(o);
-      let stride = 0;
-      let pages = r.len / PAGE;
-      if (o.stride !== undefined) {
-        stride = size(o.stride, `${where}: field "stride"`);
-        if (stride < r.len) throw new ScenarioError(`${where}: field "stride": ${stride} is smaller than length ${r.len}`);
-        let n = 0;
-        for (let st = r.off; st + r.len <= r.m.size; st += stride) n++;
-        pages = n * (r.len / PAGE);
-      }
-      return { ...r, stride, pages, args: `${r.m.slot} ${r.off} ${r.len} ${stride}` };
-    };
-
     switch (op.op) {
+      case "reclaim":
+        return { kind: "reclaim", index: p.index, name: "reclaim" };
       case "mmap": {
-        if (p.ids.has(op.id))
-          throw new ScenarioError(`${where}: field "id": mapping "${op.id}" already exists in proc "${pname}"`);
-        const bytes = size(op.size, `${where}: field "size"`);
-        let align = 2 << 20;
-        if (op.align !== undefined) {
-          align = size(op.align, `${where}: field "align"`);
-          if ((align & (align - 1)) !== 0) throw new ScenarioError(`${where}: field "align": must be a power of two`);
-        }
-        const slot = nextSlot++;
-        if (slot >= 256) throw new ScenarioError(`${where}: the kernel runner supports at most 256 mappings`);
-        p.ids.set(op.id, { slot, size: bytes, kind: op.kind });
+        const m = created();
+        const align = op.align === undefined ? 2 << 20 : (parseSize(op.align) as number);
         const k = { anon: "a", "file-private": "p", "file-shared": "s", shmem: "m" }[op.kind];
-        steps.push({
+        return {
           ...base,
           kind: "mmap",
           name: "mmap",
           id: op.id,
-          line: `mmap ${slot} ${bytes} ${align} ${k} ${op.locked ? 1 : 0}`,
-          pages: op.locked ? bytes / PAGE : 0,
-        });
-        return;
+          line: `mmap ${m.slot} ${m.size} ${align} ${k} ${op.locked ? 1 : 0}`,
+          pages: op.locked ? m.size / PAGE : 0,
+        };
       }
-      case "madvise": {
-        const r = strided(op);
-        steps.push({ ...base, kind: "cmd", name: "madvise", line: `madv ${r.args} ${op.advice}`, pages: r.pages });
-        return;
-      }
-      case "write": {
-        const r = strided(op);
-        steps.push({ ...base, kind: "cmd", name: "write", line: `write ${r.args} ${op.value ?? i + 1}`, pages: r.pages });
-        return;
-      }
-      case "read": {
-        const r = strided(op);
-        steps.push({ ...base, kind: "cmd", name: "read", line: `read ${r.args}`, pages: r.pages });
-        return;
-      }
-      case "munmap": {
-        const r = strided(op);
-        steps.push({ ...base, kind: "cmd", name: "munmap", line: `munmap ${r.args}`, pages: r.pages });
-        return;
-      }
+      case "madvise":
+        return { ...base, kind: "cmd", name: "madvise", line: `madv ${args()} ${op.advice}`, pages: pages() };
+      case "write":
+        return { ...base, kind: "cmd", name: "write", line: `write ${args()} ${op.value ?? p.index + 1}`, pages: pages() };
+      case "read":
+        return { ...base, kind: "cmd", name: "read", line: `read ${args()}`, pages: pages() };
+      case "munmap":
+        return { ...base, kind: "cmd", name: "munmap", line: `munmap ${args()}`, pages: pages() };
       case "mprotect": {
-        const r = range(op);
-        steps.push({
+        const r = p.range as PlannedRange;
+        return {
           ...base,
           kind: "cmd",
           name: "mprotect",
-          line: `mprotect ${r.m.slot} ${r.off} ${r.len} ${op.prot}`,
-          pages: r.len / PAGE,
-        });
-        return;
+          line: `mprotect ${slots(p.mapping).slot} ${r.offset} ${r.length} ${op.prot}`,
+          pages: r.length / PAGE,
+        };
       }
       case "mremap": {
-        const r = range(op);
-        if (p.ids.has(op.to))
-          throw new ScenarioError(`${where}: field "to": mapping "${op.to}" already exists in proc "${pname}"`);
-        const slot = nextSlot++;
-        if (slot >= 256) throw new ScenarioError(`${where}: the kernel runner supports at most 256 mappings`);
-        p.ids.set(op.to, { slot, size: r.len, kind: r.m.kind });
-        steps.push({
+        const r = p.range as PlannedRange;
+        const m = created();
+        return {
           ...base,
           kind: "mremap",
           name: "mremap",
           id: op.to,
-          line: `mremap ${r.m.slot} ${r.off} ${r.len} ${slot}`,
-          pages: r.len / PAGE,
-        });
-        return;
+          line: `mremap ${slots(p.mapping).slot} ${r.offset} ${r.length} ${m.slot}`,
+          pages: r.length / PAGE,
+        };
       }
       case "pin":
       case "unpin": {
-        const r = range(op);
-        steps.push({ ...base, kind: "cmd", name: op.op, line: `${op.op} ${r.m.slot} ${r.off} ${r.len}`, pages: r.len / PAGE });
-        return;
+        const r = p.range as PlannedRange;
+        return {
+          ...base,
+          kind: "cmd",
+          name: op.op,
+          line: `${op.op} ${slots(p.mapping).slot} ${r.offset} ${r.length}`,
+          pages: r.length / PAGE,
+        };
       }
       case "fork": {
-        if (procs.has(op.as)) throw new ScenarioError(`${where}: field "as": proc "${op.as}" already exists`);
-        const childId = procNames.length;
-        if (childId >= 64) throw new ScenarioError(`${where}: the kernel runner supports at most 64 procs`);
-        procNames.push(op.as);
-        procs.set(op.as, { id: childId, ids: new Map(p.ids), exited: false });
-        steps.push({ ...base, kind: "fork", name: "fork", child: op.as, childId, line: `fork ${childId}` });
-        return;
+        const child = p.child as { name: string; procId: number };
+        if (child.procId >= MAX_PROCS)
+          throw new ScenarioError(`${p.where}: the kernel runner supports at most ${MAX_PROCS} procs`);
+        return { ...base, kind: "fork", name: "fork", child: child.name, childId: child.procId, line: `fork ${child.procId}` };
       }
       case "exit":
-        p.exited = true;
-        steps.push({ ...base, kind: "exit", name: "exit" });
-        return;
+        return { ...base, kind: "exit", name: "exit" };
       case "expect": {
         const step: Step = { ...base, kind: "expect", name: "expect" };
         if (op.id !== undefined) {
-          const m = mapping(op.id);
-          const off = op.offset === undefined ? 0 : size(op.offset, `${where}: field "offset"`, true);
-          if (off >= m.size)
-            throw new ScenarioError(`${where}: field "offset": ${off} is outside mapping "${op.id}" (size ${m.size})`);
-          step.peek = { slot: m.slot, offset: off, id: op.id, offsetText: String(op.offset ?? 0) };
-        } else if (op.value !== undefined) {
-          throw new ScenarioError(`${where}: field "value" needs an "id" (and "offset") to read from`);
+          const r = p.range as PlannedRange;
+          step.peek = { slot: slots(p.mapping).slot, offset: r.offset, id: op.id, offsetText: String(op.offset ?? 0) };
         }
         if (op.value !== undefined) step.value = op.value;
         if (op.counters) step.counters = op.counters;
-        const pinned = (op as { pinned?: unknown }).pinned;
-        if (typeof pinned === "boolean") step.pinned = pinned;
-        steps.push(step);
-        return;
+        if (op.pinned !== undefined) step.pinned = op.pinned;
+        return step;
       }
       default:
-        throw new ScenarioError(`${where}: op "${(op as { op: string }).op}" is not supported by the kernel probe`);
+        throw new ScenarioError(`${p.where}: op "${(op as { op: string }).op}" is not supported by the kernel probe`);
     }
   });
-  const swap = s.config?.swap === undefined ? 0 : (parseSize(s.config.swap) ?? 0);
+  const swap = plan.scenario.config?.swap === undefined ? 0 : (parseSize(plan.scenario.config.swap) ?? 0);
   return {
     steps,
-    procNames,
-    knobs: [...wantedKnobs(s), ...wantedShmemKnobs(s)],
+    procNames: plan.procs,
+    knobs: [...wantedKnobs(plan.scenario), ...wantedShmemKnobs(plan.scenario)],
     swapBytes: Math.min(swap - (swap % PAGE), MAX_SWAP_FILE_BYTES),
   };
 }

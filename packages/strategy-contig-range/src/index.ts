@@ -31,7 +31,7 @@ import {
 /** ULONG_MAX: no range open. */
 const NO_RANGE = -1;
 
-/** What v2 adds to struct mmu_gather, kept in tlb.strategyState. */
+/** What v2 adds to struct mmu_gather: the strategy's gather state (tlb.strategyState). */
 interface RangeState {
   /** tlb->range_limit: pfn end of the open range's folio, or NO_RANGE. */
   rangeLimit: number;
@@ -41,13 +41,9 @@ interface RangeState {
   rmapPend: number;
 }
 
-function rangeState(tlb: MmuGather): RangeState {
-  let st = tlb.strategyState as RangeState | undefined;
-  if (st === undefined) {
-    st = { rangeLimit: NO_RANGE, rangeIdx: -1, rmapPend: -1 };
-    tlb.strategyState = st;
-  }
-  return st;
+/** What tlb_gather_mmu() starts with: no range open, no rmap pending. */
+function initRangeState(): RangeState {
+  return { rangeLimit: NO_RANGE, rangeIdx: -1, rmapPend: -1 };
 }
 
 /**
@@ -66,9 +62,9 @@ function batchFilled(tlb: MmuGather): boolean {
  * last of its batch page ("the last range in a batch always only has a single page"). Returns
  * true when the gather is full. On s390 the page is freed at once (arch __tlb_remove_page_size).
  */
-function tlbRemovePageRange(tlb: MmuGather, pfn: number): boolean {
+function tlbRemovePageRange(tlb: MmuGather<RangeState>, pfn: number): boolean {
   if (tlb.k.noGather) return tlb.add(pfn, 1, 0, 1);
-  const st = rangeState(tlb);
+  const st = tlb.strategyState;
   let end: number;
   let full = false;
   if (
@@ -92,15 +88,16 @@ function tlbRemovePageRange(tlb: MmuGather, pfn: number): boolean {
   return full;
 }
 
-export const contigRange: ZapStrategy = {
+export const contigRange: ZapStrategy<RangeState> = {
   name: "contig-range",
   description: "Ryan Roberts' mmu_gather of pfn ranges (v2, Aug 2023): rmap per range in tlb_flush_rmaps, refs per range",
   // struct pfn_range is 16 bytes: (4096 - 16) / 16 = 255 ranges per batch page, 10000 / 255 = 39
   // pages; delayed_rmap and its cap are gone (every rmap is batched).
   gather: { entriesPerBatch: 255, maxBatches: 39, delayedRmapCap: false },
+  gatherState: initRangeState,
 
   /** zap_pte_range()'s present-PTE branch (v2 2/5): no rmap here on SMP, only the gather. */
-  zapPresentPtes(z: ZapContext): number {
+  zapPresentPtes(z: ZapContext<RangeState>): number {
     const k = z.k;
     const i = z.index;
     const pfn = vmNormalPage(z, z.ptent);
@@ -132,9 +129,9 @@ export const contigRange: ZapStrategy = {
    * forced TLB flush, one folio_remove_rmap_range() per range gathered since the table began;
    * then range_limit = ULONG_MAX and tlb_discard_rmaps().
    */
-  flushRmaps(z: ZapContext): void {
+  flushRmaps(z: ZapContext<RangeState>): void {
     const tlb = z.tlb;
-    const st = rangeState(tlb);
+    const st = tlb.strategyState;
     if (st.rmapPend >= 0) {
       for (let i = st.rmapPend; i < tlb.count; i++) {
         const start = tlb.itemPfn[i] as number;
@@ -150,7 +147,7 @@ export const contigRange: ZapStrategy = {
    * folios_put_refs() with end - start references per range. On s390 the arch's
    * __tlb_remove_page_size() calls free_page_and_swap_cache() at once: no drain, put_page().
    */
-  releaseGathered(tlb: MmuGather, from: number, to: number): void {
+  releaseGathered(tlb: MmuGather<RangeState>, from: number, to: number): void {
     freePagesAndSwapCacheV65(tlb, from, to, true);
   },
 };

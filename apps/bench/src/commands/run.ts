@@ -3,7 +3,7 @@
  * contract printed (or as JSON).
  */
 
-import { COST_EVENT_KEYS, runScenario } from "@foliolab/core";
+import { COST_EVENT_KEYS, runScenario, ScenarioError } from "@foliolab/core";
 import type { Command } from "commander";
 import { folioArg, intArg, listArg, profileFlag, sizeArg } from "../cli/args.js";
 import { EXIT } from "../cli/errors.js";
@@ -67,7 +67,9 @@ async function runCommand(target: string, flags: RunFlags, io: Io): Promise<numb
     } catch (e) {
       code = EXIT.failed;
       const err = e as Error;
-      printError(io, `strategy "${s.name}": ${err?.name ?? "Error"}: ${err?.message ?? String(e)}`);
+      // A scenario's own mistake is nobody's strategy's: no strategy name on it.
+      if (e instanceof ScenarioError) printError(io, `${err.name}: ${err.message}`);
+      else printError(io, `strategy "${s.name}": ${err?.name ?? "Error"}: ${err?.message ?? String(e)}`);
     }
   }
   if (flags.json) io.out(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);

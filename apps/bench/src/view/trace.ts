@@ -348,6 +348,7 @@ function recordingStrategy(inner: ZapStrategy, sink: Sink): ZapStrategy {
     name: inner.name,
     ...(inner.description !== undefined ? { description: inner.description } : {}),
     ...(inner.gather !== undefined ? { gather: inner.gather } : {}),
+    ...(inner.gatherState ? { gatherState: inner.gatherState.bind(inner) } : {}),
     zapPresentPtes(z, max) {
       const nr = hooks.zapPresentPtes(z, max);
       const vpn = z.vpn(z.index);
