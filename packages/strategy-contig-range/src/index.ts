@@ -32,7 +32,7 @@ import {
 const NO_RANGE = -1;
 
 /** What v2 adds to struct mmu_gather: the strategy's gather state (tlb.strategyState). */
-interface RangeState {
+export interface RangeState {
   /** tlb->range_limit: pfn end of the open range's folio, or NO_RANGE. */
   rangeLimit: number;
   /** Item index of the open range (the last item while rangeLimit is set). */
