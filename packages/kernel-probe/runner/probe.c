@@ -98,6 +98,7 @@ struct pm_scan_arg {
 #define MAXPIN 64
 #define MAXKNOB 24
 #define PG 4096UL
+#define PMD_SZ (2UL << 20)
 
 static char outbuf[8192];
 
@@ -619,12 +620,16 @@ static void do_mremap(const char *op, char **a, int n) {
   size_t off = num(a[1]), len = num(a[2]);
   uint64_t ni = num(a[3]);
   if (ni >= MAXSLOT) return (void)out("R %s err too many mappings", op);
-  size_t align = sl->align;
-  char *r = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* The new range keeps the old one's offset inside its PMD (as the model's mremapPlacement()
+   * does), so whole PMDs move as PMDs and mTHP-aligned ranges stay aligned. */
+  size_t align = sl->align > PMD_SZ ? sl->align : PMD_SZ;
+  uintptr_t in_pmd = ((uintptr_t)sl->base + off) & (PMD_SZ - 1);
+  size_t span = len + align + PMD_SZ;
+  char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (r == MAP_FAILED) return (void)out("R %s err reserve: %s", op, strerror(errno));
-  char *dst = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+  char *dst = (char *)((((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1)) + in_pmd);
   if (dst > r) munmap(r, dst - r);
-  if (r + len + align > dst + len) munmap(dst + len, r + len + align - (dst + len));
+  if (r + span > dst + len) munmap(dst + len, r + span - (dst + len));
   uint64_t t0 = op_ns();
   char *p = mremap(sl->base + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
   uint64_t t1 = op_ns();

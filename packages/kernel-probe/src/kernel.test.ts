@@ -282,6 +282,19 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect((r.mappings.main?.b?.address ?? 1) % (2 << 20)).toBe(0);
   });
 
+  it("keeps a moved range's offset inside its PMD, as the model places it (mremapPlacement)", async () => {
+    const r = await runOnKernel({
+      name: "mremap offset",
+      config: { mthp: { "2M": "never" } },
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "mremap", id: "a", offset: "2880K", length: "512K", to: "b" },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect((r.mappings.main?.b?.address ?? 0) % (2 << 20)).toBe((2880 - 2048) << 10);
+  });
+
   it("discards fully lazyfree'd 64K folios on MADV_PAGEOUT without splitting, and splits dirty ones when there is no swap", async () => {
     const swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
     const r = await runOnKernel({
