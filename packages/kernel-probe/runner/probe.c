@@ -15,7 +15,9 @@
  *   swap <bytes>                   a swap file of that size for the run (swapon; swapoff and removed after)
  *   sknob <hugepages-NkB> <policy> wanted value of .../<dir>/shmem_enabled
  *   go
- *   <op> <proc> mmap <slot> <size> <align> <a|p|s|m> <locked>   (m: MAP_SHARED|MAP_ANONYMOUS)
+ *   <op> <proc> mmap <slot> <size> <align> <a|p|s|m> <locked> [<name>]   (m: MAP_SHARED|MAP_ANONYMOUS;
+ *                                  name: the scenario's named file <workdir>/n-<name>, opened or
+ *                                  created, kept linked until the run's directory goes)
  *   <op> <proc> madv <slot> <off> <len> <stride> <advice>   (stride 0 = one range)
  *   <op> <proc> write <slot> <off> <len> <stride> <value>
  *   <op> <proc> read <slot> <off> <len> <stride>
@@ -515,11 +517,22 @@ static void do_mmap(const char *op, char **a, int n) {
     flags = MAP_SHARED | MAP_ANONYMOUS;
   } else if (kind != 'a') {
     char path[512];
-    snprintf(path, sizeof path, "%s/f%s-%d", workdir, op, my_id);
-    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) return (void)out("R %s err create %s: %s", op, path, strerror(errno));
-    unlink(path);
-    if (ftruncate(fd, size) < 0) return (void)out("R %s err ftruncate: %s", op, strerror(errno));
+    struct stat st;
+    if (n >= 6) {
+      /* A named file: every mmap of the name, from any process, opens the same linked file. */
+      snprintf(path, sizeof path, "%s/n-%s", workdir, a[5]);
+      fd = open(path, O_RDWR | O_CREAT, 0600);
+      if (fd < 0) return (void)out("R %s err open %s: %s", op, path, strerror(errno));
+      if (fstat(fd, &st) < 0) return (void)out("R %s err fstat %s: %s", op, path, strerror(errno));
+      if ((size_t)st.st_size < size && ftruncate(fd, size) < 0)
+        return (void)out("R %s err ftruncate: %s", op, strerror(errno));
+    } else {
+      snprintf(path, sizeof path, "%s/f%s-%d", workdir, op, my_id);
+      fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0) return (void)out("R %s err create %s: %s", op, path, strerror(errno));
+      unlink(path);
+      if (ftruncate(fd, size) < 0) return (void)out("R %s err ftruncate: %s", op, strerror(errno));
+    }
     if (kind == 's') flags = MAP_SHARED;
   } else {
     flags |= MAP_ANONYMOUS;
