@@ -229,6 +229,7 @@ function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects
         op.kind,
         Math.max(1, align / PAGE_SIZE),
         op.locked ?? false,
+        op.file,
       );
       return;
     }

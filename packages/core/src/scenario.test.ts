@@ -67,6 +67,33 @@ describe("scenario validation names the op and the field", () => {
     ],
     ["stride below length", { name: "x", ops: [mm, { op: "munmap", id: "a", length: "8K", stride: "4K" }] }, /field "stride"/],
     [
+      "named file on an anon mapping",
+      { name: "x", ops: [{ ...mm, file: "db" }] },
+      /ops\[0\] \(mmap\): field "file": only file-private and file-shared mappings map a named file \(this one is "anon"\)/,
+    ],
+    [
+      "named file with a path in its name",
+      { name: "x", ops: [{ ...mm, kind: "file-shared", file: "../etc/passwd" }] },
+      /ops\[0\] \(mmap\): field "file": "\.\.\/etc\/passwd" is not a file name/,
+    ],
+    [
+      "named file with an empty name",
+      { name: "x", ops: [{ ...mm, kind: "file-shared", file: "" }] },
+      /field "file": "" is not a file name/,
+    ],
+    [
+      "named file mapped larger than it is",
+      {
+        name: "x",
+        ops: [
+          { ...mm, kind: "file-shared", file: "db" },
+          { op: "fork", as: "c" },
+          { op: "mmap", proc: "c", id: "b", size: "128K", kind: "file-private", file: "db" },
+        ],
+      },
+      /ops\[2\] \(mmap\): field "size": 128K is larger than file "db" \(64K, made by ops\[0\] \(mmap\)\)/,
+    ],
+    [
       "proc after exit",
       { name: "x", ops: [mm, { op: "exit" }, { op: "write", id: "a" }] },
       /ops\[2\] \(write\).*has already exited/,
