@@ -135,7 +135,7 @@ function cellKey(c: { workload: string; folio: string; size: number }): string {
 }
 
 export function journalPath(out: string): string {
-  return out.replace(/\.json$/, "") + ".measurements.json";
+  return `${out.replace(/\.json$/, "")}.measurements.json`;
 }
 
 function readJournal(path: string, machine: Machine): Measurement[] {

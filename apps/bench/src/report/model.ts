@@ -103,7 +103,7 @@ export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Me
   const r = g.cell(folio, strategy);
   if (!r) return "-";
   if (r.status === "skipped") return "skipped";
-  if (r.status === "failed") return "FAILED";
+  if (r.status === "failed") return failedText(r);
   const mark = isUnchecked(r, g.baseline) ? "unchecked " : "";
   const v = metricValue(r, m);
   if (v === undefined) return `${mark}n/a`;
@@ -111,6 +111,16 @@ export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Me
   const b = metricValue(g.cell(folio, g.baseline), m);
   if (b === undefined || b === 0) return `${mark}${fmtNum(v)}`;
   return `${mark}${fmtNum(v)} (${fmtRatio(v / b)})`;
+}
+
+/** A failed run is the model's own bug (core's InternalError), not the strategy's failure. */
+export function isInternalError(r: RunRecord): boolean {
+  return r.status === "failed" && r.error?.kind === "InternalError";
+}
+
+/** What a failed cell shows: FAILED (the strategy's), or INTERNAL ERROR (a bug of the model). */
+export function failedText(r: RunRecord): "FAILED" | "INTERNAL ERROR" {
+  return isInternalError(r) ? "INTERNAL ERROR" : "FAILED";
 }
 
 /** Short text for a failed or skipped run. */
@@ -304,7 +314,7 @@ export function breakdownRows(g: WorkloadGrid): { header: string[]; rows: string
         ...g.strategies.map((s) => {
           const r = g.cell(f, s);
           if (!r) return "-";
-          if (r.status === "failed") return "FAILED";
+          if (r.status === "failed") return failedText(r);
           if (r.status !== "ok" || !r.metrics) return r.status;
           const ns = r.metrics.modelledNsByKind[k] ?? 0;
           const events = r.metrics.costEvents[k] ?? 0;
