@@ -62,6 +62,8 @@ export class Kernel {
   readonly stats = new KernelStats();
   readonly procs = new Map<string, MmStruct>();
   readonly files: FileObject[] = [];
+  /** The named files (mmap `file`) by name. */
+  readonly namedFiles = new Map<string, FileObject>();
   /** The deferred split queue (one node, no memcg split): folio heads in list order. */
   readonly deferredSplitQueue = new Set<number>();
   /**
@@ -109,10 +111,16 @@ export class Kernel {
     return this.nextAnonVma++;
   }
 
-  newFile(nrPages: number, shmem = false): FileObject {
-    const f = new FileObject(this.files.length + 1, nrPages, shmem);
+  newFile(nrPages: number, shmem = false, name: string | null = null): FileObject {
+    const f = new FileObject(this.files.length + 1, nrPages, shmem, name);
     this.files.push(f);
+    if (name !== null) this.namedFiles.set(name, f);
     return f;
+  }
+
+  /** The scenario's named file `name` (mmap `file`), created with nrPages on its first mmap. */
+  namedFile(name: string, nrPages: number): FileObject {
+    return this.namedFiles.get(name) ?? this.newFile(nrPages, false, name);
   }
 
   /** Throw the named invariant violation for a pfn. */

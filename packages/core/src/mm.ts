@@ -71,6 +71,11 @@ export class FileObject {
     readonly nrPages: number,
     /** shmem_mapping(): a shmem (tmpfs) file; its folios are swap-backed. */
     readonly shmem = false,
+    /**
+     * A scenario's named file (mmap `file`): it stays linked, so its page cache outlives every
+     * mapping and process (the kernel probe removes it after the run).
+     */
+    readonly name: string | null = null,
   ) {
     this.cache = new Int32Array(nrPages);
   }

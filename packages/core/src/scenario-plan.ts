@@ -80,7 +80,12 @@ export interface PlannedMapping {
   kind: VmaKind;
   /** First virtual page where the model places it (mmapPlacement()/mremapPlacement()). */
   start: number;
+  /** The named file it maps (mmap `file`; mremap keeps it), if any. */
+  file?: string;
 }
+
+/** A named file's name: what the kernel probe can use as a file name. */
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * The pages an op addresses in its mapping, in bytes from the mapping's start: [offset,
@@ -139,6 +144,8 @@ export function planScenario(input: unknown): ScenarioPlan {
   const procNames = ["main"];
   const mappings: PlannedMapping[] = [];
   const procs = new Map<string, ProcShape>([["main", { id: 0, ids: new Map(), cursor: MMAP_BASE_VPN, exited: false }]]);
+  /** Named files: size in bytes and the op that created each. */
+  const files = new Map<string, { size: number; where: string }>();
   const ops: PlannedOp[] = s.ops.map((op, i) => {
     const where = opName(op, i);
     if (op.op === "reclaim") return { index: i, where, op, proc: "main", procId: 0 };
@@ -179,10 +186,12 @@ export function planScenario(input: unknown): ScenarioPlan {
           align = sizeField(op.align, `${where}: field "align"`);
           if (!Number.isInteger(Math.log2(align))) throw new ScenarioError(`${where}: field "align": must be a power of two`);
         }
+        if (op.file !== undefined) checkNamedFile(op.file, op.kind, size, where, files);
         const { start, next } = mmapPlacement(p.cursor, size / PAGE_SIZE, align / PAGE_SIZE);
         checkAddressLimit(where, "size", op.size, start + size / PAGE_SIZE);
         p.cursor = next;
         planned.creates = create(op.id, size, op.kind, start);
+        if (op.file !== undefined) planned.creates.file = op.file;
         return planned;
       }
       case "exit":
@@ -231,10 +240,41 @@ export function planScenario(input: unknown): ScenarioPlan {
       checkAddressLimit(where, "length", op.length ?? len, start + len / PAGE_SIZE);
       p.cursor = next;
       planned.creates = create(op.to, len, m.kind, start);
+      if (m.file !== undefined) planned.creates.file = m.file;
     }
     return planned;
   });
   return { scenario: s, procs: procNames, mappings, ops };
+}
+
+/**
+ * mmap `file`: a usable name, on a file kind, no larger than the file its first mmap made
+ * (a mapping beyond EOF would SIGBUS on the kernel).
+ */
+function checkNamedFile(
+  name: string,
+  kind: VmaKind,
+  size: number,
+  where: string,
+  files: Map<string, { size: number; where: string }>,
+): void {
+  if (kind !== "file-private" && kind !== "file-shared") {
+    throw new ScenarioError(
+      `${where}: field "file": only file-private and file-shared mappings map a named file (this one is "${kind}")`,
+    );
+  }
+  if (!FILE_NAME.test(name)) {
+    throw new ScenarioError(
+      `${where}: field "file": ${JSON.stringify(name)} is not a file name (use 1 to 64 letters, digits, "_", "-" or ".", not starting with ".")`,
+    );
+  }
+  const f = files.get(name);
+  if (f === undefined) files.set(name, { size, where });
+  else if (size > f.size) {
+    throw new ScenarioError(
+      `${where}: field "size": ${formatBytes(size)} is larger than file "${name}" (${formatBytes(f.size)}, made by ${f.where})`,
+    );
+  }
 }
 
 /**

@@ -40,6 +40,11 @@ const opSchemas = [
       id: z.string().min(1),
       size: sizeLike,
       kind: z.enum(["anon", "file-private", "file-shared", "shmem"]),
+      /**
+       * A named file (file kinds): every mmap of the same name, from any proc, maps the same file
+       * and finds its page cache; the first one's size is the file's size.
+       */
+      file: z.string().optional(),
       align: sizeLike.optional(),
       locked: z.boolean().optional(),
     })

@@ -413,11 +413,12 @@ export function filemapAsyncReadahead(k: Kernel, file: FileObject, folio: number
  * fput() of every file nothing holds any more, so its inode is evicted: an unnamed shmem file
  * once no VMA maps it (MAP_SHARED | MAP_ANONYMOUS has no fd), a scenario's (unlinked) file once
  * no live process that mapped it, or inherited it by fork, is left (as the kernel probe's runner
- * keeps each file's fd open until its process exits).
+ * keeps each file's fd open until its process exits). A named file (mmap `file`) stays linked:
+ * its page cache stays for the whole scenario.
  */
 export function releaseUnmappedShmem(k: Kernel): void {
   let any = false;
-  for (const f of k.files) if (!f.released) any = true;
+  for (const f of k.files) if (!f.released && f.name === null) any = true;
   if (!any) return;
   const live = new Set<FileObject>();
   for (const mm of k.procs.values()) {
@@ -425,7 +426,7 @@ export function releaseUnmappedShmem(k: Kernel): void {
     if (!mm.exited) for (const m of mm.mappings.values()) if (m.file && !m.file.shmem) live.add(m.file);
   }
   for (const f of k.files) {
-    if (!f.released && !live.has(f)) {
+    if (!f.released && f.name === null && !live.has(f)) {
       shmemTruncate(k, f);
       f.released = true;
     }

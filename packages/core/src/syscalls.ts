@@ -34,12 +34,15 @@ export function doMmap(
   kind: VmaKind,
   alignPages: number,
   locked: boolean,
+  fileName?: string,
 ): Mapping {
   const { start, next } = mmapPlacement(mm.mmapCursor, nrPages, alignPages);
   checkAddressSpace(k, start + nrPages);
   mm.mmapCursor = next;
   // MAP_SHARED | MAP_ANONYMOUS: shmem_zero_setup() gives the VMA an unnamed shmem file.
-  const file = kind === "anon" ? null : k.newFile(nrPages, kind === "shmem");
+  // A named file: open() of the scenario's file by name (the plan checked it is large enough).
+  const file =
+    kind === "anon" ? null : fileName !== undefined ? k.namedFile(fileName, nrPages) : k.newFile(nrPages, kind === "shmem");
   let flags = VM.read | VM.write;
   if (kind === "file-shared" || kind === "shmem") flags |= VM.shared;
   if (locked) flags |= VM.locked;

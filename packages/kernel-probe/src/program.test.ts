@@ -35,6 +35,20 @@ describe("buildProgram (no kernel needed)", () => {
     expect(p.steps[2] && "pages" in p.steps[2] ? p.steps[2].pages : -1).toBe(16);
   });
 
+  it("passes a named file's name to the runner, on mremap's new mapping too", () => {
+    const p = buildProgram(
+      scen([
+        { op: "mmap", id: "f", size: "64K", kind: "file-shared", file: "db.1" },
+        { op: "mmap", id: "g", size: "64K", kind: "file-private", file: "db.1", align: "4K" },
+        { op: "mremap", id: "f", offset: 0, length: "16K", to: "h" },
+      ]),
+    );
+    const lines = p.steps.map((s) => ("line" in s ? s.line : s.kind));
+    expect(lines[0]).toBe(`mmap 0 65536 ${2 << 20} s 0 db.1`);
+    expect(lines[1]).toBe("mmap 1 65536 4096 p 0 db.1");
+    expect(lines[2]).toBe("mremap 0 0 16384 2");
+  });
+
   it("gives forked procs their own id and a copy of the parent's mappings", () => {
     const p = buildProgram(
       scen([

@@ -122,7 +122,7 @@ export function buildProgram(s: Scenario): Program {
           kind: "mmap",
           name: "mmap",
           id: op.id,
-          line: `mmap ${m.slot} ${m.size} ${align} ${k} ${op.locked ? 1 : 0}`,
+          line: `mmap ${m.slot} ${m.size} ${align} ${k} ${op.locked ? 1 : 0}${m.file === undefined ? "" : ` ${m.file}`}`,
           pages: op.locked ? m.size / PAGE : 0,
         };
       }
