@@ -29,7 +29,7 @@ describe("foliolab command line", () => {
     const parsed = JSON.parse(json.stdout.join("")) as {
       workloads: Array<{ id: string; needs: string[]; inDefaultMatrix: boolean }>;
     };
-    expect(parsed.workloads).toHaveLength(19);
+    expect(parsed.workloads).toHaveLength(20);
     for (const w of parsed.workloads) {
       expect(w.inDefaultMatrix).toBe(w.needs.length === 0);
       if (!w.inDefaultMatrix) expect(text).toContain(`needs: ${w.needs.join(", ")}`);

@@ -168,6 +168,8 @@ interface PhaseMeasure {
   observed?: ObservableState;
   /** What the run ended in, in short, when asked for ("digest"). */
   summary?: ObservedSummary;
+  /** Change of the pages in the lru_lazyfree batch (not counted in pglazyfree yet) over the measured stretches. */
+  lazyfreePending: number;
 }
 
 type Counters = ReturnType<typeof snapshotCounters>;
@@ -213,9 +215,11 @@ export function measureOnce(
     failedExpects: [],
     phaseMs: 0,
     totalMs: 0,
+    lazyfreePending: 0,
   };
   const last = new Float64Array(n);
   let before: Counters | null = null;
+  let pendingBefore = 0;
   const exited = new Map();
   const t0 = performance.now();
   let tLast = t0;
@@ -226,9 +230,13 @@ export function measureOnce(
       acc.phaseMs += now - tLast;
       for (let j = 0; j < n; j++) acc.costs[j] = (acc.costs[j] as number) + ((c[j] as number) - (last[j] as number));
       const endOfStretch = i + 1 >= ops || !isMeasured[i + 1];
-      if (endOfStretch) addCounterDelta(acc, before, snapshotCounters(k, exited));
+      if (endOfStretch) {
+        addCounterDelta(acc, before, snapshotCounters(k, exited));
+        acc.lazyfreePending += k.lruLazyfree.pages - pendingBefore;
+      }
     } else if (i + 1 < ops && isMeasured[i + 1]) {
       before = snapshotCounters(k, exited);
+      pendingBefore = k.lruLazyfree.pages;
       if (census && acc.sharing === undefined) acc.sharing = sharingCensus(k);
     }
     last.set(c.subarray(0, n));
@@ -238,7 +246,8 @@ export function measureOnce(
   const { result, kernel } = runScenarioDetailed(g.scenario, { strategy, invariants, onOp });
   acc.totalMs = performance.now() - t0;
   if (observeEnd === "full") acc.observed = observe(kernel);
-  else if (observeEnd === "digest") acc.summary = summarizeKernel(kernel, flattenCounters(acc.vmstat, acc.mthp));
+  else if (observeEnd === "digest")
+    acc.summary = summarizeKernel(kernel, flattenCounters(acc.vmstat, acc.mthp), acc.lazyfreePending);
   acc.meminfo = { ...result.meminfo };
   acc.failedExpects = result.expects.filter((e) => !e.ok).map((e) => `ops[${e.op}]: ${e.message}`);
   return acc;

@@ -16,6 +16,7 @@ const ISSUE_IDS = [
   "vms/anon-cow-seq",
   "mmtests/time-unmap",
   "reclaim/lazyfree-pageout",
+  "reclaim/lazyfree-shared",
   "exit/mixed-orders",
   "file/shared-dirty-munmap",
   "partial/unmap-1-per-folio",

@@ -392,6 +392,27 @@ export const WORKLOADS: readonly Workload[] = [
     },
   }),
   def({
+    id: "reclaim/lazyfree-shared",
+    title: "reclaim of lazyfree folios two processes map, the first page of each unmapped in one",
+    origin:
+      "seed 004, the reclaim-batching debate: per PTE (<= 6.14), Barry Song's v4 all-or-nothing (can_batch_unmap_folio_ptes()) and the merged partial batching (folio_unmap_pte_batch(), 6.15+); run folio-batch with each: -s folio-batch,folio-batch#folioBatchReclaimNone,folio-batch#folioBatchReclaimAllOrNothing",
+    description:
+      "populate, MADV_FREE all of it, fork; the child unmaps the first page of every folio (every 16K for 4K folios); the reclaim that discards the lazyfree folios from both processes is measured (the same outcome under each batching, at different cost)",
+    defaultSize: 64 * MIB,
+    minSize: 4 * MIB,
+    generate(o) {
+      const folio = folioSpec(o.folio);
+      const chunk = Math.max(folio.bytes, 16 << 10);
+      const b = newBuilder(this, o);
+      anonRegion(b, o);
+      b.op({ op: "madvise", id: "a", advice: "free" });
+      b.op({ op: "fork", as: "child" });
+      b.op({ op: "munmap", proc: "child", id: "a", offset: 0, length: PAGE, stride: chunk });
+      b.op({ op: "reclaim" }, true);
+      return b.done();
+    },
+  }),
+  def({
     id: "exit/mixed-orders",
     title: "many short processes with mixed folio sizes exit",
     origin: "a kernel-compile stand-in (Ryan Roberts' kernbench macro benchmark, simplified)",

@@ -258,14 +258,18 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
     return false;
   }
   const nr = 1 << order;
-  const restore: Array<{ vma: Vma; vpn: number; pfn: number; flags: number }> = [];
+  // Each page's migration entry: where it goes back, its PTE bits, and whether it is exclusive.
+  const restore: Array<{ vma: Vma; vpn: number; pfn: number; flags: number; exclusive: boolean }> = [];
   for (const { vma, headVpn } of rmapWalk(k, folio)) {
     const pgt = vma.mm.pgtables;
     const idx = pmdIndex(headVpn);
     const huge = pgt.hugePmd.get(idx);
     if (huge !== undefined && ptePfn(huge) === folio) {
       // __split_huge_pmd_locked(freeze): the PMD goes as one, no partial mapping is seen; a
-      // dirty PMD marks the folio dirty.
+      // dirty PMD marks the folio dirty. An exclusive PMD (PageAnonExclusive on the head) gives
+      // every page a writable or readable-exclusive migration entry (folio_try_share_anon_rmap_pmd()
+      // clears the head's bit), so remove_migration_pte() maps each page back exclusive.
+      const exclusive = ((m.flags[folio] as number) & PG.anonExclusive) !== 0;
       pgt.hugePmd.delete(idx);
       if ((huge & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
       k.costs[Ev.ptLock]++;
@@ -273,7 +277,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       k.stats.countVm(VMSTAT.thpSplitPmd);
       folioRemoveRmapPmd(k, folio, vma);
       folioRefSubAndTest(k, folio, 1);
-      for (let i = 0; i < nr; i++) restore.push({ vma, vpn: headVpn + i, pfn: folio + i, flags: huge & PTE_FLAG_MASK });
+      for (let i = 0; i < nr; i++)
+        restore.push({ vma, vpn: headVpn + i, pfn: folio + i, flags: huge & PTE_FLAG_MASK, exclusive });
       continue;
     }
     for (let i = 0; i < nr; i++) {
@@ -292,7 +297,9 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
       folioRemoveRmapPtes(k, folio, folio + i, 1, vma);
       folioRefSubAndTest(k, folio, 1);
-      restore.push({ vma, vpn, pfn: folio + i, flags: pte & PTE_FLAG_MASK });
+      // try_to_migrate_one(): an exclusive page gets an exclusive migration entry.
+      const exclusive = ((m.flags[folio + i] as number) & PG.anonExclusive) !== 0;
+      restore.push({ vma, vpn, pfn: folio + i, flags: pte & PTE_FLAG_MASK, exclusive });
     }
   }
   folioUnqueueDeferredSplit(k, folio);
@@ -308,7 +315,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   for (let i = 0; i < nr; i++) {
     const p = folio + i;
     m.order[p] = 0;
-    m.flags[p] = inherit | ((m.flags[p] as number) & PG.anonExclusive);
+    m.flags[p] = inherit; // PageAnonExclusive travels in the migration entries (restore)
     m.mapcount[p] = -1;
     m.refcount[p] = 0;
     folioSetMapping(m, p, mapping);
@@ -326,7 +333,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       r.vma.mm.rss[MM_ANONPAGES] = (r.vma.mm.rss[MM_ANONPAGES] as number) - 1;
     } else {
       folioRefAdd(k, r.pfn, 1);
-      folioAddAnonRmapPtes(k, r.pfn, r.pfn, 1, r.vma, ((m.flags[r.pfn] as number) & PG.anonExclusive) !== 0);
+      folioAddAnonRmapPtes(k, r.pfn, r.pfn, 1, r.vma, r.exclusive); // remove_migration_pte(): RMAP_EXCLUSIVE
       ptes[pteIndex(r.vpn)] = mkPte(r.pfn, r.flags);
     }
     k.costs[Ev.pteSet]++;

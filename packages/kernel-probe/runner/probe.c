@@ -878,6 +878,16 @@ static void worker(int id) {
       do_fork(op, a, n);
     else if (!strcmp(cmd, "exit")) {
       status_line(op);
+      /* Release the pins now: a ring closed by the exit is torn down by io_uring's exit work
+       * later, so its pinned pages (and the folios only they keep) would outlive the process
+       * for a while and the counters read after the exit would depend on when it ran. The model
+       * drops a process's pins with it. */
+      for (int k = 0; k < MAXPIN; k++)
+        if (pins[k].used) {
+          syscall(SYS_io_uring_register, pins[k].ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
+          close(pins[k].ring);
+          pins[k].used = 0;
+        }
       uint64_t t0[2] = {op_ns(), now_ns()};
       w = write(tpipe[1], t0, sizeof t0);
       _exit(0);

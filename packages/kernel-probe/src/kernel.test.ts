@@ -282,6 +282,26 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect((r.mappings.main?.b?.address ?? 1) % (2 << 20)).toBe(0);
   });
 
+  it("releases a process's pins at its exit, so the folios only they kept are gone when counters are read", async () => {
+    // Found by the fuzzer (seed 1318000269): io_uring's exit work unpinned them only later.
+    const r = await runOnKernel({
+      name: "pin exit",
+      config: only("16K"),
+      ops: [
+        { op: "mmap", id: "a", size: "128K", kind: "anon" },
+        HUGE,
+        { op: "write", id: "a", offset: "64K", length: "64K" },
+        { op: "fork", as: "c" },
+        { op: "pin", proc: "c", id: "a", length: "64K" },
+        { op: "expect", counters: { mthp: { "hugepages-16kB": { nr_anon: 8 } } } },
+        { op: "exit", proc: "c" },
+        { op: "expect", counters: { mthp: { "hugepages-16kB": { nr_anon: 4 } } } },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.expects.map((e) => e.ok)).toEqual([true, true]);
+  });
+
   it("keeps a moved range's offset inside its PMD, as the model places it (mremapPlacement)", async () => {
     const r = await runOnKernel({
       name: "mremap offset",

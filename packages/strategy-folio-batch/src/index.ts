@@ -61,3 +61,15 @@ export function folioBatchWith(o: { reclaimBatching: ReclaimBatching }): ZapStra
     reclaimUnmapBatch: reclaimUnmapBatchOf(o.reclaimBatching),
   };
 }
+
+/**
+ * folio-batch with reclaim batching "none" (per PTE, as <= 6.14), for the bench side by side
+ * with the merged one: `foliolab bench -s folio-batch,folio-batch#folioBatchReclaimNone`.
+ */
+export const folioBatchReclaimNone: ZapStrategy = folioBatchWith({ reclaimBatching: "none" });
+
+/**
+ * folio-batch with Barry Song's v4 reclaim batching ("all-or-nothing": the whole folio or one
+ * PTE): `foliolab bench -s folio-batch#folioBatchReclaimAllOrNothing`.
+ */
+export const folioBatchReclaimAllOrNothing: ZapStrategy = folioBatchWith({ reclaimBatching: "all-or-nothing" });
