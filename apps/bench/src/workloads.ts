@@ -161,6 +161,9 @@ function fileRegion(b: Builder, o: GenerateOptions, kind: "file-shared" | "file-
   const folio = folioSpec(o.folio);
   b.op({ op: "mmap", id: "f", size: o.size, kind });
   if (folio.order === 9) b.op({ op: "madvise", id: "f", advice: "hugepage" });
+  // 4K: MADV_RANDOM, so no readahead ramps the page cache's folio order up (6.18 reads a
+  // sequential stream into 16K..2M folios without any madvise).
+  else b.op({ op: "madvise", id: "f", advice: "random" });
   if (folio.order === 9 && !folio.pmd) {
     for (let off = 0; off < o.size; off += 2 * MIB) b.op({ op: "mprotect", id: "f", offset: off, length: PAGE, prot: "none" });
     b.op({
@@ -436,7 +439,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "munmap() of dirty shared file pages",
     origin: "will-it-scale page_fault3 / tlb_flush3 style MAP_SHARED file memory",
     description:
-      "write every page of a shared file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
+      "write every page of a shared file mapping (4K page cache with MADV_RANDOM, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
     defaultSize: 256 * MIB,
     minSize: 4 * MIB,
     fixedFolios: FILE_FOLIOS,
@@ -453,7 +456,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "exit of a process with a large read-only file mapping",
     origin: "a database file or a big shared library mapped read-only (MAP_PRIVATE) and read through, then the process exits",
     description:
-      "read every page of a private file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure exit(): clean file pages, no delayed rmap; the file's cache goes with its last holder",
+      "read every page of a private file mapping (4K page cache with MADV_RANDOM, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure exit(): clean file pages, no delayed rmap; the file's cache goes with its last holder",
     defaultSize: 256 * MIB,
     minSize: 4 * MIB,
     fixedFolios: FILE_FOLIOS,
