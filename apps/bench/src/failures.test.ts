@@ -86,6 +86,33 @@ describe("broken custom strategies", () => {
     expect(res.summary.ok).toBe(2);
   });
 
+  it("a bug of the model inside a strategy's hook is an internal error, not the strategy's failure (exit 1)", async () => {
+    const out = tempDir();
+    const io = captureIo();
+    const args = ["bench", "-s", `per-page,${join(FIXTURES, "core-bug.mjs")}`, "-w", "pmfb/munmap", "--size", "8M", "-f", "4K"];
+    const code = await main([...args, "--samples", "1", "-j", "1", "-o", out], io);
+    expect(code).toBe(1);
+    const res = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
+    const run = res.runs.find((r) => r.strategy === "core-bug-victim");
+    expect(run?.status).toBe("failed");
+    expect(run?.error?.kind).toBe("InternalError");
+    expect(run?.error?.message).toMatch(/^internal error in @foliolab\/core during ops\[\d+\] \(munmap\).*TypeError/);
+    expect(run?.error?.stack).toMatch(/packages\/core\/(src|dist)\//);
+    const text = io.text();
+    expect(text).toMatch(
+      /internal error in the model \(a bug of @foliolab\/core, not the strategy's\): 1 run, under "core-bug-victim"/,
+    );
+    expect(text).not.toMatch(/strategy "core-bug-victim": .*failed with/);
+    expect(text).not.toMatch(/strategy "core-bug-victim" threw/);
+    expect(text).toContain("INTERNAL ERROR");
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain("INTERNAL ERROR");
+
+    const one = captureIo();
+    expect(await main(["run", "pmfb/munmap", "--size", "4M", "-s", join(FIXTURES, "core-bug.mjs")], one)).toBe(1);
+    expect(one.text()).toMatch(/internal error in @foliolab\/core during ops\[\d+\] \(munmap\)/);
+    expect(one.text()).not.toMatch(/strategy "core-bug-victim": InternalError/);
+  });
+
   it("a run of one scenario names the strategy that broke it and exits 1", async () => {
     const io = captureIo();
     const code = await main(["run", "pmfb/munmap", "--size", "4M", "-s", join(FIXTURES, "breaks-invariant.mjs")], io);

@@ -3,9 +3,9 @@
  * the matrix is generated exactly as for the model and run on this machine's kernel by
  * @foliolab/kernel-probe, one run after another after the model's matrix (so the workers'
  * load does not disturb the kernel's timings). The measured time is the wall time of the
- * workload's measured ops (the probe's per-op timings: the proc's CPU time for ops inside a proc,
- * so a loaded machine does not inflate them; exits on the wall clock), per 4K page of the
- * region, the unit of the model's modelled time.
+ * workload's measured ops (the probe's per-op timings on the proc's CPU clock, exits included,
+ * so a loaded machine does not inflate them), per 4K page of the region, the unit of the model's
+ * modelled time.
  */
 
 import { type KernelAvailability, type KernelResult, runOnKernel } from "@foliolab/kernel-probe";
@@ -92,14 +92,16 @@ export function kernelRecord(c: KernelCell, measured: readonly number[], r: Kern
   rec.measuredNs = { samples, median: med, min, max, spread: med > 0 ? (max - min) / med : 0 };
   rec.nsPerPage = med / pages;
   rec.ops = timed.map((t) => ({ op: t.op, name: t.name, median: t.median, nsPerPage: t.nsPerPage ?? null }));
+  const wall = timed.filter((t) => t.clock === "wall" && r.clock === "cpu").map((t) => t.op);
+  if (wall.length > 0) rec.wallTimedOps = wall;
   return rec;
 }
 
 export interface KernelColumnOptions {
   repeat: number;
   /**
-   * Clock of the kernel timings (default "cpu": the proc's thread CPU time, so other jobs on a
-   * shared machine do not inflate them; exits are timed on the wall clock either way).
+   * Clock of the kernel timings (default "cpu": the proc's thread CPU time, an exit's up to the end
+   * of the exited proc, so other jobs on a shared machine do not inflate them).
    */
   clock?: "wall" | "cpu";
   signal?: AbortSignal;

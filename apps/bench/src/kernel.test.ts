@@ -39,6 +39,7 @@ function cannedKernel(model: ScenarioResult, over: Partial<KernelResult> = {}): 
         name: "mmap",
         proc: "main",
         samples: [5000],
+        clock: "wall",
         median: 5000,
         min: 5000,
         max: 5000,
@@ -52,6 +53,7 @@ function cannedKernel(model: ScenarioResult, over: Partial<KernelResult> = {}): 
         name: "munmap",
         proc: "main",
         samples: [640000, 700000, 660000],
+        clock: "wall",
         median: 660000,
         min: 640000,
         max: 700000,
@@ -197,6 +199,12 @@ describe("bench --kernel column (canned results)", () => {
     expect(rec.status).toBe("ok");
     expect(rec.measuredNs).toMatchObject({ samples: [640000, 700000, 660000], median: 660000 });
     expect(rec.nsPerPage).toBeCloseTo(660000 / 2048);
+    expect(rec.wallTimedOps).toBeUndefined();
+    // on the CPU clock, an op the runner had to time on the wall clock (an exit) is named
+    const cpu = { ...k, clock: "cpu" as const, timings: k.timings.map((t) => ({ ...t, clock: "cpu" as const })) };
+    expect(kernelRecord(cell, [3], cpu).wallTimedOps).toBeUndefined();
+    const fellBack = { ...cpu, timings: cpu.timings.map((t) => (t.op === 3 ? { ...t, clock: "wall" as const } : t)) };
+    expect(kernelRecord(cell, [3], fellBack).wallTimedOps).toEqual([3]);
     expect(kernelRecord(cell, [3], { ...k, errors: [{ op: 3, message: "EINVAL" }] }).status).toBe("failed");
     const noKnob = kernelRecord(cell, [3], {
       ...k,

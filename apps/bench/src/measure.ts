@@ -9,6 +9,7 @@
 
 import {
   COST_EVENT_KEYS,
+  InternalError,
   InvariantViolation,
   type Kernel,
   type ObservableState,
@@ -64,6 +65,7 @@ export interface CellError {
     | "ScenarioError"
     | "InvariantViolation"
     | "StrategyError"
+    | "InternalError"
     | "LoadError"
     | "Nondeterministic"
     | "StateMismatch"
@@ -75,7 +77,10 @@ export interface CellError {
   phase: "load" | "check" | "count" | "timed" | "verify";
   message: string;
   invariant?: string;
-  /** The strategy author's own stack (the `cause` of a StrategyError), when their code threw. */
+  /**
+   * The strategy author's own stack (the `cause` of a StrategyError), when their code threw; for
+   * an InternalError (a bug of the model, not the strategy's), core's stack.
+   */
   stack?: string;
 }
 
@@ -248,6 +253,12 @@ export function authorStack(e: unknown): string | undefined {
 
 export function classify(e: unknown, phase: CellError["phase"]): CellError {
   if (e instanceof StrategyTimeout) return { kind: "Timeout", phase, message: e.message };
+  if (e instanceof InternalError || (e as Error)?.name === "InternalError") {
+    const stack = (e as Error).stack;
+    return stack
+      ? { kind: "InternalError", phase, message: (e as Error).message, stack }
+      : { kind: "InternalError", phase, message: (e as Error).message };
+  }
   if (e instanceof InvariantViolation) {
     return { kind: "InvariantViolation", phase, message: e.message, invariant: e.violation.invariant };
   }

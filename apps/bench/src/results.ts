@@ -92,10 +92,15 @@ export interface KernelRunRecord {
   reason?: string;
   /** Indices of the measured ops (the same as the model's). */
   measuredOps: number[];
-  /** Median over repetitions of the measured ops' summed wall time, divided by `pages` (region size / 4K). */
+  /** Median over repetitions of the measured ops' summed time (on the section's clock), divided by `pages` (region size / 4K). */
   nsPerPage?: number;
-  /** Summed wall time of the measured ops, ns: one sample per repetition. */
+  /** Summed time of the measured ops, ns: one sample per repetition. */
   measuredNs?: { samples: number[]; median: number; min: number; max: number; spread: number };
+  /**
+   * Measured ops timed on the wall clock although the column's clock is "cpu": exits whose CPU time
+   * the runner could not read (absent: none).
+   */
+  wallTimedOps?: number[];
   /** Per measured op: median ns and ns per page of the pages the op covers. */
   ops?: Array<{ op: number; name: string; median: number; nsPerPage: number | null }>;
   /** Non-zero machine-wide counter deltas over the whole scenario (first repetition). */
@@ -117,7 +122,10 @@ export interface KernelSection {
   limits: string[];
   /** Repetitions per workload x folio size. */
   repeat: number;
-  /** Clock of the timings: "cpu" (thread CPU time of the proc; exits on the wall clock) or "wall". Absent: wall (older files). */
+  /**
+   * Clock of the timings: "cpu" (the proc's CPU time; an exit's from just before _exit() to the end of the
+   * exited proc, read from its zombie's schedstat) or "wall". Absent: wall (older files).
+   */
   clock?: "wall" | "cpu";
   runs: KernelRunRecord[];
 }

@@ -1,9 +1,10 @@
 /** Helpers shared by the tests: an in-process Io that captures output. */
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
 import type { Io } from "./cli/io.js";
 
 export const FIXTURES = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
@@ -33,6 +34,16 @@ export function captureIo(over: Partial<Io> = {}): CapturedIo {
   };
 }
 
+const made: string[] = [];
+// The test file's temp dirs go when its tests are done (FOLIOLAB_KEEP_TMP=1 keeps them to look at).
+afterAll(() => {
+  if (process.env.FOLIOLAB_KEEP_TMP === "1") return;
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed after the test file's last test. */
 export function tempDir(prefix = "foliolab-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }

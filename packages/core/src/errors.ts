@@ -58,6 +58,48 @@ export class InternalError extends Error {
   }
 }
 
+/**
+ * The folder of the @foliolab/core package (src/ runs under its own tests, dist/ when built,
+ * src/ again through dist's source maps): a frame in it is core's own code.
+ */
+const CORE_ROOT = ((): string => {
+  try {
+    return filePath(new URL("..", import.meta.url).href);
+  } catch {
+    return "";
+  }
+})();
+
+function filePath(location: string): string {
+  const path = location.startsWith("file://") ? location.slice("file://".length) : location;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** A stack frame's location: "    at fn (file:///x.js:1:2)" or "    at /x.js:1:2". */
+const FRAME = /^\s+at (?:.*? \()?(.+?):\d+:\d+\)?$/;
+
+/**
+ * True when `e` was thrown by core's own code: the top frame of its stack that names a file (not
+ * a builtin, not node's internals) lies in the @foliolab/core package and is not one of its
+ * tests. A strategy's own error, or an error without a stack, is not core's.
+ */
+export function thrownByCore(e: unknown): boolean {
+  // Not `instanceof Error`: an error of another realm (node:vm) has a stack too.
+  const stack = typeof e === "object" && e !== null ? (e as { stack?: unknown }).stack : undefined;
+  if (typeof stack !== "string" || CORE_ROOT === "") return false;
+  for (const line of stack.split("\n").slice(1)) {
+    const m = FRAME.exec(line);
+    if (!m?.[1] || m[1].startsWith("node:")) continue;
+    const file = filePath(m[1]);
+    return file.startsWith(CORE_ROOT) && !/\.test\.[cm]?[jt]s$/.test(file);
+  }
+  return false;
+}
+
 /** Errors of the domain: what a scenario, an invariant or a strategy did, never a core bug. */
 export function isDomainError(e: unknown): e is ScenarioError | InvariantViolation | StrategyError {
   return e instanceof ScenarioError || e instanceof InvariantViolation || e instanceof StrategyError;

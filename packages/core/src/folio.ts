@@ -172,7 +172,8 @@ export function folioGet(k: Kernel, folio: number): void {
 /**
  * folio_ref_sub_and_test(): drop nr references; true when the count reached zero. The
  * caller frees. With the checker on, the count may never fall below the mapcount: that is
- * David Hildenbrand's rule (unmap: mapcount first, then refcount) that seed 000's v3 broke.
+ * David Hildenbrand's rule (unmap: mapcount first, then refcount) that Ryan Roberts' batch-zap v3
+ * (July 2023) broke on s390 (review of v4 3/3, 3 Aug 2023).
  */
 export function folioRefSubAndTest(k: Kernel, folio: number, nr: number): boolean {
   if (k.invariants) checkAllocated(k, folio, "dropping a reference");

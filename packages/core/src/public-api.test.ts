@@ -142,6 +142,7 @@ const STRATEGY_SURFACE = [
   "PTE",
   "PTRS_PER_PTE",
   "RECLAIM_BATCHING",
+  "ZAP_PTE_STEPS_V65",
   "ZapContext",
   "clearFullPtes",
   "deferredSplitFolio",
@@ -199,6 +200,7 @@ const STRATEGY_SURFACE = [
   "vmNormalPage",
   "zapPresentFolioPtesV69",
   "zapPresentPteV65",
+  "zapPresentPteV65With",
   "zapPresentPtesV69",
 ];
 

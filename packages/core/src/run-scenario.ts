@@ -17,13 +17,11 @@ import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, 
 import { PTE, ptePfn } from "./page-table.js";
 import { type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import {
-  MEMINFO_NAMES,
   type MeminfoName,
   MODEL_LIMITS,
   type PlannedMapping,
   type PlannedOp,
   type PlannedRange,
-  PROC_STATUS_NAMES,
   planScenario,
 } from "./scenario-plan.js";
 import { MTHP_STAT_NAMES, VMSTAT, VMSTAT_NAMES } from "./stats.js";
@@ -345,9 +343,10 @@ export function runScenarioDetailed(spec: unknown, options: RunOptions): { resul
       // An expect's load takes the read-fault paths `read` ops are audited on.
       if (k.invariants && op.op !== "expect") auditInvariants(k);
     } catch (e) {
-      // A strategy's own hooks report what they throw as StrategyError (strategyHooks());
-      // anything else that is not of the domain is core's bug, reported as core's.
-      if (isDomainError(e)) throw e;
+      // A strategy's own hooks report what they throw as StrategyError, or as InternalError
+      // when core's code threw inside them (strategyHooks()); anything else that is not of the
+      // domain is core's bug, reported as core's.
+      if (isDomainError(e) || e instanceof InternalError) throw e;
       throw new InternalError(k.currentOp, e);
     }
     options.onOp?.(k, op, i);

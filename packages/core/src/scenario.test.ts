@@ -1,8 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { InternalError, ScenarioError, StrategyError } from "./errors.js";
+import { InternalError, ScenarioError, StrategyError, thrownByCore } from "./errors.js";
+import { folioNrPages, pageFolio } from "./folio.js";
+import { ptePfn } from "./page-table.js";
 import { runScenario, runScenarioDetailed } from "./run-scenario.js";
 import { planScenario } from "./scenario-plan.js";
 import { reference } from "./testing/per-pte.js";
+import type { ZapContext } from "./zap.js";
+import { zapPresentPteV65 } from "./zap-v65.js";
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected it to throw");
+}
 
 function error(spec: unknown): string {
   try {
@@ -201,7 +214,67 @@ describe("a strategy that throws", () => {
   });
 });
 
+describe("a strategy's own TypeError", () => {
+  it("is the strategy's: StrategyError naming it, the author's TypeError as cause", () => {
+    const typo = {
+      ...reference,
+      name: "typo",
+      zapPresentPtes: (z: ZapContext) => (z as unknown as { notThere: { index: number } }).notThere.index,
+    };
+    const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
+    const caught = thrown(() => runScenario(spec, { strategy: typo }));
+    expect(caught).toBeInstanceOf(StrategyError);
+    expect((caught as Error).message).toMatch(
+      /^strategy "typo": ops\[2\] \(munmap\) failed: Cannot read properties of undefined/,
+    );
+    expect((caught as Error).cause).toBeInstanceOf(TypeError);
+    expect(((caught as Error).cause as Error).stack).toContain("scenario.test.ts");
+  });
+});
+
 describe("a bug of core's own code", () => {
+  it("inside a core primitive a strategy's hook called is InternalError, not the strategy's", () => {
+    // The hook is correct; core's state is broken between ops, so the core primitive it calls
+    // (folio_nr_pages()) throws a TypeError from core's own file.
+    const calls = {
+      ...reference,
+      name: "calls-core",
+      zapPresentPtes: (z: ZapContext) => folioNrPages(z.k, pageFolio(z.k, ptePfn(z.ptent))) && zapPresentPteV65(z),
+    };
+    const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
+    const caught = thrown(() =>
+      runScenarioDetailed(spec, {
+        strategy: calls,
+        onOp: (k, _op, i) => {
+          if (i === 1) (k.mem as unknown as { order: unknown }).order = undefined;
+        },
+      }),
+    );
+    expect(caught).toBeInstanceOf(InternalError);
+    expect(caught).not.toBeInstanceOf(StrategyError);
+    const err = caught as Error;
+    expect(err.message).toMatch(/^internal error in @foliolab\/core during ops\[2\] \(munmap\) .*TypeError/);
+    expect(err.message).not.toContain("calls-core");
+    expect(err.cause).toBeInstanceOf(TypeError);
+    // Thrown in core's own file (the folio lookup), called from the hook: the hook's boundary
+    // did not hide where it came from.
+    const frames = (err.cause as Error).stack?.split("\n") ?? [];
+    expect(frames[1]).toMatch(/core\/src\/(mem-map|folio)\.ts:\d+:\d+/);
+    expect(frames.slice(2, 5).join("\n")).toMatch(/scenario\.test\.ts:\d+:\d+/);
+    expect(err.stack).toMatch(/^InternalError: internal error/);
+  });
+
+  it("thrownByCore() decides by the top frame that names a file", () => {
+    const at = (file: string) =>
+      Object.assign(new TypeError("x"), { stack: `TypeError: x\n    at Array.map (<anonymous>)\n    at f (${file}:1:2)` });
+    expect(thrownByCore(at(new URL("./zap.ts", import.meta.url).href))).toBe(true);
+    expect(thrownByCore(at(new URL("../dist/index.js", import.meta.url).pathname))).toBe(true);
+    expect(thrownByCore(at(new URL("./zap.test.ts", import.meta.url).href))).toBe(false);
+    expect(thrownByCore(at("/home/me/mine.js"))).toBe(false);
+    expect(thrownByCore(Object.assign(new TypeError("no frames"), { stack: "TypeError: no frames" }))).toBe(false);
+    expect(thrownByCore("a string")).toBe(false);
+  });
+
   it("comes back as InternalError with the original stack, never blamed on the strategy", () => {
     const spec = { name: "x", ops: [mm, { op: "write", id: "a" }, { op: "munmap", id: "a" }] };
     let caught: unknown;

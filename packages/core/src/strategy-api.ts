@@ -69,7 +69,14 @@ export {
   ZapContext,
 } from "./zap.js";
 // The kernel's building blocks, by the version whose code they are.
-export { freePagesAndSwapCacheV65, tlbFlushRmapBatchV65, zapPresentPteV65 } from "./zap-v65.js";
+export {
+  freePagesAndSwapCacheV65,
+  tlbFlushRmapBatchV65,
+  ZAP_PTE_STEPS_V65,
+  type ZapPteStepsV65,
+  zapPresentPteV65,
+  zapPresentPteV65With,
+} from "./zap-v65.js";
 export {
   freePagesAndSwapCacheV69,
   freePagesAndSwapCacheV618,

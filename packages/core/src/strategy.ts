@@ -8,7 +8,7 @@
  * gathered pages are released after the TLB flush.
  */
 
-import { isDomainError, StrategyError } from "./errors.js";
+import { InternalError, isDomainError, StrategyError, thrownByCore } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 import type { Vma } from "./mm.js";
 import type { GatherGeometry, MmuGather } from "./mmu-gather.js";
@@ -26,7 +26,7 @@ export interface ReclaimUnmapContext {
   /** Head pfn of the folio being unmapped, and the page this PTE maps. */
   folio: number;
   pfn: number;
-  /** anon && !swapbacked: the MADV_FREE case the batching discussion of seed 004 is about. */
+  /** anon && !swapbacked: the MADV_FREE case of Barry Song's "mm: Support batched unmap for lazyfree large folios during reclamation" (v4, June 2025). */
   lazyfree: boolean;
 }
 
@@ -96,12 +96,14 @@ export interface StrategyHooks {
 
 /**
  * What a strategy's own hook threw, as the error to report: errors of the domain (an invariant
- * its calls broke, a scenario limit) as they are, anything else as the strategy's StrategyError
- * with the author's error as `cause`. (A core primitive that fails inside the hook is blamed on
- * the hook too: the hook's boundary is all core can see.)
+ * its calls broke, a scenario limit) as they are; what core's own code threw (a primitive the
+ * hook called, e.g. a TypeError in core's dist) as core's InternalError, with its stack; anything
+ * else as the strategy's StrategyError with the author's error as `cause`. Decided by where the
+ * error was thrown (thrownByCore()), so the hot path pays nothing.
  */
 function hookError(s: ZapStrategy, k: Kernel, e: unknown): unknown {
-  if (isDomainError(e)) return e;
+  if (isDomainError(e) || e instanceof InternalError) return e;
+  if (thrownByCore(e)) return new InternalError(k.currentOp, e);
   return new StrategyError(s.name, `${k.currentOp} failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }
 

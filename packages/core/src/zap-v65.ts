@@ -1,6 +1,6 @@
 /**
  * The Linux v6.5 teardown pieces more than one strategy builds on (the per-page reference, and
- * the 2023 patches that started from it): the present-PTE body of zap_pte_range(),
+ * the 2023 patches that started from it): the present-PTE body of zap_pte_range() as its steps,
  * tlb_flush_rmap_batch() for delayed rmaps, and free_pages_and_swap_cache() with s390's
  * immediate free.
  */
@@ -16,36 +16,90 @@ import { folioMarkAccessed, folioMarkDirty, mmCounter, ptepGetAndClearFull, vmNo
 export const FREE_CHUNK = 512;
 
 /**
+ * The steps of zap_pte_range()'s present-PTE body (v6.5, mm/memory.c), one per kernel call it
+ * makes, so that a strategy changing one of them reuses the others: zapPresentPteV65With().
+ * `folio` is the folio of the PTE's page `pfn`.
+ */
+export interface ZapPteStepsV65<S = unknown> {
+  /** ptep_get_and_clear_full() and tlb_remove_tlb_entry() of the PTE at z.index; returns the PTE as it was. */
+  getAndClear(z: ZapContext<S>): number;
+  /** set_page_dirty(): a file page whose PTE was dirty. */
+  setPageDirty(z: ZapContext<S>, folio: number): void;
+  /** tlb_delay_rmap() for that dirty file page: true (and force_flush) when its rmap waits for the TLB flush. */
+  delayRmap(z: ZapContext<S>): boolean;
+  /** rss[mm_counter(page)]--. */
+  rss(z: ZapContext<S>, folio: number): void;
+  /** page_remove_rmap(page, vma, false), for a page whose rmap is not delayed. */
+  removeRmap(z: ZapContext<S>, folio: number, pfn: number): void;
+  /** __tlb_remove_page(tlb, page, delay_rmap): gather the page; a full gather sets force_flush and breaks the loop. */
+  removePage(z: ZapContext<S>, pfn: number, delayRmap: boolean): void;
+}
+
+/** The v6.5 kernel's steps, as zapPresentPteV65() runs them. */
+export const ZAP_PTE_STEPS_V65: Readonly<ZapPteStepsV65> = Object.freeze({
+  getAndClear(z: ZapContext): number {
+    const ptent = ptepGetAndClearFull(z, z.index);
+    tlbRemoveTlbEntry(z.tlb, z.vpn(z.index));
+    return ptent;
+  },
+  setPageDirty(z: ZapContext, folio: number): void {
+    folioMarkDirty(z.k, folio);
+  },
+  delayRmap(z: ZapContext): boolean {
+    if (!tlbDelayRmap(z.tlb)) return false;
+    z.forceFlush = true;
+    return true;
+  },
+  rss(z: ZapContext, folio: number): void {
+    z.addRss(mmCounter(z.k, folio), -1);
+  },
+  removeRmap(z: ZapContext, folio: number, pfn: number): void {
+    folioRemoveRmapPtes(z.k, folio, pfn, 1, z.vma); // page_remove_rmap(page, vma, false)
+  },
+  removePage(z: ZapContext, pfn: number, delayRmap: boolean): void {
+    if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
+      z.forceFlush = true;
+      z.forceBreak = true;
+    }
+  },
+});
+
+/** The present-PTE body over `s`: the one copy of v6.5's order of steps. */
+function zapPresentPteSteps<S>(z: ZapContext<S>, s: ZapPteStepsV65<S>): number {
+  const pfn = vmNormalPage(z, z.ptent);
+  const ptent = s.getAndClear(z);
+  if (pfn < 0) return 1;
+  const folio = pageFolio(z.k, pfn);
+  let delayRmap = false;
+  if (!folioTestAnon(z.k, folio)) {
+    if (pteDirty(ptent)) {
+      s.setPageDirty(z, folio);
+      delayRmap = s.delayRmap(z);
+    }
+    if (pteYoung(ptent)) folioMarkAccessed(z.k, folio);
+  }
+  s.rss(z, folio);
+  if (!delayRmap) s.removeRmap(z, folio, pfn);
+  s.removePage(z, pfn, delayRmap);
+  return 1;
+}
+
+/**
  * zap_pte_range() (v6.5, mm/memory.c) for the one present PTE at z.index: clear it,
  * tlb_remove_tlb_entry(), for file pages set_page_dirty() with the delayed rmap of a dirty page
  * (6.2) and mark_page_accessed(), rss, page_remove_rmap(), __tlb_remove_page(). Returns 1.
  */
 export function zapPresentPteV65(z: ZapContext): number {
-  const k = z.k;
-  const i = z.index;
-  const pfn = vmNormalPage(z, z.ptent);
-  const ptent = ptepGetAndClearFull(z, i);
-  tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-  if (pfn < 0) return 1;
-  const folio = pageFolio(k, pfn);
-  let delayRmap = false;
-  if (!folioTestAnon(k, folio)) {
-    if (pteDirty(ptent)) {
-      folioMarkDirty(k, folio);
-      if (tlbDelayRmap(z.tlb)) {
-        delayRmap = true;
-        z.forceFlush = true;
-      }
-    }
-    if (pteYoung(ptent)) folioMarkAccessed(k, folio);
-  }
-  z.addRss(mmCounter(k, folio), -1);
-  if (!delayRmap) folioRemoveRmapPtes(k, folio, pfn, 1, z.vma); // page_remove_rmap(page, vma, false)
-  if (tlbRemovePage(z.tlb, pfn, delayRmap)) {
-    z.forceFlush = true;
-    z.forceBreak = true;
-  }
-  return 1;
+  return zapPresentPteSteps(z, ZAP_PTE_STEPS_V65);
+}
+
+/**
+ * zapPresentPteV65() with the steps in `replace` instead of the kernel's (ZAP_PTE_STEPS_V65):
+ * a patch that changes one step of the v6.5 body, or a deliberately broken one, keeps the rest.
+ */
+export function zapPresentPteV65With<S = unknown>(replace: Partial<ZapPteStepsV65<S>>): (z: ZapContext<S>) => number {
+  const steps: ZapPteStepsV65<S> = { ...ZAP_PTE_STEPS_V65, ...replace };
+  return (z: ZapContext<S>): number => zapPresentPteSteps(z, steps);
 }
 
 /**

@@ -151,7 +151,8 @@ export function folioPteBatchFlags(k: Kernel, ptes: PteTable, folio: number, i: 
 }
 
 /**
- * How reclaim batches a lazyfree folio's PTEs (the seed 004 debate), for strategies that batch:
+ * How reclaim batches a lazyfree folio's PTEs (the review of Barry Song's "mm: Support batched unmap for lazyfree large folios during
+ * reclamation" v4 3/4, June 2025), for strategies that batch:
  * - "none": one PTE at a time (<= 6.14);
  * - "all-or-nothing": Barry Song's v4 can_batch_unmap_folio_ptes() (Jan 2025): the whole folio
  *   in one batch when its PTEs from the head page on map it whole (dirty and soft-dirty

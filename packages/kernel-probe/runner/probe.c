@@ -100,6 +100,7 @@ struct pm_scan_arg {
 #define MAXPIN 64
 #define MAXKNOB 24
 #define PG 4096UL
+#define PMD_SZ (2UL << 20)
 
 static char outbuf[8192];
 
@@ -124,7 +125,9 @@ static uint64_t now_ns(void) {
 /* The clock of ops timed inside one proc: CLOCK_MONOTONIC (wall), or with
  * FOLIOLAB_PROBE_CLOCK=cpu the thread's CPU time (user + system, the scheduler's
  * sum_exec_runtime), which leaves out the time other tasks ran on the CPU. exit is timed
- * across procs and always on the wall clock. */
+ * across procs: on the cpu clock from the proc's last reading to the sum_exec_runtime its
+ * zombie reports in /proc/<pid>/schedstat (do_exit() -> exit_mm() -> exit_mmap() runs before
+ * exit_notify(), so the teardown is all in it); on the wall clock to the pidfd's POLLIN. */
 static clockid_t op_clock = CLOCK_MONOTONIC;
 
 static uint64_t op_ns(void) {
@@ -402,7 +405,7 @@ static void apply_knobs(void) {
 /* ---------- processes ---------- */
 static int nprocs;
 static int cmd_r[MAXP], cmd_w[MAXP];
-static int tpipe[2]; /* child -> controller: exit timestamp */
+static int tpipe[2]; /* child -> controller: exit timestamps (op clock, wall) */
 static int ppipe[2]; /* worker -> controller: (id, pid) records */
 static int pidfds[MAXP * 2];
 static int npidfds;
@@ -632,12 +635,16 @@ static void do_mremap(const char *op, char **a, int n) {
   size_t off = num(a[1]), len = num(a[2]);
   uint64_t ni = num(a[3]);
   if (ni >= MAXSLOT) return (void)out("R %s err too many mappings", op);
-  size_t align = sl->align;
-  char *r = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* The new range keeps the old one's offset inside its PMD (as the model's mremapPlacement()
+   * does), so whole PMDs move as PMDs and mTHP-aligned ranges stay aligned. */
+  size_t align = sl->align > PMD_SZ ? sl->align : PMD_SZ;
+  uintptr_t in_pmd = ((uintptr_t)sl->base + off) & (PMD_SZ - 1);
+  size_t span = len + align + PMD_SZ;
+  char *r = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (r == MAP_FAILED) return (void)out("R %s err reserve: %s", op, strerror(errno));
-  char *dst = (char *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+  char *dst = (char *)((((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1)) + in_pmd);
   if (dst > r) munmap(r, dst - r);
-  if (r + len + align > dst + len) munmap(dst + len, r + len + align - (dst + len));
+  if (r + span > dst + len) munmap(dst + len, r + span - (dst + len));
   uint64_t t0 = op_ns();
   char *p = mremap(sl->base + off, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
   uint64_t t1 = op_ns();
@@ -807,6 +814,27 @@ static void do_fork(const char *op, char **a, int n) {
   out("R %s ok %llu 1 %d", op, (unsigned long long)(t1 - t0), (int)pid);
 }
 
+/* Exited procs stay zombies until their parent's next command (or the controller, for
+ * orphans it adopted as subreaper) reaps them, so the controller can read an exited proc's
+ * final CPU time first. */
+static void reap_children(void) {
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
+
+/* The exited proc's sum_exec_runtime (ns), from its zombie's schedstat; 0 if unreadable. */
+static uint64_t zombie_runtime_ns(pid_t pid) {
+  char path[64], buf[128];
+  snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  return strtoull(buf, NULL, 10);
+}
+
 static void worker(int id) {
   static struct reader rd;
   my_id = id;
@@ -817,6 +845,7 @@ static void worker(int id) {
   rd.len = rd.pos = 0;
   char *line, *argv[16];
   while ((line = read_line(&rd)) != NULL) {
+    reap_children();
     int argc = split(line, argv, 16);
     if (argc < 3) continue;
     const char *op = argv[0], *cmd = argv[2];
@@ -851,8 +880,8 @@ static void worker(int id) {
       do_fork(op, a, n);
     else if (!strcmp(cmd, "exit")) {
       status_line(op);
-      uint64_t t0 = now_ns();
-      w = write(tpipe[1], &t0, sizeof t0);
+      uint64_t t0[2] = {op_ns(), now_ns()};
+      w = write(tpipe[1], t0, sizeof t0);
       _exit(0);
     } else
       out("R %s err unknown command %s", op, cmd);
@@ -924,7 +953,7 @@ static int run(int argc, char **argv) {
   }
   fcntl(ppipe[0], F_SETFL, O_NONBLOCK);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  signal(SIGCHLD, SIG_IGN); /* exited procs are reaped at once, everywhere */
+  signal(SIGCHLD, SIG_DFL); /* exited procs are zombies until reaped (reap_children()) */
 
   /*
    * The runner's own memory stays out of the measurement: the controller and main fault in
@@ -998,19 +1027,26 @@ static int run(int argc, char **argv) {
       }
       ssize_t w = write(cmd_w[p], copy, strlen(copy));
       (void)w;
-      uint64_t t0 = 0;
+      uint64_t t0[2] = {0, 0};
       ssize_t r;
-      while ((r = read(tpipe[0], &t0, sizeof t0)) < 0 && errno == EINTR) {
+      while ((r = read(tpipe[0], t0, sizeof t0)) < 0 && errno == EINTR) {
       }
       struct pollfd pf = {pfd, POLLIN, 0};
       while (poll(&pf, 1, -1) < 0 && errno == EINTR) {
       }
-      uint64_t t1 = now_ns();
+      uint64_t wall1 = now_ns();
+      uint64_t cpu1 = op_clock == CLOCK_THREAD_CPUTIME_ID ? zombie_runtime_ns(pid) : 0;
       close(pfd);
+      reap_children();
       if (r != (ssize_t)sizeof t0)
         out("R %s err proc %d died before exiting cleanly", av[0], p);
-      else
-        out("R %s ok %llu 1", av[0], (unsigned long long)(t1 - t0));
+      else if (cpu1 >= t0[0] && cpu1 != 0)
+        out("R %s ok %llu 1 cpu", av[0], (unsigned long long)(cpu1 - t0[0]));
+      else {
+        if (op_clock == CLOCK_THREAD_CPUTIME_ID)
+          out("W op %s: exit timed on the wall clock (no CPU time in /proc/%d/schedstat)", av[0], (int)pid);
+        out("R %s ok %llu 1 wall", av[0], (unsigned long long)(wall1 - t0[1]));
+      }
       continue;
     }
     ssize_t w = write(cmd_w[p], copy, strlen(copy));

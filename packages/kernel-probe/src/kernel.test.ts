@@ -282,6 +282,19 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect((r.mappings.main?.b?.address ?? 1) % (2 << 20)).toBe(0);
   });
 
+  it("keeps a moved range's offset inside its PMD, as the model places it (mremapPlacement)", async () => {
+    const r = await runOnKernel({
+      name: "mremap offset",
+      config: { mthp: { "2M": "never" } },
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "mremap", id: "a", offset: "2880K", length: "512K", to: "b" },
+      ],
+    });
+    expect(r.errors).toEqual([]);
+    expect((r.mappings.main?.b?.address ?? 0) % (2 << 20)).toBe((2880 - 2048) << 10);
+  });
+
   it("discards fully lazyfree'd 64K folios on MADV_PAGEOUT without splitting, and splits dirty ones when there is no swap", async () => {
     const swaps = readFileSync("/proc/swaps", "utf8").trim().split("\n").length - 1;
     const r = await runOnKernel({
@@ -396,6 +409,34 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     // CPU time of 1024 faults: non-zero, and not orders of magnitude off the wall time
     expect(t(cpu)).toBeGreaterThan(0);
     expect(t(cpu)).toBeLessThan(t(wall) * 10);
+  });
+
+  it("times an exit on the CPU clock too: the teardown's CPU time, read from the exited proc's schedstat", async () => {
+    // Two children exit: one that mapped nothing of its own, one that wrote 64M of its own.
+    const r = await runOnKernel(
+      {
+        name: "cpu exit",
+        config: only("64K"),
+        ops: [
+          { op: "fork", as: "small" },
+          { op: "fork", as: "big" },
+          { op: "mmap", proc: "big", id: "b", size: "64M", kind: "anon" },
+          { op: "madvise", proc: "big", id: "b", advice: "nohugepage" },
+          { op: "write", proc: "big", id: "b" },
+          { op: "exit", proc: "small" },
+          { op: "exit", proc: "big" },
+        ],
+      },
+      { clock: "cpu", repeat: 3 },
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.filter((w) => w.includes("wall clock"))).toEqual([]);
+    const exits = r.timings.filter((t) => t.name === "exit");
+    expect(exits.map((t) => t.clock)).toEqual(["cpu", "cpu"]);
+    const [small, big] = exits.map((t) => t.median);
+    expect(small).toBeGreaterThan(0);
+    // Freeing 16384 pages costs the exit far more CPU than a proc with nothing of its own.
+    expect(big).toBeGreaterThan(2 * (small as number));
   });
 
   it("with swap: true, sets up a swap file in node for a scenario with config.swap and removes it after", async () => {

@@ -65,7 +65,8 @@ export interface RunOnKernelOptions {
   /**
    * Clock of the op timings: "wall" (CLOCK_MONOTONIC, default) or "cpu" (the proc's thread CPU
    * time, user + system: time other tasks ran on the CPU is left out, so timings hold on a
-   * loaded machine). exit is always timed on the wall clock (from _exit() to the pidfd).
+   * loaded machine). An exit on "cpu" is the exiting proc's CPU time from just before _exit() to its
+   * end (its zombie's /proc/<pid>/schedstat): the whole teardown, exit_mmap() included.
    */
   clock?: "wall" | "cpu";
   /**
@@ -82,9 +83,12 @@ export interface OpTiming {
   op: number;
   name: string;
   proc: string | undefined;
-  /** Wall time in ns of each repetition: clock_gettime around the syscall(s); for write/read the access loop
-   *  (faults included); for exit from just before _exit() to the moment the exited process's pidfd fires. */
+  /** Time in ns of each repetition on `clock`: clock_gettime around the syscall(s); for write/read the access
+   *  loop (faults included); for exit from just before _exit() to the exited process's end (cpu: the
+   *  sum_exec_runtime its zombie reports; wall: the moment its pidfd fires). */
   samples: number[];
+  /** The clock the samples are on: the run's clock, or "wall" for an exit whose CPU time could not be read. */
+  clock: "wall" | "cpu";
   median: number;
   min: number;
   max: number;
@@ -227,7 +231,8 @@ interface OnceResult {
   procs: Record<string, ProcStatus>;
   baseline: ProcStatus;
   expects: ExpectResult[];
-  times: Map<number, { ns: number; syscalls: number }>;
+  /** Per op: summed ns and syscalls; `wall` when the runner fell back to the wall clock (an exit). */
+  times: Map<number, { ns: number; syscalls: number; wall?: boolean }>;
   errors: Array<{ op: number; message: string }>;
   knobs: KnobLine[];
   warnings: string[];
@@ -284,7 +289,7 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
   const pids: Record<string, number> = {};
   const mappings: Record<string, Record<string, MappingInfo>> = { main: {} };
   const exited = new Map<string, ProcStatus>();
-  const times = new Map<number, { ns: number; syscalls: number }>();
+  const times = new Map<number, { ns: number; syscalls: number; wall?: boolean }>();
   const errors: Array<{ op: number; message: string }> = [];
   const expects: ExpectResult[] = [];
   const missing: string[] = [];
@@ -404,8 +409,10 @@ async function runOnce(scenario: Scenario, program: Program, options: RunOnKerne
         if (s) exited.set(step.proc, statusOf(s));
         live.delete(step.procId);
         delete mappings[step.proc];
-        if (r.ok) addTime(step.index, r);
-        else errors.push({ op: step.index, message: r.message });
+        if (r.ok) {
+          addTime(step.index, r);
+          if (r.extra === "wall") (times.get(step.index) as { wall?: boolean }).wall = true;
+        } else errors.push({ op: step.index, message: r.message });
         return;
       }
       case "expect": {
@@ -582,6 +589,7 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
       name: step.name,
       proc: "proc" in step ? step.proc : undefined,
       samples,
+      clock: options.clock === "cpu" && !runs.some((r) => r.times.get(step.index)?.wall) ? "cpu" : "wall",
       median: med,
       min,
       max,

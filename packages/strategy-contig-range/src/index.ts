@@ -9,23 +9,15 @@
  */
 
 import {
-  folioMarkAccessed,
-  folioMarkDirty,
   folioNrPages,
   folioRemoveRmapRange,
-  folioTestAnon,
   freePagesAndSwapCacheV65,
   type MmuGather,
-  mmCounter,
   pageFolio,
-  pageRemoveRmap,
-  pteDirty,
-  ptepGetAndClearFull,
-  pteYoung,
-  tlbRemoveTlbEntry,
-  vmNormalPage,
+  ZAP_PTE_STEPS_V65,
   type ZapContext,
   type ZapStrategy,
+  zapPresentPteV65With,
 } from "@foliolab/core/strategy";
 
 /** ULONG_MAX: no range open. */
@@ -96,33 +88,27 @@ export const contigRange: ZapStrategy<RangeState> = {
   gather: { entriesPerBatch: 255, maxBatches: 39, delayedRmapCap: false },
   gatherState: initRangeState,
 
-  /** zap_pte_range()'s present-PTE branch (v2 2/5): no rmap here on SMP, only the gather. */
-  zapPresentPtes(z: ZapContext<RangeState>): number {
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    const ptent = ptepGetAndClearFull(z, i);
-    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-    if (pfn < 0) return 1;
-    const folio = pageFolio(k, pfn);
-    // tlb_batch_rmap(): true wherever the gather exists (not on s390).
-    const batchRmap = !k.noGather;
-    if (!folioTestAnon(k, folio)) {
-      if (pteDirty(ptent)) {
-        folioMarkDirty(k, folio);
-        // The lost-write rule: the rmap of a dirty page may go only after the TLB flush.
-        if (batchRmap) z.forceFlush = true;
-      }
-      if (pteYoung(ptent)) folioMarkAccessed(k, folio);
-    }
-    z.addRss(mmCounter(k, folio), -1);
-    if (!batchRmap) pageRemoveRmap(k, pfn, z.vma);
-    if (tlbRemovePageRange(z.tlb, pfn)) {
+  /**
+   * zap_pte_range()'s present-PTE branch (v2 2/5): v6.5's, but the rmap goes through the gather
+   * (tlb_batch_rmap(): wherever the gather exists, not on s390) and the page into a pfn range.
+   */
+  zapPresentPtes: zapPresentPteV65With<RangeState>({
+    removeRmap(z, folio, pfn) {
+      if (z.k.noGather) ZAP_PTE_STEPS_V65.removeRmap(z, folio, pfn);
+    },
+    // The lost-write rule: the rmap of a dirty page may go only after the TLB flush.
+    delayRmap(z) {
+      if (z.k.noGather) return false;
       z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return 1;
-  },
+      return true;
+    },
+    removePage(z, pfn) {
+      if (tlbRemovePageRange(z.tlb, pfn)) {
+        z.forceFlush = true;
+        z.forceBreak = true;
+      }
+    },
+  }),
 
   /**
    * tlb_flush_rmaps() (v2 2/5 + 5/5): at every PTE table's end, under the PT lock and after the

@@ -64,10 +64,10 @@ describe("folio-batch", () => {
   });
 });
 
-// Seed 004's reclaim batching variants on the workloads where they differ, with the model's
+// The reclaim batching variants of the lazyfree batched-unmap review (Barry Song's v4 3/4, June 2025) on the workloads where they differ, with the model's
 // exact counts ("partial" is what 6.18 runs; core's kernel-measured-fuzz.test.ts holds what the
 // kernel measured for a partly unmapped, partly redirtied lazyfree folio under MADV_PAGEOUT).
-describe("reclaim batching variants (seed 004)", () => {
+describe("reclaim batching variants (lazyfree batched unmap review, v4 3/4)", () => {
   const cfg = { mthp: { "64K": "madvise", "2M": "never" } } as const;
   const base = [
     { op: "mmap", id: "a", size: "64K", kind: "anon" },

@@ -47,7 +47,8 @@ export const folioBatch: ZapStrategy = {
 export default folioBatch;
 
 /**
- * folio-batch with another reclaim batching (seed 004's variants, core's RECLAIM_BATCHING):
+ * folio-batch with another reclaim batching (the variants of the lazyfree batched-unmap review, Barry Song's v4 3/4, June
+ * 2025; core's RECLAIM_BATCHING):
  * "none" (per PTE, <= 6.14), "all-or-nothing" (Barry Song's v4), "partial" (merged; the
  * default `folioBatch`). The zap path is the same.
  */

@@ -1,6 +1,6 @@
 /**
- * The scenario catalogue the conformance kit runs: plain scenario JSON objects that
- * runScenario() accepts as they are. Two groups:
+ * The scenario catalogue the conformance kit runs: core's Scenario objects (the one scenario
+ * input type), which runScenario() accepts as they are. Two groups:
  *
  * - "equivalence": teardown shapes every strategy must handle exactly as the per-page
  *   reference does (same observable state and counters; only costs and the cumulative
@@ -9,13 +9,7 @@
  *   invariant on. They are checked for equivalence too.
  */
 
-/** A scenario as JSON: what runScenario() takes. Kept loose so new core fields need no kit release. */
-export interface ScenarioJson {
-  name: string;
-  description?: string;
-  config?: Record<string, unknown>;
-  ops: Array<Record<string, unknown>>;
-}
+import type { Scenario, ScenarioOp } from "@foliolab/core";
 
 export interface CatalogueEntry {
   /** "equivalence" (teardown shapes) or "replay" (known kernel bugs and hazards). */
@@ -24,57 +18,49 @@ export interface CatalogueEntry {
   covers: string;
   /** For replays: the bug, who found or fixed it, and what a strategy carrying it trips. */
   replays?: string;
-  scenario: ScenarioJson;
+  scenario: Scenario;
 }
 
 const W = 0x1000;
 
-function entry(group: CatalogueEntry["group"], covers: string, scenario: ScenarioJson, replays?: string): CatalogueEntry {
+function entry(group: CatalogueEntry["group"], covers: string, scenario: Scenario, replays?: string): CatalogueEntry {
   return replays === undefined ? { group, covers, scenario } : { group, covers, scenario, replays };
+}
+
+/**
+ * The skeleton most entries share: one anon mapping "a" of `size`, written whole with `value`,
+ * then `ops`, then the exit.
+ */
+function anonRun(size: string, value: number, ops: ScenarioOp[]): ScenarioOp[] {
+  return [{ op: "mmap", id: "a", size, kind: "anon" }, { op: "write", id: "a", value }, ...ops, { op: "exit" }];
 }
 
 /** Equivalence scenarios: the shapes of teardown a strategy meets. */
 export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "whole munmap of 4K pages", {
     name: "munmap-whole-4k",
-    ops: [
-      { op: "mmap", id: "a", size: "8M", kind: "anon" },
-      { op: "write", id: "a", value: W + 1 },
-      { op: "munmap", id: "a" },
-      { op: "exit" },
-    ],
+    ops: anonRun("8M", W + 1, [{ op: "munmap", id: "a" }]),
   }),
   entry("equivalence", "partial munmap of 4K pages", {
     name: "munmap-partial-4k",
-    ops: [
-      { op: "mmap", id: "a", size: "8M", kind: "anon" },
-      { op: "write", id: "a", value: W + 2 },
+    ops: anonRun("8M", W + 2, [
       { op: "munmap", id: "a", offset: "1M", length: "2060K" },
       { op: "expect", id: "a", offset: "4M", value: W + 2 },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "partial munmap of mTHP starting and ending mid-folio", {
     name: "munmap-partial-mthp",
     config: { mthp: { "16K": "always", "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 3 },
+    ops: anonRun("4M", W + 3, [
       { op: "munmap", id: "a", offset: "40K", length: "1M" },
       { op: "munmap", id: "a", offset: "2M", length: "36K" },
       { op: "expect", id: "a", offset: "3M", value: W + 3 },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "strided munmap (4K of every 64K folio)", {
     name: "munmap-strided-mthp",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 4 },
-      { op: "munmap", id: "a", offset: "20K", length: "4K", stride: "64K" },
-      { op: "exit" },
-    ],
+    ops: anonRun("4M", W + 4, [{ op: "munmap", id: "a", offset: "20K", length: "4K", stride: "64K" }]),
   }),
   entry("equivalence", "exit with anon, file-private and file-shared mappings", {
     name: "exit-mixed",
@@ -94,15 +80,12 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "MADV_DONTNEED of mTHP, then refault and DONTNEED all", {
     name: "dontneed-mthp",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 8 },
+    ops: anonRun("4M", W + 8, [
       { op: "madvise", id: "a", offset: "32K", length: "1M", advice: "dontneed" },
       { op: "expect", id: "a", offset: "64K", value: 0 },
       { op: "write", id: "a", offset: "64K", length: "256K", value: W + 9 },
       { op: "madvise", id: "a", advice: "dontneed" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "file-shared dirty pages: partial munmap, read-only tail, exit", {
     name: "file-shared-dirty",
@@ -159,16 +142,13 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "64K folio split over three VMAs by mprotect of part of it", {
     name: "folio-straddles-vmas-mprotect",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "2M", kind: "anon" },
-      { op: "write", id: "a", value: W + 12 },
+    ops: anonRun("2M", W + 12, [
       { op: "mprotect", id: "a", offset: "16K", length: "4K", prot: "r" },
       { op: "mprotect", id: "a", offset: "96K", length: "8K", prot: "none" },
       { op: "munmap", id: "a", offset: "8K", length: "96K" },
       { op: "expect", id: "a", offset: "4K", value: W + 12 },
       { op: "madvise", id: "a", offset: "104K", length: "64K", advice: "dontneed" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "mTHP in two PTE tables, munmap across the table boundary", {
     name: "folios-across-pte-tables",
@@ -183,22 +163,12 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   }),
   entry("equivalence", "gather full: 64M of 4K pages in one munmap", {
     name: "gather-full-4k",
-    ops: [
-      { op: "mmap", id: "a", size: "64M", kind: "anon" },
-      { op: "write", id: "a", value: W + 14 },
-      { op: "munmap", id: "a" },
-      { op: "exit" },
-    ],
+    ops: anonRun("64M", W + 14, [{ op: "munmap", id: "a" }]),
   }),
   entry("equivalence", "gather full mid-folio: 64M of 64K mTHP in one munmap", {
     name: "gather-full-mid-folio",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "64M", kind: "anon" },
-      { op: "write", id: "a", value: W + 15 },
-      { op: "munmap", id: "a" },
-      { op: "exit" },
-    ],
+    ops: anonRun("64M", W + 15, [{ op: "munmap", id: "a" }]),
   }),
   entry("equivalence", "gather full on exit (fullmm) with 16K and 128K mTHP", {
     name: "gather-full-exit",
@@ -212,14 +182,11 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "PMD-mapped THP: whole-PMD munmap, partial munmap splitting a PMD, exit", {
     name: "pmd-thp",
     config: { mthp: { "2M": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "8M", kind: "anon" },
-      { op: "write", id: "a", value: W + 17 },
+    ops: anonRun("8M", W + 17, [
       { op: "munmap", id: "a", offset: "2M", length: "2M" },
       { op: "munmap", id: "a", offset: "4104K", length: "1M" },
       { op: "expect", id: "a", offset: "7M", value: W + 17 },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "PMD THP by MADV_HUGEPAGE, huge zero page, DONTNEED of a whole PMD", {
     name: "pmd-thp-madvise-zero",
@@ -236,16 +203,14 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "PTE-mapped THP (mprotect one 4K per 2M to r and back to rw), munmap and exit", {
     name: "pte-mapped-thp",
     config: { mthp: { "2M": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "8M", kind: "anon" },
-      { op: "write", id: "a", value: W + 20 },
-      ...[0, 1, 2, 3].map((i) => ({ op: "mprotect", id: "a", offset: `${i * 2048 + 12}K`, length: "4K", prot: "r" })),
-      ...[0, 1, 2, 3].map((i) => ({ op: "mprotect", id: "a", offset: `${i * 2048 + 12}K`, length: "4K", prot: "rw" })),
+    ops: anonRun("8M", W + 20, [
+      ...(["r", "rw"] as const).flatMap((prot) =>
+        [0, 1, 2, 3].map((i): ScenarioOp => ({ op: "mprotect", id: "a", offset: `${i * 2048 + 12}K`, length: "4K", prot })),
+      ),
       { op: "munmap", id: "a", offset: "0", length: "2M" },
       { op: "munmap", id: "a", offset: "2M", length: "1M" },
       { op: "madvise", id: "a", offset: "4M", length: "1028K", advice: "dontneed" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "mixed mTHP sizes, strided writes and strided munmap", {
     name: "mixed-mthp-strided",
@@ -277,15 +242,12 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "fork, COW of mTHP in the child, exits", {
     name: "fork-cow-exit",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 25 },
+    ops: anonRun("4M", W + 25, [
       { op: "fork", as: "child" },
       { op: "write", proc: "child", id: "a", offset: "16K", length: "1M", value: W + 26 },
       { op: "munmap", id: "a", offset: "512K", length: "1M" },
       { op: "exit", proc: "child" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "fork of PMD THP, parent exits first", {
     name: "fork-pmd-thp-exit",
@@ -302,67 +264,52 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "lazyfree (MADV_FREE) mTHP, reclaim, re-dirtied folios kept", {
     name: "lazyfree-reclaim",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 29 },
+    ops: anonRun("4M", W + 29, [
       { op: "madvise", id: "a", advice: "free" },
       { op: "write", id: "a", offset: "1M", length: "4K", stride: "128K", value: W + 30 },
       { op: "reclaim" },
       { op: "munmap", id: "a", offset: "2M", length: "1M" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "swap: a swapped-in folio a forked child's swap entry kept in the swap cache, freed at munmap", {
     name: "swap-cache-freed-at-unmap",
     config: { swap: "16M", mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "1M", kind: "anon" },
-      { op: "write", id: "a", value: W + 40 },
+    ops: anonRun("1M", W + 40, [
       { op: "madvise", id: "a", advice: "pageout" },
       { op: "fork", as: "c" },
       { op: "read", id: "a" },
       { op: "exit", proc: "c" },
       { op: "munmap", id: "a" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "reclaim: a lazyfree 64K folio straddling a VMA boundary (mprotect mid-folio)", {
     name: "lazyfree-folio-straddles-vma",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "1M", kind: "anon" },
-      { op: "write", id: "a", value: W + 41 },
+    ops: anonRun("1M", W + 41, [
       { op: "madvise", id: "a", advice: "free" },
       { op: "mprotect", id: "a", offset: "40K", length: "64K", prot: "r" },
       { op: "reclaim" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "reclaim: a PTE hole in a lazyfree folio another process still maps", {
     name: "lazyfree-pte-hole-shared",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "1M", kind: "anon" },
-      { op: "write", id: "a", value: W + 42 },
+    ops: anonRun("1M", W + 42, [
       { op: "madvise", id: "a", advice: "free" },
       { op: "fork", as: "c" },
       { op: "madvise", id: "a", offset: "20K", length: "4K", stride: "64K", advice: "dontneed" },
       { op: "reclaim" },
       { op: "exit", proc: "c" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "reclaim: a lazyfree folio whose first PTE is redirtied (kept whole, batched or not)", {
     name: "lazyfree-redirtied-first-pte",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "1M", kind: "anon" },
-      { op: "write", id: "a", value: W + 43 },
+    ops: anonRun("1M", W + 43, [
       { op: "madvise", id: "a", advice: "free" },
       { op: "write", id: "a", offset: "0", length: "4K", stride: "128K", value: W + 44 },
       { op: "reclaim" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "zero-page PTEs (reads of untouched anon memory) zapped by MADV_DONTNEED", {
     name: "zero-page-dontneed",
@@ -377,48 +324,34 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
   entry("equivalence", "MADV_PAGEOUT of mTHP, then exit", {
     name: "pageout-exit",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "2M", kind: "anon" },
-      { op: "write", id: "a", value: W + 31 },
-      { op: "madvise", id: "a", offset: "512K", length: "512K", advice: "pageout" },
-      { op: "exit" },
-    ],
+    ops: anonRun("2M", W + 31, [{ op: "madvise", id: "a", offset: "512K", length: "512K", advice: "pageout" }]),
   }),
   entry("equivalence", "mremap of part of an mTHP region, then munmap and exit", {
     name: "mremap-mthp",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "4M", kind: "anon" },
-      { op: "write", id: "a", value: W + 32 },
+    ops: anonRun("4M", W + 32, [
       { op: "mremap", id: "a", offset: "32K", length: "1M", to: "b" },
       { op: "munmap", id: "a", offset: "2M", length: "1M" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "GUP pin held across MADV_DONTNEED", {
     name: "pin-dontneed",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "2M", kind: "anon" },
-      { op: "write", id: "a", value: W + 33 },
+    ops: anonRun("2M", W + 33, [
       { op: "pin", id: "a", offset: "64K", length: "64K" },
       { op: "madvise", id: "a", offset: "0", length: "1M", advice: "dontneed" },
       { op: "unpin", id: "a", offset: "64K", length: "64K" },
-      { op: "exit" },
-    ],
+    ]),
   }),
   entry("equivalence", "GUP pin across MADV_DONTNEED and reclaim (deferred split shrinker on a pinned folio)", {
     name: "pin-dontneed-reclaim",
     config: { mthp: { "64K": "always" } },
-    ops: [
-      { op: "mmap", id: "a", size: "2M", kind: "anon" },
-      { op: "write", id: "a", value: W + 34 },
+    ops: anonRun("2M", W + 34, [
       { op: "pin", id: "a", offset: "64K", length: "64K" },
       { op: "madvise", id: "a", offset: "0", length: "1M", advice: "dontneed" },
       { op: "reclaim" },
       { op: "unpin", id: "a", offset: "64K", length: "64K" },
-      { op: "exit" },
-    ],
+    ]),
   }),
 ];
 
@@ -426,19 +359,16 @@ export const EQUIVALENCE_SCENARIOS: readonly CatalogueEntry[] = [
 export const REPLAY_SCENARIOS: readonly CatalogueEntry[] = [
   entry(
     "replay",
-    "s390 early free (seed 000 v3)",
+    "s390 early free (Ryan Roberts' batch-zap v3, July 2023)",
     {
       name: "replay-s390-early-free-seed000-v3",
       description:
         "On MMU_GATHER_NO_GATHER the gather frees at once, so a strategy that gathers before it removes the rmap frees mapped folios",
       config: { arch: "s390", mthp: { "16K": "always", "32K": "always", "64K": "always" } },
-      ops: [
-        { op: "mmap", id: "a", size: "4M", kind: "anon" },
-        { op: "write", id: "a", value: W + 40 },
+      ops: anonRun("4M", W + 40, [
         { op: "munmap", id: "a", offset: "24K", length: "1M" },
         { op: "munmap", id: "a", offset: "2M", length: "2M" },
-        { op: "exit" },
-      ],
+      ]),
     },
     "Ryan Roberts' 'Batch-zap large anonymous folio PTE mappings' v3 (July 2023) put the folio in the gather before removing its rmap; " +
       "on s390 the gather frees immediately, so the refcount reached 0 while the folio was still mapped (reported by Nathan Chancellor). " +
@@ -473,15 +403,12 @@ export const REPLAY_SCENARIOS: readonly CatalogueEntry[] = [
       description:
         "Physically contiguous mTHP on both sides of a PTE-table boundary; ranges ending mid-folio and exactly at the table end",
       config: { mthp: { "64K": "always" } },
-      ops: [
-        { op: "mmap", id: "a", size: "4M", kind: "anon" },
-        { op: "write", id: "a", value: W + 44 },
+      ops: anonRun("4M", W + 44, [
         { op: "munmap", id: "a", offset: "1984K", length: "64K" },
         { op: "madvise", id: "a", offset: "1M", length: "100K", advice: "dontneed" },
         { op: "munmap", id: "a", offset: "2M", length: "36K" },
         { op: "munmap", id: "a", offset: "0", length: "1M" },
-        { op: "exit" },
-      ],
+      ]),
     },
     "Lance Yang's fix (June 2025, for 6.16) of Barry Song's lazyfree batch unmap: the batch could read past the end of a PTE table " +
       "when the folio's PTEs were not contained in one table; it must be capped at pmd_addr_end(addr, vma->vm_end). For zap the " +

@@ -9,6 +9,7 @@ import { CATALOGUE, type CatalogueEntry } from "./catalogue.js";
 import { defaultDeadline } from "./deadline.js";
 import {
   checkEquivalence,
+  describeRunFailure,
   formatEquivalenceReport,
   formatRunError,
   referenceRun,
@@ -51,7 +52,7 @@ function conformanceError(message: string, cause: unknown): ConformanceError {
 
 function invariantFailure(run: StrategyRun, scenario: CatalogueEntry["scenario"]): string | undefined {
   if (run.error) {
-    const msg = `strategy "${run.strategy}" on scenario "${run.scenario}": ${formatRunError(run.error)}`;
+    const msg = describeRunFailure(run.strategy, run.scenario, run.error);
     if (run.error.timedOut) return msg;
     const ref = referenceRun(scenario).error;
     if (ref && ref.kind === run.error.kind && ref.invariant === run.error.invariant) {

@@ -5,10 +5,12 @@
  */
 
 import {
+  InternalError,
   InvariantViolation,
   type ObservableState,
   observe,
   runScenarioDetailed,
+  type Scenario,
   ScenarioError,
   type ScenarioResult,
   StrategyError,
@@ -18,17 +20,24 @@ import {
   type ZapStrategy,
 } from "@foliolab/core";
 import { perPage } from "@foliolab/strategy-per-page";
-import type { ScenarioJson } from "./catalogue.js";
 import { defaultDeadline, withDeadline } from "./deadline.js";
 
 /** How a run ended when it did not complete. */
 export interface RunError {
-  kind: "invariant" | "strategy" | "scenario" | "other";
+  /**
+   * Whose the failure is: an invariant the run broke, the strategy's own code ("strategy"), the
+   * scenario ("scenario"), a bug of the model itself ("internal": core's InternalError, thrown by
+   * core's own code even inside a hook, never the strategy's), or anything else ("other").
+   */
+  kind: "invariant" | "strategy" | "scenario" | "internal" | "other";
   /** The invariant's name for kind "invariant" (e.g. "tlb-flush-before-free"). */
   invariant?: string;
   violation?: ViolationDetail;
   message: string;
-  /** For kind "strategy": the error the strategy's own code threw (its stack points at the author's file). */
+  /**
+   * For kind "strategy": the error the strategy's own code threw (its stack points at the author's
+   * file); for kind "internal": the error core's code threw (its stack points into core).
+   */
   cause?: unknown;
   /** For kind "strategy": the run was stopped at its time limit (the message names the hook that did not return). */
   timedOut?: boolean;
@@ -80,6 +89,7 @@ function toRunError(e: unknown): RunError {
     return { kind: "invariant", invariant: e.violation.invariant, violation: e.violation, message: e.message };
   }
   if (e instanceof ScenarioError) return { kind: "scenario", message: e.message };
+  if (e instanceof InternalError) return { kind: "internal", message: e.message, cause: e.cause };
   if (e instanceof StrategyTimeout) return { kind: "strategy", message: e.message, timedOut: true };
   if (e instanceof StrategyError)
     return e.cause === undefined
@@ -89,7 +99,7 @@ function toRunError(e: unknown): RunError {
 }
 
 /** Run a scenario under a strategy (checker on unless told otherwise); never throws. */
-export function runChecked(strategy: ZapStrategy, scenario: ScenarioJson, options: RunCheckedOptions = {}): StrategyRun {
+export function runChecked(strategy: ZapStrategy, scenario: Scenario, options: RunCheckedOptions = {}): StrategyRun {
   const base = { strategy: strategy.name, scenario: scenario.name };
   const trace: NonNullable<StrategyRun["trace"]> = [];
   const mode = options.observe ?? "each-op";
@@ -123,7 +133,7 @@ const REFERENCE_CACHE_MAX = 256;
 
 /** The per-page reference run of a scenario; catalogue runs are cached by scenario JSON. */
 export function referenceRun(
-  scenario: ScenarioJson,
+  scenario: Scenario,
   cache = true,
   observeMode: ObserveMode = "each-op",
   reference: ZapStrategy = perPage,
@@ -292,7 +302,7 @@ export function compareRuns(
   reference: StrategyRun,
   candidate: StrategyRun,
   maxDifferences = 25,
-  scenario?: ScenarioJson,
+  scenario?: Scenario,
 ): { differences: Difference[]; total: number } {
   const out = new DiffSink(maxDifferences);
   const r = reference.result as ScenarioResult;
@@ -356,7 +366,7 @@ export interface CheckEquivalenceOptions {
  */
 export function checkEquivalence(
   strategy: ZapStrategy,
-  scenario: ScenarioJson,
+  scenario: Scenario,
   options: CheckEquivalenceOptions = {},
 ): EquivalenceReport {
   const base = { scenario: scenario.name, strategy: strategy.name };
@@ -393,14 +403,27 @@ function show(v: unknown): string {
 export function formatRunError(e: RunError): string {
   if (e.kind === "invariant")
     return e.message.startsWith("invariant") ? e.message : `invariant "${e.invariant}" violated: ${e.message}`;
+  if (e.kind === "internal")
+    return e.message.startsWith("internal error") ? e.message : `internal error in the model: ${e.message}`;
   return `${e.kind} error: ${e.message}`;
+}
+
+/**
+ * A failed run in one line, put on whom it is about: a strategy's failure names the strategy, a
+ * scenario's mistake only the scenario, a bug of the model says so and is not the strategy's.
+ */
+export function describeRunFailure(strategy: string, scenario: string, e: RunError): string {
+  if (e.kind === "scenario") return `scenario "${scenario}": ${formatRunError(e)}`;
+  if (e.kind === "internal")
+    return `${formatRunError(e)} (scenario "${scenario}", run under strategy "${strategy}": not its fault)`;
+  return `strategy "${strategy}" on scenario "${scenario}": ${formatRunError(e)}`;
 }
 
 /** A readable failure message for a report (empty string when ok). */
 export function formatEquivalenceReport(r: EquivalenceReport): string {
   if (r.ok) return "";
   const lines: string[] = [];
-  if (r.error) lines.push(`strategy "${r.strategy}" on scenario "${r.scenario}": ${formatRunError(r.error)}`);
+  if (r.error) lines.push(describeRunFailure(r.strategy, r.scenario, r.error));
   if (r.referenceError) {
     lines.push(
       `reference per-page on scenario "${r.scenario}": ${formatRunError(r.referenceError)}` +

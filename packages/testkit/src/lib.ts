@@ -9,7 +9,6 @@ export {
   type CatalogueEntry,
   EQUIVALENCE_SCENARIOS,
   REPLAY_SCENARIOS,
-  type ScenarioJson,
 } from "./catalogue.js";
 export { DEADLINE_FACTOR, DEADLINE_FLOOR_MS, defaultDeadline, withDeadline } from "./deadline.js";
 export {
@@ -18,6 +17,7 @@ export {
   checkEquivalence,
   compareRuns,
   type Difference,
+  describeRunFailure,
   END_ONLY_FIELDS,
   type EquivalenceReport,
   formatEquivalenceReport,

@@ -8,8 +8,6 @@ import {
   clearFullPtes,
   deferredSplitFolio,
   FolioBatch,
-  folioMarkAccessed,
-  folioMarkDirty,
   folioPteBatch,
   folioPteBatchAt,
   folioPutRefs,
@@ -29,24 +27,21 @@ import {
   PG,
   PTE,
   pageFolio,
-  pageRemoveRmap,
-  pteDirty,
   ptePfn,
   ptepGetAndClearFull,
-  pteYoung,
   type ReclaimUnmapContext,
   releasePages,
   tlbFlushRmapBatchV69,
   tlbRemoveFolioPages,
-  tlbRemovePage,
   tlbRemoveTlbEntries,
-  tlbRemoveTlbEntry,
   vmNormalPage,
+  ZAP_PTE_STEPS_V65,
   type ZapContext,
   type ZapStrategy,
   zapPresentFolioPtesV69,
   zapPresentPtesV69,
   zapPresentPteV65,
+  zapPresentPteV65With,
 } from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
@@ -98,23 +93,17 @@ export interface Mutant {
 const freesBeforeFlush: ZapStrategy = {
   ...perPage,
   name: "mutant-frees-before-flush",
-  zapPresentPtes(z: ZapContext): number {
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    ptepGetAndClearFull(z, i);
-    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-    if (pfn < 0) return 1;
-    const folio = pageFolio(k, pfn);
-    if (!folioTestAnon(k, folio) && pteDirty(z.ptent)) folioMarkDirty(k, folio);
-    z.addRss(mmCounter(k, folio), -1);
-    pageRemoveRmap(k, pfn, z.vma);
-    releasePages(k, [pfn], 0, 1); // BUG: released inside zapPresentPtes, before the flush
-    return 1;
-  },
+  zapPresentPtes: zapPresentPteV65With({
+    removePage(z: ZapContext, pfn: number): void {
+      releasePages(z.k, [pfn], 0, 1); // BUG: released instead of gathered, before the flush
+    },
+  }),
 };
 
-/** Per-page, but the reference goes before the rmap (mapcount), the seed-000 R1 order. */
+/**
+ * Per-page, but the reference goes before the rmap (mapcount): the order David Hildenbrand
+ * objected to in Ryan Roberts' batch-zap (review of v4 3/3, 3 Aug 2023).
+ */
 const dropsReferenceEarly: ZapStrategy = {
   ...perPage,
   name: "mutant-drops-reference-early",
@@ -130,28 +119,19 @@ const dropsReferenceEarly: ZapStrategy = {
   },
 };
 
-/** Per-page, but the rmap removal of file pages is forgotten (the page cache reference hides it). */
+/**
+ * Per-page, but the rmap removal of file pages is forgotten (the page cache reference hides it):
+ * page_remove_rmap() skips them, and no dirty one is left for the delayed removal either.
+ */
 const forgetsRmap: ZapStrategy = {
   ...perPage,
   name: "mutant-forgets-rmap",
-  zapPresentPtes(z: ZapContext): number {
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    const ptent = ptepGetAndClearFull(z, i);
-    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-    if (pfn < 0) return 1;
-    const folio = pageFolio(k, pfn);
-    const anon = folioTestAnon(k, folio);
-    if (!anon && pteDirty(ptent)) folioMarkDirty(k, folio);
-    z.addRss(mmCounter(k, folio), -1);
-    if (anon) pageRemoveRmap(k, pfn, z.vma); // BUG: file pages never lose their rmap
-    if (tlbRemovePage(z.tlb, pfn, false)) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return 1;
-  },
+  zapPresentPtes: zapPresentPteV65With({
+    delayRmap: () => false,
+    removeRmap(z: ZapContext, folio: number, pfn: number): void {
+      if (folioTestAnon(z.k, folio)) ZAP_PTE_STEPS_V65.removeRmap(z, folio, pfn); // BUG: not for file pages
+    },
+  }),
 };
 
 /** Per-page, but the release of each gather batch drops one reference too many. */
@@ -170,26 +150,7 @@ const dropsExtraReference: ZapStrategy = {
 const rmapBeforeFlush: ZapStrategy = {
   ...perPage,
   name: "mutant-rmap-before-flush",
-  zapPresentPtes(z: ZapContext): number {
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    const ptent = ptepGetAndClearFull(z, i);
-    tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-    if (pfn < 0) return 1;
-    const folio = pageFolio(k, pfn);
-    if (!folioTestAnon(k, folio)) {
-      if (pteDirty(ptent)) folioMarkDirty(k, folio); // BUG: no tlb_delay_rmap(), no force_flush
-      if (pteYoung(ptent)) folioMarkAccessed(k, folio);
-    }
-    z.addRss(mmCounter(k, folio), -1);
-    pageRemoveRmap(k, pfn, z.vma);
-    if (tlbRemovePage(z.tlb, pfn, false)) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return 1;
-  },
+  zapPresentPtes: zapPresentPteV65With({ delayRmap: () => false }), // BUG: no tlb_delay_rmap(), no force_flush
 };
 
 /** A batch that stops at PTE changes and at max but not at the folio's end. */
@@ -245,7 +206,7 @@ const staleNrPages: ZapStrategy = {
 };
 
 /**
- * Seed 000 v3's order: gather the folio first, remove its rmap afterwards. Harmless where the
+ * Ryan Roberts' batch-zap v3 order (July 2023): gather the folio first, remove its rmap afterwards. Harmless where the
  * gather waits for the flush; on s390 (MMU_GATHER_NO_GATHER) the gather frees at once.
  */
 const rmapAfterGather: ZapStrategy = {
@@ -463,7 +424,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     strategy: rmapAfterGather,
-    bug: "gathers before removing the rmap (seed 000 v3; frees early on s390)",
+    bug: "gathers before removing the rmap (batch-zap v3; frees early on s390)",
     caughtAs: ["refcount>=mapcount", "no-use-after-free"],
     caughtBy: "replay-s390-early-free-seed000-v3",
   },

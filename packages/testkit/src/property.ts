@@ -6,11 +6,10 @@
  * (no access to unmapped or protected pages), so a failure prints as a scenario to rerun.
  */
 
-import type { ZapStrategy } from "@foliolab/core";
+import type { Scenario, ScenarioConfig, ScenarioOp, ZapStrategy } from "@foliolab/core";
 import type { GatherGeometry } from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 import fc from "fast-check";
-import type { ScenarioJson } from "./catalogue.js";
 import { checkEquivalence, type EquivalenceReport, formatEquivalenceReport } from "./equivalence.js";
 
 export type GenKind = "anon" | "file-private" | "file-shared" | "shmem";
@@ -217,13 +216,16 @@ function accessibleRuns(
 
 const MAX_SPLIT_RUNS = 4;
 
+/** An op that can run in a named process (all but reclaim). */
+type ProcOp = Exclude<ScenarioOp, { op: "reclaim" }>;
+
 /**
  * Turn a generated program into scenario JSON: mmaps first, the ops with their raw numbers
  * reduced into range, accesses narrowed to pages that are mapped with the needed protection,
  * and an exit of every process at the end (children first, main last).
  */
-export function programToScenario(program: GenProgram, name = "property"): ScenarioJson {
-  const ops: Array<Record<string, unknown>> = [];
+export function programToScenario(program: GenProgram, name = "property"): Scenario {
+  const ops: ScenarioOp[] = [];
   const main: BuildProc = { name: "main", pages: [], lazy: [] };
   program.mappings.forEach((m, i) => {
     ops.push({ op: "mmap", id: `m${i}`, size: size(m.pages), kind: m.kind, ...(m.align ? { align: size(m.align) } : {}) });
@@ -235,7 +237,7 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
   });
   const procs: BuildProc[] = [main];
   let forks = 0;
-  const withProc = (proc: BuildProc, op: Record<string, unknown>) => (proc.name === "main" ? op : { ...op, proc: proc.name });
+  const withProc = (proc: BuildProc, op: ProcOp): ScenarioOp => (proc.name === "main" ? op : { ...op, proc: proc.name });
 
   for (const g of program.ops) {
     if (g.t === "reclaim") {
@@ -321,12 +323,12 @@ export function programToScenario(program: GenProgram, name = "property"): Scena
   }
   for (const p of procs.slice(1)) ops.push({ op: "exit", proc: p.name });
   ops.push({ op: "exit" });
-  const config: Record<string, unknown> = {};
+  const config: ScenarioConfig = {};
   if (program.arch !== "x86_64") config.arch = program.arch;
   if (Object.keys(program.mthp).length > 0) config.mthp = { ...program.mthp };
   if (program.shmem && Object.keys(program.shmem).length > 0) config.shmem = { ...program.shmem };
   if (program.swap) config.swap = "64M";
-  const scenario: ScenarioJson = { name, ops };
+  const scenario: Scenario = { name, ops };
   if (Object.keys(config).length > 0) scenario.config = config;
   return scenario;
 }
@@ -356,7 +358,7 @@ export interface PropertyReport {
   path?: string;
   durationMs: number;
   /** The shrunk failing sequence as scenario JSON, replayable by runScenario(). */
-  counterexample?: ScenarioJson;
+  counterexample?: Scenario;
   /** The equivalence report of the shrunk counterexample. */
   failure?: EquivalenceReport;
   /** A complete failure message, counterexample JSON included (empty when ok). */

@@ -1,5 +1,5 @@
 /**
- * Seed 001's file-backed claim with exact counts: "supporting filesystems already use large
+ * The file-backed claim of Ryan Roberts' "Optimize mmap_exit for large folios" v2 (30 Aug 2023) with exact counts: "supporting filesystems already use large
  * folios for pagecache memory", and the v2 series batches "rmap removal ... and page release" of
  * pagecache pages too. The file folios here are shmem's (the page cache of MAP_SHARED |
  * MAP_ANONYMOUS), 64K each. Every expected number is derived from the scenario's arithmetic
@@ -63,7 +63,7 @@ function shmemMunmap(access: "read" | "write"): Spec {
   };
 }
 
-describe("munmap of clean 64K shmem folios (seed 001: pagecache rmap removal batched)", () => {
+describe("munmap of clean 64K shmem folios (mmap_exit v2: pagecache rmap removal batched)", () => {
   const spec = shmemMunmap("read");
   const ref = run(spec, perPage);
   const runs = { batchedAnon: run(spec, batchedAnon), contigRange: run(spec, contigRange), folioBatch: run(spec, folioBatch) };
@@ -106,7 +106,7 @@ describe("munmap of clean 64K shmem folios (seed 001: pagecache rmap removal bat
   });
 });
 
-describe("munmap of dirty 64K shmem folios: the delayed rmap (seed 003) per batch", () => {
+describe("munmap of dirty 64K shmem folios: the delayed rmap (Linus Torvalds, Oct/Nov 2022, merged for 6.2) per batch", () => {
   const spec = shmemMunmap("write");
   const ref = run(spec, perPage);
   const runs = { batchedAnon: run(spec, batchedAnon), contigRange: run(spec, contigRange), folioBatch: run(spec, folioBatch) };

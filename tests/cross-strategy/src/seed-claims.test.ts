@@ -26,7 +26,7 @@ const FOLIOS = SIZE / (N * PAGE);
 const PAGES = SIZE / PAGE;
 const whole64K = withOps(anonFaulted(SIZE, "64K"), "munmap", { op: "munmap", id: "a" });
 
-describe("munmap of whole 64K folios (seed 000: spurious deferred split)", () => {
+describe("munmap of whole 64K folios (batch-zap v4 review: spurious deferred split)", () => {
   const ref = run(whole64K, perPage);
   const runs = {
     batchedAnon: run(whole64K, batchedAnon),

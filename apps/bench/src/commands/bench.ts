@@ -290,7 +290,11 @@ async function benchInPool(
     const e = r.error;
     if (r.status !== "failed" || !e?.stack || shown.has(`${r.strategy} ${e.kind}`)) continue;
     shown.add(`${r.strategy} ${e.kind}`);
-    io.err(`strategy "${r.strategy}" threw (${r.workload} ${r.folio}): ${e.message}`);
+    io.err(
+      e.kind === "InternalError"
+        ? `${e.message} (${r.workload} ${r.folio}, under strategy "${r.strategy}")`
+        : `strategy "${r.strategy}" threw (${r.workload} ${r.folio}): ${e.message}`,
+    );
     for (const l of stackExcerpt(e.stack)) io.err(`    ${l}`);
   }
   const kh = kernelHeadline(res);

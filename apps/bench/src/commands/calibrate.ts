@@ -119,6 +119,8 @@ export interface Measurement {
   nsPerPage?: number;
   samples?: number[];
   spread?: number;
+  /** Some sample had a measured exit the runner timed on the wall clock (its CPU time was unreadable). */
+  wallTimed?: boolean;
 }
 
 export interface Journal {
@@ -133,7 +135,7 @@ function cellKey(c: { workload: string; folio: string; size: number }): string {
 }
 
 export function journalPath(out: string): string {
-  return out.replace(/\.json$/, "") + ".measurements.json";
+  return `${out.replace(/\.json$/, "")}.measurements.json`;
 }
 
 function readJournal(path: string, machine: Machine): Measurement[] {
@@ -152,8 +154,8 @@ function readJournal(path: string, machine: Machine): Measurement[] {
 }
 
 /**
- * fit: the costs were fitted on it; held-out: checked only; wall: checked only, its exits are
- * wall-clock timed; known: checked only, the model is known to leave out what the kernel does
+ * fit: the costs were fitted on it; held-out: checked only; wall: checked only, an exit of it was
+ * timed on the wall clock (the runner could not read its CPU time); known: checked only, the model is known to leave out what the kernel does
  * there (MODEL_LEAVES_OUT, printed in every report).
  */
 export type CellSet = "fit" | "held-out" | "wall" | "known";
@@ -257,11 +259,10 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
 
   // The model's side first: cost events per page of every cell.
   const events = new Map<string, Record<string, number>>();
-  // Cells whose measured ops include an exit: the probe times exits on the wall clock.
-  const wall = new Set<string>();
+  // Cells whose measured exits the runner timed on the wall clock (it could not read their CPU time).
+  const wallTimed = (c: CalCell) => measured.get(cellKey(c))?.wallTimed === true;
   for (const c of cells) {
     const g = generateCell({ ...c, strategy: KERNEL_STRATEGY });
-    if (g.measured.some((i) => g.scenario.ops[i]?.op === "exit")) wall.add(cellKey(c));
     const m = measureOnce(g, strategy, false);
     const pages = c.size / PAGE;
     const rec: Record<string, number> = {};
@@ -308,6 +309,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
               if (r.status === "ok" && r.nsPerPage !== undefined) {
                 m.samples = [...(m.samples ?? []), r.nsPerPage];
                 m.status = "ok";
+                if ((r.wallTimedOps?.length ?? 0) > 0) m.wallTimed = true;
                 delete m.reason;
               } else if (!interrupted && !m.samples?.length) {
                 m.status = r.status;
@@ -342,8 +344,8 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     .map((c, i) => ({ c, i }))
     .filter(
       ({ c, i }) =>
-        cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined) ===
-          "fit" && measured.get(cellKey(c))?.status === "ok",
+        cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined) === "fit" &&
+        measured.get(cellKey(c))?.status === "ok",
     )
     .map(({ c }) => ({
       id: cellKey(c),
@@ -368,7 +370,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     const r: CellResult = {
       workload: c.workload,
       folio: c.folio,
-      set: cellSet(i, flags.holdout, wall.has(cellKey(c)), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined),
+      set: cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined),
       measured: m?.nsPerPage,
       predicted,
       error: m?.nsPerPage === undefined ? undefined : relativeError(predicted, m.nsPerPage),
@@ -382,7 +384,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     name: machine.name,
     version: 1,
     unit: "ns",
-    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the ops inside a proc, wall time of exits). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
+    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
     machine,
     calibration: rows.map((r) => ({
       workload: r.workload,
@@ -436,7 +438,7 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
     .option(
       "--fit-wall",
-      "also fit on cells whose measured ops include an exit (timed on the wall clock, so they carry the machine's load)",
+      "also fit on cells with an exit the runner had to time on the wall clock (its CPU time was unreadable, so it carries the machine's load)",
     )
     .option("--profile <file>", "prior profile the fit is pulled towards (default: the default profile)")
     .option("--prior-weight <w>", "weight of the pull towards the prior (0: none)", "0.02")

@@ -20,11 +20,23 @@ describe("foliolab fuzz", () => {
     }
   });
 
+  it("maps only the kinds --kinds allows", () => {
+    const kindsOf = (p: ReturnType<typeof generateProgram>) => new Set(p.ops.filter((o) => o.op === "mmap").map((o) => o.kind));
+    const every = new Set<unknown>();
+    for (let s = 0; s < 100; s++) {
+      for (const k of kindsOf(generateProgram(s))) every.add(k);
+      expect([...kindsOf(generateProgram(s, 4, ["anon"]))], `seed ${s}`).toEqual(["anon"]);
+      expect(kindsOf(generateProgram(s, 4, ["file-shared"])).has("anon"), `seed ${s}`).toBe(false);
+    }
+    expect([...every].sort()).toEqual(["anon", "file-private", "file-shared"]);
+  });
+
   it.each([
     [["--runs", "abc"], /--runs <n>' argument 'abc' is invalid/],
     [["--runs", "0"], /must be an integer >= 1/],
     [["--seed", "-1"], /--seed <n>/],
     [["--bogus"], /unknown option '--bogus'/],
+    [["--kinds", "anon,shmem"], /unknown mapping kind "shmem" \(expected anon, file-private, file-shared\)/],
   ])("refuses %j with a named error (exit 2), no stack trace", async (args, message) => {
     const io = captureIo();
     expect(await main(["fuzz", ...args], io)).toBe(2);

@@ -25,7 +25,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseScenario, type ScenarioResult, type ZapStrategy } from "@foliolab/core";
 import { type KernelResult, kernelAvailable, runOnKernel } from "@foliolab/kernel-probe";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { intArg, listArg } from "../cli/args.js";
 import { EXIT } from "../cli/errors.js";
 import { type CommandContext, type Io, printError } from "../cli/io.js";
@@ -43,6 +43,7 @@ interface FuzzFlags {
   strategy?: string[];
   maxMib: number;
   shrinkBudget: number;
+  kinds?: string[];
 }
 
 const K = 1024;
@@ -66,12 +67,18 @@ interface MapState {
 
 const SIZES_KB = [16, 32, 64, 128, 256, 512, 2048];
 
+/** The mapping kinds the generator can map (`--kinds`). */
+export const FUZZ_KINDS = ["anon", "file-private", "file-shared"] as const;
+export type FuzzKind = (typeof FUZZ_KINDS)[number];
+
 /**
  * One random program. Sizes stay on `madvise` or `never` ("always" hands the size to every
  * process on the machine, and the system-wide counters then count theirs); ranges are 64K
  * aligned so folios of every size get partially and wholly covered.
  */
-export function generateProgram(seed: number, maxMiB = 4): Program {
+export function generateProgram(seed: number, maxMiB = 4, kinds: readonly FuzzKind[] = FUZZ_KINDS): Program {
+  // Anon mappings four times as often as each file kind, among the kinds allowed.
+  const kindPool = (["anon", "anon", "anon", "anon", "file-private", "file-shared"] as const).filter((k) => kinds.includes(k));
   const r = rng(seed);
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
@@ -117,7 +124,7 @@ export function generateProgram(seed: number, maxMiB = 4): Program {
     const roll = r();
     if (ids.length === 0 || (roll < 0.12 && ids.length < 4)) {
       const units = pick([1, 2, 4, 8, 16, 32, 64].filter((u) => u * 64 <= maxMiB * K));
-      const kind = pick(["anon", "anon", "anon", "anon", "file-private", "file-shared"] as const);
+      const kind = pick(kindPool);
       const id = `m${nextId++}`;
       const pages = units * UNIT;
       maps.set(id, {
@@ -380,7 +387,7 @@ async function fuzzKernel(flags: FuzzFlags, io: Io, run: KernelRunner): Promise<
     io.out(`fuzz --kernel: ${runs} programs, seed ${seed}, on Linux ${avail.kernel} against the model (${KERNEL_STRATEGY})\n`);
   for (let i = 0; i < runs; i++) {
     const s = (seed + i * 0x9e3779b1) >>> 0;
-    const p = generateProgram(s, flags.maxMib);
+    const p = generateProgram(s, flags.maxMib, (flags.kinds ?? FUZZ_KINDS) as FuzzKind[]);
     let out: ProgramOutcome | null;
     try {
       out = await judgeProgram(p, strategy, run);
@@ -479,6 +486,14 @@ async function fuzzModel(flags: FuzzFlags, io: Io): Promise<number> {
   return failed ? EXIT.failed : EXIT.ok;
 }
 
+/** `--kinds anon,file-shared`: a list of FUZZ_KINDS, each named once at least. */
+function kindsArg(v: string, prev: string[] | undefined): string[] {
+  const items = listArg("mapping kind")(v, prev);
+  const bad = items.filter((k) => !(FUZZ_KINDS as readonly string[]).includes(k));
+  if (bad.length > 0) throw new InvalidArgumentError(`unknown mapping kind "${bad[0]}" (expected ${FUZZ_KINDS.join(", ")})`);
+  return items;
+}
+
 export function register(program: Command, { io, setCode }: CommandContext): void {
   program
     .command("fuzz")
@@ -492,6 +507,7 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option("--out <dir>", "where disagreements are saved (--kernel; default ./fuzz-kernel-<seed>)")
     .option("-s, --strategy <names>", "strategies to fuzz without --kernel (default: every built-in)", listArg("strategy"))
     .option("--max-mib <n>", "largest mapping, MiB", intArg(1), 4)
+    .option("--kinds <list>", `mapping kinds the programs map (--kernel; default: ${FUZZ_KINDS.join(",")})`, kindsArg)
     .option("--shrink-budget <n>", "kernel runs allowed for shrinking each disagreement (--kernel)", intArg(0), 60)
     .action(async (flags: FuzzFlags) =>
       setCode(await (flags.kernel ? fuzzKernel(flags, io, kernelRunner()) : fuzzModel(flags, io))),

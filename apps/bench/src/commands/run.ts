@@ -3,7 +3,7 @@
  * contract printed (or as JSON).
  */
 
-import { COST_EVENT_KEYS, runScenario, ScenarioError } from "@foliolab/core";
+import { COST_EVENT_KEYS, InternalError, runScenario, ScenarioError } from "@foliolab/core";
 import type { Command } from "commander";
 import { folioArg, intArg, listArg, profileFlag, sizeArg } from "../cli/args.js";
 import { EXIT } from "../cli/errors.js";
@@ -67,8 +67,10 @@ async function runCommand(target: string, flags: RunFlags, io: Io): Promise<numb
     } catch (e) {
       code = EXIT.failed;
       const err = e as Error;
-      // A scenario's own mistake is nobody's strategy's: no strategy name on it.
+      // A scenario's own mistake is nobody's strategy's: no strategy name on it; nor is a bug of
+      // the model (core's InternalError), which says so and shows core's stack.
       if (e instanceof ScenarioError) printError(io, `${err.name}: ${err.message}`);
+      else if (e instanceof InternalError) printError(io, `${err.message} (under strategy "${s.name}")\n${err.stack ?? ""}`);
       else printError(io, `strategy "${s.name}": ${err?.name ?? "Error"}: ${err?.message ?? String(e)}`);
     }
   }

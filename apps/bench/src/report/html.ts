@@ -40,7 +40,7 @@ function anchor(id: string): string {
 
 /** Better/worse shading for the deterministic metrics only: simulator wall time is never shaded like a regression. */
 function cellClass(text: string, metric: Metric): string {
-  if (text === "FAILED") return ' class="failed"';
+  if (text === "FAILED" || text === "INTERNAL ERROR") return ' class="failed"';
   if (text === "skipped") return ' class="skipped"';
   if (metric === "wall") return ' class="advisory"';
   const m = /\((\d+(?:\.\d+)?)x\)$/.exec(text);

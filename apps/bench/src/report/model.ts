@@ -103,7 +103,7 @@ export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Me
   const r = g.cell(folio, strategy);
   if (!r) return "-";
   if (r.status === "skipped") return "skipped";
-  if (r.status === "failed") return "FAILED";
+  if (r.status === "failed") return failedText(r);
   const mark = isUnchecked(r, g.baseline) ? "unchecked " : "";
   const v = metricValue(r, m);
   if (v === undefined) return `${mark}n/a`;
@@ -111,6 +111,16 @@ export function cellText(g: WorkloadGrid, folio: string, strategy: string, m: Me
   const b = metricValue(g.cell(folio, g.baseline), m);
   if (b === undefined || b === 0) return `${mark}${fmtNum(v)}`;
   return `${mark}${fmtNum(v)} (${fmtRatio(v / b)})`;
+}
+
+/** A failed run is the model's own bug (core's InternalError), not the strategy's failure. */
+export function isInternalError(r: RunRecord): boolean {
+  return r.status === "failed" && r.error?.kind === "InternalError";
+}
+
+/** What a failed cell shows: FAILED (the strategy's), or INTERNAL ERROR (a bug of the model). */
+export function failedText(r: RunRecord): "FAILED" | "INTERNAL ERROR" {
+  return isInternalError(r) ? "INTERNAL ERROR" : "FAILED";
 }
 
 /** Short text for a failed or skipped run. */
@@ -173,7 +183,7 @@ export function kernelHeadline(res: ResultsFile): string | undefined {
   const ratios = grids(res).some((g) => hasRatioColumn(res, g))
     ? `; ${KERNEL_MODEL_STRATEGY}'s modelled time ${off === 0 ? "within 20% of the kernel on every measured cell" : `off the kernel's by more than 20% on ${off} cell${off === 1 ? "" : "s"} (warnings below)`}`
     : "";
-  return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured ${k.clock === "cpu" ? "CPU time (exits: wall time)" : "wall time"} of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured${ratios}`;
+  return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured ${k.clock === "cpu" ? `CPU time${k.runs.some((r) => (r.wallTimedOps?.length ?? 0) > 0) ? " (some exits: wall time)" : ""}` : "wall time"} of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured${ratios}`;
 }
 
 /** Header and rows of the sharing census table, or null when the workload had no large anon folios. */
@@ -304,7 +314,7 @@ export function breakdownRows(g: WorkloadGrid): { header: string[]; rows: string
         ...g.strategies.map((s) => {
           const r = g.cell(f, s);
           if (!r) return "-";
-          if (r.status === "failed") return "FAILED";
+          if (r.status === "failed") return failedText(r);
           if (r.status !== "ok" || !r.metrics) return r.status;
           const ns = r.metrics.modelledNsByKind[k] ?? 0;
           const events = r.metrics.costEvents[k] ?? 0;
@@ -329,15 +339,20 @@ export const KERNEL_RATIO_TOLERANCE = 0.2;
  * "workload folio" for one folio size.
  */
 const WALL_CLOCK_EXITS =
-  "exits are timed on the wall clock (from _exit() to the pidfd wakeup), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks these cells but does not fit on them)";
+  "an exit of this cell was timed on the wall clock (from _exit() to the pidfd wakeup: the runner could not read the exited proc's CPU time), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks such cells but does not fit on them)";
 const WHOLE_FOLIO_SWAP =
   "the kernel measured 57-62 ns per 4K page at 16K-2M against 15-20 at 4K, while the model's events are the same at every folio size (it swaps out order-0 pages only; on this machine the kernel falls back to order 0 on swap-out too, swpout_fallback): where the kernel's extra time at large folio sizes goes is not identified";
 
+const FILE_READAHEAD_RAMP =
+  "without MADV_HUGEPAGE the kernel's readahead ramps the page cache's folio order up as the file is read (measured here: 108 of the 128 2M slots PMD-mapped, thp_file_mapped), while the model's page cache holds 4K folios there (the readahead order ramp is not modelled yet)";
+
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
-  "pmfb/fork": WALL_CLOCK_EXITS,
-  "vms/anon-cow-seq": WALL_CLOCK_EXITS,
-  "exit/mixed-orders": WALL_CLOCK_EXITS,
-  "sharing/disjoint-halves": WALL_CLOCK_EXITS,
+  "file/exit-readonly 4K": FILE_READAHEAD_RAMP,
+  "file/shared-dirty-munmap 4K": FILE_READAHEAD_RAMP,
+  "file/shared-dirty-munmap 2M-PTE":
+    "the kernel spends 120-150 ns per 4K page on this munmap at every folio size (measured 2026-12-02), while the model's batched zap of large dirty file folios costs a fraction of that; where the kernel's time goes is not identified",
+  "file/shared-dirty-munmap 2M-PMD":
+    "the kernel spends 120-150 ns per 4K page on this munmap at every folio size (measured 2026-12-02: 62 us per PMD-mapped dirty 2M folio), while the model's zap_huge_pmd() of a file THP is one PMD clear and one folio_mark_dirty(); where the kernel's time goes is not identified",
   "pmfb/munmap-swapped-forked 16K": WHOLE_FOLIO_SWAP,
   "pmfb/munmap-swapped-forked 64K": WHOLE_FOLIO_SWAP,
   "pmfb/munmap-swapped-forked 2M-PTE": WHOLE_FOLIO_SWAP,
@@ -346,9 +361,16 @@ export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
     "the kernel spends about 30 us per PMD-mapped THP on this write (measured: 60-70 ns per 4K page); the model takes one do_huge_pmd_wp_page() reuse fault and 512 user stores, and what the kernel spends beyond that is not identified",
 };
 
-/** Why the model may be off on this cell, when it is known. */
-export function leavesOut(workload: string, folio: string): string | undefined {
-  return MODEL_LEAVES_OUT[`${workload} ${folio}`] ?? MODEL_LEAVES_OUT[workload];
+/**
+ * Why the model may be off on this cell, when it is known. `kernel`: the cell's kernel run, whose
+ * measured ops may include an exit the runner had to time on the wall clock.
+ */
+export function leavesOut(workload: string, folio: string, kernel?: KernelRunRecord): string | undefined {
+  return (
+    MODEL_LEAVES_OUT[`${workload} ${folio}`] ??
+    MODEL_LEAVES_OUT[workload] ??
+    ((kernel?.wallTimedOps?.length ?? 0) > 0 ? WALL_CLOCK_EXITS : undefined)
+  );
 }
 
 /** folio-batch's modelled ns/page over the kernel's measured ns/page, when both exist. */
@@ -389,7 +411,7 @@ export function kernelRatioWarnings(res: ResultsFile): string[] {
       if (r === undefined || !ratioOff(r)) continue;
       const m = metricValue(g.cell(f, KERNEL_MODEL_STRATEGY), "modelled") as number;
       const k = kernelRun(res, g.id, f)?.nsPerPage as number;
-      const why = leavesOut(g.id, f);
+      const why = leavesOut(g.id, f, kernelRun(res, g.id, f));
       out.push(
         `${g.id} ${f}: ${KERNEL_MODEL_STRATEGY} models ${fmtNum(m)} ns/page, the kernel measured ${fmtNum(k)} (${r.toFixed(2)}x, off by more than 20%)${why ? `; the model leaves out: ${why}` : ""}`,
       );

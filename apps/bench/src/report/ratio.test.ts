@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ResultsFile } from "../results.js";
+import type { KernelRunRecord, ResultsFile } from "../results.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import { grids, kernelHeadline, kernelRatioWarnings, leavesOut, modelKernelRatio, ratioCellText } from "./model.js";
@@ -53,8 +53,15 @@ describe("the model/kernel ratio", () => {
   it("names what the model leaves out, per workload or per folio size", () => {
     expect(leavesOut("pmfb/munmap-swapped-forked", "64K")).toMatch(/swap/);
     expect(leavesOut("pmfb/munmap-swapped-forked", "4K")).toBeUndefined();
-    expect(leavesOut("vms/anon-cow-seq", "2M-PMD")).toMatch(/wall clock/);
     expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
+  });
+
+  it("names a wall-clock exit only for a kernel run that had one: exits are on the CPU clock otherwise", () => {
+    const run = (wallTimedOps?: number[]) =>
+      ({ workload: "vms/anon-cow-seq", folio: "2M-PMD", ...(wallTimedOps ? { wallTimedOps } : {}) }) as KernelRunRecord;
+    expect(leavesOut("vms/anon-cow-seq", "2M-PMD")).toBeUndefined();
+    expect(leavesOut("vms/anon-cow-seq", "2M-PMD", run())).toBeUndefined();
+    expect(leavesOut("vms/anon-cow-seq", "2M-PMD", run([7]))).toMatch(/wall clock/);
   });
 
   it("without folio-batch in the matrix there is no ratio column", () => {

@@ -11,6 +11,7 @@ import {
   grids,
   hasKernelColumn,
   hasRatioColumn,
+  isInternalError,
   KERNEL_MODEL_STRATEGY,
   kernelCellText,
   kernelRatioWarnings,
@@ -36,7 +37,7 @@ function pad(s: string, w: number, right = false): string {
 
 function colorCell(text: string, color: boolean, metric: Metric): string {
   if (!color) return text;
-  if (text === "FAILED") return pc.red(pc.bold(text));
+  if (text === "FAILED" || text === "INTERNAL ERROR") return pc.red(pc.bold(text));
   if (text === "skipped") return pc.dim(text);
   // Simulator wall time is advisory: never green or red like a regression.
   if (metric === "wall") return text;
@@ -101,7 +102,7 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
       for (const f of g.folios) {
         const r = modelKernelRatio(res, g, f);
         if (r === undefined || !ratioOff(r)) continue;
-        const why = leavesOut(g.id, f);
+        const why = leavesOut(g.id, f, kernelRun(res, g.id, f));
         const t = `  ! ${f}: ${KERNEL_MODEL_STRATEGY} is ${r.toFixed(2)}x the kernel (off by more than 20%)${why ? `; the model leaves out: ${why}` : ""}`;
         lines.push(o.color ? pc.yellow(t) : t);
       }
@@ -120,8 +121,25 @@ export function renderSummary(res: ResultsFile, color: boolean): string {
   const out = [color ? (s.failed > 0 || res.metadata.interrupted ? pc.red(line) : pc.green(line)) : line];
   for (const f of res.strategyFailures) out.push(`strategy "${f.name}" failed to load: ${f.message}`);
   const perStrategy = new Map<string, Map<string, number>>();
+  // Failures that are not the strategy's: a bug of the model, a scenario the model refuses.
+  const notTheStrategys = [
+    [
+      "InternalError",
+      "internal error in the model (a bug of @foliolab/core, not the strategy's)",
+      "; please report it with the stack below",
+    ],
+    ["ScenarioError", "scenario error (the workload's scenario, not the strategy's)", ""],
+  ] as const;
+  for (const [kind, what, tail] of notTheStrategys) {
+    const runs = res.runs.filter((r) => r.status === "failed" && r.error?.kind === kind);
+    if (runs.length === 0) continue;
+    const under = [...new Set(runs.map((r) => r.strategy))].map((s) => `"${s}"`).join(", ");
+    const t = `${what}: ${runs.length} run${runs.length === 1 ? "" : "s"}, under ${under}${tail}`;
+    out.push(color ? pc.red(t) : t);
+  }
   for (const r of res.runs) {
     if (r.status !== "failed" || r.error?.kind === "LoadError") continue;
+    if (isInternalError(r) || r.error?.kind === "ScenarioError") continue;
     const m = perStrategy.get(r.strategy) ?? new Map<string, number>();
     const kind = r.error?.invariant ? `${r.error.kind} ${r.error.invariant}` : (r.error?.kind ?? "Error");
     m.set(kind, (m.get(kind) ?? 0) + 1);

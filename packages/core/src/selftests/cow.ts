@@ -5,111 +5,77 @@
  * "Longterm R/W pin is reliable", "Longterm R/O pin is reliable").
  */
 
-export interface SelftestScenario {
-  name: string;
-  config?: Record<string, unknown>;
-  ops: Array<Record<string, unknown>>;
-}
+import type { Scenario, ScenarioConfig, ScenarioOp } from "../scenario.js";
 
 export interface Backing {
   name: string;
   size: string;
-  config?: Record<string, unknown>;
+  config?: ScenarioConfig;
   /** Ops after mmap that populate the region with value 1. */
-  setup: Array<Record<string, unknown>>;
+  setup: ScenarioOp[];
   /** Offset of the page the test looks at. */
   at: string;
   /** The part of the mapping the test writes and protects (all of it unless given). */
   length?: string;
 }
 
-const fill = { op: "write", id: "mem", value: 1 };
-/** The setup really swapped out `kb` of the mapping. */
-const swapped = (kb: number) => ({ op: "expect", counters: { procs: { main: { VmSwap: kb } } } });
+const fill: ScenarioOp = { op: "write", id: "mem", value: 1 };
+const hugepage: ScenarioOp = { op: "madvise", id: "mem", advice: "hugepage" };
+
+const basePage: Backing = {
+  name: "base page",
+  size: "4K",
+  setup: [{ op: "madvise", id: "mem", advice: "nohugepage" }, fill],
+  at: "0",
+};
+const mthp64K: Backing = { name: "64K mTHP", size: "64K", config: { mthp: { "64K": "always" } }, setup: [fill], at: "0" };
+const pmdThp: Backing = { name: "PMD THP", size: "2M", setup: [hugepage, fill], at: "0" };
+const pteMappedThp: Backing = {
+  name: "PTE-mapped THP",
+  size: "2M",
+  setup: [
+    hugepage,
+    fill,
+    { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "r" },
+    { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "rw" },
+  ],
+  at: "0",
+};
+const singlePteOfThp: Backing = {
+  name: "single PTE of THP",
+  size: "2M",
+  setup: [hugepage, fill, { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontneed" }],
+  at: "0",
+};
+
+/**
+ * cow.c's swapped-out variant of a backing: its setup, then MADV_PAGEOUT (of `range`, all of the
+ * mapping unless given) with a swap device, and an expect that `kb` really went to swap.
+ */
+function swappedOut(b: Backing, name: string, kb: number, range: { offset?: string; length?: string } = {}): Backing {
+  return {
+    ...b,
+    name,
+    config: { ...b.config, swap: "4M" },
+    setup: [
+      ...b.setup,
+      { op: "madvise", id: "mem", ...range, advice: "pageout" },
+      { op: "expect", counters: { procs: { main: { VmSwap: kb } } } },
+    ],
+  };
+}
 
 export const COW_BACKINGS: Backing[] = [
-  { name: "base page", size: "4K", setup: [{ op: "madvise", id: "mem", advice: "nohugepage" }, fill], at: "0" },
-  { name: "64K mTHP", size: "64K", config: { mthp: { "64K": "always" } }, setup: [fill], at: "0" },
-  { name: "PMD THP", size: "2M", setup: [{ op: "madvise", id: "mem", advice: "hugepage" }, fill], at: "0" },
-  {
-    name: "PTE-mapped THP",
-    size: "2M",
-    setup: [
-      { op: "madvise", id: "mem", advice: "hugepage" },
-      fill,
-      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "r" },
-      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "rw" },
-    ],
-    at: "0",
-  },
-  {
-    name: "single PTE of THP",
-    size: "2M",
-    setup: [
-      { op: "madvise", id: "mem", advice: "hugepage" },
-      fill,
-      { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontneed" },
-    ],
-    at: "0",
-  },
-  {
-    name: "swapped-out base page",
-    size: "4K",
-    config: { swap: "4M" },
-    setup: [
-      { op: "madvise", id: "mem", advice: "nohugepage" },
-      fill,
-      { op: "madvise", id: "mem", advice: "pageout" },
-      swapped(4),
-    ],
-    at: "0",
-  },
-  {
-    name: "swapped-out 64K mTHP",
-    size: "64K",
-    config: { mthp: { "64K": "always" }, swap: "4M" },
-    setup: [fill, { op: "madvise", id: "mem", advice: "pageout" }, swapped(64)],
-    at: "0",
-  },
-  {
-    name: "swapped-out THP",
-    size: "2M",
-    config: { swap: "4M" },
-    setup: [
-      { op: "madvise", id: "mem", advice: "hugepage" },
-      fill,
-      { op: "madvise", id: "mem", advice: "pageout" },
-      swapped(2048),
-    ],
-    at: "0",
-  },
-  {
-    name: "swapped-out, PTE-mapped THP",
-    size: "2M",
-    config: { swap: "4M" },
-    setup: [
-      { op: "madvise", id: "mem", advice: "hugepage" },
-      fill,
-      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "r" },
-      { op: "mprotect", id: "mem", offset: "4K", length: "4K", prot: "rw" },
-      { op: "madvise", id: "mem", advice: "pageout" },
-      swapped(2048),
-    ],
-    at: "0",
-  },
-  {
-    name: "single PTE of swapped-out THP",
-    size: "2M",
-    config: { swap: "4M" },
-    setup: [
-      { op: "madvise", id: "mem", advice: "hugepage" },
-      fill,
-      { op: "madvise", id: "mem", offset: "4K", length: "2044K", advice: "dontneed" },
-      { op: "madvise", id: "mem", offset: "0", length: "4K", advice: "pageout" },
-      swapped(4),
-    ],
-    at: "0",
-  },
+  basePage,
+  mthp64K,
+  pmdThp,
+  pteMappedThp,
+  singlePteOfThp,
+  swappedOut(basePage, "swapped-out base page", 4),
+  swappedOut(mthp64K, "swapped-out 64K mTHP", 64),
+  swappedOut(pmdThp, "swapped-out THP", 2048),
+  swappedOut(pteMappedThp, "swapped-out, PTE-mapped THP", 2048),
+  swappedOut(singlePteOfThp, "single PTE of swapped-out THP", 4, { offset: "0", length: "4K" }),
   {
     name: "partially mremap()'ed THP",
     size: "2M",
@@ -144,7 +110,7 @@ export const COW_BACKINGS: Backing[] = [
   },
 ];
 
-function scenario(family: string, b: Backing, body: Array<Record<string, unknown>>): SelftestScenario {
+function scenario(family: string, b: Backing, body: ScenarioOp[]): Scenario {
   return {
     name: `cow.c: ${family} ... with ${b.name}`,
     ...(b.config ? { config: b.config } : {}),
@@ -153,12 +119,12 @@ function scenario(family: string, b: Backing, body: Array<Record<string, unknown
 }
 
 /** All anon families x backings. */
-export function cowSelftestScenarios(): SelftestScenario[] {
-  const out: SelftestScenario[] = [];
+export function cowSelftestScenarios(): Scenario[] {
+  const out: Scenario[] = [];
   for (const b of COW_BACKINGS) {
     const at = b.at;
     const range = b.length ? { offset: "0", length: b.length } : {};
-    const whole = [{ op: "write", id: "mem", value: 2, ...range }];
+    const whole: ScenarioOp[] = [{ op: "write", id: "mem", value: 2, ...range }];
     // 1. Basic COW after fork(): the parent writes, the child still sees the old data; then the
     //    child writes and the parent does not see it.
     out.push(

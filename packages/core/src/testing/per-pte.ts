@@ -1,23 +1,20 @@
 /**
  * The v6.5 reference for core's own tests (core may not depend on strategy packages): core's
- * v6.5 building blocks, with options that break one rule on purpose.
+ * v6.5 building blocks, with options that break one rule on purpose (by replacing one step of
+ * the v6.5 present-PTE body).
  */
 
-import { folioPutRefs, folioTestAnon, pageFolio } from "../folio.js";
-import { tlbDelayRmap, tlbRemovePage, tlbRemoveTlbEntry } from "../mmu-gather.js";
-import { PTE } from "../page-table.js";
-import { pageRemoveRmap } from "../rmap.js";
+import { folioPutRefs, pageFolio } from "../folio.js";
 import type { ReclaimUnmapContext, ZapStrategy } from "../strategy.js";
+import { folioPteBatchAt, ptepGetAndClearFull, type ZapContext } from "../zap.js";
 import {
-  folioMarkAccessed,
-  folioMarkDirty,
-  folioPteBatchAt,
-  mmCounter,
-  ptepGetAndClearFull,
-  vmNormalPage,
-  type ZapContext,
-} from "../zap.js";
-import { freePagesAndSwapCacheV65, tlbFlushRmapBatchV65, zapPresentPteV65 } from "../zap-v65.js";
+  freePagesAndSwapCacheV65,
+  tlbFlushRmapBatchV65,
+  ZAP_PTE_STEPS_V65,
+  type ZapPteStepsV65,
+  zapPresentPteV65,
+  zapPresentPteV65With,
+} from "../zap-v65.js";
 
 export interface Breakage {
   /** Drop the reference inside the PTE loop instead of gathering it (frees before the flush). */
@@ -77,42 +74,26 @@ export function perPteStrategy(name = "test-per-pte", broken: Breakage = {}): Te
   };
 }
 
-/** v6.5's present-PTE body with the rules `broken` names left out (zapPresentPteV65 otherwise). */
+/** v6.5's present-PTE body with the steps `broken` names replaced (zapPresentPteV65 otherwise). */
 function brokenZapPresentPte(broken: Breakage): (z: ZapContext) => number {
-  return (z: ZapContext): number => {
-    if (broken.badReturn) return 0;
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    const pte = ptepGetAndClearFull(z, i);
-    if (!broken.skipTlbEntry) tlbRemoveTlbEntry(z.tlb, z.vpn(i));
-    if (pfn < 0) return 1;
-    const folio = pageFolio(k, pfn);
-    let delay = false;
-    if (!folioTestAnon(k, folio)) {
-      if ((pte & PTE.dirty) !== 0) {
-        if (!broken.skipMarkDirty) folioMarkDirty(k, folio);
-        if (!broken.noDelayRmap && tlbDelayRmap(z.tlb)) {
-          delay = true;
-          z.forceFlush = true;
-        }
-      }
-      if ((pte & PTE.young) !== 0) folioMarkAccessed(k, folio);
-    }
-    if (!broken.skipRss) z.addRss(mmCounter(k, folio), -1);
-    if (broken.forgetRmapAndRef) return 1;
-    if (broken.extraPut && folio === pfn && (k.mem.order[folio] as number) > 0) folioPutRefs(k, folio, 1);
-    if (!delay) pageRemoveRmap(k, pfn, z.vma);
-    if (broken.freeBeforeFlush) {
-      folioPutRefs(k, folio, 1);
-      return 1;
-    }
-    if (tlbRemovePage(z.tlb, pfn, delay)) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return 1;
-  };
+  if (broken.badReturn) return () => 0;
+  const steps: Partial<ZapPteStepsV65> = {};
+  if (broken.skipTlbEntry) steps.getAndClear = (z) => ptepGetAndClearFull(z, z.index);
+  if (broken.skipMarkDirty) steps.setPageDirty = () => {};
+  if (broken.noDelayRmap) steps.delayRmap = () => false;
+  if (broken.skipRss) steps.rss = () => {};
+  if (broken.forgetRmapAndRef) {
+    steps.removeRmap = () => {};
+    steps.removePage = () => {};
+  }
+  if (broken.extraPut) {
+    steps.removeRmap = (z, folio, pfn) => {
+      if (folio === pfn && (z.k.mem.order[folio] as number) > 0) folioPutRefs(z.k, folio, 1);
+      ZAP_PTE_STEPS_V65.removeRmap(z, folio, pfn);
+    };
+  }
+  if (broken.freeBeforeFlush) steps.removePage = (z, pfn) => folioPutRefs(z.k, pageFolio(z.k, pfn), 1);
+  return zapPresentPteV65With(steps);
 }
 
 export const reference: TestStrategy = perPteStrategy();
