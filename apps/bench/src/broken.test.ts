@@ -114,12 +114,31 @@ describe("broken strategies are FAILED by foliolab bench (default settings)", ()
     const [first, second] = runs("loops-forever");
     expect(first?.error?.kind).toBe("Timeout");
     expect(first?.error?.message).toMatch(
-      /strategy "loops-forever": did not return from zapPresentPtes within 5 s \(the default limit: 20 x per-page's time for this cell, at least 5 s; --timeout sets another\)/,
+      /strategy "loops-forever": did not return from zapPresentPtes within (\d+(\.\d+)?) s \(the default limit: 20 x per-page's time for this cell, at least 5 s; --timeout sets another\)/,
     );
+    // 5 s on a quiet machine; more when per-page's own run was slow (a loaded machine).
+    expect(Number(/within ([\d.]+) s/.exec(first?.error?.message ?? "")?.[1])).toBeGreaterThanOrEqual(5);
     expect(second?.error?.kind).toBe("Timeout");
     expect(second?.error?.message).toMatch(
       /not run: strategy "loops-forever" overran a time limit in pmfb\/munmap\/\w+\/loops-forever/,
     );
+  });
+
+  it("a nondeterministic strategy is FAILED with one sample too: the check pass runs twice and must count the same", async () => {
+    const one = await bench(["nondeterministic.mjs"], ["-j", "1"]);
+    expect(one.code).toBe(1);
+    for (const r of one.runs("nondeterministic")) {
+      expect(r.status).toBe("failed");
+      expect(r.error?.kind).toBe("Nondeterministic");
+      expect(r.error?.phase).toBe("check");
+      expect(r.error?.message).toContain("the strategy is not deterministic");
+    }
+    // With the check pass off, more samples at full size catch it instead.
+    const three = await bench(["nondeterministic.mjs"], ["-j", "1", "--check-size", "0", "--samples", "3"]);
+    expect(three.runs("nondeterministic").map((r) => `${r.error?.kind} ${r.error?.phase}`)).toEqual([
+      "Nondeterministic timed",
+      "Nondeterministic timed",
+    ]);
   });
 
   it("a module that loops at import, or throws at import, fails to load by name", async () => {

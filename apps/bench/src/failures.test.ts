@@ -111,6 +111,7 @@ describe("broken custom strategies", () => {
     expect(await main(["run", "pmfb/munmap", "--size", "4M", "-s", join(FIXTURES, "core-bug.mjs")], one)).toBe(1);
     expect(one.text()).toMatch(/internal error in @foliolab\/core during ops\[\d+\] \(munmap\)/);
     expect(one.text()).not.toMatch(/strategy "core-bug-victim": InternalError/);
+    expect(one.text()).toMatch(/\n {4}at .*packages\/core\/(src|dist)\//);
   });
 
   it("a run of one scenario names the strategy that broke it and exits 1", async () => {

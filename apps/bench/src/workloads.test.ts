@@ -1,4 +1,5 @@
-import { parseScenario } from "@foliolab/core";
+import { parseScenario, runScenario } from "@foliolab/core";
+import { perPage } from "@foliolab/strategy-per-page";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_FOLIOS } from "./sizes.js";
 import { defaultWorkloads, effectiveSize, foliosFor, WORKLOADS, workloadNeeds } from "./workloads.js";
@@ -55,6 +56,23 @@ describe("workloads", () => {
       expect(defaults.includes(w.id)).toBe(needs.length === 0);
     }
     expect(defaults).toContain("pmfb/munmap");
+  });
+
+  it("the file workloads' cells: 4K stays order-0 (MADV_RANDOM), mixed is the readahead ramp, 2M is PMD-sized", () => {
+    const w = WORKLOADS.find((x) => x.id === "file/exit-readonly");
+    expect(w?.fixedFolios).toEqual(["4K", "mixed", "2M-PTE", "2M-PMD"]);
+    const counters = (folio: string) => {
+      const g = w?.generate({ size: 32 << 20, folio, seed: 1 });
+      const setup = { ...g?.scenario, ops: g?.scenario.ops.filter((o) => o.op !== "exit") };
+      return runScenario(setup, { strategy: perPage, invariants: false });
+    };
+    expect(counters("4K").vmstat.pgmajfault).toBe(8192);
+    expect(counters("4K").meminfo.FileHugePages).toBe(0);
+    const mixed = counters("mixed");
+    // One major fault, then 8M each of 4K, 16K, 64K and 256K folios: no PMD-sized one in 32M.
+    expect(mixed.vmstat.pgmajfault).toBe(1);
+    expect(mixed.vmstat.pgfault).toBe((3 * 2048) / 16 + 32);
+    expect(counters("2M-PMD").meminfo.FilePmdMapped).toBe(32 << 10);
   });
 
   it("exit/mixed-orders depends on the seed", () => {

@@ -146,10 +146,13 @@ function shmemRegion(b: Builder, o: GenerateOptions, id = "s"): void {
   }
 }
 
-/** The folio sizes the model's file page cache has: order 0, or PMD-sized on a VM_HUGEPAGE VMA. */
-const FILE_FOLIOS = ["4K", "2M-PTE", "2M-PMD"] as const;
+/**
+ * The page caches an mmap access can give a file on 6.18: order 0 (MADV_RANDOM), the readahead
+ * ramp's mix ("mixed": no madvise, 8M each of 4K..1M, then 2M), or PMD-sized on a VM_HUGEPAGE VMA.
+ */
+const FILE_FOLIOS = ["4K", "mixed", "2M-PTE", "2M-PMD"] as const;
 const FILE_FOLIOS_REASON =
-  "the model's file page cache holds order-0 folios, or 2M ones with MADV_HUGEPAGE (no readahead ramp of 16K..1M yet)";
+  "a file's page cache through mmap is 4K (MADV_RANDOM), the readahead ramp's mix of 4K..2M (mixed, no madvise) or 2M (MADV_HUGEPAGE); uniform 16K..1M folios need buffered write(2), which scenarios do not have";
 
 /**
  * mmap a file region and touch every page with `access`; for 2M folios MADV_HUGEPAGE first
@@ -161,6 +164,9 @@ function fileRegion(b: Builder, o: GenerateOptions, kind: "file-shared" | "file-
   const folio = folioSpec(o.folio);
   b.op({ op: "mmap", id: "f", size: o.size, kind });
   if (folio.order === 9) b.op({ op: "madvise", id: "f", advice: "hugepage" });
+  // 4K: MADV_RANDOM, so no readahead ramps the page cache's folio order up; "mixed" leaves the
+  // ramp alone (6.18 reads a sequential stream into 16K..2M folios without any madvise).
+  else if (folio.order === 0) b.op({ op: "madvise", id: "f", advice: "random" });
   if (folio.order === 9 && !folio.pmd) {
     for (let off = 0; off < o.size; off += 2 * MIB) b.op({ op: "mprotect", id: "f", offset: off, length: PAGE, prot: "none" });
     b.op({
@@ -457,7 +463,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "munmap() of dirty shared file pages",
     origin: "will-it-scale page_fault3 / tlb_flush3 style MAP_SHARED file memory",
     description:
-      "write every page of a shared file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
+      "write every page of a shared file mapping (4K page cache with MADV_RANDOM, the readahead ramp's 4K..2M mix without madvise, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure munmap(): dirty pages force a flush per PTE table and delay the rmap",
     defaultSize: 256 * MIB,
     minSize: 4 * MIB,
     fixedFolios: FILE_FOLIOS,
@@ -474,7 +480,7 @@ export const WORKLOADS: readonly Workload[] = [
     title: "exit of a process with a large read-only file mapping",
     origin: "a database file or a big shared library mapped read-only (MAP_PRIVATE) and read through, then the process exits",
     description:
-      "read every page of a private file mapping (4K page cache, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure exit(): clean file pages, no delayed rmap; the file's cache goes with its last holder",
+      "read every page of a private file mapping (4K page cache with MADV_RANDOM, the readahead ramp's 4K..2M mix without madvise, or 2M folios with MADV_HUGEPAGE: PMD-mapped, or PTE-mapped through a read-only page per 2M), then measure exit(): clean file pages, no delayed rmap; the file's cache goes with its last holder",
     defaultSize: 256 * MIB,
     minSize: 4 * MIB,
     fixedFolios: FILE_FOLIOS,

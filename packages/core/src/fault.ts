@@ -6,7 +6,7 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioGet, folioIndex, folioMapcount, folioPut, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
+import { folioGet, folioMapcount, folioPut, folioRefAdd } from "./folio.js";
 import { doHugePmdAnonymousPage, isHugeZeroPmd, mapHugeZeroPmd, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG, ZERO_PFN } from "./mem-map.js";
@@ -14,16 +14,9 @@ import { type FileObject, MM_ANONPAGES, MM_FILEPAGES, type MmStruct, VM, type Vm
 import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
-import { folioAddFileRmapPtes, folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
-import {
-  doFaultAround,
-  doSetPmd,
-  doShmemFault,
-  FAULT_AROUND_PAGES,
-  filemapAsyncReadahead,
-  filemapHugeReadahead,
-  filemapPage,
-} from "./shmem.js";
+import { filemapFault } from "./readahead.js";
+import { folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
+import { doFaultAround, doShmemFault, filemapPage, finishFault, linearPageIndex } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { doSwapPage, folioFreeSwap } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
@@ -100,23 +93,6 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + nr;
   k.costs[Ev.rssCounterAdd]++;
   return folio + (vpn - start);
-}
-
-/** filemap_get_folio() or a new page cache folio of an empty file (the cache holds a reference). */
-function pagecacheFolio(k: Kernel, vma: Vma, vpn: number): number {
-  const file = vma.file as NonNullable<Vma["file"]>;
-  const index = vma.pgoff + (vpn - vma.start);
-  let folio = file.folioAt(index);
-  if (folio === -1) {
-    folio = allocUserFolio(k, 0);
-    folioSetMapping(k.mem, folio, file.id);
-    folioSetIndex(k.mem, folio, index);
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
-    k.costs[Ev.bytesZeroed] += 4096; // a hole of the file: the new page cache page is zeroed
-    k.costs[Ev.lruAdd]++;
-    file.setFolio(index, folio);
-  }
-  return folio;
 }
 
 /**
@@ -247,81 +223,43 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
 }
 
 /**
- * do_sync_mmap_readahead() (mm/filemap.c, 6.18) on a read fault of a file page not yet cached
- * (no VM_HUGEPAGE): the mmap read-around reads ra_pages around the fault, which covers the
- * fault_around_bytes window (clamped to the VMA and the PTE table); do_fault_around() then maps
- * the window from the cache. Measured here: a 4K read of a fresh 1M file mapping leaves RssFile
- * 64 kB.
+ * do_read_fault() / do_shared_fault() / do_cow_fault() (mm/memory.c, 6.18) for a regular file's
+ * PTE (or PMD) that was none: a read tries do_fault_around() first; __do_fault() ->
+ * filemap_fault() finds or reads the folio (readahead.ts), and when that dropped mmap_lock for
+ * I/O the fault is retried, a read with fault-around again; then finish_fault() maps it (the
+ * whole large folio, or by PMD, as shmem), or do_cow_fault() copies the page. One pgfault.
  */
-function mmapReadAround(k: Kernel, vma: Vma, vpn: number): void {
-  const file = vma.file as NonNullable<Vma["file"]>;
-  if (file.shmem || file.folioAt(vma.pgoff + (vpn - vma.start)) !== -1) return;
-  const tableStart = pmdIndex(vpn) * PTRS_PER_PTE;
-  const from = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start, tableStart);
-  const to = Math.min(vpn - (vpn % FAULT_AROUND_PAGES) + FAULT_AROUND_PAGES, vma.end, tableStart + PTRS_PER_PTE);
-  for (let v = from; v < to; v++) pagecacheFolio(k, vma, v);
+function doFileFault(k: Kernel, vma: Vma, vpn: number, write: boolean): number {
+  const file = vma.file as FileObject;
+  const index = linearPageIndex(vma, vpn);
+  if (!write && doFaultAround(k, vma, vpn)) return filemapPage(k, file, index);
+  const { folio, retry } = filemapFault(k, vma, index);
+  if (retry && !write && doFaultAround(k, vma, vpn)) return filemapPage(k, file, index);
+  if (write && vma.kind === "file-private") return doCowFault(k, vma, vpn, folio);
+  return finishFault(k, vma, folio, vpn, write);
 }
 
 /**
- * A fault on a file VMA with VM_HUGEPAGE and no PTE table here (pmd_none): the cache miss reads
- * PMD-sized folios in (filemapHugeReadahead()), and a PMD-sized folio the VMA fits is mapped by
- * do_set_pmd(): reads and shared writes; a private write COWs (do_cow_fault() maps an anon page).
- * Returns the pfn now at vpn, or -1 when the PTE path must handle the fault.
+ * do_cow_fault() (6.18): a private write copies the file page into a new order-0 anon folio
+ * (folio_prealloc() of one page, whatever the size of the cached folio) mapped by one PTE.
  */
-function filemapHugeFault(k: Kernel, vma: Vma, vpn: number, write: boolean): number {
-  const file = vma.file as NonNullable<Vma["file"]>;
-  const index = vma.pgoff + (vpn - vma.start);
-  if (file.folioAt(index) === -1) filemapHugeReadahead(k, file, index);
-  else filemapAsyncReadahead(k, file, file.folioAt(index));
-  const page = filemapPage(k, file, index);
-  if (page === -1 || (write && vma.kind === "file-private")) return -1;
-  const folio = k.mem.pageFolio(page);
-  if (!doSetPmd(k, vma, folio, vpn, write)) return -1;
-  if (write) {
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
-    k.costs[Ev.folioMarkDirty]++;
-  }
-  return page;
-}
-
-/** do_read_fault / do_cow_fault / do_shared_fault for a PTE that was none. */
-function doFileFault(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean): number {
-  const folio = filemapAsyncReadahead(k, vma.file as FileObject, pagecacheFolio(k, vma, vpn));
-  // A large cached folio (VM_HUGEPAGE readahead) maps the page at this index: finish_fault() maps
-  // a single page of a non-shmem file.
-  const page = folio + (vma.pgoff + (vpn - vma.start) - folioIndex(k.mem, folio));
-  return doFileFaultPage(k, vma, ptes, vpn, write, folio, page);
-}
-
-/** doFileFault() for the page `page` of the cached `folio`: the COW copy, or one PTE of the page. */
-function doFileFaultPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write: boolean, folio: number, page: number): number {
-  const i = pteIndex(vpn);
+function doCowFault(k: Kernel, vma: Vma, vpn: number, folio: number): number {
+  const ptes = vma.mm.pgtables.pteAlloc(pmdIndex(vpn));
+  const page = filemapPage(k, vma.file as FileObject, linearPageIndex(vma, vpn));
   const mm = vma.mm;
-  if (write && vma.kind === "file-private") {
-    // do_cow_fault(): a private copy of the file page.
-    folioGet(k, folio);
-    const copy = allocUserFolio(k, 0);
-    k.mem.content[copy] = k.mem.content[page] as number;
-    folioAddNewAnonRmap(k, copy, vma, vpn, false);
-    k.mem.flags[copy] = (k.mem.flags[copy] as number) | PG.lru;
-    ptes[i] = mkPte(copy, PTE.present | PTE.write | PTE.dirty | PTE.young);
-    mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
-    k.costs[Ev.pteSet]++;
-    folioPut(k, folio);
-    return copy;
-  }
   folioGet(k, folio);
-  folioAddFileRmapPtes(k, folio, page, 1, vma);
-  let flags = PTE.present | PTE.young;
-  if (write) {
-    flags |= PTE.write | PTE.dirty;
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
-    k.costs[Ev.folioMarkDirty]++;
-  }
-  ptes[i] = mkPte(page, flags);
-  mm.rss[MM_FILEPAGES] = (mm.rss[MM_FILEPAGES] as number) + 1;
+  const copy = allocUserFolio(k, 0);
+  k.costs[Ev.bytesCopied] += 4096;
+  k.costs[Ev.lruAdd]++;
+  k.mem.content[copy] = k.mem.content[page] as number;
+  folioAddNewAnonRmap(k, copy, vma, vpn, false);
+  k.mem.flags[copy] = (k.mem.flags[copy] as number) | PG.lru;
+  ptes[pteIndex(vpn)] = mkPte(copy, PTE.present | PTE.write | PTE.dirty | PTE.young);
+  mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
   k.costs[Ev.pteSet]++;
-  return page;
+  k.costs[Ev.rssCounterAdd]++;
+  folioPut(k, folio);
+  return copy;
 }
 
 /**
@@ -357,9 +295,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
       // The same for a file THP: the PMD goes (a COW drops the whole PMD, no PTEs put back);
       // a shared write maps it again by PMD, writable; a private one copies the one page.
       splitHugePmd(k, vma, pmdIdx);
-      const pfn = filemapHugeFault(k, vma, vpn, true);
-      if (pfn >= 0) return pfn;
-      return doFileFault(k, vma, pgt.pteAlloc(pmdIdx), vpn, true);
+      return doFileFault(k, vma, vpn, true);
     }
     if (isHugeZeroPmd(huge)) {
       // do_huge_zero_wp_pmd(): a fresh PMD THP replaces the huge zero page.
@@ -388,11 +324,10 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
     k.stats.countVm(VMSTAT.pgfault);
     return doShmemFault(k, vma, vpn, write);
   }
-  if (!ptes && (vma.kind === "file-shared" || vma.kind === "file-private") && (vma.flags & VM.hugepage) !== 0) {
+  if ((vma.kind === "file-shared" || vma.kind === "file-private") && (!ptes || (ptes[pteIndex(vpn)] as number) === 0)) {
     k.stats.countVm(VMSTAT.pgfault);
-    const pfn = filemapHugeFault(k, vma, vpn, write);
-    if (pfn >= 0) return pfn;
-    return doFileFault(k, vma, pgt.pteAlloc(pmdIdx), vpn, write);
+    k.costs[Ev.pageFault]++;
+    return doFileFault(k, vma, vpn, write);
   }
   if (!ptes && vma.kind === "anon" && thpOrderAllowed(k, vma, HPAGE_PMD_ORDER)) {
     const start = pmdIdx * PTRS_PER_PTE;
@@ -419,11 +354,7 @@ export function accessPage(k: Kernel, mm: MmStruct, vpn: number, write: boolean)
   if (pte === 0) {
     k.stats.countVm(VMSTAT.pgfault);
     k.costs[Ev.pageFault]++;
-    if (vma.kind === "anon") return doAnonymousPage(k, vma, ptes, vpn, write);
-    // do_read_fault(): the mmap read-around, then fault-around from the page cache.
-    if (!write) mmapReadAround(k, vma, vpn);
-    if (!write && doFaultAround(k, vma, vpn)) return filemapPage(k, vma.file as FileObject, vma.pgoff + (vpn - vma.start));
-    return doFileFault(k, vma, ptes, vpn, write);
+    return doAnonymousPage(k, vma, ptes, vpn, write);
   }
   if ((pte & PTE.present) === 0) {
     k.stats.countVm(VMSTAT.pgfault);

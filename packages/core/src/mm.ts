@@ -4,6 +4,7 @@
 
 import { COST_EVENT_COUNT, Ev } from "./costs.js";
 import { PageTables } from "./page-table.js";
+import type { FileRaState } from "./readahead.js";
 
 /** vm_flags bits the model uses. */
 export const VM = {
@@ -15,6 +16,8 @@ export const VM = {
   nohugepage: 1 << 5,
   /** VM_DONTCOPY (MADV_DONTFORK): fork leaves this VMA out of the child. */
   dontcopy: 1 << 6,
+  /** VM_RAND_READ (MADV_RANDOM): no readahead on faults. */
+  randRead: 1 << 7,
 } as const;
 
 /**
@@ -132,6 +135,8 @@ export interface Vma {
   anonVmaPrepared?: boolean;
   /** Scenario mapping id this VMA came from. */
   mapping: string;
+  /** file->f_ra of the open file a regular file mapping maps (shared by its split parts and copies). */
+  ra?: FileRaState;
   /** vma->vm_mm. */
   mm: MmStruct;
 }

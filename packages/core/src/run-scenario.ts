@@ -36,6 +36,7 @@ import {
   madviseDontfork,
   madviseDontneed,
   madviseHugepage,
+  madviseRandom,
   userAccessRange,
   userRead,
 } from "./syscalls.js";
@@ -250,6 +251,7 @@ function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects
         else if (op.advice === "hugepage" || op.advice === "nohugepage") madviseHugepage(k, mm, s, e, op.advice === "hugepage");
         else if (op.advice === "free") madviseFree(k, mm, s, e);
         else if (op.advice === "dontfork" || op.advice === "dofork") madviseDontfork(k, mm, s, e, op.advice === "dontfork");
+        else if (op.advice === "random" || op.advice === "normal") madviseRandom(k, mm, s, e, op.advice === "random");
         else madviseColdOrPageout(k, mm, s, e, op.advice === "pageout");
       }
       return;

@@ -55,7 +55,7 @@ const opSchemas = [
       proc,
       ...rangeFields,
       stride: sizeLike.optional(),
-      advice: z.enum(["hugepage", "nohugepage", "dontneed", "free", "cold", "pageout", "dontfork", "dofork"]),
+      advice: z.enum(["hugepage", "nohugepage", "dontneed", "free", "cold", "pageout", "dontfork", "dofork", "random", "normal"]),
     })
     .strict(),
   z

@@ -10,11 +10,12 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioIndex, folioPutRefs, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
+import { folioIndex, folioPutRefs, folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { type FileObject, VM, type Vma } from "./mm.js";
 import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
+import { pageCacheInsert } from "./readahead.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
@@ -107,22 +108,13 @@ function shmemSuitableOrders(file: FileObject, vma: Vma, vpn: number, index: num
 
 /**
  * shmem_add_to_page_cache(): the folio enters the xarray at [index, index + nr) with nr
- * references for the cache (folio_ref_add(folio, nr) on top of the allocation's, which the
- * model hands over as the first of them), counted in NR_SHMEM (and NR_SHMEM_THPS when
- * PMD-sized) by shmem_update_stats(); then folio_add_lru().
+ * references for the cache (pageCacheInsert()), swap-backed, counted in NR_SHMEM (and
+ * NR_SHMEM_THPS when PMD-sized) by shmem_update_stats(); then folio_add_lru().
  */
 function shmemAddToPageCache(k: Kernel, file: FileObject, folio: number, index: number): void {
-  const m = k.mem;
-  const order = m.order[folio] as number;
-  const nr = 1 << order;
-  if (nr > 1) folioRefAdd(k, folio, nr - 1);
-  folioSetMapping(m, folio, file.id);
-  folioSetIndex(m, folio, index);
-  m.flags[folio] = (m.flags[folio] as number) | PG.swapbacked | PG.lru;
-  file.setFolioRange(index, nr, folio);
+  const nr = pageCacheInsert(k, file, folio, index, PG.swapbacked);
   k.stats.countVm(VMSTAT.nrShmem, nr);
-  if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps += nr;
-  k.costs[Ev.lruvecStatUpdate]++;
+  if (nr === HPAGE_PMD_NR) k.stats.nrShmemThps += nr;
 }
 
 /**
@@ -228,11 +220,13 @@ export function doSetPmd(k: Kernel, vma: Vma, folio: number, vpn: number, write:
 }
 
 /**
- * finish_fault() (6.18) for shmem: a PMD-sized folio on an empty PMD goes to do_set_pmd();
- * otherwise the whole folio is mapped when its range lies inside the VMA and this PTE table
- * and every PTE of it is none, else only the faulting page. Returns the pfn now at vpn.
+ * finish_fault() (6.18) for shmem and regular files alike (since "mm/memory: map large folios
+ * in one shot", 6.18, a regular file's large folio is mapped whole too): a PMD-sized folio on an
+ * empty PMD goes to do_set_pmd(); otherwise the whole folio is mapped when its range lies
+ * inside the VMA and this PTE table and every PTE of it is none, else only the faulting page.
+ * Returns the pfn now at vpn.
  */
-function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): number {
+export function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, write: boolean): number {
   const pgt = vma.mm.pgtables;
   const idx = pmdIndex(vpn);
   const index = linearPageIndex(vma, vpn);
@@ -300,7 +294,14 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
   const fileEnd = file.nrPages - 1;
   const endIdx = Math.min(index + toPte - pteOff, fileEnd);
   let i = startIdx;
-  while (i <= endIdx && file.folioAt(i) === -1) i++;
+  // next_uptodate_folio(): the first cached folio without PG_readahead (a marked one is left to
+  // the fault, which reads ahead).
+  while (i <= endIdx) {
+    const f = file.folioAt(i);
+    if (f === -1) i++;
+    else if (file.raMarks.has(folioIndex(m, f))) i = folioIndex(m, f) + (1 << (m.order[f] as number));
+    else break;
+  }
   if (i > endIdx) return false;
   const first = file.folioAt(i);
   const canMapLarge = file.shmem || fileEnd >= folioIndex(m, first) + (1 << (m.order[first] as number));
@@ -312,6 +313,9 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
     if (doSetPmd(k, vma, first, vpn, false)) return true;
   }
   if (pgt.hugePmd.has(idx)) return false;
+  // Without can_map_large filemap_map_pmd() is not called, so nothing installs a PTE table on an
+  // empty PMD: pte_offset_map_lock() fails and nothing is mapped (finish_fault() may use the PMD).
+  if (!canMapLarge && !pgt.pte.has(idx)) return false;
   const ptes = pgt.pteAlloc(idx);
   let mapped = false;
   while (i <= endIdx) {
@@ -359,6 +363,8 @@ export function doFaultAround(k: Kernel, vma: Vma, vpn: number): boolean {
       while (j + n <= last && (ptes[slot + n] as number) === 0) n++;
       setPteRange(k, vma, ptes, folio, folio + (j - folioIdx), n, base + slot, false);
       if (index >= j && index < j + n) mapped = true;
+      // filemap_map_pages(): the pages it maps count against file->f_ra.mmap_miss.
+      if (vma.ra) vma.ra.mmapMiss = Math.max(0, vma.ra.mmapMiss - n);
       j += n;
     }
     i = Math.max(i, last + 1);
@@ -399,17 +405,6 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
 }
 
 /**
- * filemap_fault() finding a folio with PG_readahead (do_async_mmap_readahead() ->
- * page_cache_async_ra()): the flag is cleared and the next window, as large, is read from
- * where the marked folio's window ends; a minor fault. Returns the folio.
- */
-export function filemapAsyncReadahead(k: Kernel, file: FileObject, folio: number): number {
-  const index = folioIndex(k.mem, folio);
-  if (file.raMarks.delete(index)) filemapHugeReadahead(k, file, index + HPAGE_PMD_NR, true);
-  return folio;
-}
-
-/**
  * fput() of every file nothing holds any more, so its inode is evicted: an unnamed shmem file
  * once no VMA maps it (MAP_SHARED | MAP_ANONYMOUS has no fd), a scenario's (unlinked) file once
  * no live process that mapped it, or inherited it by fork, is left (as the kernel probe's runner
@@ -430,49 +425,5 @@ export function releaseUnmappedShmem(k: Kernel): void {
       shmemTruncate(k, f);
       f.released = true;
     }
-  }
-}
-
-/**
- * __filemap_add_folio(): a new folio of a regular file enters the cache at index with nr
- * references, counted in NR_FILE_THPS when PMD-sized; folio_add_lru().
- */
-function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: number): void {
-  const m = k.mem;
-  const order = m.order[folio] as number;
-  const nr = 1 << order;
-  if (nr > 1) folioRefAdd(k, folio, nr - 1);
-  folioSetMapping(m, folio, file.id);
-  folioSetIndex(m, folio, index);
-  m.flags[folio] = (m.flags[folio] as number) | PG.lru;
-  file.setFolioRange(index, nr, folio);
-  if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps += nr;
-  k.costs[Ev.lruvecStatUpdate]++;
-}
-
-/**
- * do_sync_mmap_readahead() on a VM_HUGEPAGE file VMA (6.18): the cache miss is a major fault
- * (pgmajfault) and page_cache_ra_order() reads two PMD-sized folios from the PMD-aligned index
- * (ra->size 2 * HPAGE_PMD_NR), smaller ones where the file ends, stopping at a folio already
- * cached. Only the 2M path of ext4's readahead; without MADV_HUGEPAGE the model's file faults
- * stay order-0, one page each (no read-around).
- */
-export function filemapHugeReadahead(k: Kernel, file: FileObject, index: number, async = false): void {
-  if (!async) k.stats.countVm(VMSTAT.pgmajfault);
-  let i = index - (index % HPAGE_PMD_NR);
-  const start = i;
-  const limit = Math.min(file.nrPages - 1, i + 2 * HPAGE_PMD_NR - 1);
-  while (i <= limit) {
-    let order = HPAGE_PMD_ORDER;
-    if (i % (1 << order) !== 0) order = 31 - Math.clz32(i & -i);
-    while (order > 0 && i + (1 << order) - 1 > limit) order--;
-    if (file.anyPresent(i, i + (1 << order) - 1)) break; // ra_alloc_folio(): -EEXIST ends the window
-    const folio = k.mem.allocPages(order);
-    if (folio === NIL) break;
-    k.costs[Ev.foliosAllocated]++;
-    filemapAddFolio(k, file, folio, i);
-    // ra->async_size = HPAGE_PMD_NR: PG_readahead on the folio at start + size - async_size.
-    if (i === start + HPAGE_PMD_NR) file.raMarks.add(i);
-    i += 1 << order;
   }
 }

@@ -13,6 +13,7 @@ import { PG } from "./mem-map.js";
 import { MAX_VPN, type Mapping, type MmStruct, mmapPlacement, mremapPlacement, VM, type Vma, type VmaKind } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import { fileRaStateInit } from "./readahead.js";
 import { filemapPage, releaseUnmappedShmem } from "./shmem.js";
 import { peekSwap } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
@@ -57,6 +58,8 @@ export function doMmap(
     mapping: id,
     mm,
   };
+  // open(): a regular file's struct file with its readahead state.
+  if (kind === "file-private" || kind === "file-shared") vma.ra = fileRaStateInit();
   mm.insertVma(vma);
   const mapping: Mapping = { id, start, nrPages, kind, file };
   mm.mappings.set(id, mapping);
@@ -125,6 +128,12 @@ export function madviseHugepage(k: Kernel, mm: MmStruct, start: number, end: num
 /** madvise(MADV_DONTFORK / MADV_DOFORK): set or clear VM_DONTCOPY on the range's VMAs. */
 export function madviseDontfork(k: Kernel, mm: MmStruct, start: number, end: number, dontfork: boolean): void {
   updateVmaFlags(k, mm, start, end, (f) => (dontfork ? f | VM.dontcopy : f & ~VM.dontcopy));
+  mm.mergeVmas();
+}
+
+/** madvise(MADV_RANDOM / MADV_NORMAL): set or clear VM_RAND_READ (madvise_update_vma()). */
+export function madviseRandom(k: Kernel, mm: MmStruct, start: number, end: number, random: boolean): void {
+  updateVmaFlags(k, mm, start, end, (f) => (random ? f | VM.randRead : f & ~VM.randRead));
   mm.mergeVmas();
 }
 

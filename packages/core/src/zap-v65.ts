@@ -64,24 +64,31 @@ export const ZAP_PTE_STEPS_V65: Readonly<ZapPteStepsV65> = Object.freeze({
   },
 });
 
-/** The present-PTE body over `s`: the one copy of v6.5's order of steps. */
-function zapPresentPteSteps<S>(z: ZapContext<S>, s: ZapPteStepsV65<S>): number {
-  const pfn = vmNormalPage(z, z.ptent);
-  const ptent = s.getAndClear(z);
-  if (pfn < 0) return 1;
-  const folio = pageFolio(z.k, pfn);
-  let delayRmap = false;
-  if (!folioTestAnon(z.k, folio)) {
-    if (pteDirty(ptent)) {
-      s.setPageDirty(z, folio);
-      delayRmap = s.delayRmap(z);
+/**
+ * The present-PTE body over the steps `s`: the one copy of v6.5's order of steps. The steps are
+ * bound once, as the closure's constants, so the kernel's own body (zapPresentPteV65) calls them
+ * directly and the hot path stays as short as a hand-written body.
+ */
+function zapPresentPteSteps<S>(s: ZapPteStepsV65<S>): (z: ZapContext<S>) => number {
+  const { getAndClear, setPageDirty, delayRmap: delay, rss, removeRmap, removePage } = s;
+  return (z: ZapContext<S>): number => {
+    const pfn = vmNormalPage(z, z.ptent);
+    const ptent = getAndClear(z);
+    if (pfn < 0) return 1;
+    const folio = pageFolio(z.k, pfn);
+    let delayRmap = false;
+    if (!folioTestAnon(z.k, folio)) {
+      if (pteDirty(ptent)) {
+        setPageDirty(z, folio);
+        delayRmap = delay(z);
+      }
+      if (pteYoung(ptent)) folioMarkAccessed(z.k, folio);
     }
-    if (pteYoung(ptent)) folioMarkAccessed(z.k, folio);
-  }
-  s.rss(z, folio);
-  if (!delayRmap) s.removeRmap(z, folio, pfn);
-  s.removePage(z, pfn, delayRmap);
-  return 1;
+    rss(z, folio);
+    if (!delayRmap) removeRmap(z, folio, pfn);
+    removePage(z, pfn, delayRmap);
+    return 1;
+  };
 }
 
 /**
@@ -89,17 +96,14 @@ function zapPresentPteSteps<S>(z: ZapContext<S>, s: ZapPteStepsV65<S>): number {
  * tlb_remove_tlb_entry(), for file pages set_page_dirty() with the delayed rmap of a dirty page
  * (6.2) and mark_page_accessed(), rss, page_remove_rmap(), __tlb_remove_page(). Returns 1.
  */
-export function zapPresentPteV65(z: ZapContext): number {
-  return zapPresentPteSteps(z, ZAP_PTE_STEPS_V65);
-}
+export const zapPresentPteV65: (z: ZapContext) => number = zapPresentPteSteps(ZAP_PTE_STEPS_V65);
 
 /**
  * zapPresentPteV65() with the steps in `replace` instead of the kernel's (ZAP_PTE_STEPS_V65):
  * a patch that changes one step of the v6.5 body, or a deliberately broken one, keeps the rest.
  */
 export function zapPresentPteV65With<S = unknown>(replace: Partial<ZapPteStepsV65<S>>): (z: ZapContext<S>) => number {
-  const steps: ZapPteStepsV65<S> = { ...ZAP_PTE_STEPS_V65, ...replace };
-  return (z: ZapContext<S>): number => zapPresentPteSteps(z, steps);
+  return zapPresentPteSteps<S>({ ...ZAP_PTE_STEPS_V65, ...replace });
 }
 
 /**

@@ -13,7 +13,17 @@ import { PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
 import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
-import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteIndex, ptePfn, pteSetFlags } from "./page-table.js";
+import {
+  isSwapPte,
+  PTE,
+  PTE_FLAG_MASK,
+  PTE_PFN_SCALE,
+  pmdAddrEnd,
+  pmdIndex,
+  pteIndex,
+  ptePfn,
+  pteSetFlags,
+} from "./page-table.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
 import { freeSwapAndCache } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
@@ -140,13 +150,16 @@ export function folioPteBatchFlags(k: Kernel, ptes: PteTable, folio: number, i: 
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
   let limit = folioEnd - pfn;
   if (max < limit) limit = max;
+  // The pfn bits of the first PTE: the n-th PTE of the batch has base + n pfns (no division per PTE).
+  const base = first - (first & PTE_FLAG_MASK);
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
-    k.costs[Ev.pteRead]++;
-    if ((p & PTE.present) === 0 || ptePfn(p) !== pfn + n || ((p ^ first) & respect) !== 0) break;
+    if ((p & PTE.present) === 0 || p - (p & PTE_FLAG_MASK) !== base + n * PTE_PFN_SCALE || ((p ^ first) & respect) !== 0) break;
     n++;
   }
+  // One PTE read per PTE looked at: the batch's, and the one that ended it.
+  k.costs[Ev.pteRead] += n < limit ? n : n - 1;
   return n;
 }
 

@@ -487,6 +487,8 @@ static int madv_code(const char *s) {
   if (!strcmp(s, "pageout")) return MADV_PAGEOUT;
   if (!strcmp(s, "dontfork")) return MADV_DONTFORK;
   if (!strcmp(s, "dofork")) return MADV_DOFORK;
+  if (!strcmp(s, "random")) return MADV_RANDOM;
+  if (!strcmp(s, "normal")) return MADV_NORMAL;
   return -1;
 }
 

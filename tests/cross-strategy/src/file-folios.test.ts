@@ -131,6 +131,59 @@ describe("munmap of dirty 64K shmem folios: the delayed rmap (Linus Torvalds, Oc
   });
 });
 
+describe("munmap of a sequentially read ext4 file: the readahead ramp's large folios (seed 001's claim on a regular file)", () => {
+  // 32M read from the start: the read-around's 8M of 4K folios, then 8M each of 16K, 64K and
+  // 256K folios (ra->order += 2 per window), all PTE-mapped; no madvise anywhere.
+  const sizes = [1, 4, 16, 64];
+  const counts = sizes.map((n) => (8 * MiB) / (n * PAGE));
+  const folioPages = sizes.flatMap((n, i) => Array.from({ length: counts[i] as number }, () => n));
+  const SMALL = counts[0] as number;
+  const LARGE = folioPages.length - SMALL;
+  const LARGE_PAGES = (24 * MiB) / PAGE;
+  const ALL_PAGES = (32 * MiB) / PAGE;
+  const SPLITS = contigRangeSplits(folioPages);
+  const spec: Spec = {
+    name: "ext4-readahead-munmap",
+    ops: [
+      { op: "mmap", id: "f", size: "32M", kind: "file-private" },
+      { op: "read", id: "f" },
+      { op: "munmap", id: "f" },
+    ],
+  };
+  const ref = run(spec, perPage);
+  const runs = { batchedAnon: run(spec, batchedAnon), contigRange: run(spec, contigRange), folioBatch: run(spec, folioBatch) };
+
+  it("scenario arithmetic holds: one major fault, 2048 + 512 + 128 + 32 folios, mapped by fault-around", () => {
+    expect(ref.result.vmstat.pgmajfault).toBe(1);
+    expect(LARGE).toBe(512 + 128 + 32);
+    // 16 pages per fault on 4K, 16K and 64K folios, one fault per 256K folio.
+    expect(ref.result.vmstat.pgfault).toBe((3 * 8 * MiB) / (16 * PAGE) + 32);
+  });
+
+  it("no strategy queues a file folio for deferred split; batched-anon's file folios take the per-page path", () => {
+    for (const r of [ref, ...Object.values(runs)]) expect(r.lastOp.deferred_split_enqueue).toBe(0);
+    expect(runs.batchedAnon.lastOp).toEqual(ref.lastOp);
+  });
+
+  it("rmap removal: one _nr_pages_mapped atomic per page of a large folio (per-page), per range (contig-range), per folio (folio-batch)", () => {
+    expect(ref.lastOp.nr_pages_mapped_atomic).toBe(LARGE_PAGES);
+    expect(SPLITS).toBe(2);
+    expect(runs.contigRange.lastOp.nr_pages_mapped_atomic).toBe(LARGE + SPLITS);
+    expect(runs.folioBatch.lastOp.nr_pages_mapped_atomic).toBe(LARGE);
+  });
+
+  it("page release: gather entries one per page, one per range, one per small folio and two per large one", () => {
+    expect(ref.lastOp.gather_entries).toBe(ALL_PAGES);
+    expect(runs.contigRange.lastOp.gather_entries).toBe(SMALL + LARGE + SPLITS);
+    expect(runs.folioBatch.lastOp.gather_entries).toBe(SMALL + 2 * LARGE);
+    expect(runs.folioBatch.lastOp.refcount_atomic).toBe(SMALL + LARGE);
+  });
+
+  it("the page cache keeps every folio: the file stays open until exit", () => {
+    for (const r of [ref, ...Object.values(runs)]) expect(r.lastOp.folios_freed).toBe(0);
+  });
+});
+
 /** folio-batch with its delayed items recorded as tlb_flush_rmaps() finds them. */
 function recordingDelayedItems(items: Array<{ nr: number; delayed: boolean }>): ZapStrategy {
   return {

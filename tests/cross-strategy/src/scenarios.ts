@@ -103,15 +103,17 @@ export function pageGatherSplits(folios: number, n: number, capacity = V65_GATHE
  * after one page (range_limit = ULONG_MAX on tlb_next_batch), so the folio continues in a second
  * range and its first folio_remove_rmap_range() leaves it partially mapped. Walks the range
  * indices for F whole folios of n > 1 pages, ranges never crossing a folio (or a PTE table, which
- * whole aligned folios never straddle).
+ * whole aligned folios never straddle). `folios`: a count of large folios, or the page count of
+ * each folio in address order (an order-0 folio is one page and is never cut).
  */
-export function contigRangeSplits(folios: number): number {
+export function contigRangeSplits(folios: number | readonly number[]): number {
+  const pages = typeof folios === "number" ? Array.from({ length: folios }, () => 2) : folios;
   let idx = 0;
   let splits = 0;
   const isLastOfBatch = (i: number) =>
     i + 1 === MMU_GATHER_BUNDLE || (i + 1 > MMU_GATHER_BUNDLE && (i + 1 - MMU_GATHER_BUNDLE) % RANGES_PER_BATCH === 0);
-  for (let f = 0; f < folios; f++) {
-    if (isLastOfBatch(idx)) {
+  for (const n of pages) {
+    if (n > 1 && isLastOfBatch(idx)) {
       splits++;
       idx += 2;
     } else {

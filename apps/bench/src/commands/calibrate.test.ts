@@ -43,7 +43,8 @@ describe("calibrate: pure parts", () => {
       "pmfb/munmap 4K",
       "pmfb/munmap 64K",
       "file/shared-dirty-munmap 4K",
-      // its own folio axis (4K, 2M-PTE, 2M-PMD) is kept: only the sizes it has are measured
+      // its own folio axis (4K, mixed, 2M-PTE, 2M-PMD) is kept: only the sizes it has are measured
+      "file/shared-dirty-munmap mixed",
       "file/shared-dirty-munmap 2M-PTE",
       "file/shared-dirty-munmap 2M-PMD",
     ]);

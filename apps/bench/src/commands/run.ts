@@ -13,6 +13,7 @@ import { measureOnce } from "../measure.js";
 import { type CostProfile, describeProfile, modelledNs } from "../profile.js";
 import { fmtNum } from "../report/model.js";
 import { BASELINE, loadStrategies } from "../strategies.js";
+import { stackExcerpt } from "./bench.js";
 
 interface RunFlags {
   strategy?: string[];
@@ -70,8 +71,10 @@ async function runCommand(target: string, flags: RunFlags, io: Io): Promise<numb
       // A scenario's own mistake is nobody's strategy's: no strategy name on it; nor is a bug of
       // the model (core's InternalError), which says so and shows core's stack.
       if (e instanceof ScenarioError) printError(io, `${err.name}: ${err.message}`);
-      else if (e instanceof InternalError) printError(io, `${err.message} (under strategy "${s.name}")\n${err.stack ?? ""}`);
-      else printError(io, `strategy "${s.name}": ${err?.name ?? "Error"}: ${err?.message ?? String(e)}`);
+      else if (e instanceof InternalError) {
+        printError(io, `${err.message} (under strategy "${s.name}")`);
+        for (const l of stackExcerpt(err.stack ?? "", 8)) io.err(`    ${l}`);
+      } else printError(io, `strategy "${s.name}": ${err?.name ?? "Error"}: ${err?.message ?? String(e)}`);
     }
   }
   if (flags.json) io.out(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
