@@ -44,4 +44,47 @@ describe("swap, as Linux 6.18 does it (numbers measured by foliolab kernel)", ()
     expect(r.mthp["hugepages-64kB"]?.swpout_fallback).toBe(16);
     expect(r.procs.main).toMatchObject({ VmSwap: 1080, RssAnon: 8 });
   });
+
+  it("shmem: MADV_PAGEOUT swaps out what it covers, 4K page by page; a read swaps one page back in", () => {
+    // shmem_writeout(): each covered page goes to swap (pswpout 128, then 256) and leaves the
+    // page cache for a swap entry; RssShmem drops, VmSwap stays 0 (shmem swap is no MM_SWAPENTS).
+    // Fault-around finds no folio at swapped-out indices: the 64 pages read back fault one by
+    // one, the load at 900K maps one page (260 kB, not 256 + 64).
+    const r = runScenario(measured("shmem-swap-4k"), { strategy: reference });
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(r.vmstat.pswpout).toBe(256);
+    expect(r.vmstat.nr_shmem).toBe(65);
+    expect(r.procs.main).toMatchObject({ RssShmem: 260, VmSwap: 0 });
+  });
+
+  it("shmem: a 2M folio paged out in part is split and nothing swapped; paged out whole it is split and all of it swapped", () => {
+    // The partial range: split_folio() (thp_split_pmd, thp_split_page), whose PMD goes without
+    // PTEs, so no page is left mapped to page out. The whole PMD: try_to_unmap() splits the
+    // PMD, shmem_writeout() the folio (no swpout_fallback), 512 pages written. Read back: one
+    // swapped-in page at 2M, 16 pages of fault-around over the split folio at 8K, one at 3M.
+    const r = runScenario(measured("shmem-swap-2m"), { strategy: reference });
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(r.vmstat).toMatchObject({ pswpout: 512, thp_split_pmd: 2, thp_split_page: 2, nr_shmem: 514 });
+    expect(r.mthp["hugepages-2048kB"]).toMatchObject({ split: 2, swpout_fallback: 0 });
+    expect(r.meminfo).toMatchObject({ ShmemHugePages: 0, ShmemPmdMapped: 0 });
+    expect(r.procs.main).toMatchObject({ RssShmem: 72, VmSwap: 0 });
+  });
+
+  it("shmem: clean folios (only read) are dropped from the page cache, not written", () => {
+    const r = runScenario(measured("shmem-swap-clean"), { strategy: reference });
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(r.vmstat.pswpout).toBe(0);
+    // The final load faults one page back in (a hole again: zeroes).
+    expect(r.vmstat.nr_shmem).toBe(1);
+  });
+
+  it("shmem: without swap, a dirty folio paged out stays in the page cache, unmapped", () => {
+    const s = measured("shmem-swap-4k");
+    const r = runScenario(
+      { ...s, config: { ...s.config, swap: undefined }, ops: s.ops.filter((o) => o.op !== "expect") },
+      { strategy: reference },
+    );
+    expect(r.vmstat.pswpout).toBe(0);
+    expect(r.vmstat.nr_shmem).toBe(256);
+  });
 });

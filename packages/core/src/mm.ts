@@ -69,6 +69,11 @@ export class FileObject {
   released = false;
   /** Indices of cached folios with PG_readahead set (the async readahead marker). */
   readonly raMarks = new Set<number>();
+  /**
+   * A shmem file's swapped-out pages: the swap slot its xarray holds as a value entry at each
+   * index (shmem_writeout() puts it there, shmem_swapin_folio() takes it back).
+   */
+  readonly swapEntries = new Map<number, number>();
   constructor(
     readonly id: number,
     readonly nrPages: number,

@@ -10,7 +10,7 @@
 
 import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
-import { folioIndex, folioPutRefs, folioRefAdd } from "./folio.js";
+import { folioIndex, folioMapping, folioPutRefs, folioRefAdd } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { type FileObject, VM, type Vma } from "./mm.js";
@@ -18,6 +18,7 @@ import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
 import { pageCacheInsert } from "./readahead.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { addToSwap, freeSwapAndCache, type SwapDevice, swapDuplicate } from "./swapfile.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
 
@@ -127,6 +128,8 @@ export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number
   const index = linearPageIndex(vma, vpn);
   const cached = file.folioAt(index);
   if (cached !== -1) return cached;
+  const slot = file.swapEntries.get(index);
+  if (slot !== undefined && k.swap) return shmemSwapinFolio(k, k.swap, file, index, slot);
   const orders = shmemAllowableHugeOrders(k, file, vma, index);
   let folio = NIL;
   if (orders !== 0) {
@@ -152,6 +155,65 @@ export function shmemGetFolio(k: Kernel, file: FileObject, vma: Vma, vpn: number
   const nr = 1 << (k.mem.order[folio] as number);
   shmemAddToPageCache(k, file, folio, index - (index % nr));
   return folio;
+}
+
+/**
+ * shmem_swapin_folio() (mm/shmem.c, 6.18) for an order-0 swap entry (shmem_writeout() splits
+ * every large folio on this swap file, so no entry is larger): the page is read into a new
+ * folio, which goes back into the page cache at its index (shmem_add_to_page_cache()), marked
+ * dirty since its swap copy goes: swap_free_nr() drops the xarray's count on the slot and the
+ * folio leaves the swap cache. The model has written the page to the slot at swap-out, so
+ * there is no swap-cache folio to find; like do_swap_page() it counts no pgmajfault (the
+ * kernel measured none: the written folios were still in its swap cache).
+ */
+function shmemSwapinFolio(k: Kernel, swap: SwapDevice, file: FileObject, index: number, slot: number): number {
+  const folio = k.mem.allocPages(0);
+  if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
+  k.costs[Ev.foliosAllocated]++;
+  k.costs[Ev.swapInPages]++; // swap_read_folio()
+  k.mem.content[folio] = swap.content[slot] as number;
+  file.swapEntries.delete(index);
+  shmemAddToPageCache(k, file, folio, index);
+  folioMarkDirty(k, folio);
+  freeSwapAndCache(k, swap, slot);
+  return folio;
+}
+
+/**
+ * filemap_unaccount_folio() (mm/filemap.c) and shmem_update_stats(-nr) (6.18): a folio leaving
+ * a file's cache is taken off NR_SHMEM (and NR_SHMEM_THPS) for shmem, NR_FILE_THPS when a
+ * regular file's PMD-sized folio.
+ */
+export function filemapUnaccountFolio(k: Kernel, file: FileObject, folio: number): void {
+  const order = k.mem.order[folio] as number;
+  const nr = 1 << order;
+  if (file.shmem) {
+    k.stats.countVm(VMSTAT.nrShmem, -nr);
+    if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
+  } else if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps -= nr;
+  k.costs[Ev.lruvecStatUpdate]++;
+}
+
+/**
+ * shmem_writeout() (mm/shmem.c, 6.18) for an unmapped, dirty, order-0 shmem folio (the caller
+ * has split a large one: on this swap file folio_alloc_swap() has no slot above order 0, and
+ * shmem_writeout() then splits with split_folio_to_list() without counting swpout_fallback):
+ * folio_alloc_swap() puts it in the swap cache, swap_shmem_alloc() gives the xarray's entry a
+ * count on the slot, and shmem_delete_from_page_cache() replaces the folio by that swap entry,
+ * taking it off NR_SHMEM and dropping the cache's reference. swap_writeout() follows (the
+ * caller: pswpout, unless zero-filled). False when there is no file or no free slot (redirty).
+ */
+export function shmemWriteout(k: Kernel, swap: SwapDevice, folio: number): boolean {
+  const file = k.files[folioMapping(k.mem, folio) - 1];
+  if (!file || (k.mem.order[folio] as number) !== 0 || !addToSwap(k, swap, folio)) return false;
+  const slot = swap.folioSlot.get(folio) as number;
+  const index = folioIndex(k.mem, folio);
+  swapDuplicate(swap, slot);
+  file.setFolio(index, -1);
+  file.swapEntries.set(index, slot);
+  filemapUnaccountFolio(k, file, folio);
+  folioPutRefs(k, folio, 1);
+  return true;
 }
 
 /**
@@ -398,13 +460,12 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
     const nr = 1 << order;
     file.setFolioRange(folioIndex(m, folio), nr, -1);
     file.raMarks.delete(folioIndex(m, folio));
-    if (file.shmem) {
-      k.stats.countVm(VMSTAT.nrShmem, -nr);
-      if (order === HPAGE_PMD_ORDER) k.stats.nrShmemThps -= nr;
-    } else if (order === HPAGE_PMD_ORDER) k.stats.nrFileThps -= nr;
-    k.costs[Ev.lruvecStatUpdate]++;
+    filemapUnaccountFolio(k, file, folio);
     folioPutRefs(k, folio, nr);
   }
+  // shmem_undo_range() -> shmem_free_swap(): the swapped-out pages free their slots.
+  for (const slot of file.swapEntries.values()) if (k.swap) freeSwapAndCache(k, k.swap, slot);
+  file.swapEntries.clear();
 }
 
 /**

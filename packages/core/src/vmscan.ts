@@ -16,6 +16,7 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
+import { filemapUnaccountFolio, shmemWriteout } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
 import { lruLazyfreeDrain } from "./swap.js";
@@ -148,6 +149,7 @@ function removeFromPagecache(k: Kernel, folio: number): void {
   if (file) {
     file.setFolioRange(folioIndex(k.mem, folio), nr, -1);
     file.raMarks.delete(folioIndex(k.mem, folio));
+    filemapUnaccountFolio(k, file, folio);
   }
   folioPutRefs(k, folio, nr);
 }
@@ -172,10 +174,25 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
     if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
-      // Shmem: try_to_unmap() first, then pageout() -> shmem_writeout(), which without swap
-      // (and, in the model, with it too) redirties and keeps the folio (AOP_WRITEPAGE_ACTIVATE):
-      // it stays in the page cache, unmapped.
-      if (folioMapped(k, folio)) tryToUnmap(k, folio, pending);
+      // Shmem: try_to_unmap() first (TTU_SPLIT_HUGE_PMD). A clean folio (only ever read: a
+      // hole's zeroes) is dropped by __remove_mapping() with nothing written (measured: 512 read
+      // pages paged out, pswpout 0, nr_shmem back to 0). A dirty one goes to pageout() ->
+      // shmem_writeout(): without swap it is redirtied and kept (AOP_WRITEPAGE_ACTIVATE); a
+      // large one is split first (measured: a PMD-mapped 2M folio paged out whole counts
+      // thp_split_page 1, swpout_fallback 0, pswpout 512), its pieces joining the list.
+      if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
+      if (((m.flags[folio] as number) & PG.dirty) === 0) {
+        entry.free = "pagecache";
+        continue;
+      }
+      if (!k.swap) continue;
+      if (order > 0) {
+        if (!splitFolio(k, folio, 1)) continue;
+        for (let p = folio + 1; p < folio + (1 << order); p++) {
+          if (m.isAllocatedHead(p)) queue.push(p);
+        }
+      }
+      if (shmemWriteout(k, k.swap, folio)) entry.free = "swap";
       continue;
     }
     if ((flags & PG.anon) === 0) {
