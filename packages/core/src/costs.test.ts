@@ -114,3 +114,34 @@ describe("cost events outside the zap path", () => {
     expect(remote.tlb_shootdown).toBeGreaterThan(0);
   });
 });
+
+describe("buffer heads of dirty file folios (ext4's block_dirty_folio())", () => {
+  const dirtyMunmap = (kind: "file-shared" | "shmem", advice: "hugepage" | "random", config: Record<string, unknown> = {}) =>
+    costs(
+      [
+        { op: "mmap", id: "a", size: "4M", kind },
+        { op: "madvise", id: "a", advice },
+        { op: "write", id: "a" },
+        { op: "munmap", id: "a" },
+      ],
+      config,
+    );
+
+  it("PMD-mapped 2M file folios: the write fault and zap_huge_pmd() mark each dirty, every buffer head of it", () => {
+    const c = dirtyMunmap("file-shared", "hugepage");
+    // fault_dirty_shared_page() once per folio, zap_huge_pmd() once per folio
+    expect(c.folio_mark_dirty).toBe(4);
+    expect(c.buffer_heads_dirtied).toBe(2 * 1024);
+  });
+
+  it("4K file folios: one folio_mark_dirty() and one buffer head per page, at the fault and at the zap", () => {
+    const c = dirtyMunmap("file-shared", "random");
+    expect(c.folio_mark_dirty).toBe(2 * 1024);
+    expect(c.buffer_heads_dirtied).toBe(2 * 1024);
+  });
+
+  it("shmem has no buffer heads", () => {
+    const c = dirtyMunmap("shmem", "hugepage", { shmem: { "2M": "always" } });
+    expect(c.buffer_heads_dirtied).toBe(0);
+  });
+});

@@ -52,6 +52,7 @@ export enum Ev {
   procFork = 43,
   procExit = 44,
   userAccessPages = 45,
+  bufferHeadsDirtied = 46,
 }
 
 export const CostEvent = {
@@ -147,6 +148,11 @@ export const CostEvent = {
   procExit: 44,
   /** 4 KiB pages a user write/read op touches, faulting or not (a TLB miss and a store or load each). */
   userAccessPages: 45,
+  /**
+   * Buffer heads set dirty by folio_mark_dirty() of a regular file's folio: ext4's
+   * block_dirty_folio() walks every buffer head of the folio (one per 4K block), cold ones.
+   */
+  bufferHeadsDirtied: 46,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -20,6 +20,7 @@ import { doFaultAround, doShmemFault, filemapPage, finishFault, linearPageIndex 
 import { MTHP, VMSTAT } from "./stats.js";
 import { doSwapPage, folioFreeSwap } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
+import { folioMarkDirty } from "./zap.js";
 
 /** thp_vma_allowable_order(): may this VMA get folios of `order` at fault? */
 export function thpOrderAllowed(k: Kernel, vma: Vma, order: number): boolean {
@@ -204,8 +205,7 @@ function doWpPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   if (vma.kind === "file-shared" || vma.kind === "shmem") {
     // wp_page_shared(): make it writable and dirty.
     ptes[i] = pteSetFlags(pte, PTE.write | PTE.dirty | PTE.young);
-    k.mem.flags[folio] = flags | PG.dirty;
-    k.costs[Ev.folioMarkDirty]++;
+    folioMarkDirty(k, folio);
     return pfn;
   }
   if ((flags & PG.anon) !== 0) {

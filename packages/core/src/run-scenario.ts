@@ -312,6 +312,11 @@ function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects
 
 /** Create a model for a parsed scenario without running it (tests and tools drive it). */
 export function createKernel(scenario: Scenario, options: RunOptions): Kernel {
+  if (typeof options?.strategy?.name !== "string") {
+    throw new TypeError(
+      "the run options need a strategy: runScenario(spec, { strategy }) with a ZapStrategy, e.g. the default export of @foliolab/strategy-per-page",
+    );
+  }
   const k = new Kernel(kernelConfig(scenario, options.invariants), options.strategy);
   if (k.config.swapPages > 0) installSwap(k, k.config.swapPages);
   k.newMm("main");

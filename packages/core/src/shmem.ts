@@ -19,7 +19,7 @@ import { pageCacheInsert } from "./readahead.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
-import { mmCounter } from "./zap.js";
+import { folioMarkDirty, mmCounter } from "./zap.js";
 
 /** fault_around_bytes (default 64K): do_fault_around() maps up to this many pages. */
 export const FAULT_AROUND_PAGES = 16;
@@ -231,7 +231,11 @@ export function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, wri
   const idx = pmdIndex(vpn);
   const index = linearPageIndex(vma, vpn);
   const page = folio + (index - folioIndex(k.mem, folio));
-  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx) && doSetPmd(k, vma, folio, vpn, write)) return page;
+  if (!pgt.pte.has(idx) && !pgt.hugePmd.has(idx) && doSetPmd(k, vma, folio, vpn, write)) {
+    // do_shared_fault() -> fault_dirty_shared_page() after finish_fault(), PMD or not.
+    if (write) folioMarkDirty(k, folio);
+    return page;
+  }
   const ptes = pgt.pteAlloc(idx);
   const nrPages = 1 << (k.mem.order[folio] as number);
   const pidx = page - folio;
@@ -265,8 +269,7 @@ export function finishFault(k: Kernel, vma: Vma, folio: number, vpn: number, wri
   }
   if (write) {
     // do_shared_fault() -> fault_dirty_shared_page().
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
-    k.costs[Ev.folioMarkDirty]++;
+    folioMarkDirty(k, folio);
   }
   setPteRange(k, vma, ptes, folio, first, nr, start, write);
   return page;

@@ -21,7 +21,7 @@ import type { ReclaimUnmapContext } from "./strategy.js";
 import { lruLazyfreeDrain } from "./swap.js";
 import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
-import { mmCounter } from "./zap.js";
+import { folioMarkDirty, mmCounter } from "./zap.js";
 
 /**
  * try_to_unmap_one() for one VMA. Returns false when the walk had to stop and keep the folio
@@ -82,8 +82,7 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
     k.costs[Ev.pteClear] += nr;
     pending.add(vma.mm);
     if ((merged & PTE.dirty) !== 0) {
-      m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
-      k.costs[Ev.folioMarkDirty]++;
+      folioMarkDirty(k, folio);
     }
     const mm = vma.mm;
     if (lazyfree) {

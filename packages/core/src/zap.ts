@@ -201,8 +201,12 @@ export function mmCounter(k: Kernel, folio: number): number {
 
 /** folio_mark_dirty() / set_page_dirty(). */
 export function folioMarkDirty(k: Kernel, folio: number): void {
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.dirty;
+  const f = k.mem.flags[folio] as number;
+  k.mem.flags[folio] = f | PG.dirty;
   k.costs[Ev.folioMarkDirty]++;
+  // ext4_dirty_folio() -> block_dirty_folio() (fs/buffer.c): set_buffer_dirty() on every buffer
+  // head of the folio, dirty already or not; shmem (swap-backed) and anon folios have none.
+  if ((f & (PG.anon | PG.swapbacked)) === 0) k.costs[Ev.bufferHeadsDirtied] += 1 << (k.mem.order[folio] as number);
 }
 
 /** folio_mark_accessed() / mark_page_accessed(): first call sets referenced, the next activates. */

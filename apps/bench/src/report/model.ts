@@ -343,16 +343,7 @@ const WALL_CLOCK_EXITS =
 const WHOLE_FOLIO_SWAP =
   "the kernel measured 57-62 ns per 4K page at 16K-2M against 15-20 at 4K, while the model's events are the same at every folio size (it swaps out order-0 pages only; on this machine the kernel falls back to order 0 on swap-out too, swpout_fallback): where the kernel's extra time at large folio sizes goes is not identified";
 
-const FILE_READAHEAD_RAMP =
-  "without MADV_HUGEPAGE the kernel's readahead ramps the page cache's folio order up as the file is read (measured here: 108 of the 128 2M slots PMD-mapped, thp_file_mapped), while the model's page cache holds 4K folios there (the readahead order ramp is not modelled yet)";
-
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
-  "file/exit-readonly 4K": FILE_READAHEAD_RAMP,
-  "file/shared-dirty-munmap 4K": FILE_READAHEAD_RAMP,
-  "file/shared-dirty-munmap 2M-PTE":
-    "the kernel spends 120-150 ns per 4K page on this munmap at every folio size (measured 2026-12-02), while the model's batched zap of large dirty file folios costs a fraction of that; where the kernel's time goes is not identified",
-  "file/shared-dirty-munmap 2M-PMD":
-    "the kernel spends 120-150 ns per 4K page on this munmap at every folio size (measured 2026-12-02: 62 us per PMD-mapped dirty 2M folio), while the model's zap_huge_pmd() of a file THP is one PMD clear and one folio_mark_dirty(); where the kernel's time goes is not identified",
   "pmfb/munmap-swapped-forked 16K": WHOLE_FOLIO_SWAP,
   "pmfb/munmap-swapped-forked 64K": WHOLE_FOLIO_SWAP,
   "pmfb/munmap-swapped-forked 2M-PTE": WHOLE_FOLIO_SWAP,
