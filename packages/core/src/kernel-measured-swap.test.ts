@@ -70,6 +70,15 @@ describe("swap, as Linux 6.18 does it (numbers measured by foliolab kernel)", ()
     expect(r.procs.main).toMatchObject({ RssShmem: 72, VmSwap: 0 });
   });
 
+  it("shmem: MADV_PAGEOUT leaves the pages another process maps too (folio_mapcount() != nr_pages)", () => {
+    // The child maps the first 512K by reading it: main's MADV_PAGEOUT of the whole mapping swaps
+    // only the other 128 pages; the child's load at 768K swaps one page back in.
+    const r = runScenario(measured("shmem-swap-shared"), { strategy: reference });
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(r.vmstat.pswpout).toBe(128);
+    expect(r.procs.child).toMatchObject({ RssShmem: 516, VmSwap: 0 });
+  });
+
   it("shmem: clean folios (only read) are dropped from the page cache, not written", () => {
     const r = runScenario(measured("shmem-swap-clean"), { strategy: reference });
     expect(r.expects.filter((e) => !e.ok)).toEqual([]);
