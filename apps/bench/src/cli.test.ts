@@ -45,6 +45,13 @@ describe("foliolab command line", () => {
     expect(s.ops[s.ops.length - 1]?.op).toBe("munmap");
   });
 
+  it("run and kernel take a workload's mixed cell (-f mixed): the readahead ramp, no madvise", async () => {
+    const io = captureIo();
+    expect(await main(["run", "file/exit-readonly", "-f", "mixed", "--size", "8M", "--print-scenario"], io)).toBe(0);
+    const s = JSON.parse(io.stdout.join("")) as { ops: Array<{ op: string; advice?: string }> };
+    expect(s.ops.filter((o) => o.op === "madvise")).toEqual([]);
+  });
+
   it("run <scenario.json> --json prints the result contract", async () => {
     const io = captureIo();
     const code = await main(["run", join(FIXTURES, "scenario-small.json"), "--json"], io);
@@ -94,6 +101,8 @@ describe("foliolab command line", () => {
       [["kernel", bad], /bad\.json: ops\[0\] \(mmap\)/],
       [["view", bad, "-o", join(dir, "v.html")], /bad\.json: ops\[0\] \(mmap\)/],
       [["run", "pmfb/munmap", "-f", ""], /--folio.*empty/],
+      [["run", "pmfb/munmap", "-f", "mixed"], /--folio mixed: workload pmfb\/munmap has no mixed cell/],
+      [["kernel", "file/exit-readonly", "-f", "64K"], /--folio 64K: workload file\/exit-readonly has the folio cells 4K, mixed/],
       [["compare", bad, bad], /not a foliolab results file/],
       [["run"], /missing required argument/],
     ];

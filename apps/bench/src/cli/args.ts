@@ -49,8 +49,9 @@ export function sizeArg(o: { allowZero?: boolean } = {}) {
   };
 }
 
-/** One folio size (`-f 64K`; 2M means 2M-PTE). */
+/** One folio size (`-f 64K`; 2M means 2M-PTE; `mixed` for the workloads that have that cell). */
 export function folioArg(v: string): string {
+  if (v.trim().toLowerCase() === "mixed") return "mixed";
   let ids: string[];
   try {
     ids = parseFolioList([v]);

@@ -51,6 +51,11 @@ export function resolveTarget(
   }
   if (!w) throw new UsageError(`"${target}" is neither a scenario file nor a workload id (see foliolab list)`);
   const folio = flags.folio ?? w.fixedFolios?.[0] ?? "64K";
+  if (w.fixedFolios ? !w.fixedFolios.includes(folio) : folio === "mixed") {
+    throw new UsageError(
+      `--folio ${folio}: workload ${w.id} has ${w.fixedFolios ? `the folio cells ${w.fixedFolios.join(", ")} only (${w.fixedFoliosReason ?? "a fixed axis"})` : "no mixed cell (it takes one folio size: 4K, 16K, ..., 2M-PTE, 2M-PMD)"}`,
+    );
+  }
   const size = effectiveSize(w, flags.size ?? (defaultSize === "min" ? w.minSize : undefined), folio);
   const g = w.generate({ size, folio, seed: flags.seed });
   return {
