@@ -8,14 +8,7 @@
 
 import { folioTestAnon, folioTestLarge, pageFolio } from "./folio.js";
 import { MM_ANONPAGES } from "./mm.js";
-import {
-  GATHER,
-  type MmuGather,
-  tlbDelayRmap,
-  tlbRemoveFolioPages,
-  tlbRemoveTlbEntries,
-  tlbRemoveTlbEntry,
-} from "./mmu-gather.js";
+import { GATHER, type MmuGather, tlbRemoveFolioPages, tlbRemoveTlbEntries, tlbRemoveTlbEntry } from "./mmu-gather.js";
 import { pteDirty, pteYoung } from "./page-table.js";
 import { folioRemoveRmapPtes } from "./rmap.js";
 import { FolioBatch, freeSwapCache, lruAddDrain } from "./swap.js";
@@ -30,7 +23,7 @@ import {
   vmNormalPage,
   type ZapContext,
 } from "./zap.js";
-import { flushDelayedRmaps } from "./zap-v65.js";
+import { flushDelayedRmaps, ZAP_PTE_STEPS_V65 } from "./zap-v65.js";
 
 /**
  * The steps of zap_present_folio_ptes() (mm/memory.c, 6.9, unchanged in 6.18), one per kernel
@@ -71,11 +64,8 @@ export const ZAP_FOLIO_STEPS_V69: Readonly<ZapFolioStepsV69> = Object.freeze({
   folioMarkDirty(z: ZapContext, folio: number): void {
     folioMarkDirty(z.k, folio);
   },
-  delayRmap(z: ZapContext): boolean {
-    if (!tlbDelayRmap(z.tlb)) return false;
-    z.forceFlush = true;
-    return true;
-  },
+  // The same `if (tlb_delay_rmap(tlb)) { delay_rmap = true; *force_flush = true; }` as v6.5's.
+  delayRmap: ZAP_PTE_STEPS_V65.delayRmap,
   rss(z: ZapContext, counter: number, nr: number): void {
     z.addRss(counter, -nr);
   },
