@@ -21,6 +21,7 @@ export * from "./mm.js";
 export * from "./mmu-gather.js";
 export * from "./observe.js";
 export * from "./page-table.js";
+export * from "./readahead.js";
 export * from "./rmap.js";
 export * from "./rmap-walk.js";
 export * from "./run-scenario.js";

@@ -179,8 +179,11 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
       continue;
     }
     if ((flags & PG.anon) === 0) {
-      // Clean, unmapped page cache is dropped; dirty page cache would need writeback.
-      if ((flags & PG.dirty) === 0 && (!folioMapped(k, folio) || tryToUnmap(k, folio, pending))) entry.free = "pagecache";
+      // shrink_folio_list() (6.18): try_to_unmap() first, which moves dirty PTE bits to the
+      // folio; then a dirty file folio is kept, unmapped (only kswapd writes filesystem folios
+      // back: activate_locked), and a clean one is dropped from the page cache.
+      if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
+      if (((m.flags[folio] as number) & PG.dirty) === 0) entry.free = "pagecache";
       continue;
     }
     if ((flags & PG.swapbacked) !== 0) {
