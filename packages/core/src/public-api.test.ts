@@ -142,6 +142,7 @@ const STRATEGY_SURFACE = [
   "PTE",
   "PTRS_PER_PTE",
   "RECLAIM_BATCHING",
+  "ZAP_FOLIO_STEPS_V69",
   "ZAP_PTE_STEPS_V65",
   "ZapContext",
   "clearFullPtes",
@@ -199,9 +200,11 @@ const STRATEGY_SURFACE = [
   "tlbRemoveTlbEntry",
   "vmNormalPage",
   "zapPresentFolioPtesV69",
+  "zapPresentFolioPtesV69With",
   "zapPresentPteV65",
   "zapPresentPteV65With",
   "zapPresentPtesV69",
+  "zapPresentPtesV69With",
 ];
 
 describe("the package's entries", () => {

@@ -81,6 +81,11 @@ export {
   freePagesAndSwapCacheV69,
   freePagesAndSwapCacheV618,
   tlbFlushRmapBatchV69,
+  ZAP_FOLIO_STEPS_V69,
+  type ZapFolioStepsV69,
+  type ZapPresentFolioPtes,
   zapPresentFolioPtesV69,
+  zapPresentFolioPtesV69With,
   zapPresentPtesV69,
+  zapPresentPtesV69With,
 } from "./zap-v69.js";

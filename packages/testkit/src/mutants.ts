@@ -5,25 +5,20 @@
  */
 
 import {
-  clearFullPtes,
   deferredSplitFolio,
-  FolioBatch,
   folioPteBatch,
   folioPteBatchAt,
   folioPutRefs,
   folioRefAdd,
-  folioRemoveRmapPtes,
   folioTestAnon,
   folioTestFlag,
   folioTestLarge,
   folioUnqueueDeferredSplit,
   freePagesAndSwapCacheV65,
   freePagesAndSwapCacheV69,
-  freeSwapCache,
   GATHER,
   lruAddDrain,
   type MmuGather,
-  mmCounter,
   PG,
   PTE,
   pageFolio,
@@ -32,34 +27,19 @@ import {
   type ReclaimUnmapContext,
   releasePages,
   tlbFlushRmapBatchV69,
-  tlbRemoveFolioPages,
-  tlbRemoveTlbEntries,
   vmNormalPage,
+  ZAP_FOLIO_STEPS_V69,
   ZAP_PTE_STEPS_V65,
   type ZapContext,
   type ZapStrategy,
-  zapPresentFolioPtesV69,
   zapPresentPtesV69,
+  zapPresentPtesV69With,
   zapPresentPteV65,
   zapPresentPteV65With,
 } from "@foliolab/core/strategy";
 import { perPage } from "@foliolab/strategy-per-page";
 
 // ---- a correct batching strategy (6.9: zap_present_folio_ptes + folios_put_refs) -----
-
-type BatchFn = (z: ZapContext, folio: number, i: number, max: number) => number;
-
-/** 6.9's zap_present_ptes() with the batch length taken from `batchLen` instead of folio_pte_batch(). */
-function batchingZap(batchLen: BatchFn) {
-  return (z: ZapContext, max: number): number => {
-    const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0) return zapPresentPtesV69(z, max); // the zero page: cleared alone
-    const folio = pageFolio(z.k, pfn);
-    const nr = folioTestLarge(z.k, folio) && max > 1 ? batchLen(z, folio, z.index, max) : 1;
-    zapPresentFolioPtesV69(z, folio, pfn, nr);
-    return nr;
-  };
-}
 
 /**
  * A correct batching strategy (David Hildenbrand's 6.9 zap: folio_pte_batch, one rmap
@@ -171,7 +151,7 @@ function batchIgnoringFolioEnd(z: ZapContext, _folio: number, i: number, max: nu
 const ignoresFolioEnd: ZapStrategy = {
   ...batchedReference,
   name: "mutant-ignores-folio-end",
-  zapPresentPtes: batchingZap(batchIgnoringFolioEnd),
+  zapPresentPtes: zapPresentPtesV69With({ folioPteBatch: batchIgnoringFolioEnd }),
 };
 
 /** folio_pte_batch() without its max cap: reads and clears past the range / PTE table end. */
@@ -183,25 +163,29 @@ function batchIgnoringMax(z: ZapContext, folio: number, i: number, _max: number)
 const ignoresMax: ZapStrategy = {
   ...batchedReference,
   name: "mutant-batch-past-range-end",
-  zapPresentPtes: batchingZap(batchIgnoringMax),
+  zapPresentPtes: zapPresentPtesV69With({ folioPteBatch: batchIgnoringMax }),
 };
 
-/** Release where a gather item's nr leaks into the items after it (Dev Jain's bug shape). */
+/**
+ * Release where a gather item's nr leaks into the items after it (Dev Jain's bug shape): each
+ * one-page item is read as if it carried the last ENCODED_PAGE_BIT_NR_PAGES_NEXT item's nr, then
+ * 6.9's free_pages_and_swap_cache() runs over them.
+ */
 const staleNrPages: ZapStrategy = {
   ...batchedReference,
   name: "mutant-stale-nr-pages",
   releaseGathered(tlb: MmuGather, from: number, to: number): void {
-    const k = tlb.k;
-    lruAddDrain(k);
-    const fb = new FolioBatch(k);
-    let nr = 1; // BUG: set once, not reset per item
+    let nr = 0;
     for (let i = from; i < to; i++) {
-      const folio = pageFolio(k, tlb.itemPfn[i] as number);
-      freeSwapCache(k, folio);
-      if (((tlb.itemFlags[i] as number) & GATHER.nrPagesNext) !== 0) nr = tlb.itemNr[i] as number;
-      fb.add(folio, nr);
+      const flags = tlb.itemFlags[i] as number;
+      if ((flags & GATHER.nrPagesNext) !== 0) nr = tlb.itemNr[i] as number;
+      else if (nr > 0) {
+        // BUG: nr set once, not reset per item
+        tlb.itemFlags[i] = flags | GATHER.nrPagesNext;
+        tlb.itemNr[i] = nr;
+      }
     }
-    fb.flush();
+    freePagesAndSwapCacheV69(tlb, from, to);
   },
 };
 
@@ -212,24 +196,17 @@ const staleNrPages: ZapStrategy = {
 const rmapAfterGather: ZapStrategy = {
   ...batchedReference,
   name: "mutant-rmap-after-gather-seed000-v3",
-  zapPresentPtes(z: ZapContext, max: number): number {
-    const k = z.k;
-    const i = z.index;
-    const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0 || !folioTestAnon(k, pageFolio(k, pfn))) return zapPresentPtesV69(z, max);
-    const folio = pageFolio(k, pfn);
-    const nr = folioTestLarge(k, folio) && max > 1 ? folioPteBatch(z, folio, i, max) : 1;
-    clearFullPtes(z, i, nr);
-    tlbRemoveTlbEntries(z.tlb, z.vpn(i), nr);
-    z.addRss(mmCounter(k, folio), -nr);
-    const full = tlbRemoveFolioPages(z.tlb, pfn, nr, false); // BUG: gathered (freed on s390) ...
-    folioRemoveRmapPtes(k, folio, pfn, nr, z.vma); // ... before the rmap goes
-    if (full) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return nr;
-  },
+  zapPresentPtes: zapPresentPtesV69With({
+    removeRmap(z: ZapContext, folio: number, pfn: number, nr: number): void {
+      if (!folioTestAnon(z.k, folio)) ZAP_FOLIO_STEPS_V69.removeRmap(z, folio, pfn, nr);
+    },
+    removeFolioPages(z: ZapContext, pfn: number, nr: number, delayRmap: boolean): void {
+      const folio = pageFolio(z.k, pfn);
+      const anon = folioTestAnon(z.k, folio);
+      ZAP_FOLIO_STEPS_V69.removeFolioPages(z, pfn, nr, delayRmap); // BUG: gathered (freed on s390) ...
+      if (anon) ZAP_FOLIO_STEPS_V69.removeRmap(z, folio, pfn, nr); // ... before the rmap goes
+    },
+  }),
 };
 
 /** Correct in every invariant, but leaks: large folios keep one reference forever. */

@@ -8,26 +8,14 @@
 
 import {
   COST_EVENT_KEYS,
-  folioMarkDirty,
-  folioPteBatch,
-  folioRemoveRmapPtes,
-  folioTestLarge,
   GATHER,
-  getAndClearFullPtes,
   InvariantViolation,
   type MmuGather,
-  mmCounter,
-  pageFolio,
-  pteDirty,
-  ptepGetAndClearFull,
   runScenario,
   runScenarioDetailed,
-  tlbRemoveFolioPages,
-  tlbRemoveTlbEntries,
-  tlbRemoveTlbEntry,
-  vmNormalPage,
   type ZapContext,
   type ZapStrategy,
+  zapPresentPtesV69With,
 } from "@foliolab/core/internals";
 import { describe, expect, it } from "vitest";
 import {
@@ -225,27 +213,7 @@ describe("the delayed rmap of a dirty shared large folio (6.18)", () => {
 const eagerRmap: ZapStrategy = {
   ...folioBatch,
   name: "folio-batch-eager-rmap",
-  zapPresentPtes(z: ZapContext, max: number): number {
-    const k = z.k;
-    const pfn = vmNormalPage(z, z.ptent);
-    if (pfn < 0) {
-      ptepGetAndClearFull(z, z.index);
-      tlbRemoveTlbEntry(z.tlb, z.vpn(z.index));
-      return 1;
-    }
-    const folio = pageFolio(k, pfn);
-    const nr = folioTestLarge(k, folio) && max > 1 ? folioPteBatch(z, folio, z.index, max) : 1;
-    const ptent = getAndClearFullPtes(z, z.index, nr);
-    if (pteDirty(ptent)) folioMarkDirty(k, folio); // BUG: no tlb_delay_rmap(), no force_flush
-    z.addRss(mmCounter(k, folio), -nr);
-    tlbRemoveTlbEntries(z.tlb, z.vpn(z.index), nr);
-    folioRemoveRmapPtes(k, folio, pfn, nr, z.vma);
-    if (tlbRemoveFolioPages(z.tlb, pfn, nr, false)) {
-      z.forceFlush = true;
-      z.forceBreak = true;
-    }
-    return nr;
-  },
+  zapPresentPtes: zapPresentPtesV69With({ delayRmap: () => false }), // BUG: no tlb_delay_rmap(), no force_flush
 };
 
 describe("no-lost-write on large file folios", () => {
