@@ -20,7 +20,7 @@ import type { Kernel } from "./kernel.js";
 import { HUGE_ZERO_PFN, NIL, PG, ZERO_PFN } from "./mem-map.js";
 import { MM_ANONPAGES, VM, type Vma } from "./mm.js";
 import { flushTlbMmRange, GATHER, type MmuGather, recordStaleTlb, tlbFlushMmu, tlbRemovePmdTlbEntry } from "./mmu-gather.js";
-import { mkPte, PTE, PTE_FLAG_MASK, pmdIndex, pteIndex, ptePfn } from "./page-table.js";
+import { mkPte, PTE, PTE_FLAG_MASK, type PteTable, pmdIndex, pteIndex, ptePfn } from "./page-table.js";
 import {
   folioAddAnonRmapPtes,
   folioAddNewAnonRmap,
@@ -153,13 +153,37 @@ export function splitHugePmd(k: Kernel, vma: Vma, pmdIdx: number): void {
 function splitHugePmdFile(k: Kernel, vma: Vma, pmd: number): void {
   const folio = ptePfn(pmd);
   const m = k.mem;
-  if ((pmd & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+  if ((pmd & PTE.dirty) !== 0) folioMarkDirty(k, folio);
   if ((pmd & PTE.young) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.referenced;
   folioRemoveRmapPmd(k, folio, vma);
   folioPutRefs(k, folio, 1);
   const counter = mmCounter(k, folio);
   vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - HPAGE_PMD_NR;
   k.costs[Ev.rssCounterAdd]++;
+}
+
+/**
+ * The rmap walk's page_vma_mapped_walk() over PTEs: each page of the folio that a present PTE
+ * of this VMA maps, from the folio's head vpn in it (try_to_unmap_one(), try_to_migrate_one()).
+ */
+function forEachFolioPte(
+  vma: Vma,
+  folio: number,
+  headVpn: number,
+  nr: number,
+  fn: (ptes: PteTable, j: number, vpn: number, pte: number, i: number) => void,
+): void {
+  const pgt = vma.mm.pgtables;
+  for (let i = 0; i < nr; i++) {
+    const vpn = headVpn + i;
+    if (vpn < vma.start || vpn >= vma.end) continue;
+    const ptes = pgt.pte.get(pmdIndex(vpn));
+    if (!ptes) continue;
+    const j = pteIndex(vpn);
+    const pte = ptes[j] as number;
+    if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
+    fn(ptes, j, vpn, pte, i);
+  }
 }
 
 /**
@@ -186,24 +210,17 @@ function splitFileFolio(k: Kernel, folio: number, callerRefs: number): boolean {
       splitHugePmd(k, vma, idx);
       continue;
     }
-    for (let i = 0; i < nr; i++) {
-      const vpn = headVpn + i;
-      if (vpn < vma.start || vpn >= vma.end) continue;
-      const ptes = pgt.pte.get(pmdIndex(vpn));
-      if (!ptes) continue;
-      const j = pteIndex(vpn);
-      const pte = ptes[j] as number;
-      if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
+    forEachFolioPte(vma, folio, headVpn, nr, (ptes, j, vpn, pte, i) => {
       // try_to_unmap_one(): ptep_clear_flush(), the dirty bit to the folio, rmap and reference.
       ptes[j] = 0;
       k.costs[Ev.pteClear]++;
       flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
-      if ((pte & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+      if ((pte & PTE.dirty) !== 0) folioMarkDirty(k, folio);
       folioRemoveRmapPtes(k, folio, folio + i, 1, vma);
       folioRefSubAndTest(k, folio, 1);
       const counter = mmCounter(k, folio);
       vma.mm.rss[counter] = (vma.mm.rss[counter] as number) - 1;
-    }
+    });
   }
   k.stats.modMthp(order, MTHP.split, 1);
   if (order === HPAGE_PMD_ORDER) {
@@ -285,17 +302,10 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
         restore.push({ vma, vpn: headVpn + i, pfn: folio + i, flags: huge & PTE_FLAG_MASK, exclusive });
       continue;
     }
-    for (let i = 0; i < nr; i++) {
-      const vpn = headVpn + i;
-      if (vpn < vma.start || vpn >= vma.end) continue;
-      const ptes = pgt.pte.get(pmdIndex(vpn));
-      if (!ptes) continue;
-      const j = pteIndex(vpn);
-      const pte = ptes[j] as number;
-      if ((pte & PTE.present) === 0 || ptePfn(pte) !== folio + i) continue;
+    forEachFolioPte(vma, folio, headVpn, nr, (ptes, j, vpn, pte, i) => {
       // try_to_migrate_one(): ptep_clear_flush() and a migration entry, one PTE at a time; a
       // dirty PTE marks the folio dirty (so every folio of the split is).
-      if ((pte & PTE.dirty) !== 0) m.flags[folio] = (m.flags[folio] as number) | PG.dirty;
+      if ((pte & PTE.dirty) !== 0) folioMarkDirty(k, folio);
       ptes[j] = 0;
       k.costs[Ev.pteClear]++;
       flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false);
@@ -304,7 +314,7 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
       // try_to_migrate_one(): an exclusive page gets an exclusive migration entry.
       const exclusive = ((m.flags[folio + i] as number) & PG.anonExclusive) !== 0;
       restore.push({ vma, vpn, pfn: folio + i, flags: pte & PTE_FLAG_MASK, exclusive });
-    }
+    });
   }
   folioUnqueueDeferredSplit(k, folio);
   k.stats.modMthp(order, MTHP.split, 1);
