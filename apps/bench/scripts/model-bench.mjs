@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The model's own speed and memory, next to this machine's kernel, measured in one run:
 //   npm run bench:model            (builds first; root for the kernel column)
-//   node apps/bench/scripts/model-bench.mjs [--size 1G] [--reps 5] [--strategy <package>]
-//        [--warmup 3] [--no-kernel] [--no-memory] [--no-tib]
+//   node apps/bench/scripts/model-bench.mjs [--size 1G] [--reps 9] [--strategy <package>]
+//        [--warmup 10] [--no-kernel] [--no-memory] [--no-tib]
 //
 // 1. munmap speed, per folio size: the same scenario (mmap, MADV_(NO)HUGEPAGE, write every
 //    page, the mprotect split for 2M-PTE, munmap) timed on the model (invariants off, each folio
@@ -29,9 +29,9 @@ function die(msg) {
 const size = opt("size", "1G");
 const bytes = parseSize(size);
 if (bytes === null || bytes % (2 << 20) !== 0 || bytes === 0) die(`--size: "${size}" is not a multiple of 2M like 1G`);
-const reps = Number(opt("reps", "5"));
+const reps = Number(opt("reps", "9"));
 if (!Number.isInteger(reps) || reps < 1) die(`--reps: "${opt("reps")}" is not a positive integer`);
-const warmup = Number(opt("warmup", "3"));
+const warmup = Number(opt("warmup", "10"));
 if (!Number.isInteger(warmup) || warmup < 0) die(`--warmup: "${opt("warmup")}" is not a whole number`);
 const strategyName = opt("strategy", "@foliolab/strategy-folio-batch");
 
@@ -71,8 +71,10 @@ if (only !== null) {
   const spec = munmapScenario(only, bytes);
   const setup = { ...spec, config: { ...spec.config, invariants: false }, ops: spec.ops.slice(0, -1) };
   const times = [];
-  // The first munmaps of a process run while V8 is still compiling the zap path: --warmup reps
-  // (default 3) are run the same way and not counted, so the figure is the simulator's speed.
+  // The first munmaps of a process run while V8 is still compiling the zap path: measured per
+  // rep here (1G, quiet machine), 2M-PMD went 21, 24, 11, 6, 15, 4, 2.1, 2.5 ... 0.8 ns/page and
+  // 2M-PTE 81, 20, 39, 36, 10, 8 ... 6, so --warmup reps (default 10) are run the same way and
+  // not counted: the figure is the simulator's steady speed, as in a matrix worker's later cells.
   for (let r = 0; r < warmup + reps; r++) {
     // No forced GC between reps: a full collection drops the zap path's optimized code.
     const { kernel } = runScenarioDetailed(setup, { strategy, invariants: false });

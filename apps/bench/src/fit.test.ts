@@ -23,6 +23,25 @@ describe("fitProfile", () => {
     expect(fit.worst).toBeLessThan(1e-6);
   });
 
+  it("a cell no profile can fit does not pull the others off: the round with the most cells within tolerance wins", () => {
+    const truth = { a: 3.5, b: 120, c: 0.25, d: 40 };
+    const rows = [
+      { a: 1, b: 0.01, c: 10 },
+      { a: 1, b: 1, d: 1 },
+      { c: 4096, d: 0.5 },
+      { a: 2, b: 0.2, c: 100, d: 3 },
+      { b: 0.5, d: 2 },
+      { a: 1.5, b: 0.6, c: 50, d: 1.5 },
+    ];
+    const cells = cellsFor(truth, rows);
+    // 10 a-events measured at 10x what they cost in every other cell: fitting it drags a (and so
+    // every cell with a) off; picking the round by its worst error did (2 of 6 cells within 20%)
+    const outlier = { id: "outlier", events: { a: 10 }, measured: 10 * 10 * truth.a };
+    const fit = fitProfile([...cells, outlier], { keys: KEYS, prior: {}, priorWeight: 0, minShare: 0 });
+    const within = cells.filter((c) => Math.abs(relativeError(predict(c.events, fit.ns), c.measured)) <= 0.2);
+    expect(within.length).toBeGreaterThanOrEqual(5);
+  });
+
   it("never returns a negative cost, even when the data would want one", () => {
     fc.assert(
       fc.property(

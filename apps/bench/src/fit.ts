@@ -13,7 +13,8 @@
  *    far more than folio-batch, which the kernel runs, does);
  *  - a few rounds of reweighting, each multiplying the weight of the cells the last solution
  *    missed by more than the tolerance, which trades mean error for worst-case error (the
- *    goal is every cell within `tolerance`); the round with the smallest worst fit error wins.
+ *    goal is every cell within `tolerance`); the round with the most cells within the tolerance
+ *    wins, so a cell no profile can fit does not decide the choice.
  */
 
 import { fcnnlsVector } from "ml-fcnnls";
@@ -117,14 +118,18 @@ export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitR
   const seen = o.keys.filter((k) => !fixed.includes(k));
   const so = { ...o, keys: seen };
   const weights = usable.map(() => 1);
-  let best: { ns: Record<string, number>; worst: number } | undefined;
+  // The round that brings the most cells within the tolerance wins (then the smaller sum of
+  // errors): a cell no profile can fit would otherwise decide the choice by its worst error.
+  let best: { ns: Record<string, number>; within: number; sum: number } | undefined;
   let rounds = 0;
   for (let r = 0; r < Math.max(1, o.rounds); r++) {
     rounds = r + 1;
     const ns = solve(usable, weights, so);
     const errs = usable.map((c) => relativeError(predict(c.events, ns), c.measured));
     const worst = Math.max(...errs.map(Math.abs));
-    if (!best || worst < best.worst) best = { ns, worst };
+    const within = errs.filter((e) => Math.abs(e) <= o.tolerance).length;
+    const sum = errs.reduce((a, e) => a + Math.abs(e), 0);
+    if (!best || within > best.within || (within === best.within && sum < best.sum)) best = { ns, within, sum };
     if (worst <= o.tolerance / 2) break;
     errs.forEach((e, i) => {
       const over = Math.abs(e) / o.tolerance;

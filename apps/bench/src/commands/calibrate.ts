@@ -445,7 +445,7 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option(
       "--min-share <f>",
       "hold an event at its prior when its prior time is under this fraction of every fitted cell",
-      "0.1",
+      "0.01",
     )
     .action(async (flags: CalibrateFlags) => setCode(await calibrateCommand(flags, io)));
 }
