@@ -74,6 +74,12 @@ export class FileObject {
    * index (shmem_writeout() puts it there, shmem_swapin_folio() takes it back).
    */
   readonly swapEntries = new Map<number, number>();
+  /**
+   * A regular file's contents on disk, by page index: the content tag of each page writeback has
+   * written (reclaim's, see shrinkFolioList()), read back when the page cache reads that index in
+   * again. Pages never written back read as the file's zeroes (the probe's files are sparse).
+   */
+  readonly disk = new Map<number, number>();
   constructor(
     readonly id: number,
     readonly nrPages: number,

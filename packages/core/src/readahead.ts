@@ -70,6 +70,8 @@ export function pageCacheInsert(k: Kernel, file: FileObject, folio: number, inde
 /** __filemap_add_folio() (6.18): a regular file's new folio, counted in NR_FILE_THPS when PMD-sized. */
 export function filemapAddFolio(k: Kernel, file: FileObject, folio: number, index: number): void {
   const nr = pageCacheInsert(k, file, folio, index, 0);
+  // The read brings in what writeback left on disk.
+  if (file.disk.size > 0) for (let i = 0; i < nr; i++) k.mem.content[folio + i] = file.disk.get(index + i) ?? 0;
   if (nr === HPAGE_PMD_NR) k.stats.nrFileThps += nr;
 }
 

@@ -206,6 +206,80 @@ describe("the deferred split shrinker", () => {
   });
 });
 
+// The `reclaim` op is reclaim of the scenario's memory cgroup (the kernel probe writes its v1
+// memory.force_empty with memory.swappiness 0). `foliolab kernel` measured this scenario on Linux
+// 6.18.44 (this project's machine, 2026-12-02): pglazyfree 2048, pglazyfreed 2048, both processes'
+// RssAnon 0 and split_deferred 64 at 64K: reclaim discards a lazyfree folio through every process
+// that maps it (try_to_unmap() walks the rmap), 4K and 64K alike. MADV_PAGEOUT, by contrast, leaves
+// such folios alone (folio_maybe_mapped_shared()): the probe's earlier reclaim, which was
+// MADV_PAGEOUT over every mapping, measured pglazyfreed 256 here.
+describe("reclaim of lazyfree folios two processes map", () => {
+  const ops = (last: object[]) => [
+    { op: "mmap", id: "a", size: "4M", kind: "anon" },
+    { op: "madvise", id: "a", advice: "nohugepage" },
+    { op: "mmap", id: "b", size: "4M", kind: "anon" },
+    { op: "madvise", id: "b", advice: "hugepage" },
+    { op: "write", id: "a", value: 5 },
+    { op: "write", id: "b", value: 6 },
+    { op: "madvise", id: "a", advice: "free" },
+    { op: "madvise", id: "b", advice: "free" },
+    { op: "fork", as: "child" },
+    { op: "munmap", proc: "child", id: "a", offset: 0, length: 4096, stride: 16384 },
+    { op: "munmap", proc: "child", id: "b", offset: 0, length: 4096, stride: 65536 },
+    ...last,
+  ];
+  const config = { mthp: { "64K": "madvise", "2M": "never" } };
+
+  it("discards them from both processes on reclaim, as Linux 6.18 measured", () => {
+    const r = runScenario({ name: "lazyfree shared", config, ops: ops([{ op: "reclaim" }]) } as never, { strategy: reference });
+    expect(r.vmstat.pglazyfree).toBe(2048);
+    expect(r.vmstat.pglazyfreed).toBe(2048);
+    expect(r.procs.main?.RssAnon).toBe(0);
+    expect(r.procs.child?.RssAnon).toBe(0);
+    expect(r.mthp["hugepages-64kB"]?.split_deferred).toBe(64);
+  });
+
+  it("leaves them to both processes on MADV_PAGEOUT, which skips folios another process may map", () => {
+    const pageout = [
+      { op: "madvise", id: "a", advice: "pageout" },
+      { op: "madvise", id: "b", advice: "pageout" },
+      { op: "madvise", proc: "child", id: "a", advice: "pageout" },
+      { op: "madvise", proc: "child", id: "b", advice: "pageout" },
+    ];
+    const r = runScenario({ name: "lazyfree shared pageout", config, ops: ops(pageout) } as never, { strategy: reference });
+    expect(r.vmstat.pglazyfreed).toBe(256);
+    expect(r.procs.main?.RssAnon).toBe(7168);
+    expect(r.procs.child?.RssAnon).toBe(6912);
+  });
+});
+
+// Reclaim goes on until nothing more comes free, so the dirty file folios it unmapped are written
+// back by the flusher threads it woke and dropped by a later round. `foliolab kernel` measured this
+// scenario on Linux 6.18.44 (2026-12-02): RssFile 0 after the reclaim, the value written read back
+// from disk, pgmajfault 2 (the first write's read-in and the load's), RssFile 128 kB at the end.
+describe("reclaim of a shared file mapping's dirty folios", () => {
+  it("writes them back and drops them: the next load reads the value from disk with a major fault", () => {
+    const r = runScenario(
+      {
+        name: "file reclaim",
+        config: { mthp: { "2M": "never" } },
+        ops: [
+          { op: "mmap", id: "f", size: "1M", kind: "file-shared" },
+          { op: "write", id: "f", offset: "768K", length: "256K", value: 9 },
+          { op: "reclaim" },
+          { op: "expect", counters: { procs: { main: { RssFile: 0 } } } },
+          { op: "expect", id: "f", offset: "800K", value: 9 },
+          { op: "write", id: "f", offset: "896K", length: "64K", value: 10 },
+        ],
+      },
+      { strategy: reference },
+    );
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(r.vmstat.pgmajfault).toBe(2);
+    expect(r.procs.main?.RssFile).toBe(128);
+  });
+});
+
 describe("fork, COW and the sharing oracles", () => {
   it("a PTE-mapped large folio is reused after the child exits (6.15+), copied while it lives", () => {
     const base = [

@@ -142,6 +142,21 @@ function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
   pending.clear();
 }
 
+/** A dirty file folio written back (the flusher's writeback): its pages' contents go to disk, the folio is clean. */
+function writebackFileFolio(k: Kernel, folio: number): void {
+  const m = k.mem;
+  const file = k.files[folioMapping(m, folio) - 1];
+  if (file) {
+    const index = folioIndex(m, folio);
+    for (let i = 0; i < 1 << (m.order[folio] as number); i++) {
+      const v = m.content[folio + i] as number;
+      if (v !== 0) file.disk.set(index + i, v);
+      else file.disk.delete(index + i);
+    }
+  }
+  m.flags[folio] = (m.flags[folio] as number) & ~PG.dirty;
+}
+
 /** __filemap_remove_folio(): the folio leaves its file's cache with the cache's nr references. */
 function removeFromPagecache(k: Kernel, folio: number): void {
   const nr = 1 << (k.mem.order[folio] as number);
@@ -156,9 +171,13 @@ function removeFromPagecache(k: Kernel, folio: number): void {
 
 /**
  * shrink_folio_list() over isolated folios (each gets an isolation reference for the pass).
- * Returns the number of pages reclaimed.
+ * `flushDirtyFile`: the reclaim goes on until nothing more comes free (the `reclaim` op), so the
+ * dirty file folios it unmapped and kept are written back by the flusher threads it woke
+ * (shrink_inactive_list(): wakeup_flusher_threads(WB_REASON_VMSCAN) when every folio taken was
+ * dirty) and dropped by a later round (measured: a shared file mapping written, then reclaimed,
+ * takes a major fault on the next write). Returns the number of pages reclaimed.
  */
-export function shrinkFolioList(k: Kernel, list: number[]): number {
+export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = false): number {
   const m = k.mem;
   const pending = new Set<MmStruct>();
   const done: Array<{ folio: number; free: "discard" | "swap" | "pagecache" | null }> = [];
@@ -200,6 +219,7 @@ export function shrinkFolioList(k: Kernel, list: number[]): number {
       // folio; then a dirty file folio is kept, unmapped (only kswapd writes filesystem folios
       // back: activate_locked), and a clean one is dropped from the page cache.
       if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
+      if (flushDirtyFile && ((m.flags[folio] as number) & PG.dirty) !== 0) writebackFileFolio(k, folio);
       if (((m.flags[folio] as number) & PG.dirty) === 0) entry.free = "pagecache";
       continue;
     }
@@ -274,9 +294,14 @@ export function deferredSplitScan(k: Kernel): number {
 }
 
 /**
- * The `reclaim` op: memory pressure that runs the deferred split shrinker and then one pass
- * over the inactive LRU: lazyfree anon folios and clean unmapped page cache are reclaimed.
- * Swap-backed anon memory is left to MADV_PAGEOUT, which names what to page out.
+ * The `reclaim` op: reclaim of the scenario's memory cgroup until nothing more comes free, as the
+ * kernel probe asks for it (v1 memory.force_empty with memory.swappiness 0, mem_cgroup_force_empty()
+ * in mm/memcontrol-v1.c, 6.18): lru_add_drain_all(), then try_to_free_mem_cgroup_pages() rounds
+ * that run the deferred split shrinker and scan only the file LRU (get_scan_count(): SCAN_FILE),
+ * which holds lazyfree anon folios and the page cache. Lazyfree folios are discarded through every
+ * process that maps them; file folios are unmapped from every process and dropped, dirty ones once
+ * the flusher threads the reclaim woke have written them back. Swap-backed anon memory and shmem stay:
+ * MADV_PAGEOUT names what to page out.
  */
 export function reclaimPass(k: Kernel): number {
   lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
@@ -288,14 +313,11 @@ export function reclaimPass(k: Kernel): number {
     const order = m.order[pfn] as number;
     if ((f & PG.allocated) !== 0 && (f & PG.reserved) === 0) {
       const anon = (f & PG.anon) !== 0;
-      if (
-        (f & PG.lru) !== 0 &&
-        ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & (PG.dirty | PG.swapbacked)) === 0 && !folioMapped(k, pfn)))
-      ) {
+      if ((f & PG.lru) !== 0 && ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & PG.swapbacked) === 0))) {
         list.push(pfn);
       }
       pfn += 1 << order;
     } else pfn = m.skipFree(pfn);
   }
-  return shrinkFolioList(k, list);
+  return shrinkFolioList(k, list, true);
 }

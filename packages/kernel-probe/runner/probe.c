@@ -26,7 +26,7 @@
  *   <op> <proc> mremap <slot> <off> <len> <newslot>
  *   <op> <proc> pin <slot> <off> <len>
  *   <op> <proc> unpin <slot> <off> <len>
- *   <op> <proc> reclaim
+ *   <op> <proc> reclaim                     (memory.force_empty of the scenario's memory cgroup)
  *   <op> <proc> load <slot> <off>
  *   <op> <proc> status
  *   <op> <proc> fork <newproc>
@@ -51,6 +51,7 @@
  * path: end of program, EOF on stdin, SIGINT/SIGTERM/SIGHUP, fatal errors.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/io_uring.h>
@@ -243,9 +244,12 @@ static void restore_knobs(void) {
   if (!swap_path[0] && journal_path[0]) unlink(journal_path);
 }
 
+static void remove_memcg(void);
+
 static void restore_all(void) {
   restore_knobs();
   restore_swap();
+  remove_memcg();
   if (journal_path[0]) unlink(journal_path);
 }
 
@@ -317,6 +321,74 @@ static void setup_swap(void) {
   swap_active = 1;
   out("W swap: a swap file of %llu kB was enabled for this run (swapoff and removed after it)",
       (unsigned long long)(pages * PG / 1024));
+}
+
+/*
+ * The scenario's memory cgroup, for the `reclaim` op: memory pressure the kernel can be asked
+ * for. A v1 memory cgroup of its own (this machine's memory controller is v1, which has no
+ * memory.reclaim), memory.swappiness 0 so its reclaim scans only the file LRU (get_scan_count():
+ * cgroup reclaim with swappiness 0 is SCAN_FILE), which holds lazyfree folios and page cache;
+ * main joins it before it touches memory and every proc forked from main inherits it. The reclaim
+ * writes memory.force_empty: lru_add_drain_all(), then try_to_free_mem_cgroup_pages() until
+ * nothing more comes free (the deferred split shrinker runs inside it).
+ */
+#define MEMCG_ROOT "/sys/fs/cgroup/memory"
+static char memcg_dir[256];
+static char memcg_problem[640];
+
+static void remove_memcg(void) {
+  if (memcg_dir[0] && rmdir(memcg_dir) == 0) memcg_dir[0] = 0;
+}
+
+static void setup_memcg(void) {
+  struct stat st;
+  char path[320];
+  /* FOLIOLAB_PROBE_MEMCG_ROOT: another mount point of the v1 memory controller (tests). */
+  const char *root = getenv("FOLIOLAB_PROBE_MEMCG_ROOT");
+  if (!root || !root[0]) root = MEMCG_ROOT;
+  snprintf(path, sizeof path, "%s/memory.force_empty", root);
+  if (stat(path, &st) < 0) {
+    snprintf(memcg_problem, sizeof memcg_problem,
+             "reclaim needs a v1 memory cgroup (no %s on this machine)", path);
+    return;
+  }
+  /* Groups of earlier runs that were killed: empty ones are removed (rmdir fails on a busy one). */
+  DIR *d = opendir(root);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strncmp(e->d_name, "foliolab-probe-", 15)) continue;
+      snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+      rmdir(path);
+    }
+    closedir(d);
+  }
+  snprintf(memcg_dir, sizeof memcg_dir, "%s/foliolab-probe-%d", root, (int)getpid());
+  if (mkdir(memcg_dir, 0755) < 0) {
+    snprintf(memcg_problem, sizeof memcg_problem, "reclaim: cannot create the memory cgroup %s: %s", memcg_dir,
+             strerror(errno));
+    memcg_dir[0] = 0;
+    return;
+  }
+  snprintf(path, sizeof path, "%s/memory.swappiness", memcg_dir);
+  int r = write_str(path, "0");
+  if (r < 0) {
+    snprintf(memcg_problem, sizeof memcg_problem, "reclaim: cannot set %s to 0: %s", path, strerror(-r));
+    remove_memcg();
+    memcg_dir[0] = 0;
+  }
+}
+
+/* main: join the scenario's memory cgroup (before it touches its memory). */
+static void join_memcg(void) {
+  if (!memcg_dir[0]) return;
+  char path[320], pid[32];
+  snprintf(path, sizeof path, "%s/cgroup.procs", memcg_dir);
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  int r = write_str(path, pid);
+  if (r < 0)
+    snprintf(memcg_problem, sizeof memcg_problem, "reclaim: cannot join the memory cgroup %s: %s", memcg_dir,
+             strerror(-r));
 }
 
 /* A journal left by an interrupted run (e.g. SIGKILL) holds the settings to put back. */
@@ -705,16 +777,15 @@ static void do_pin(const char *op, char **a, int n, int pin) {
 }
 
 static void do_reclaim(const char *op) {
-  uint64_t total = 0;
-  int calls = 0;
-  for (int i = 0; i < MAXSLOT; i++) {
-    if (!slots[i].base) continue;
-    uint64_t t0 = op_ns();
-    madvise(slots[i].base, slots[i].size, MADV_PAGEOUT); /* ENOMEM over holes is expected */
-    total += op_ns() - t0;
-    calls++;
-  }
-  out("R %s ok %llu %d", op, (unsigned long long)total, calls);
+  if (memcg_problem[0]) return (void)out("R %s err %s", op, memcg_problem);
+  if (!memcg_dir[0]) return (void)out("R %s err reclaim: no memory cgroup", op);
+  char path[320];
+  snprintf(path, sizeof path, "%s/memory.force_empty", memcg_dir);
+  uint64_t t0 = op_ns();
+  int r = write_str(path, "0");
+  uint64_t t1 = op_ns();
+  if (r < 0) return (void)out("R %s err reclaim: writing %s: %s", op, path, strerror(-r));
+  out("R %s ok %llu 1", op, (unsigned long long)(t1 - t0));
 }
 
 /*
@@ -972,6 +1043,7 @@ static int run(int argc, char **argv) {
    * and their writes to its pages are COW copies (order 0).
    */
   if (mlockall(MCL_CURRENT) == 0) munlockall();
+  setup_memcg();
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) < 0) {
     out("E pipe: %s", strerror(errno));
@@ -999,6 +1071,7 @@ static int run(int argc, char **argv) {
     fa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigaction(SIGSEGV, &fa, NULL);
     sigaction(SIGBUS, &fa, NULL);
+    join_memcg();
     /* Fault in the runner's own memory now, so its footprint (the baseline) stays put. */
     if (mlockall(MCL_CURRENT) == 0) munlockall();
     close(ready[0]);
@@ -1063,6 +1136,9 @@ static int run(int argc, char **argv) {
     if (w < 0) out("R %s err proc %d is gone: %s", av[0], p, strerror(errno));
   }
   kill_workers();
+  /* The memory cgroup can go once no proc is left in it. */
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+  }
   restore_all();
   out("BYE");
   return 0;

@@ -4,9 +4,8 @@
  * - `--kernel`: a differential fuzzer against this machine's kernel. Random scenario programs
  *   within what @foliolab/kernel-probe runs (anon and file mappings, mTHP sizes on `madvise`,
  *   writes and reads, munmap, madvise, mprotect, mremap, fork and exit, long-term pins, swap,
- *   MADV_PAGEOUT, checked loads; not the `reclaim` op, which the probe can only run as
- *   MADV_PAGEOUT of everything while the model runs the deferred-split shrinker and a pass over
- *   the inactive LRU) run on the kernel and on the model with folio-batch (what Linux 6.18
+ *   MADV_PAGEOUT, reclaim (of the probe's memory cgroup), checked loads) run on the kernel and
+ *   on the model with folio-batch (what Linux 6.18
  *   runs); every field `foliolab kernel` compares is compared by the same rule (system-wide
  *   noise tolerated only as the probe's tolerance rule says). A disagreement must repeat on
  *   three kernel runs with the same kernel value (a field that agrees once, or whose kernel
@@ -215,6 +214,8 @@ export function generateProgram(seed: number, maxMiB = 4, kinds: readonly FuzzKi
       const pin = pins[p] as (typeof pins)[number];
       ops.push(withProc(proc, { op: "unpin", id: pin.id, offset: ofs(pin.off), length: ofs(pin.len) }));
       pins.splice(p, 1);
+    } else if (roll < 0.95) {
+      ops.push({ op: "reclaim" });
     } else {
       const page = off + int(len);
       if (!m.mapped[page] || m.prot[page] === "none") continue;
