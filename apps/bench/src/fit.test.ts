@@ -8,31 +8,28 @@ function cellsFor(truth: Record<string, number>, rows: Array<Record<string, numb
   return rows.map((events, i) => ({ id: `c${i}`, events, measured: predict(events, truth) }));
 }
 
+/** Per-event costs and cells that determine them exactly. */
+const TRUTH = { a: 3.5, b: 120, c: 0.25, d: 40 };
+const ROWS: Array<Record<string, number>> = [
+  { a: 1, b: 0.01, c: 10 },
+  { a: 1, b: 1, d: 1 },
+  { c: 4096, d: 0.5 },
+  { a: 2, b: 0.2, c: 100, d: 3 },
+  { b: 0.5, d: 2 },
+];
+
 describe("fitProfile", () => {
   it("recovers the per-event costs exactly when the cells determine them", () => {
-    const truth = { a: 3.5, b: 120, c: 0.25, d: 40 };
-    const rows = [
-      { a: 1, b: 0.01, c: 10 },
-      { a: 1, b: 1, d: 1 },
-      { c: 4096, d: 0.5 },
-      { a: 2, b: 0.2, c: 100, d: 3 },
-      { b: 0.5, d: 2 },
-    ];
+    const truth = TRUTH;
+    const rows = ROWS;
     const fit = fitProfile(cellsFor(truth, rows), { keys: KEYS, prior: {}, priorWeight: 0, minShare: 0 });
     for (const k of KEYS) expect(fit.ns[k]).toBeCloseTo(truth[k as keyof typeof truth], 4);
     expect(fit.worst).toBeLessThan(1e-6);
   });
 
   it("a cell no profile can fit does not pull the others off: the round with the most cells within tolerance wins", () => {
-    const truth = { a: 3.5, b: 120, c: 0.25, d: 40 };
-    const rows = [
-      { a: 1, b: 0.01, c: 10 },
-      { a: 1, b: 1, d: 1 },
-      { c: 4096, d: 0.5 },
-      { a: 2, b: 0.2, c: 100, d: 3 },
-      { b: 0.5, d: 2 },
-      { a: 1.5, b: 0.6, c: 50, d: 1.5 },
-    ];
+    const truth = TRUTH;
+    const rows = [...ROWS, { a: 1.5, b: 0.6, c: 50, d: 1.5 }];
     const cells = cellsFor(truth, rows);
     // 10 a-events measured at 10x what they cost in every other cell: fitting it drags a (and so
     // every cell with a) off; picking the round by its worst error did (2 of 6 cells within 20%)
