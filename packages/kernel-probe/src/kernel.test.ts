@@ -379,6 +379,40 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     },
   );
 
+  it("runs every proc on one CPU, the last the runner may use unless FOLIOLAB_PROBE_CPU names one", async () => {
+    const cpusOf = (pid: number) => /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    const mine = cpusOf(process.pid) ?? "";
+    const last = mine.split(",").at(-1)?.split("-").at(-1);
+    const seen = async () => {
+      const out: Record<string, string | undefined> = {};
+      await runOnKernel(
+        {
+          name: "cpu",
+          config: only("64K"),
+          ops: [
+            { op: "mmap", id: "a", size: "64K", kind: "anon" },
+            { op: "fork", as: "child" },
+            { op: "write", id: "a", proc: "child" },
+          ],
+        },
+        {
+          onOp: ({ index, pids }) => {
+            if (index !== 2) return;
+            for (const [name, pid] of Object.entries(pids)) out[name] = cpusOf(pid);
+          },
+        },
+      );
+      return out;
+    };
+    expect(await seen()).toEqual({ main: last, child: last });
+    process.env.FOLIOLAB_PROBE_CPU = "0";
+    try {
+      expect(await seen()).toEqual({ main: "0", child: "0" });
+    } finally {
+      delete process.env.FOLIOLAB_PROBE_CPU;
+    }
+  });
+
   it("names the problem when the machine has no v1 memory cgroup to reclaim in", async () => {
     process.env.FOLIOLAB_PROBE_MEMCG_ROOT = "/nonexistent-memcg";
     try {
