@@ -841,14 +841,13 @@ static void do_load(const char *op, char **a, int n) {
   out("R %s ok 0 0", op);
 }
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
 /*
  * Fork does not copy the PTEs of file mappings without anon pages, so a new child would fault the
  * runner's own code back in bit by bit and its RssFile would drift. Populate the runner's own file
- * mappings (not the scenario's files) so every proc starts from the same footprint as main.
+ * mappings (not the scenario's files) so every proc starts from the same footprint as main. By
+ * reading one byte per page, not MADV_POPULATE_READ: that drains this CPU's folio batches
+ * (measured), so the parent's pending lazyfree folios were counted in pglazyfree at a fork, which a
+ * fork does not do. Pages past the file's end are left alone (a read there is SIGBUS).
  */
 static void populate_self(void) {
   static char buf[65536];
@@ -860,10 +859,10 @@ static void populate_self(void) {
   buf[n] = 0;
   char *save = NULL;
   for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-    unsigned long a, b;
+    unsigned long a, b, off;
     char perms[8];
     int pos = 0;
-    if (sscanf(l, "%lx-%lx %7s %*s %*s %*s %n", &a, &b, perms, &pos) < 3 || pos == 0) continue;
+    if (sscanf(l, "%lx-%lx %7s %lx %*s %*s %n", &a, &b, perms, &off, &pos) < 4 || pos == 0) continue;
     const char *path = l + pos;
     if (strcmp(path, "[vdso]") == 0) { /* counted in RssFile once touched; populate cannot, a read can */
       for (unsigned long va = a; va < b; va += PG) (void)*(volatile char *)va;
@@ -871,7 +870,11 @@ static void populate_self(void) {
     }
     if (path[0] != '/' || strstr(path, "(deleted)") || strncmp(path, workdir, strlen(workdir)) == 0) continue;
     if (perms[0] != 'r') continue;
-    madvise((void *)a, b - a, MADV_POPULATE_READ);
+    struct stat st;
+    if (stat(path, &st) < 0 || (unsigned long)st.st_size <= off) continue;
+    unsigned long end = a + (((unsigned long)st.st_size - off + PG - 1) & ~(PG - 1));
+    if (end > b) end = b;
+    for (unsigned long va = a; va < end; va += PG) (void)*(volatile char *)va;
   }
 }
 

@@ -413,6 +413,28 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     }
   });
 
+  // 48 order-0 folios marked lazyfree: the lru_lazyfree batch moves (and counts) when it holds 31,
+  // and 17 stay in it. A fork does not move them (the runner's child must not either: it used to
+  // populate its own file mappings with MADV_POPULATE_READ, which drains this CPU's batches), and
+  // the next run does not count them.
+  const lazyfree48 = (fork: boolean) => ({
+    name: "48 lazyfree pages",
+    config: only("64K"),
+    ops: [
+      { op: "mmap", id: "a", size: "192K", kind: "anon" },
+      { op: "write", id: "a" },
+      { op: "madvise", id: "a", advice: "free" },
+      ...(fork ? [{ op: "fork", as: "child" }] : []),
+    ],
+  });
+  it("counts pglazyfree as the lru_lazyfree batch moves: a fork does not move it, and a run does not count what an earlier one left", async () => {
+    const forked = await runOnKernel(lazyfree48(true) as never);
+    expect(forked.errors).toEqual([]);
+    expect(forked.vmstat.pglazyfree).toBe(31);
+    const next = await runOnKernel(lazyfree48(false) as never);
+    expect(next.vmstat.pglazyfree).toBe(31);
+  });
+
   it("names the problem when the machine has no v1 memory cgroup to reclaim in", async () => {
     process.env.FOLIOLAB_PROBE_MEMCG_ROOT = "/nonexistent-memcg";
     try {
