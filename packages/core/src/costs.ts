@@ -53,6 +53,7 @@ export enum Ev {
   procExit = 44,
   userAccessPages = 45,
   bufferHeadsDirtied = 46,
+  freeSwapAndCacheNr = 47,
 }
 
 export const CostEvent = {
@@ -153,6 +154,11 @@ export const CostEvent = {
    * block_dirty_folio() walks every buffer head of the folio (one per 4K block), cold ones.
    */
   bufferHeadsDirtied: 46,
+  /**
+   * free_swap_and_cache_nr() calls: one per batch of swap PTEs holding consecutive slots
+   * (swap_pte_batch()), each taking the swap device and the swap cluster lock once.
+   */
+  freeSwapAndCacheNr: 47,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -5,7 +5,8 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { runScenario } from "./run-scenario.js";
+import { ptePfn } from "./page-table.js";
+import { runScenario, runScenarioDetailed } from "./run-scenario.js";
 import type { Scenario } from "./scenario.js";
 import { reference } from "./testing/per-pte.js";
 
@@ -32,6 +33,37 @@ describe("swap, as Linux 6.18 does it (numbers measured by foliolab kernel)", ()
     const r = runScenario(measured("swap-write-fault"), { strategy: reference });
     expect(r.expects.filter((e) => !e.ok)).toEqual([]);
     expect(r.vmstat.pgfault).toBe(12288);
+  });
+
+  it("gives a split folio's pages their swap slots last page first, so a munmap zaps them one entry at a time", () => {
+    // shrink_folio_list() takes folios from the tail of its list and a split adds the tail pages
+    // there: a 16K folio's pages get slots s, s+3, s+2, s+1 (the kernel's pagemap, read by
+    // kernel-probe's kernel-swap.test.ts). swap_pte_batch() then never finds two consecutive
+    // slots: free_swap_and_cache_nr() once per swap PTE (256), where 4K pages paged out in order
+    // take one call per PTE table's run (here 1).
+    const slots: number[] = [];
+    const spec = measured("swap-split-slot-order");
+    const { result } = runScenarioDetailed(spec, {
+      strategy: reference,
+      onOp: (k, _op, i) => {
+        if (i !== 3) return;
+        const mm = k.procs.get("main")!;
+        const start = mm.vmas[0]!.start;
+        for (let p = 0; p < 256; p++) slots.push(ptePfn(mm.pgtables.readPte(start + p)));
+      },
+    });
+    expect(result.expects.filter((e) => !e.ok)).toEqual([]);
+    const rel = slots.map((s, p) => s - (slots[p - (p % 4)] as number));
+    expect(rel.slice(0, 8)).toEqual([0, 3, 2, 1, 0, 3, 2, 1]);
+    expect(new Set(slots).size).toBe(256);
+    const munmapOnly = (s: Scenario) => {
+      const before = runScenario({ ...s, ops: s.ops.slice(0, 6) }, { strategy: reference }).costs;
+      const after = runScenario(s, { strategy: reference }).costs;
+      return (after.free_swap_and_cache_nr ?? 0) - (before.free_swap_and_cache_nr ?? 0);
+    };
+    expect(munmapOnly(spec)).toBe(256);
+    const small = { ...spec, config: { ...spec.config, mthp: { "16K": "never", "2M": "never" } } } as Scenario;
+    expect(munmapOnly(small)).toBe(1);
   });
 
   it("writes nothing to swap for zero-filled pages (the swap zeromap, 6.12+)", () => {

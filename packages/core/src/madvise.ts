@@ -17,7 +17,7 @@ import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
 import { lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
-import { folioFreeSwap, freeSwapAndCache } from "./swapfile.js";
+import { folioFreeSwap, freeSwapAndCacheNr, swapPteBatch } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { shrinkFolioList } from "./vmscan.js";
 
@@ -63,7 +63,7 @@ function walkRange(
   mm: MmStruct,
   start: number,
   end: number,
-  onSwapPte: ((vma: Vma, ptes: PteTable, i: number) => void) | null,
+  onSwapPte: ((vma: Vma, ptes: PteTable, i: number, max: number) => number) | null,
   visitPmd: (vma: Vma, idx: number, folio: number, tlb: MmuGather) => void,
   visit: PteVisitor,
   beforeVma?: (vma: Vma) => void,
@@ -107,8 +107,7 @@ function walkRange(
           continue;
         }
         if ((pte & PTE.present) === 0) {
-          if (onSwapPte && isSwapPte(pte)) onSwapPte(vma, ptes, i);
-          i++;
+          i += onSwapPte && isSwapPte(pte) ? onSwapPte(vma, ptes, i, next - base - i) : 1;
           continue;
         }
         const pfn = ptePfn(pte);
@@ -145,12 +144,15 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
     mm,
     start,
     end,
-    (vma, ptes, i) => {
-      // free_swap_and_cache_nr(): swapped-out pages are simply dropped.
+    (vma, ptes, i, max) => {
+      // swap_pte_batch(), free_swap_and_cache_nr(): swapped-out pages are simply dropped.
       const pte = ptes[i] as number;
-      ptes[i] = 0;
-      vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - 1;
-      if (k.swap) freeSwapAndCache(k, k.swap, ptePfn(pte));
+      const nr = swapPteBatch(ptes, i, max, pte);
+      ptes.fill(0, i, i + nr);
+      k.costs[Ev.pteRead] += nr - 1;
+      vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - nr;
+      if (k.swap) freeSwapAndCacheNr(k, k.swap, ptePfn(pte), nr);
+      return nr;
     },
     (vma, idx, folio, tlb) => {
       // madvise_free_huge_pmd(): whole PMD covered.

@@ -18,7 +18,7 @@ import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
 import { pageCacheInsert } from "./readahead.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
-import { addToSwap, freeSwapAndCache, type SwapDevice, swapDuplicate } from "./swapfile.js";
+import { addToSwap, freeSwapAndCache, freeSwapAndCacheNr, type SwapDevice, swapDuplicate } from "./swapfile.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
 
@@ -464,7 +464,7 @@ export function shmemTruncate(k: Kernel, file: FileObject): void {
     folioPutRefs(k, folio, nr);
   }
   // shmem_undo_range() -> shmem_free_swap(): the swapped-out pages free their slots.
-  for (const slot of file.swapEntries.values()) if (k.swap) freeSwapAndCache(k, k.swap, slot);
+  for (const slot of file.swapEntries.values()) if (k.swap) freeSwapAndCacheNr(k, k.swap, slot, 1);
   file.swapEntries.clear();
 }
 

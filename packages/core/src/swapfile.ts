@@ -11,7 +11,7 @@ import type { Kernel } from "./kernel.js";
 import { NIL, PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_SWAPENTS, VM, type Vma } from "./mm.js";
 import type { PteTable } from "./page-table.js";
-import { mkPte, PTE, pteIndex, ptePfn } from "./page-table.js";
+import { mkPte, PTE, PTE_FLAG_MASK, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
 
 export class SwapDevice {
@@ -163,6 +163,32 @@ export function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): voi
   } else {
     swap.release(slot);
   }
+}
+
+/**
+ * swap_pte_batch() (mm/internal.h, 6.18): how many swap PTEs from slot i on, at most max, hold
+ * consecutive swap slots with the same marker bits (exclusive, ...) as pte, the one at i.
+ */
+export function swapPteBatch(ptes: PteTable, i: number, max: number, pte: number): number {
+  const flags = pte & PTE_FLAG_MASK;
+  const slot = ptePfn(pte);
+  let n = 1;
+  while (n < max) {
+    const next = ptes[i + n] as number;
+    if ((next & PTE_FLAG_MASK) !== flags || ptePfn(next) !== slot + n) break;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * free_swap_and_cache_nr() (mm/swapfile.c, 6.18): nr consecutive swap entries zapped at once,
+ * under one get_swap_device() and one cluster lock. Pages a split folio swapped out hold their
+ * slots out of order (shrinkFolioList()), so they come here one entry per call.
+ */
+export function freeSwapAndCacheNr(k: Kernel, swap: SwapDevice, slot: number, nr: number): void {
+  k.costs[Ev.freeSwapAndCacheNr]++;
+  for (let j = 0; j < nr; j++) freeSwapAndCache(k, swap, slot + j);
 }
 
 /**

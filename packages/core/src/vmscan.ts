@@ -181,9 +181,12 @@ export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = fals
   const m = k.mem;
   const pending = new Set<MmStruct>();
   const done: Array<{ folio: number; free: "discard" | "swap" | "pagecache" | null }> = [];
-  const queue = [...list];
-  for (let q = 0; q < queue.length; q++) {
-    const folio = queue[q] as number;
+  // The kernel takes folios from the tail of its list (lru_to_folio()) and a split adds the tail
+  // pages there (list_add_tail()), so a split folio's pages come next, last first: a 16K folio's
+  // pages get swap slots 0, 3, 2, 1 (measured in pagemap), which no swap_pte_batch() joins.
+  const split: number[] = [];
+  for (let q = 0; q < list.length || split.length > 0; ) {
+    const folio = (split.length > 0 ? split.pop() : list[q++]) as number;
     if (!m.isAllocatedHead(folio) || m.isReserved(folio)) continue;
     folioRefAdd(k, folio, 1);
     m.flags[folio] = (m.flags[folio] as number) & ~PG.lru;
@@ -208,7 +211,7 @@ export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = fals
       if (order > 0) {
         if (!splitFolio(k, folio, 1)) continue;
         for (let p = folio + 1; p < folio + (1 << order); p++) {
-          if (m.isAllocatedHead(p)) queue.push(p);
+          if (m.isAllocatedHead(p)) split.push(p);
         }
       }
       if (shmemWriteout(k, k.swap, folio)) entry.free = "swap";
@@ -233,7 +236,7 @@ export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = fals
           if (!splitFolio(k, folio, 1)) continue;
           if (!partial) k.stats.modMthp(order, MTHP.swpoutFallback, 1);
           for (let p = folio + 1; p < folio + (1 << order); p++) {
-            if (m.isAllocatedHead(p)) queue.push(p);
+            if (m.isAllocatedHead(p)) split.push(p);
           }
         }
         if (!k.swap || !addToSwap(k, k.swap, folio)) continue;

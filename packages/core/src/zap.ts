@@ -25,7 +25,7 @@ import {
   pteSetFlags,
 } from "./page-table.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { freeSwapAndCache } from "./swapfile.js";
+import { freeSwapAndCacheNr, swapPteBatch } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** What zap_pte_range() has in hand while a strategy unmaps present PTEs. */
@@ -260,8 +260,7 @@ export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr:
       if (k.invariants) checkStrategyStep(z, i, n, endIdx - i);
       i += n;
     } else {
-      zapNonpresentPte(z, i, pte);
-      i++;
+      i += zapNonpresentPtes(z, i, pte, endIdx - i);
     }
     if (z.forceBreak) break;
   }
@@ -308,15 +307,25 @@ function ptlUnlock(z: ZapContext): void {
   z.dirtyFileCleared.length = 0;
 }
 
-/** zap_nonpresent_ptes(): swap entries give back their slot. */
-function zapNonpresentPte(z: ZapContext, i: number, pte: number): void {
+/**
+ * zap_nonpresent_ptes() (6.18): a run of swap PTEs holding consecutive slots is zapped as one
+ * batch (swap_pte_batch(), free_swap_and_cache_nr()); any other entry alone. Returns the slots
+ * consumed.
+ */
+function zapNonpresentPtes(z: ZapContext, i: number, pte: number, max: number): number {
   const k = z.k;
-  z.ptes[i] = 0;
-  k.costs[Ev.pteClear]++;
-  if (isSwapPte(pte)) {
-    z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - 1;
-    if (k.swap) freeSwapAndCache(k, k.swap, ptePfn(pte));
+  if (!isSwapPte(pte)) {
+    z.ptes[i] = 0;
+    k.costs[Ev.pteClear]++;
+    return 1;
   }
+  const nr = swapPteBatch(z.ptes, i, max, pte);
+  z.ptes.fill(0, i, i + nr);
+  k.costs[Ev.pteRead] += nr - 1;
+  k.costs[Ev.pteClear] += nr;
+  z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - nr;
+  if (k.swap) freeSwapAndCacheNr(k, k.swap, ptePfn(pte), nr);
+  return nr;
 }
 
 /**

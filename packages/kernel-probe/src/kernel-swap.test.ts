@@ -6,7 +6,7 @@
  * not hold); skipped with the reason otherwise.
  */
 
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { kernelAvailable } from "./available.js";
@@ -66,6 +66,31 @@ describe.skipIf(skipReason !== undefined)(`swap on the real kernel${skipReason ?
       expect(r.expects.filter((e) => !e.ok)).toEqual([]);
     },
   );
+
+  it("gives a split 16K folio's pages their swap slots last page first (the order core models)", { retry: 2 }, async () => {
+    const offsets: number[] = [];
+    const r = await runOnKernel(measured("swap-split-slot-order"), {
+      onOp: ({ index, pids, mappings }) => {
+        const m = mappings.main?.a;
+        if (index !== 3 || !m || !pids.main) return;
+        // /proc/PID/pagemap: bit 62 swapped, bits 5-54 the swap offset.
+        const fd = openSync(`/proc/${pids.main}/pagemap`, "r");
+        const buf = Buffer.alloc((m.size / 4096) * 8);
+        readSync(fd, buf, 0, buf.length, (m.address / 4096) * 8);
+        closeSync(fd);
+        for (let p = 0; p < m.size / 4096; p++) {
+          const v = buf.readBigUInt64LE(p * 8);
+          offsets.push((v >> 62n) & 1n ? Number((v >> 5n) & ((1n << 50n) - 1n)) : -1);
+        }
+      },
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.expects.filter((e) => !e.ok)).toEqual([]);
+    expect(offsets).toHaveLength(256);
+    const rel = offsets.map((o, p) => o - (offsets[p - (p % 4)] as number));
+    expect(rel.slice(0, 8)).toEqual([0, 3, 2, 1, 0, 3, 2, 1]);
+    expect(new Set(offsets).size).toBe(256);
+  });
 
   it("keeps the runner's own memory out of the measurement under always", async () => {
     // Before the knobs change, the runner faults in everything it maps: under "always" its own

@@ -340,14 +340,8 @@ export const KERNEL_RATIO_TOLERANCE = 0.2;
  */
 const WALL_CLOCK_EXITS =
   "an exit of this cell was timed on the wall clock (from _exit() to the pidfd wakeup: the runner could not read the exited proc's CPU time), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks such cells but does not fit on them)";
-const WHOLE_FOLIO_SWAP =
-  "the kernel measured 57-62 ns per 4K page at 16K-2M against 15-20 at 4K, while the model's events are the same at every folio size (it swaps out order-0 pages only; on this machine the kernel falls back to order 0 on swap-out too, swpout_fallback): where the kernel's extra time at large folio sizes goes is not identified";
 
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
-  "pmfb/munmap-swapped-forked 16K": WHOLE_FOLIO_SWAP,
-  "pmfb/munmap-swapped-forked 64K": WHOLE_FOLIO_SWAP,
-  "pmfb/munmap-swapped-forked 2M-PTE": WHOLE_FOLIO_SWAP,
-  "pmfb/munmap-swapped-forked 2M-PMD": WHOLE_FOLIO_SWAP,
   "pmfb/cow-reuse 2M-PMD":
     "the kernel spends about 30 us per PMD-mapped THP on this write (measured: 60-70 ns per 4K page); the model takes one do_huge_pmd_wp_page() reuse fault and 512 user stores, and what the kernel spends beyond that is not identified",
 };

@@ -51,8 +51,8 @@ describe("the model/kernel ratio", () => {
   });
 
   it("names what the model leaves out, per workload or per folio size", () => {
-    expect(leavesOut("pmfb/munmap-swapped-forked", "64K")).toMatch(/swap/);
-    expect(leavesOut("pmfb/munmap-swapped-forked", "4K")).toBeUndefined();
+    expect(leavesOut("pmfb/cow-reuse", "2M-PMD")).toMatch(/PMD-mapped THP/);
+    expect(leavesOut("pmfb/cow-reuse", "4K")).toBeUndefined();
     expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
   });
 
