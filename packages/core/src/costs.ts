@@ -54,6 +54,9 @@ export enum Ev {
   userAccessPages = 45,
   bufferHeadsDirtied = 46,
   freeSwapAndCacheNr = 47,
+  lruIsolate = 48,
+  rmapWalk = 49,
+  rmapWalkVma = 50,
 }
 
 export const CostEvent = {
@@ -159,6 +162,15 @@ export const CostEvent = {
    * (swap_pte_batch()), each taking the swap device and the swap cluster lock once.
    */
   freeSwapAndCacheNr: 47,
+  /**
+   * folios reclaim takes off the LRU for shrink_folio_list() (isolate_lru_folios() or
+   * folio_isolate_lru(), the folio lock, and the putback or free at the end).
+   */
+  lruIsolate: 48,
+  /** rmap_walk() calls: the anon_vma or i_mmap lock and the interval tree walk of one folio. */
+  rmapWalk: 49,
+  /** VMAs an rmap walk visits (page_vma_mapped_walk() in try_to_unmap_one(), try_to_migrate_one(), ...). */
+  rmapWalkVma: 50,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

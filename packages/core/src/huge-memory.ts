@@ -281,7 +281,8 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   const nr = 1 << order;
   // Each page's migration entry: where it goes back, its PTE bits, and whether it is exclusive.
   const restore: Array<{ vma: Vma; vpn: number; pfn: number; flags: number; exclusive: boolean }> = [];
-  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+  const places = rmapWalk(k, folio); // unmap_folio() -> try_to_migrate()
+  for (const { vma, headVpn } of places) {
     const pgt = vma.mm.pgtables;
     const idx = pmdIndex(headVpn);
     const huge = pgt.hugePmd.get(idx);
@@ -337,7 +338,9 @@ export function splitFolio(k: Kernel, folio: number, callerRefs: number): boolea
   }
   m.refcount[folio] = callerRefs;
   k.costs[Ev.structPageLines] += nr;
-  // remap_page(RMP_USE_SHARED_ZEROPAGE).
+  // remap_page(RMP_USE_SHARED_ZEROPAGE): remove_migration_ptes(), an rmap walk, per new folio.
+  k.costs[Ev.rmapWalk] += nr;
+  k.costs[Ev.rmapWalkVma] += nr * places.length;
   for (const r of restore) {
     const pgt = r.vma.mm.pgtables;
     const ptes = pgt.pteAlloc(pmdIndex(r.vpn));

@@ -4,6 +4,7 @@
  * that answer "is this folio mapped by more than one process?".
  */
 
+import { Ev } from "./costs.js";
 import { folioEntireMapcount, folioIndex, folioMapcount, folioMapping } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
@@ -17,8 +18,11 @@ export interface FolioPlace {
   headVpn: number;
 }
 
-/** Every VMA whose range may hold part of the folio, with the address of its head page there. */
-export function rmapWalk(k: Kernel, folio: number): FolioPlace[] {
+/**
+ * Every VMA whose range may hold part of the folio, with the address of its head page there.
+ * `cost`: the kernel walks (rmap_walk cost events); false for the model's own ground truth.
+ */
+export function rmapWalk(k: Kernel, folio: number, cost = true): FolioPlace[] {
   const m = k.mem;
   const anon = ((m.flags[folio] as number) & PG.anon) !== 0;
   const mapping = folioMapping(m, folio);
@@ -33,6 +37,10 @@ export function rmapWalk(k: Kernel, folio: number): FolioPlace[] {
       if (headVpn + nr <= vma.start || headVpn >= vma.end) continue;
       out.push({ vma, headVpn });
     }
+  }
+  if (cost) {
+    k.costs[Ev.rmapWalk]++;
+    k.costs[Ev.rmapWalkVma] += out.length;
   }
   return out;
 }
@@ -51,7 +59,7 @@ export function mappedPfnAt(vma: Vma, vpn: number): number {
 export function folioMappers(k: Kernel, folio: number): string[] {
   const nr = 1 << (k.mem.order[folio] as number);
   const names = new Set<string>();
-  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+  for (const { vma, headVpn } of rmapWalk(k, folio, false)) {
     for (let i = 0; i < nr; i++) {
       const vpn = headVpn + i;
       if (vpn >= vma.start && vpn < vma.end && mappedPfnAt(vma, vpn) === folio + i) {

@@ -440,3 +440,41 @@ describe("sharing oracles against the ground truth (mapcount-cow-reclaim.md 1.4)
     expect(c.likelyMappedShared.falsePositives).toBe(0);
   });
 });
+
+describe("reclaim's cost events: isolation and rmap walks", () => {
+  const ops = (fork: boolean, how: "pageout" | "reclaim") => ({
+    name: "walks",
+    config: m64,
+    ops: [
+      ...write,
+      { op: "madvise", id: "a", advice: "free" },
+      ...(fork ? [{ op: "fork", as: "child" }] : []),
+      how === "pageout" ? { op: "madvise", id: "a", advice: "pageout" } : { op: "reclaim" },
+    ],
+  });
+  const costs = (fork: boolean, how: "pageout" | "reclaim") => runScenario(ops(fork, how), { strategy: range }).costs;
+
+  it("MADV_PAGEOUT isolates each folio and walks its rmap once, to unmap it (reclaim_pages() ignores references)", () => {
+    const c = costs(false, "pageout");
+    expect([c.lru_isolate, c.rmap_walk, c.rmap_walk_vma]).toEqual([FOLIOS, FOLIOS, FOLIOS]);
+  });
+
+  it("the reclaim op walks each mapped folio twice (folio_referenced(), then try_to_unmap()), every VMA of every process", () => {
+    expect(costs(false, "reclaim")).toMatchObject({ lru_isolate: FOLIOS, rmap_walk: 2 * FOLIOS, rmap_walk_vma: 2 * FOLIOS });
+    // MADV_PAGEOUT leaves a folio another process maps; the reclaim op unmaps it from both.
+    expect(costs(true, "reclaim")).toMatchObject({ lru_isolate: FOLIOS, rmap_walk: 2 * FOLIOS, rmap_walk_vma: 4 * FOLIOS });
+  });
+
+  it("a split walks the rmap to freeze the folio and once per new folio to map it back (remap_page())", () => {
+    const spec = {
+      name: "split",
+      config: { ...m64, swap: "8M" },
+      ops: [...write, { op: "madvise", id: "a", advice: "pageout" }],
+    };
+    const c = runScenario(spec, { strategy: range }).costs;
+    // Each 64K folio: isolated, split (1 + 16 walks), then its 16 pages unmapped one walk each;
+    // the 15 tail pages are isolated as they join the list.
+    expect(c.lru_isolate).toBe(PAGES);
+    expect(c.rmap_walk).toBe(FOLIOS * (1 + 16) + PAGES);
+  });
+});

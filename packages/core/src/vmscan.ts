@@ -171,13 +171,16 @@ function removeFromPagecache(k: Kernel, folio: number): void {
 
 /**
  * shrink_folio_list() over isolated folios (each gets an isolation reference for the pass).
- * `flushDirtyFile`: the reclaim goes on until nothing more comes free (the `reclaim` op), so the
- * dirty file folios it unmapped and kept are written back by the flusher threads it woke
- * (shrink_inactive_list(): wakeup_flusher_threads(WB_REASON_VMSCAN) when every folio taken was
- * dirty) and dropped by a later round (measured: a shared file mapping written, then reclaimed,
- * takes a major fault on the next write). Returns the number of pages reclaimed.
+ * `pressure`: the `reclaim` op's memory-pressure reclaim, not MADV_PAGEOUT's reclaim_pages()
+ * (which passes ignore_references). Each mapped folio's references are checked first
+ * (folio_check_references() -> folio_referenced(): an rmap walk). And the reclaim goes on until
+ * nothing more comes free, so the dirty file folios it unmapped and kept are written back by the
+ * flusher threads it woke (shrink_inactive_list(): wakeup_flusher_threads(WB_REASON_VMSCAN) when
+ * every folio taken was dirty) and dropped by a later round (measured: a shared file mapping
+ * written, then reclaimed, takes a major fault on the next write). Returns the number of pages
+ * reclaimed.
  */
-export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = false): number {
+export function shrinkFolioList(k: Kernel, list: number[], pressure = false): number {
   const m = k.mem;
   const pending = new Set<MmStruct>();
   const done: Array<{ folio: number; free: "discard" | "swap" | "pagecache" | null }> = [];
@@ -189,12 +192,14 @@ export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = fals
     const folio = (split.length > 0 ? split.pop() : list[q++]) as number;
     if (!m.isAllocatedHead(folio) || m.isReserved(folio)) continue;
     folioRefAdd(k, folio, 1);
+    k.costs[Ev.lruIsolate]++;
     m.flags[folio] = (m.flags[folio] as number) & ~PG.lru;
     const entry: { folio: number; free: "discard" | "swap" | "pagecache" | null } = { folio, free: null };
     done.push(entry);
     const flags = m.flags[folio] as number;
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
+    if (pressure && folioMapped(k, folio)) rmapWalk(k, folio); // folio_referenced()
     if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
       // Shmem: try_to_unmap() first (TTU_SPLIT_HUGE_PMD). A clean folio (only ever read: a
       // hole's zeroes) is dropped by __remove_mapping() with nothing written (measured: 512 read
@@ -222,7 +227,7 @@ export function shrinkFolioList(k: Kernel, list: number[], flushDirtyFile = fals
       // folio; then a dirty file folio is kept, unmapped (only kswapd writes filesystem folios
       // back: activate_locked), and a clean one is dropped from the page cache.
       if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
-      if (flushDirtyFile && ((m.flags[folio] as number) & PG.dirty) !== 0) writebackFileFolio(k, folio);
+      if (pressure && ((m.flags[folio] as number) & PG.dirty) !== 0) writebackFileFolio(k, folio);
       if (((m.flags[folio] as number) & PG.dirty) === 0) entry.free = "pagecache";
       continue;
     }
