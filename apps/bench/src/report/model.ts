@@ -341,10 +341,7 @@ export const KERNEL_RATIO_TOLERANCE = 0.2;
 const WALL_CLOCK_EXITS =
   "an exit of this cell was timed on the wall clock (from _exit() to the pidfd wakeup: the runner could not read the exited proc's CPU time), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks such cells but does not fit on them)";
 
-export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
-  "pmfb/cow-reuse 2M-PMD":
-    "the kernel spends about 30 us per PMD-mapped THP on this write (measured: 60-70 ns per 4K page); the model takes one do_huge_pmd_wp_page() reuse fault and 512 user stores, and what the kernel spends beyond that is not identified",
-};
+export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {};
 
 /**
  * Why the model may be off on this cell, when it is known. `kernel`: the cell's kernel run, whose

@@ -1,8 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { KernelRunRecord, ResultsFile } from "../results.js";
+import { findWorkload } from "../workloads.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
-import { grids, kernelHeadline, kernelRatioWarnings, leavesOut, modelKernelRatio, ratioCellText } from "./model.js";
+import {
+  grids,
+  kernelHeadline,
+  kernelRatioWarnings,
+  leavesOut,
+  MODEL_LEAVES_OUT,
+  modelKernelRatio,
+  ratioCellText,
+} from "./model.js";
 import { KERNEL_NS, reportFixture } from "./report-fixture.js";
 import { renderSummary, renderText } from "./text.js";
 
@@ -50,9 +59,14 @@ describe("the model/kernel ratio", () => {
     expect(kernelHeadline(res)).toMatch(/off the kernel's by more than 20% on \d+ cell/);
   });
 
-  it("names what the model leaves out, per workload or per folio size", () => {
-    expect(leavesOut("pmfb/cow-reuse", "2M-PMD")).toMatch(/PMD-mapped THP/);
-    expect(leavesOut("pmfb/cow-reuse", "4K")).toBeUndefined();
+  it("names what the model leaves out, per workload or per folio size, only for cells that exist", () => {
+    for (const [key, why] of Object.entries(MODEL_LEAVES_OUT)) {
+      const [id, folio] = key.split(" ");
+      const w = findWorkload(id as string);
+      expect(w, key).toBeDefined();
+      if (folio) expect(leavesOut(id as string, folio)).toBe(why);
+      else expect(leavesOut(id as string, "4K")).toBe(why);
+    }
     expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
   });
 
