@@ -238,17 +238,20 @@ function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
 export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr: number, end: number): number {
   const k = z.k;
   const strategy = k.hooks;
+  // Held in locals: the strategy call in the loop makes V8 reload every field it reads.
+  const costs = k.costs;
+  const invariants = k.invariants;
   z.ptes = ptes;
   z.vpnBase = pmdIdx * PTRS_PER_PTE;
   z.forceFlush = false;
   z.forceBreak = false;
-  k.costs[Ev.ptLock]++;
+  costs[Ev.ptLock]++;
   if (strategy.startPteTable) strategy.startPteTable(z);
   let i = pteIndex(addr);
   const endIdx = end - z.vpnBase;
   while (i < endIdx) {
     const pte = ptes[i] as number;
-    k.costs[Ev.pteRead]++;
+    costs[Ev.pteRead]++;
     if (pte === 0) {
       i++;
       continue;
@@ -257,7 +260,7 @@ export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr:
       z.index = i;
       z.ptent = pte;
       const n = strategy.zapPresentPtes(z, endIdx - i);
-      if (k.invariants) checkStrategyStep(z, i, n, endIdx - i);
+      if (invariants) checkStrategyStep(z, i, n, endIdx - i);
       i += n;
     } else {
       zapNonpresentPte(z, i, pte);
