@@ -150,13 +150,18 @@ export function folioPteBatchFlags(k: Kernel, ptes: PteTable, folio: number, i: 
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
   let limit = folioEnd - pfn;
   if (max < limit) limit = max;
-  // The pfn bits of the first PTE: the n-th PTE of the batch has base + n pfns (no division per PTE).
-  const base = first - (first & PTE_FLAG_MASK);
+  // The pfn bits of the first PTE: the n-th PTE of the batch has base + n pfns (no division per
+  // PTE). The constants in locals: in the bundle they are module vars, reloaded every iteration.
+  const flagMask = PTE_FLAG_MASK;
+  const scale = PTE_PFN_SCALE;
+  const present = PTE.present;
+  let want = first - (first & flagMask) + scale;
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
-    if ((p & PTE.present) === 0 || p - (p & PTE_FLAG_MASK) !== base + n * PTE_PFN_SCALE || ((p ^ first) & respect) !== 0) break;
+    if ((p & present) === 0 || p - (p & flagMask) !== want || ((p ^ first) & respect) !== 0) break;
     n++;
+    want += scale;
   }
   // One PTE read per PTE looked at: the batch's, and the one that ended it.
   k.costs[Ev.pteRead] += n < limit ? n : n - 1;
