@@ -40,13 +40,21 @@ export function deferredSplitFolio(k: Kernel, folio: number, partiallyMapped: bo
 
 /**
  * folio_unqueue_deferred_split() (6.12+, named so after CVE-2024-53079): on free or split,
- * leave the queue under the lock and drop the partially-mapped gauge.
+ * leave the queue under the lock and drop the partially-mapped gauge. As in the kernel, the
+ * lockless checks (order <= 1, not on the list) stay small enough to inline into every free,
+ * and __folio_unqueue_deferred_split() does the rest.
  */
 export function folioUnqueueDeferredSplit(k: Kernel, folio: number): void {
   const m = k.mem;
   if ((m.order[folio] as number) < 2) return;
+  if (((m.flags[folio] as number) & PG.deferredList) === 0) return;
+  __folioUnqueueDeferredSplit(k, folio);
+}
+
+/** __folio_unqueue_deferred_split() (mm/huge_memory.c, 6.12+): the folio is on the queue. */
+function __folioUnqueueDeferredSplit(k: Kernel, folio: number): void {
+  const m = k.mem;
   let flags = m.flags[folio] as number;
-  if ((flags & PG.deferredList) === 0) return;
   k.costs[Ev.splitQueueLock]++;
   k.costs[Ev.deferredSplitDequeue]++;
   k.deferredSplitQueue.delete(folio);

@@ -180,20 +180,21 @@ export function folioRefSubAndTest(k: Kernel, folio: number, nr: number): boolea
   const ref = (k.mem.refcount[folio] as number) - nr;
   k.mem.refcount[folio] = ref;
   k.costs[Ev.refcountAtomic]++;
-  if (k.invariants) {
-    const mc = folioMapcount(k, folio);
-    if (ref < mc) {
-      k.violate(
-        "refcount>=mapcount",
-        folio,
-        ref <= 0
-          ? `folio freed while still mapped: refcount ${ref}, mapcount ${mc}`
-          : `refcount ${ref} fell below mapcount ${mc}`,
-      );
-    }
-    if (ref < 0) k.violate("refcount>=mapcount", folio, `refcount went negative (${ref})`);
-  }
+  if (k.invariants) checkRefDropped(k, folio, ref);
   return ref === 0;
+}
+
+/** The checker's side of folio_ref_sub_and_test(), out of line so that the put itself inlines. */
+function checkRefDropped(k: Kernel, folio: number, ref: number): void {
+  const mc = folioMapcount(k, folio);
+  if (ref < mc) {
+    k.violate(
+      "refcount>=mapcount",
+      folio,
+      ref <= 0 ? `folio freed while still mapped: refcount ${ref}, mapcount ${mc}` : `refcount ${ref} fell below mapcount ${mc}`,
+    );
+  }
+  if (ref < 0) k.violate("refcount>=mapcount", folio, `refcount went negative (${ref})`);
 }
 
 /**
@@ -205,16 +206,7 @@ export function freeFolio(k: Kernel, folio: number): void {
   const m = k.mem;
   const order = m.order[folio] as number;
   const nr = 1 << order;
-  if (k.invariants) {
-    const stale = k.staleTlb as Uint16Array;
-    for (let p = folio; p < folio + nr; p++) {
-      if ((stale[p] as number) > 0) {
-        k.violate("tlb-flush-before-free", p, "folio freed while a stale TLB entry still maps it");
-      }
-    }
-    const mc = folioMapcount(k, folio);
-    if (mc > 0) k.violate("refcount>=mapcount", folio, `folio freed while still mapped (mapcount ${mc})`);
-  }
+  if (k.invariants) checkFreeFolio(k, folio, nr);
   folioUnqueueDeferredSplit(k, folio);
   const flags = m.flags[folio] as number;
   if ((flags & PG.anon) !== 0) k.stats.modMthp(order, MTHP.nrAnon, -1);
@@ -222,6 +214,18 @@ export function freeFolio(k: Kernel, folio: number): void {
   k.costs[Ev.pagesFreed] += nr;
   k.costs[Ev.foliosFreed]++;
   k.costs[Ev.structPageLines] += order === 0 ? 1 : 3;
+}
+
+/** The checker at a free, out of line so that freeFolio() inlines: no stale TLB entry, no mapping. */
+function checkFreeFolio(k: Kernel, folio: number, nr: number): void {
+  const stale = k.staleTlb as Uint16Array;
+  for (let p = folio; p < folio + nr; p++) {
+    if ((stale[p] as number) > 0) {
+      k.violate("tlb-flush-before-free", p, "folio freed while a stale TLB entry still maps it");
+    }
+  }
+  const mc = folioMapcount(k, folio);
+  if (mc > 0) k.violate("refcount>=mapcount", folio, `folio freed while still mapped (mapcount ${mc})`);
 }
 
 /**

@@ -11,6 +11,7 @@ import { FileObject, MmStruct } from "./mm.js";
 import { PTE32_MAX_PFN } from "./page-table.js";
 import { KernelStats } from "./stats.js";
 import { type StrategyHooks, strategyHooks, type ZapStrategy } from "./strategy.js";
+import { FolioBatch } from "./swap.js";
 import type { SwapDevice } from "./swapfile.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
 
@@ -71,6 +72,11 @@ export class Kernel {
    * whose PGLAZYFREE is counted only when the batch moves (swap.ts lruLazyfreeAdd/Drain).
    */
   readonly lruLazyfree = { folios: 0, pages: 0 };
+  /**
+   * The folio_batch free_pages_and_swap_cache() keeps on its stack, made once: a batch page of
+   * the gather is released with it, empty again when the release returns.
+   */
+  readonly folioBatch: FolioBatch = new FolioBatch(this);
   /** On s390, MMU_GATHER_NO_GATHER: PTE clears invalidate the TLB at once. */
   readonly noGather: boolean;
   readonly invariants: boolean;

@@ -244,18 +244,22 @@ export class MemMap {
    * allocPages() rewrites every field of the pages it hands out, as prep_new_page() does.
    */
   freePages(pfn: number, order: number): void {
+    // The arrays in locals: V8 reloads and rechecks `this.flags` at every loop iteration.
+    const flags = this.flags;
+    const orders = this.order;
+    const nrPages = this.nrPages;
     const nr = 1 << order;
     if (nr <= 16) {
-      for (let p = pfn; p < pfn + nr; p++) this.flags[p] = 0;
+      for (let p = pfn; p < pfn + nr; p++) flags[p] = 0;
     } else {
-      this.flags.fill(0, pfn, pfn + nr);
+      flags.fill(0, pfn, pfn + nr);
     }
     let head = pfn;
     let o = order;
     while (o < MAX_PAGE_ORDER) {
       const buddy = head ^ (1 << o);
-      if (buddy >= this.nrPages || buddy < RESERVED_PAGES) break;
-      if (((this.flags[buddy] as number) & PG.buddy) === 0 || this.order[buddy] !== o) break;
+      if (buddy >= nrPages || buddy < RESERVED_PAGES) break;
+      if (((flags[buddy] as number) & PG.buddy) === 0 || orders[buddy] !== o) break;
       this.unlinkFree(buddy, o);
       head = Math.min(head, buddy);
       o++;

@@ -33,7 +33,6 @@ import { MTHP } from "./stats.js";
 
 /** MM_ID_DUMMY: an empty owner slot. */
 export const MM_ID_DUMMY = 0;
-const MM_ID_SLOTS = [0, 1] as const;
 
 // ---- MM_ID owner tracking (include/linux/rmap.h, 6.15+) -------------------------------
 
@@ -76,33 +75,37 @@ function folioAddLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStr
   }
 }
 
-/** folio_sub_large_mapcount(): returns the new _large_mapcount (-1 based). */
+/**
+ * folio_sub_large_mapcount() (include/linux/rmap.h, 6.15+): returns the new _large_mapcount
+ * (-1 based). Slot by slot as the kernel writes it, not a loop over the slots: the last unmap
+ * of a folio takes the "went negative" branch, and it is on every folio's teardown.
+ */
 function folioSubLargeMapcount(k: Kernel, folio: number, diff: number, mm: MmStruct): number {
   const m = k.mem;
   const total = folioLargeMapcountRaw(m, folio) - diff;
   folioSetLargeMapcountRaw(m, folio, total);
   k.costs[Ev.largeMapcountAtomic]++;
   if ((m.order[folio] as number) < 2) return total;
-  // Common case: the first owner slot is ours and keeps mappings.
-  if (folioMmId(m, folio, 0) === mm.id) {
+  const id = mm.id;
+  // A per-MM mapcount may underflow in valid corner cases: once negative it is reset to -1.
+  if (folioMmId(m, folio, 0) === id) {
     const cnt = folioMmIdMapcountRaw(m, folio, 0) - diff;
     if (cnt >= 0) {
       folioSetMmIdMapcountRaw(m, folio, 0, cnt);
       return total;
     }
-  }
-  for (const slot of MM_ID_SLOTS) {
-    if (folioMmId(m, folio, slot) === mm.id) {
-      const cnt = folioMmIdMapcountRaw(m, folio, slot) - diff;
-      if (cnt >= 0) {
-        folioSetMmIdMapcountRaw(m, folio, slot, cnt);
-        return total;
-      }
-      folioSetMmId(m, folio, slot, MM_ID_DUMMY);
-      folioSetMmIdMapcountRaw(m, folio, slot, -1);
-      break;
+    folioSetMmIdMapcountRaw(m, folio, 0, -1);
+    folioSetMmId(m, folio, 0, MM_ID_DUMMY);
+  } else if (folioMmId(m, folio, 1) === id) {
+    const cnt = folioMmIdMapcountRaw(m, folio, 1) - diff;
+    if (cnt >= 0) {
+      folioSetMmIdMapcountRaw(m, folio, 1, cnt);
+      return total;
     }
+    folioSetMmIdMapcountRaw(m, folio, 1, -1);
+    folioSetMmId(m, folio, 1, MM_ID_DUMMY);
   }
+  // One slot owns every mapping (or none is left): mapped exclusively.
   if (folioMmIdMapcountRaw(m, folio, 0) === total || folioMmIdMapcountRaw(m, folio, 1) === total) {
     m.flags[folio] = (m.flags[folio] as number) & ~PG.mmIdsShared;
   }
@@ -323,10 +326,11 @@ export function folioRemoveRmapPtes(k: Kernel, folio: number, pfn: number, nr: n
     else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", folio, "mapcount went below zero");
   } else {
     folioSubLargeMapcount(k, folio, nr, vma.mm);
+    const mapcount = m.mapcount;
     let last = 0;
     for (let p = pfn; p < pfn + nr; p++) {
-      const v = (m.mapcount[p] as number) - 1;
-      m.mapcount[p] = v;
+      const v = (mapcount[p] as number) - 1;
+      mapcount[p] = v;
       if (v === -1) last++;
       else if (v < -1 && k.invariants) k.violate("mapcount-matches-page-tables", p, "page mapcount went below zero");
     }

@@ -104,15 +104,15 @@ export function releasePages(k: Kernel, pfns: ArrayLike<number>, from: number, t
  * together by free_unref_folios().
  */
 export function foliosPutRefs(k: Kernel, folios: ArrayLike<number>, refs: ArrayLike<number>, n: number): void {
-  const m = k.mem;
+  const flags = k.mem.flags;
   let locked = false;
   let freedAny = false;
   for (let i = 0; i < n; i++) {
     const folio = folios[i] as number;
-    if (m.isReserved(folio)) continue;
+    if (((flags[folio] as number) & PG.reserved) !== 0) continue;
     if (!folioRefSubAndTest(k, folio, refs[i] as number)) continue;
     freedAny = true;
-    if (((m.flags[folio] as number) & PG.lru) !== 0 && !locked) {
+    if (((flags[folio] as number) & PG.lru) !== 0 && !locked) {
       locked = true;
       k.costs[Ev.lruvecLock]++;
     }

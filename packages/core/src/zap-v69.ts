@@ -11,7 +11,7 @@ import { MM_ANONPAGES } from "./mm.js";
 import { GATHER, type MmuGather, tlbRemoveFolioPages, tlbRemoveTlbEntries, tlbRemoveTlbEntry } from "./mmu-gather.js";
 import { pteDirty, pteYoung } from "./page-table.js";
 import { folioRemoveRmapPtes } from "./rmap.js";
-import { FolioBatch, freeSwapCache, lruAddDrain } from "./swap.js";
+import { freeSwapCache, lruAddDrain } from "./swap.js";
 import {
   clearFullPtes,
   folioMarkAccessed,
@@ -184,11 +184,12 @@ export function tlbFlushRmapBatchV69(z: ZapContext): void {
  */
 export function freePagesAndSwapCacheV618(tlb: MmuGather, from: number, to: number): void {
   const k = tlb.k;
-  const folios = new FolioBatch(k);
+  const { itemPfn, itemNr, itemFlags } = tlb;
+  const folios = k.folioBatch;
   for (let i = from; i < to; i++) {
-    const folio = pageFolio(k, tlb.itemPfn[i] as number);
+    const folio = pageFolio(k, itemPfn[i] as number);
     freeSwapCache(k, folio);
-    folios.add(folio, ((tlb.itemFlags[i] as number) & GATHER.nrPagesNext) !== 0 ? (tlb.itemNr[i] as number) : 1);
+    folios.add(folio, ((itemFlags[i] as number) & GATHER.nrPagesNext) !== 0 ? (itemNr[i] as number) : 1);
   }
   folios.flush();
 }

@@ -150,13 +150,18 @@ export function folioPteBatchFlags(k: Kernel, ptes: PteTable, folio: number, i: 
   const folioEnd = folio + (1 << (k.mem.order[folio] as number));
   let limit = folioEnd - pfn;
   if (max < limit) limit = max;
-  // The pfn bits of the first PTE: the n-th PTE of the batch has base + n pfns (no division per PTE).
-  const base = first - (first & PTE_FLAG_MASK);
+  // The pfn bits of the first PTE: the n-th PTE of the batch has base + n pfns (no division per
+  // PTE). The constants in locals: in the bundle they are module vars, reloaded every iteration.
+  const flagMask = PTE_FLAG_MASK;
+  const scale = PTE_PFN_SCALE;
+  const present = PTE.present;
+  let want = first - (first & flagMask) + scale;
   let n = 1;
   while (n < limit) {
     const p = ptes[i + n] as number;
-    if ((p & PTE.present) === 0 || p - (p & PTE_FLAG_MASK) !== base + n * PTE_PFN_SCALE || ((p ^ first) & respect) !== 0) break;
+    if ((p & present) === 0 || p - (p & flagMask) !== want || ((p ^ first) & respect) !== 0) break;
     n++;
+    want += scale;
   }
   // One PTE read per PTE looked at: the batch's, and the one that ended it.
   k.costs[Ev.pteRead] += n < limit ? n : n - 1;
@@ -238,17 +243,20 @@ function addMmRssVec(k: Kernel, mm: MmStruct, rss: Float64Array): void {
 export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr: number, end: number): number {
   const k = z.k;
   const strategy = k.hooks;
+  // Held in locals: the strategy call in the loop makes V8 reload every field it reads.
+  const costs = k.costs;
+  const invariants = k.invariants;
   z.ptes = ptes;
   z.vpnBase = pmdIdx * PTRS_PER_PTE;
   z.forceFlush = false;
   z.forceBreak = false;
-  k.costs[Ev.ptLock]++;
+  costs[Ev.ptLock]++;
   if (strategy.startPteTable) strategy.startPteTable(z);
   let i = pteIndex(addr);
   const endIdx = end - z.vpnBase;
   while (i < endIdx) {
     const pte = ptes[i] as number;
-    k.costs[Ev.pteRead]++;
+    costs[Ev.pteRead]++;
     if (pte === 0) {
       i++;
       continue;
@@ -257,7 +265,7 @@ export function zapPteRange(z: ZapContext, ptes: PteTable, pmdIdx: number, addr:
       z.index = i;
       z.ptent = pte;
       const n = strategy.zapPresentPtes(z, endIdx - i);
-      if (k.invariants) checkStrategyStep(z, i, n, endIdx - i);
+      if (invariants) checkStrategyStep(z, i, n, endIdx - i);
       i += n;
     } else {
       i += zapNonpresentPtes(z, i, pte, endIdx - i);
