@@ -341,7 +341,16 @@ export const KERNEL_RATIO_TOLERANCE = 0.2;
 const WALL_CLOCK_EXITS =
   "an exit of this cell was timed on the wall clock (from _exit() to the pidfd wakeup: the runner could not read the exited proc's CPU time), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks such cells but does not fit on them)";
 
-export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {};
+const REGION_SIZE =
+  "the CPU caches and whatever else makes the kernel's per-page cost depend on the region's size: the model prices an event the same at every size. Measured on this machine (foliolab kernel pmfb/munmap --repeat 3, 2026-12-02): a munmap of 4K pages costs the kernel 363 ns/page for 128M (this workload's size, right after the writes, its 32768 struct pages still cached) and 454 for 1G; of 16K folios 273 for 64M, 229 for 128M, 208 for 512M and 183 for 1G (what makes small regions dearer at 16K is not identified)";
+const SPREAD =
+  "nothing that explains the kernel's own spread here: the same cell measured 2-3x apart between runs on this machine";
+
+export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
+  "wis/page_fault1": REGION_SIZE,
+  "sharing/disjoint-halves 16K": `${SPREAD} (318 ns/page in one foliolab bench --kernel, 462-769 over 5 calibrate samples an hour later, 2026-12-02)`,
+  "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02)`,
+};
 
 /**
  * Why the model may be off on this cell, when it is known. `kernel`: the cell's kernel run, whose
