@@ -82,6 +82,20 @@ describe("fitProfile", () => {
     expect(free.held).toEqual([]);
   });
 
+  it("holds the events named in `hold` at the prior, and fits the rest on what is left", () => {
+    // a and b always come together; held at its prior of 2, b leaves a the rest (a + b = 10)
+    const cells = [
+      { id: "1", events: { a: 1, b: 1 }, measured: 10 },
+      { id: "2", events: { a: 2, b: 2 }, measured: 20 },
+    ];
+    const free = fitProfile(cells, { keys: ["a", "b"], prior: { a: 1, b: 2 }, priorWeight: 0, minShare: 0 });
+    const fit = fitProfile(cells, { keys: ["a", "b"], prior: { a: 1, b: 2 }, priorWeight: 0, minShare: 0, hold: ["b"] });
+    expect(fit.pinned).toEqual(["b"]);
+    expect(fit.ns.b).toBe(2);
+    expect(fit.ns.a).toBeCloseTo(8, 6);
+    expect(free.pinned).toEqual([]);
+  });
+
   it("the pull towards the prior decides between events no cell tells apart", () => {
     // a and b always come together: only a + b = 10 is known; the prior splits it
     const cells = [

@@ -40,6 +40,11 @@ export interface FitOptions {
   rounds?: number;
   /** Events whose prior share of every fit cell is below this are held at the prior. Default 0.05. */
   minShare?: number;
+  /**
+   * Events held at the prior whatever the cells say: one the cells cannot separate from others
+   * (it moves with them in every cell), whose free value would be an artefact of the fit.
+   */
+  hold?: readonly string[];
 }
 
 export interface FitResult {
@@ -48,6 +53,8 @@ export interface FitResult {
   unseen: string[];
   /** Keys held at the prior: below minShare of every fit cell. */
   held: string[];
+  /** Keys held at the prior because options.hold names them (and a fit cell has them). */
+  pinned: string[];
   /** Worst relative error over the fit cells. */
   worst: number;
   rounds: number;
@@ -92,12 +99,13 @@ function solve(cells: readonly FitCell[], weights: readonly number[], o: Require
 
 /** Fit per-event costs to the cells (see the module comment). */
 export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitResult {
-  const o: Required<FitOptions> = { priorWeight: 0.05, tolerance: 0.2, rounds: 12, minShare: 0.05, ...options };
+  const o: Required<FitOptions> = { priorWeight: 0.05, tolerance: 0.2, rounds: 12, minShare: 0.05, hold: [], ...options };
   const measuredCells = cells.filter((c) => c.measured > 0 && Number.isFinite(c.measured));
   const unseen = o.keys.filter((k) => !measuredCells.some((c) => (c.events[k] ?? 0) !== 0));
   const share = (k: string) => Math.max(0, ...measuredCells.map((c) => ((c.events[k] ?? 0) * (o.prior[k] ?? 0)) / c.measured));
   const held = o.keys.filter((k) => !unseen.includes(k) && share(k) < o.minShare);
-  const fixed = [...unseen, ...held];
+  const pinned = o.keys.filter((k) => !unseen.includes(k) && !held.includes(k) && o.hold.includes(k));
+  const fixed = [...unseen, ...held, ...pinned];
   // Held and unseen events keep the prior: their prior time comes off each cell's measurement.
   const usable = measuredCells
     .map((c) => {
@@ -113,7 +121,7 @@ export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitR
   if (usable.length === 0) {
     const ns: Record<string, number> = {};
     for (const k of o.keys) ns[k] = o.prior[k] ?? 0;
-    return { ns, unseen, held, worst: 0, rounds: 0 };
+    return { ns, unseen, held, pinned, worst: 0, rounds: 0 };
   }
   const seen = o.keys.filter((k) => !fixed.includes(k));
   const so = { ...o, keys: seen };
@@ -139,5 +147,5 @@ export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitR
   const ns: Record<string, number> = { ...(best as { ns: Record<string, number> }).ns };
   for (const k of fixed) ns[k] = o.prior[k] ?? 0;
   const errs = measuredCells.map((c) => Math.abs(relativeError(predict(c.events, ns), c.measured)));
-  return { ns, unseen, held, worst: Math.max(...errs), rounds };
+  return { ns, unseen, held, pinned, worst: Math.max(...errs), rounds };
 }

@@ -83,6 +83,9 @@ describe("calibrate: the command", () => {
     const w = captureIo();
     expect(await main(["calibrate", "-w", "no/such", "-o", join(tempDir(), "p.json")], w)).toBe(2);
     expect(w.text()).toContain('unknown workload "no/such"');
+    const h = captureIo();
+    expect(await main(["calibrate", "--hold", "split_queue_lock,no_such_event", "-o", join(tempDir(), "p.json")], h)).toBe(2);
+    expect(h.text()).toContain('--hold: unknown cost event "no_such_event"');
   });
 
   it("--resume refuses a journal measured on another machine", async () => {

@@ -51,6 +51,7 @@ export interface CalibrateFlags {
   profile?: string;
   priorWeight: string;
   minShare: string;
+  hold?: string[];
 }
 
 export interface Machine {
@@ -233,6 +234,14 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     throw new UsageError(`--min-share: "${flags.minShare}" is not a fraction in [0, 1)`);
   if (!Number.isFinite(priorWeight) || priorWeight < 0)
     throw new Error(`--prior-weight: "${flags.priorWeight}" is not a non-negative number`);
+  const hold = (flags.hold ?? [])
+    .flatMap((h) => h.split(","))
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
+  for (const h of hold) {
+    if (!(COST_EVENT_KEYS as readonly string[]).includes(h))
+      throw new UsageError(`--hold: unknown cost event "${h}" (the events are the keys of a profile's "events")`);
+  }
   let workloads: Workload[];
   if (flags.workload && flags.workload.length > 0) {
     workloads = flags.workload.map((id) => {
@@ -362,6 +371,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     priorWeight,
     tolerance: CALIBRATION_TOLERANCE,
     minShare,
+    hold,
   });
 
   const rows: CellResult[] = cells.map((c, i) => {
@@ -408,7 +418,9 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
             ? `${prior.name}: no calibration cell has this event (${prior.sources[k] ?? ""})`
             : fit.held.includes(k)
               ? `${prior.name}, held: under ${minShare * 100}% of every calibration cell (${prior.sources[k] ?? ""})`
-              : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
+              : fit.pinned.includes(k)
+                ? `${prior.name}, held (--hold: not fitted) (${prior.sources[k] ?? ""})`
+                : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
         },
       ]),
     ),
@@ -446,6 +458,10 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
       "--min-share <f>",
       "hold an event at its prior when its prior time is under this fraction of every fitted cell",
       "0.01",
+    )
+    .option(
+      "--hold <events...>",
+      "cost events kept at the prior profile's cost, not fitted (repeat or comma-separate): one the cells cannot tell apart from others",
     )
     .action(async (flags: CalibrateFlags) => setCode(await calibrateCommand(flags, io)));
 }
