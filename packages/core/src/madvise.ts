@@ -11,13 +11,13 @@ import { folioMapcount, folioPutRefs, folioRefAdd } from "./folio.js";
 import { isHugeZeroPmd, splitFolio } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import type { MmStruct, Vma } from "./mm.js";
 import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePmdTlbEntry, tlbRemoveTlbEntries } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
 import { lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
-import { folioFreeSwap, freeSwapAndCacheNr, swapPteBatch } from "./swapfile.js";
+import { folioFreeSwap, zapSwapPtes } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { shrinkFolioList } from "./vmscan.js";
 
@@ -146,13 +146,7 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
     end,
     (vma, ptes, i, max) => {
       // swap_pte_batch(), free_swap_and_cache_nr(): swapped-out pages are simply dropped.
-      const pte = ptes[i] as number;
-      const nr = swapPteBatch(ptes, i, max, pte);
-      ptes.fill(0, i, i + nr);
-      k.costs[Ev.pteRead] += nr - 1;
-      vma.mm.rss[MM_SWAPENTS] = (vma.mm.rss[MM_SWAPENTS] as number) - nr;
-      if (k.swap) freeSwapAndCacheNr(k, k.swap, ptePfn(pte), nr);
-      return nr;
+      return zapSwapPtes(k, ptes, i, max, ptes[i] as number, vma.mm.rss);
     },
     (vma, idx, folio, tlb) => {
       // madvise_free_huge_pmd(): whole PMD covered.

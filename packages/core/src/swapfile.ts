@@ -182,6 +182,20 @@ export function swapPteBatch(ptes: PteTable, i: number, max: number, pte: number
 }
 
 /**
+ * The swap-PTE body zap_nonpresent_ptes() and madvise_free_pte_range() share (6.18): the batch of
+ * swap PTEs from slot i holding consecutive slots (swap_pte_batch()) is cleared, leaves the mm's
+ * MM_SWAPENTS in `rss` and goes to free_swap_and_cache_nr(). Returns the PTEs consumed.
+ */
+export function zapSwapPtes(k: Kernel, ptes: PteTable, i: number, max: number, pte: number, rss: Float64Array): number {
+  const nr = swapPteBatch(ptes, i, max, pte);
+  ptes.fill(0, i, i + nr);
+  k.costs[Ev.pteRead] += nr - 1;
+  rss[MM_SWAPENTS] = (rss[MM_SWAPENTS] as number) - nr;
+  if (k.swap) freeSwapAndCacheNr(k, k.swap, ptePfn(pte), nr);
+  return nr;
+}
+
+/**
  * free_swap_and_cache_nr() (mm/swapfile.c, 6.18): nr consecutive swap entries zapped at once,
  * under one get_swap_device() and one cluster lock. Pages a split folio swapped out hold their
  * slots out of order (shrinkFolioList()), so they come here one entry per call.

@@ -10,7 +10,7 @@ import { folioTestAnon } from "./folio.js";
 import { splitHugePmd, zapHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG, ZERO_PFN } from "./mem-map.js";
-import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, type MmStruct, NR_MM_COUNTERS, type Vma } from "./mm.js";
 import { type MmuGather, recordStaleTlb, tlbFinishMmu, tlbFlushMmu, tlbFlushMmuTlbonly, tlbGatherMmu } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import {
@@ -25,7 +25,7 @@ import {
   pteSetFlags,
 } from "./page-table.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { freeSwapAndCacheNr, swapPteBatch } from "./swapfile.js";
+import { zapSwapPtes } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
 /** What zap_pte_range() has in hand while a strategy unmaps present PTEs. */
@@ -327,12 +327,8 @@ function zapNonpresentPtes(z: ZapContext, i: number, pte: number, max: number): 
     k.costs[Ev.pteClear]++;
     return 1;
   }
-  const nr = swapPteBatch(z.ptes, i, max, pte);
-  z.ptes.fill(0, i, i + nr);
-  k.costs[Ev.pteRead] += nr - 1;
+  const nr = zapSwapPtes(k, z.ptes, i, max, pte, z.rss);
   k.costs[Ev.pteClear] += nr;
-  z.rss[MM_SWAPENTS] = (z.rss[MM_SWAPENTS] as number) - nr;
-  if (k.swap) freeSwapAndCacheNr(k, k.swap, ptePfn(pte), nr);
   return nr;
 }
 
