@@ -82,6 +82,21 @@ describe("fitProfile", () => {
     expect(free.held).toEqual([]);
   });
 
+  it("fits an event whose prior is 0 instead of holding it there for good", () => {
+    // b costs 30 ns in truth; a prior of 0 gives it a share of 0 in every cell, which the
+    // min-share rule used to read as "too small to measure" and kept at 0 forever
+    const truth = { a: 10, b: 30 };
+    const cells = cellsFor(truth, [
+      { a: 1, b: 1 },
+      { a: 3, b: 1 },
+      { a: 1, b: 4 },
+    ]);
+    const fit = fitProfile(cells, { keys: ["a", "b"], prior: { a: 10, b: 0 }, priorWeight: 0.05, minShare: 0.05 });
+    expect(fit.held).toEqual([]);
+    expect(fit.ns.b).toBeCloseTo(30, 1);
+    expect(fit.worst).toBeLessThan(0.01);
+  });
+
   it("holds the events named in `hold` at the prior, and fits the rest on what is left", () => {
     // a and b always come together; held at its prior of 2, b leaves a the rest (a + b = 10)
     const cells = [

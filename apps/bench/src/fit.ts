@@ -10,7 +10,8 @@
  *  - an event whose prior cost is under `minShare` of every fit cell's time is held at its
  *    prior: no cell carries enough of it to measure it, and a free value would be whatever
  *    balances the noise (and would then decide comparisons of strategies that use the event
- *    far more than folio-batch, which the kernel runs, does);
+ *    far more than folio-batch, which the kernel runs, does); an event without a prior (or a
+ *    prior of 0) has no share to judge and is fitted freely: holding it would keep it at 0 for good;
  *  - a few rounds of reweighting, each multiplying the weight of the cells the last solution
  *    missed by more than the tolerance, which trades mean error for worst-case error (the
  *    goal is every cell within `tolerance`); the round with the most cells within the tolerance
@@ -51,7 +52,7 @@ export interface FitResult {
   ns: Record<string, number>;
   /** Keys no fit cell has (their value is the prior). */
   unseen: string[];
-  /** Keys held at the prior: below minShare of every fit cell. */
+  /** Keys held at the prior: below minShare of every fit cell (only keys with a prior above 0). */
   held: string[];
   /** Keys held at the prior because options.hold names them (and a fit cell has them). */
   pinned: string[];
@@ -103,7 +104,7 @@ export function fitProfile(cells: readonly FitCell[], options: FitOptions): FitR
   const measuredCells = cells.filter((c) => c.measured > 0 && Number.isFinite(c.measured));
   const unseen = o.keys.filter((k) => !measuredCells.some((c) => (c.events[k] ?? 0) !== 0));
   const share = (k: string) => Math.max(0, ...measuredCells.map((c) => ((c.events[k] ?? 0) * (o.prior[k] ?? 0)) / c.measured));
-  const held = o.keys.filter((k) => !unseen.includes(k) && share(k) < o.minShare);
+  const held = o.keys.filter((k) => !unseen.includes(k) && (o.prior[k] ?? 0) > 0 && share(k) < o.minShare);
   const pinned = o.keys.filter((k) => !unseen.includes(k) && !held.includes(k) && o.hold.includes(k));
   const fixed = [...unseen, ...held, ...pinned];
   // Held and unseen events keep the prior: their prior time comes off each cell's measurement.

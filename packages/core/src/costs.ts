@@ -57,6 +57,7 @@ export enum Ev {
   lruIsolate = 48,
   rmapWalk = 49,
   rmapWalkVma = 50,
+  memcgReclaimRound = 51,
 }
 
 export const CostEvent = {
@@ -171,6 +172,12 @@ export const CostEvent = {
   rmapWalk: 49,
   /** VMAs an rmap walk visits (page_vma_mapped_walk() in try_to_unmap_one(), try_to_migrate_one(), ...). */
   rmapWalkVma: 50,
+  /**
+   * try_to_free_mem_cgroup_pages() rounds of the `reclaim` op's memory.force_empty: a priority
+   * sweep over the memcg's LRUs with shrink_slab() over its shrinkers, SWAP_CLUSTER_MAX pages a
+   * round, and the MAX_RECLAIM_RETRIES rounds that find nothing at the end.
+   */
+  memcgReclaimRound: 51,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -465,6 +465,24 @@ describe("reclaim's cost events: isolation and rmap walks", () => {
     expect(costs(true, "reclaim")).toMatchObject({ lru_isolate: FOLIOS, rmap_walk: 2 * FOLIOS, rmap_walk_vma: 4 * FOLIOS });
   });
 
+  it("the reclaim op's force_empty goes in rounds of SWAP_CLUSTER_MAX pages, then 16 that find nothing; MADV_PAGEOUT has none", () => {
+    // 64 folios of 16 pages: 32 rounds of 32 pages, then MAX_RECLAIM_RETRIES
+    expect(costs(false, "reclaim").memcg_reclaim_round).toBe(PAGES / 32 + 16);
+    expect(costs(false, "pageout").memcg_reclaim_round).toBe(0);
+    // a 2M THP is more than a round's worth: one round each
+    const thp = runScenario(
+      {
+        name: "thp",
+        config: { mthp: { "2M": "always" } },
+        ops: [...write, { op: "madvise", id: "a", advice: "free" }, { op: "reclaim" }],
+      },
+      { strategy: range },
+    ).costs;
+    expect(thp.memcg_reclaim_round).toBe(SIZE / (2 << 20) + 16);
+    // nothing to reclaim still costs the retries
+    expect(runScenario({ name: "empty", ops: [{ op: "reclaim" }] }, { strategy: range }).costs.memcg_reclaim_round).toBe(16);
+  });
+
   it("a split walks the rmap to freeze the folio and once per new folio to map it back (remap_page())", () => {
     const spec = {
       name: "split",

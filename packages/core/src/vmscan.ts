@@ -19,7 +19,7 @@ import { rmapWalk } from "./rmap-walk.js";
 import { filemapUnaccountFolio, shmemWriteout } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { lruLazyfreeDrain } from "./swap.js";
+import { lruLazyfreeDrain, SWAP_CLUSTER_MAX } from "./swap.js";
 import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
@@ -301,6 +301,9 @@ export function deferredSplitScan(k: Kernel): number {
   return split;
 }
 
+/** MAX_RECLAIM_RETRIES (mm/internal.h): mem_cgroup_force_empty()'s rounds without progress. */
+const MAX_RECLAIM_RETRIES = 16;
+
 /**
  * The `reclaim` op: reclaim of the scenario's memory cgroup until nothing more comes free, as the
  * kernel probe asks for it (v1 memory.force_empty with memory.swappiness 0, mem_cgroup_force_empty()
@@ -310,12 +313,20 @@ export function deferredSplitScan(k: Kernel): number {
  * process that maps them; file folios are unmapped from every process and dropped, dirty ones once
  * the flusher threads the reclaim woke have written them back. Swap-backed anon memory and shmem stay:
  * MADV_PAGEOUT names what to page out.
+ *
+ * The rounds are counted (memcg_reclaim_round): each try_to_free_mem_cgroup_pages(memcg, 1) aims
+ * at SWAP_CLUSTER_MAX pages, so the LRU's folios go in rounds of at least 32 pages' worth, and
+ * then MAX_RECLAIM_RETRIES rounds find nothing: the runner's own memory (its stack and heap, anon
+ * and swap-backed) is charged to the same cgroup and keeps the usage above zero. Measured here: a
+ * force_empty with nothing to reclaim takes 0.7-0.9 ms of the op's time.
  */
 export function reclaimPass(k: Kernel): number {
   lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
   const list: number[] = [];
+  let rounds = MAX_RECLAIM_RETRIES;
+  let batch = 0;
   for (let pfn = 0; pfn < m.nrPages; ) {
     const f = m.flags[pfn] as number;
     const order = m.order[pfn] as number;
@@ -323,9 +334,16 @@ export function reclaimPass(k: Kernel): number {
       const anon = (f & PG.anon) !== 0;
       if ((f & PG.lru) !== 0 && ((anon && (f & PG.swapbacked) === 0) || (!anon && (f & PG.swapbacked) === 0))) {
         list.push(pfn);
+        batch += 1 << order;
+        if (batch >= SWAP_CLUSTER_MAX) {
+          rounds++;
+          batch = 0;
+        }
       }
       pfn += 1 << order;
     } else pfn = m.skipFree(pfn);
   }
+  if (batch > 0) rounds++;
+  k.costs[Ev.memcgReclaimRound] += rounds;
   return shrinkFolioList(k, list, true);
 }

@@ -11,6 +11,7 @@ import {
   isHeldOut,
   journalPath,
   machineInfo,
+  priorOrigin,
   renderCalibration,
   summarizeCalibration,
 } from "./calibrate.js";
@@ -76,6 +77,17 @@ describe("calibrate: pure parts", () => {
 });
 
 describe("calibrate: the command", () => {
+  it("a kept prior names where its value came from once, however many refits kept it", () => {
+    const once = "m1, held: under 1% of every calibration cell (fitted (prior 150.0 from m0))";
+    const twice = `m2, held: under 5% of every calibration cell (${once})`;
+    expect(priorOrigin(twice)).toBe("fitted (prior 150.0 from m0)");
+    expect(
+      priorOrigin("m3, held (--hold: not fitted) (m2: no calibration cell has this event (estimate: a lock (uncontended)))"),
+    ).toBe("estimate: a lock (uncontended)");
+    expect(priorOrigin("real-kernel.md s3 (perf)")).toBe("real-kernel.md s3 (perf)");
+    expect(priorOrigin(undefined)).toBe("");
+  });
+
   it("refuses bad arguments by name", async () => {
     const io = captureIo();
     expect(await main(["calibrate", "--samples", "0"], io)).toBe(2);

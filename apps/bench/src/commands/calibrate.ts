@@ -415,11 +415,11 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
         {
           ns: Number((fit.ns[k] ?? 0).toPrecision(4)),
           source: fit.unseen.includes(k)
-            ? `${prior.name}: no calibration cell has this event (${prior.sources[k] ?? ""})`
+            ? `${prior.name}: no calibration cell has this event (${priorOrigin(prior.sources[k])})`
             : fit.held.includes(k)
-              ? `${prior.name}, held: under ${minShare * 100}% of every calibration cell (${prior.sources[k] ?? ""})`
+              ? `${prior.name}, held: under ${minShare * 100}% of every calibration cell (${priorOrigin(prior.sources[k])})`
               : fit.pinned.includes(k)
-                ? `${prior.name}, held (--hold: not fitted) (${prior.sources[k] ?? ""})`
+                ? `${prior.name}, held (--hold: not fitted) (${priorOrigin(prior.sources[k])})`
                 : `fitted (prior ${fmtNum(prior.ns[k] ?? 0)} from ${prior.name})`,
         },
       ]),
@@ -428,6 +428,25 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   writeFileSync(out, `${JSON.stringify(profile, null, 2)}\n`);
   io.err(`wrote ${out} (use it with --profile; measurements in ${journal})`);
   return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+const KEPT = [
+  /^[^()]*, held: under [^()]*\((.*)\)$/,
+  /^[^()]*, held \(--hold: not fitted\) \((.*)\)$/,
+  /^[^()]*: no calibration cell has this event \((.*)\)$/,
+];
+
+/**
+ * Where a kept prior value came from: the source without the "held" / "no cell" wrappers of the
+ * calibrations that kept it before (each refit would otherwise nest one more).
+ */
+export function priorOrigin(source: string | undefined): string {
+  let s = source ?? "";
+  for (;;) {
+    const inner = KEPT.map((re) => re.exec(s)?.[1]).find((m) => m !== undefined);
+    if (inner === undefined) return s;
+    s = inner;
+  }
 }
 
 /** Add `foliolab calibrate` to the program. */
