@@ -27,6 +27,7 @@ describe("cost events outside the zap path", () => {
     expect(c.pt_alloc).toBe(2);
     expect(c.pt_free).toBe(2);
     expect(c.user_access_pages).toBe(1024);
+    expect(c.user_tlb_miss).toBe(1024);
     expect(c.syscall).toBe(3);
     // mmap inserts one VMA, munmap removes it
     expect(c.vma_update).toBe(2);
@@ -44,6 +45,9 @@ describe("cost events outside the zap path", () => {
     expect(c.bytes_zeroed).toBe(4 * MIB);
     expect(c.pt_alloc).toBe(2);
     expect(c.pt_free).toBe(2);
+    // every page is touched, but a PMD-mapped 2M needs one TLB entry (and its faulting page one)
+    expect(c.user_access_pages).toBe(1024);
+    expect(c.user_tlb_miss).toBe(4);
   });
 
   it("fork then COW: one fork, one copied page per write, the child's PMD deposits allocated", () => {

@@ -58,6 +58,9 @@ export enum Ev {
   rmapWalk = 49,
   rmapWalkVma = 50,
   memcgReclaimRound = 51,
+  shrinkNode = 52,
+  shrinkInactiveList = 53,
+  userTlbMiss = 54,
 }
 
 export const CostEvent = {
@@ -151,7 +154,7 @@ export const CostEvent = {
   procFork: 43,
   /** process exits: task teardown outside exit_mmap, up to the parent's wakeup. */
   procExit: 44,
-  /** 4 KiB pages a user write/read op touches, faulting or not (a TLB miss and a store or load each). */
+  /** 4 KiB pages a user write/read op touches, faulting or not (a store or load and its cache line each). */
   userAccessPages: 45,
   /**
    * Buffer heads set dirty by folio_mark_dirty() of a regular file's folio: ext4's
@@ -173,11 +176,20 @@ export const CostEvent = {
   /** VMAs an rmap walk visits (page_vma_mapped_walk() in try_to_unmap_one(), try_to_migrate_one(), ...). */
   rmapWalkVma: 50,
   /**
-   * try_to_free_mem_cgroup_pages() rounds of the `reclaim` op's memory.force_empty: a priority
-   * sweep over the memcg's LRUs with shrink_slab() over its shrinkers, SWAP_CLUSTER_MAX pages a
-   * round, and the MAX_RECLAIM_RETRIES rounds that find nothing at the end.
+   * try_to_free_mem_cgroup_pages() rounds of the `reclaim` op's memory.force_empty: SWAP_CLUSTER_MAX
+   * pages a round, and the MAX_RECLAIM_RETRIES rounds that find nothing at the end (entry, exit,
+   * psi and the memcg's charge checks).
    */
   memcgReclaimRound: 51,
+  /** shrink_node() calls of those rounds, one per priority level: the memcg walk, shrink_slab(), vmpressure. */
+  shrinkNode: 52,
+  /** shrink_inactive_list() calls of those rounds: lru_add_drain(), the isolation under lru_lock, the putback. */
+  shrinkInactiveList: 53,
+  /**
+   * TLB entries those accesses need: one per PTE-mapped page, one per PMD-mapped 2M run (a
+   * guest's page walk under nested paging, which is why a PMD-mapped write costs a fraction).
+   */
+  userTlbMiss: 54,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

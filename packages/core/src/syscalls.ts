@@ -215,6 +215,7 @@ export function doExit(k: Kernel, mm: MmStruct): void {
 /** A user write of `value` to one page (faulting as needed). */
 export function userWrite(k: Kernel, mm: MmStruct, vpn: number, value: number): void {
   k.costs[Ev.userAccessPages]++;
+  k.costs[Ev.userTlbMiss]++;
   const pfn = accessPage(k, mm, vpn, true);
   k.mem.content[pfn] = value;
 }
@@ -235,6 +236,8 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
     return;
   }
   k.costs[Ev.userAccessPages] += end - start;
+  // One TLB entry per PTE-mapped page and per PMD-mapped run; a faulting page counts one of its own.
+  let tlb = 0;
   const mem = k.mem;
   const content = mem.content;
   const pgt = mm.pgtables;
@@ -245,6 +248,7 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
     const vma = mm.findVma(vpn);
     if (!vma || (vma.flags & (write ? VM.write : VM.read)) === 0) {
       accessPage(k, mm, vpn, write); // throws the fault's ScenarioError
+      tlb++;
       vpn++;
       continue;
     }
@@ -262,16 +266,19 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
         if (write) content[pfn] = value;
         vpn++;
       }
+      tlb++;
       continue;
     }
     const ptes = pgt.pte.get(idx);
     if (!ptes) {
       const pfn = accessPage(k, mm, vpn, write);
       if (write) content[pfn] = value;
+      tlb++;
       vpn++;
       continue;
     }
     const base = idx * PTRS_PER_PTE;
+    const from = vpn;
     for (; vpn < stop; vpn++) {
       const pte = ptes[vpn - base] as number;
       if ((pte & need) === need) {
@@ -287,12 +294,15 @@ export function userAccessRange(k: Kernel, mm: MmStruct, start: number, end: num
         }
       }
     }
+    tlb += vpn - from;
   }
+  k.costs[Ev.userTlbMiss] += tlb;
 }
 
 /** A user read of one page (faulting as needed); returns the content tag. */
 export function userRead(k: Kernel, mm: MmStruct, vpn: number): number {
   k.costs[Ev.userAccessPages]++;
+  k.costs[Ev.userTlbMiss]++;
   const pfn = accessPage(k, mm, vpn, false);
   return k.mem.content[pfn] as number;
 }

@@ -3,6 +3,7 @@ import { InvariantViolation } from "./errors.js";
 import { folioLikelyMappedShared, folioMappers, folioMaybeMappedShared, sharingCensus } from "./rmap-walk.js";
 import { runScenario, runScenarioDetailed } from "./run-scenario.js";
 import { perPteStrategy, reference } from "./testing/per-pte.js";
+import { memCgroupForceEmptyRounds } from "./vmscan.js";
 
 const perPte = reference;
 const range = perPteStrategy("range-batch", { reclaimBatch: "range" });
@@ -465,22 +466,27 @@ describe("reclaim's cost events: isolation and rmap walks", () => {
     expect(costs(true, "reclaim")).toMatchObject({ lru_isolate: FOLIOS, rmap_walk: 2 * FOLIOS, rmap_walk_vma: 4 * FOLIOS });
   });
 
-  it("the reclaim op's force_empty goes in rounds of SWAP_CLUSTER_MAX pages, then 16 that find nothing; MADV_PAGEOUT has none", () => {
-    // 64 folios of 16 pages: 32 rounds of 32 pages, then MAX_RECLAIM_RETRIES
-    expect(costs(false, "reclaim").memcg_reclaim_round).toBe(PAGES / 32 + 16);
-    expect(costs(false, "pageout").memcg_reclaim_round).toBe(0);
-    // a 2M THP is more than a round's worth: one round each
-    const thp = runScenario(
-      {
-        name: "thp",
-        config: { mthp: { "2M": "always" } },
-        ops: [...write, { op: "madvise", id: "a", advice: "free" }, { op: "reclaim" }],
-      },
-      { strategy: range },
-    ).costs;
-    expect(thp.memcg_reclaim_round).toBe(SIZE / (2 << 20) + 16);
-    // nothing to reclaim still costs the retries
-    expect(runScenario({ name: "empty", ops: [{ op: "reclaim" }] }, { strategy: range }).costs.memcg_reclaim_round).toBe(16);
+  it("the reclaim op's force_empty goes in the kernel's rounds and shrink_inactive_list() calls; MADV_PAGEOUT has none", () => {
+    // 64 folios of 16 pages: two a round (16 < 32), then MAX_RECLAIM_RETRIES that free nothing
+    expect(costs(false, "reclaim")).toMatchObject({ memcg_reclaim_round: FOLIOS / 2 + 16, shrink_inactive_list: FOLIOS });
+    expect(costs(false, "pageout")).toMatchObject({ memcg_reclaim_round: 0, shrink_node: 0, shrink_inactive_list: 0 });
+    // nothing to reclaim: 16 rounds of 13 priority levels, no list to shrink
+    expect(runScenario({ name: "empty", ops: [{ op: "reclaim" }] }, { strategy: range }).costs).toMatchObject({
+      memcg_reclaim_round: 16,
+      shrink_node: 16 * 13,
+      shrink_inactive_list: 0,
+    });
+  });
+
+  it("counts what Linux 6.18's tracepoints counted here for a 64M lazyfree force_empty", () => {
+    // perf stat -e vmscan:mm_vmscan_memcg_reclaim_begin,vmscan:mm_vmscan_lru_shrink_inactive around
+    // `foliolab kernel reclaim/lazyfree-shared -f <size> --size 64M` (6.18.44-fc-v1098, 2026-12-03),
+    // and around a reclaim with nothing to take: 16 and 0
+    const pages = (folio: number) => new Array<number>(16384 / folio).fill(folio);
+    expect(memCgroupForceEmptyRounds(pages(1))).toMatchObject({ rounds: 382, shrinkInactive: 1678 });
+    expect(memCgroupForceEmptyRounds(pages(16))).toMatchObject({ rounds: 528, shrinkInactive: 1024 });
+    expect(memCgroupForceEmptyRounds(pages(512))).toMatchObject({ rounds: 48, shrinkInactive: 32 });
+    expect(memCgroupForceEmptyRounds([])).toMatchObject({ rounds: 16, shrinkInactive: 0 });
   });
 
   it("a split walks the rmap to freeze the folio and once per new folio to map it back (remap_page())", () => {
