@@ -100,7 +100,7 @@ describe("cost events outside the zap path", () => {
     expect(c.swap_in_pages).toBe(2);
   });
 
-  it("TLB shootdowns: reclaim (lazyfree discard) flushing a process's mm counts one; the process's own munmap none", () => {
+  it("TLB shootdowns: reclaim flushes the asking process's mm locally, one flush a batch, and defers another's to one shootdown; munmap none", () => {
     const own = costs([
       { op: "mmap", id: "a", size: "1M", kind: "anon" },
       { op: "write", id: "a" },
@@ -108,14 +108,23 @@ describe("cost events outside the zap path", () => {
     ]);
     expect(own.tlb_flush_range).toBeGreaterThan(0);
     expect(own.tlb_shootdown).toBe(0);
-    const remote = costs([
-      { op: "mmap", id: "a", size: "1M", kind: "anon" },
-      { op: "madvise", id: "a", advice: "nohugepage" },
-      { op: "write", id: "a" },
-      { op: "madvise", id: "a", advice: "free" },
-      { op: "reclaim" },
-    ]);
-    expect(remote.tlb_shootdown).toBeGreaterThan(0);
+    const reclaim = (fork: boolean) =>
+      costs([
+        { op: "mmap", id: "a", size: "1M", kind: "anon" },
+        { op: "madvise", id: "a", advice: "nohugepage" },
+        { op: "write", id: "a" },
+        { op: "madvise", id: "a", advice: "free" },
+        ...(fork ? [{ op: "fork", as: "child" }] : []),
+        { op: "reclaim" },
+      ]);
+    // should_defer_flush(): main asks for the reclaim, so its 256 unmaps flush on this CPU
+    const alone = reclaim(false);
+    expect(alone).toMatchObject({ tlb_flush_range: 256, tlb_flush_pages: 256, tlb_shootdown: 0 });
+    // the child's mm may be live on the other CPU: its unmaps wait for try_to_unmap_flush()
+    const shared = reclaim(true);
+    expect(shared.tlb_flush_range).toBe(256);
+    expect(shared.tlb_shootdown).toBeGreaterThan(0);
+    expect(shared.tlb_flush_full - alone.tlb_flush_full).toBeGreaterThan(0);
   });
 });
 

@@ -211,6 +211,8 @@ function runOp(k: Kernel, p: PlannedOp, exited: Map<string, ProcStatus>, expects
   const { op, index } = p;
   k.opMm = undefined;
   if (op.op === "reclaim") {
+    // The probe's first live proc writes memory.force_empty: the reclaim runs as that task.
+    k.opMm = [...k.procs.values()].find((mm) => !mm.exited);
     reclaimPass(k);
     return;
   }

@@ -478,6 +478,17 @@ describe("reclaim's cost events: isolation and rmap walks", () => {
     });
   });
 
+  it("MADV_PAGEOUT flushes the caller's TLB once a folio, from try_to_unmap_one() (should_defer_flush(): no other CPU)", () => {
+    // tlb:tlb_flush here: MADV_PAGEOUT of 128M of lazyfree 64K folios, 2048 local flushes from
+    // try_to_unmap_one(), none remote (foliolab kernel reclaim/lazyfree-pageout -f 64K --size 128M)
+    const before = costs(false, "pageout");
+    const spec = ops(false, "pageout");
+    const without = runScenario({ ...spec, ops: spec.ops.slice(0, -1) }, { strategy: range }).costs;
+    expect(before.tlb_flush_range - without.tlb_flush_range).toBe(FOLIOS);
+    expect(before.tlb_flush_pages - without.tlb_flush_pages).toBe(PAGES);
+    expect(before.tlb_shootdown).toBe(0);
+  });
+
   it("counts what Linux 6.18's tracepoints counted here for a 64M lazyfree force_empty", () => {
     // perf stat -e vmscan:mm_vmscan_memcg_reclaim_begin,vmscan:mm_vmscan_lru_shrink_inactive around
     // `foliolab kernel reclaim/lazyfree-shared -f <size> --size 64M` (6.18.44-fc-v1098, 2026-12-03),
