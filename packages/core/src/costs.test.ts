@@ -114,7 +114,7 @@ describe("cost events outside the zap path", () => {
         { op: "madvise", id: "a", advice: "nohugepage" },
         { op: "write", id: "a" },
         { op: "madvise", id: "a", advice: "free" },
-        ...(fork ? [{ op: "fork", as: "child" }] : []),
+        ...(fork ? [{ op: "fork" as const, as: "child" }] : []),
         { op: "reclaim" },
       ]);
     // should_defer_flush(): main asks for the reclaim, so its 256 unmaps flush on this CPU
