@@ -346,7 +346,11 @@ const REGION_SIZE =
 const SPREAD =
   "nothing that explains the kernel's own spread here: the same cell measured 2-3x apart between runs on this machine";
 
+const HOST_FAULTS =
+  "the hypervisor: this VM (Firecracker, free page reporting on: dmesg 'Free page reporting enabled', page_reporting_order 9) hands freed guest memory back to its host, and the first touch of such memory takes a host fault. A COW copies into freshly allocated pages, so its time depends on how much of the guest's free memory the host still backs: pmfb/cow 4K measured 2.6-9.4 us/page across runs of the same day at 1G, with 18-295% spread inside one run (2026-12-03; touching 21 GiB once took 71 s of system time); the model prices a copy the same every time";
+
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
+  "pmfb/cow": HOST_FAULTS,
   "wis/page_fault1": REGION_SIZE,
   "sharing/disjoint-halves 16K": `${SPREAD} (318 ns/page in one foliolab bench --kernel, 462-769 over 5 calibrate samples an hour later, 2026-12-02)`,
   "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02)`,
@@ -360,8 +364,21 @@ export function leavesOut(workload: string, folio: string, kernel?: KernelRunRec
   return (
     MODEL_LEAVES_OUT[`${workload} ${folio}`] ??
     MODEL_LEAVES_OUT[workload] ??
+    kernelSpreadNote(kernel) ??
     ((kernel?.wallTimedOps?.length ?? 0) > 0 ? WALL_CLOCK_EXITS : undefined)
   );
+}
+
+/**
+ * A cell whose kernel samples spread wider than the band the comparison is held to (max - min
+ * over the median above twice the tolerance) cannot be judged by it: no single modelled figure
+ * is within 20% of all of them.
+ */
+export function kernelSpreadNote(kernel?: KernelRunRecord): string | undefined {
+  const m = kernel?.measuredNs;
+  if (!m || m.samples.length < 2 || !(m.spread > 2 * KERNEL_RATIO_TOLERANCE) || !kernel?.pages) return undefined;
+  const per = (ns: number) => fmtNum(ns / (kernel.pages as number));
+  return `the kernel's own ${m.samples.length} samples of this cell spread ${(m.spread * 100).toFixed(0)}% (${per(m.min)} to ${per(m.max)} ns/page), wider than the +-20% the comparison is held to: nothing in the model varies like that between runs`;
 }
 
 /** folio-batch's modelled ns/page over the kernel's measured ns/page, when both exist. */

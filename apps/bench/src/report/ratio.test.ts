@@ -78,6 +78,29 @@ describe("the model/kernel ratio", () => {
     expect(leavesOut("vms/anon-cow-seq", "2M-PMD", run([7]))).toMatch(/wall clock/);
   });
 
+  it("says a cell cannot be judged when the kernel's own samples spread wider than the +-20% band", () => {
+    const run = (samples: number[]) => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] as number;
+      const min = sorted[0] as number;
+      const max = sorted[sorted.length - 1] as number;
+      return {
+        workload: "pmfb/munmap",
+        folio: "4K",
+        pages: 1000,
+        measuredNs: { samples, median, min, max, spread: (max - min) / median },
+      } as KernelRunRecord;
+    };
+    // 300..900 ns/page around a 500 median: no one figure is within 20% of all three
+    expect(leavesOut("pmfb/munmap", "4K", run([300e3, 500e3, 900e3]))).toMatch(
+      /samples of this cell spread 120% \(300\.0 to 900\.0 ns\/page\)/,
+    );
+    // 450..550: within the band, nothing to say
+    expect(leavesOut("pmfb/munmap", "4K", run([450e3, 500e3, 550e3]))).toBeUndefined();
+    // one sample has no spread
+    expect(leavesOut("pmfb/munmap", "4K", run([900e3]))).toBeUndefined();
+  });
+
   it("without folio-batch in the matrix there is no ratio column", () => {
     const res = reportFixture();
     expect(renderText(res, { metric: "modelled", color: false })).not.toContain("folio-batch/linux");
