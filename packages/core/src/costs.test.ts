@@ -100,6 +100,23 @@ describe("cost events outside the zap path", () => {
     expect(c.swap_in_pages).toBe(2);
   });
 
+  it("a shmem mapping nothing holds any more is truncated: one page_cache_delete a folio", () => {
+    const c = (mthp: string) =>
+      costs([
+        { op: "mmap", id: "s", size: "4M", kind: "shmem" },
+        { op: "madvise", id: "s", advice: mthp === "4K" ? "nohugepage" : "hugepage" },
+        { op: "write", id: "s" },
+        { op: "munmap", id: "s" },
+      ]);
+    expect(c("4K").page_cache_delete).toBe(1024);
+    // one i_pages lock a folio to add it, one to take it out (truncate_inode_folio())
+    expect(c("4K").i_pages_lock).toBe(2 * 1024);
+    // a regular file's truncation (its fd closed at exit) deletes a batch of 31 folios under one lock
+    const file = costs([{ op: "mmap", id: "f", size: "4M", kind: "file-private" }, { op: "read", id: "f" }, { op: "exit" }]);
+    expect(file.page_cache_delete).toBeGreaterThan(0);
+    expect(file.i_pages_lock).toBe(file.page_cache_delete + Math.ceil(file.page_cache_delete / 31));
+  });
+
   it("TLB shootdowns: reclaim flushes the asking process's mm locally, one flush a batch, and defers another's to one shootdown; munmap none", () => {
     const own = costs([
       { op: "mmap", id: "a", size: "1M", kind: "anon" },

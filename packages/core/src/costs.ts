@@ -61,6 +61,8 @@ export enum Ev {
   shrinkNode = 52,
   shrinkInactiveList = 53,
   userTlbMiss = 54,
+  pageCacheDelete = 55,
+  iPagesLock = 56,
 }
 
 export const CostEvent = {
@@ -190,6 +192,18 @@ export const CostEvent = {
    * guest's page walk under nested paging, which is why a PMD-mapped write costs a fraction).
    */
   userTlbMiss: 54,
+  /**
+   * Folios taken out of a page cache: page_cache_delete() (or shmem_delete_from_page_cache())
+   * under the mapping's i_pages lock, with the folio lock truncate or reclaim holds around it.
+   */
+  pageCacheDelete: 55,
+  /**
+   * xa_lock_irq() sections of a mapping's i_pages: one a folio added to a page cache or taken out
+   * one at a time (shmem truncation's truncate_inode_folio(), reclaim's __remove_mapping(),
+   * shmem_writeout()), one a folio batch of a regular file's truncation
+   * (delete_from_page_cache_batch()). Dear in a guest: re-enabling interrupts is paravirtualised.
+   */
+  iPagesLock: 56,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -64,6 +64,7 @@ export function pageCacheInsert(k: Kernel, file: FileObject, folio: number, inde
   m.flags[folio] = (m.flags[folio] as number) | flags | PG.lru;
   file.setFolioRange(index, nr, folio);
   k.costs[Ev.lruvecStatUpdate]++;
+  k.costs[Ev.iPagesLock]++;
   return nr;
 }
 

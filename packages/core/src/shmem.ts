@@ -211,6 +211,8 @@ export function shmemWriteout(k: Kernel, swap: SwapDevice, folio: number): boole
   swapDuplicate(swap, slot);
   file.setFolio(index, -1);
   file.swapEntries.set(index, slot);
+  k.costs[Ev.pageCacheDelete]++;
+  k.costs[Ev.iPagesLock]++;
   filemapUnaccountFolio(k, file, folio);
   folioPutRefs(k, folio, 1);
   return true;
@@ -448,6 +450,9 @@ export function doShmemFault(k: Kernel, vma: Vma, vpn: number, write: boolean): 
   return finishFault(k, vma, folio, vpn, write);
 }
 
+/** FOLIO_BATCH_SIZE (include/linux/pagevec.h): folios find_lock_entries() gathers at a time. */
+const FOLIO_BATCH_SIZE = 31;
+
 /**
  * truncate_inode_pages() when an unlinked file's inode is evicted (shmem_evict_inode() ->
  * shmem_truncate_range() for shmem): every folio leaves the page cache (NR_SHMEM and
@@ -455,11 +460,16 @@ export function doShmemFault(k: Kernel, vma: Vma, vpn: number, write: boolean): 
  */
 export function shmemTruncate(k: Kernel, file: FileObject): void {
   const m = k.mem;
-  for (const folio of [...file.folios()]) {
+  const folios = [...file.folios()];
+  // shmem_undo_range() takes each folio out with truncate_inode_folio() (an i_pages lock each);
+  // truncate_inode_pages_range() deletes a find_lock_entries() batch under one.
+  k.costs[Ev.iPagesLock] += file.shmem ? folios.length : Math.ceil(folios.length / FOLIO_BATCH_SIZE);
+  for (const folio of folios) {
     const order = m.order[folio] as number;
     const nr = 1 << order;
     file.setFolioRange(folioIndex(m, folio), nr, -1);
     file.raMarks.delete(folioIndex(m, folio));
+    k.costs[Ev.pageCacheDelete]++; // truncate_inode_folio() -> filemap_remove_folio()
     filemapUnaccountFolio(k, file, folio);
     folioPutRefs(k, folio, nr);
   }

@@ -178,6 +178,8 @@ function removeFromPagecache(k: Kernel, folio: number): void {
   if (file) {
     file.setFolioRange(folioIndex(k.mem, folio), nr, -1);
     file.raMarks.delete(folioIndex(k.mem, folio));
+    k.costs[Ev.pageCacheDelete]++; // __remove_mapping() -> __filemap_remove_folio()
+    k.costs[Ev.iPagesLock]++;
     filemapUnaccountFolio(k, file, folio);
   }
   folioPutRefs(k, folio, nr);
