@@ -63,6 +63,7 @@ export enum Ev {
   userTlbMiss = 54,
   pageCacheDelete = 55,
   iPagesLock = 56,
+  lruAddDrainAll = 57,
 }
 
 export const CostEvent = {
@@ -204,6 +205,11 @@ export const CostEvent = {
    * (delete_from_page_cache_batch()). Dear in a guest: re-enabling interrupts is paravirtualised.
    */
   iPagesLock: 56,
+  /**
+   * lru_add_drain_all() calls (mem_cgroup_force_empty() starts with one): drain work queued on
+   * every CPU with folios in its batches, and waited for (waking an idle vCPU in a guest).
+   */
+  lruAddDrainAll: 57,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -475,6 +475,7 @@ describe("reclaim's cost events: isolation and rmap walks", () => {
       memcg_reclaim_round: 16,
       shrink_node: 16 * 13,
       shrink_inactive_list: 0,
+      lru_add_drain_all: 1,
     });
   });
 

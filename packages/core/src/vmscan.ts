@@ -382,6 +382,7 @@ export function memCgroupForceEmptyRounds(folioPages: readonly number[]): {
  * of 13 priority levels) takes 0.7-1.6 ms of the op's time.
  */
 export function reclaimPass(k: Kernel): number {
+  k.costs[Ev.lruAddDrainAll]++; // mem_cgroup_force_empty(): lru_add_drain_all()
   lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
