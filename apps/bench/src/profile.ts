@@ -20,7 +20,18 @@ export interface CostProfile {
   sources: Record<string, string>;
   /** Event kinds the user file set (empty for the default). */
   overridden: string[];
-  calibration: Array<{ workload: string; folio: string; strategy: string; targetNsPerPage: number; source: string }>;
+  calibration: Array<{
+    workload: string;
+    folio: string;
+    strategy: string;
+    targetNsPerPage: number;
+    source: string;
+    /** Region size, number of kernel samples and their range (ns/page), when calibrate recorded them. */
+    size?: number;
+    samples?: number;
+    minNsPerPage?: number;
+    maxNsPerPage?: number;
+  }>;
 }
 
 interface ProfileFile {

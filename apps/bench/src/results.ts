@@ -103,6 +103,11 @@ export interface KernelRunRecord {
   wallTimedOps?: number[];
   /** Per measured op: median ns and ns per page of the pages the op covers. */
   ops?: Array<{ op: number; name: string; median: number; nsPerPage: number | null }>;
+  /**
+   * The kernel samples the cost profile was fitted on for this cell (same workload, folio size
+   * and region size), when its calibration recorded them: their number and range, ns per page.
+   */
+  calibration?: { profile: string; samples: number; minNsPerPage: number; medianNsPerPage: number; maxNsPerPage: number };
   /** Non-zero machine-wide counter deltas over the whole scenario (first repetition). */
   counters?: { mthp: Record<string, Record<string, number>>; vmstat: Record<string, number> };
   warnings: string[];

@@ -29,7 +29,7 @@ import { type CostProfile, describeProfile } from "../profile.js";
 import { fmtNum, kernelHeadline, type Metric } from "../report/model.js";
 import { renderSummary, renderText } from "../report/text.js";
 import { writeOutputs } from "../report/write.js";
-import { buildResults, type KernelSection, type ResultsFile } from "../results.js";
+import { buildResults, type KernelRunRecord, type KernelSection, type ResultsFile } from "../results.js";
 import { DEFAULT_FOLIOS, formatBytes } from "../sizes.js";
 import { BASELINE } from "../strategies.js";
 
@@ -270,6 +270,7 @@ async function benchInPool(
       },
     });
   }
+  if (kernel) attachCalibration(kernel.runs, profile);
   const interrupted = run.interrupted || controller.signal.aborted;
   const res = buildResults({
     command: ["foliolab", ...argv],
@@ -308,6 +309,22 @@ async function benchInPool(
   if (kh) io.err(kh);
   io.err(describeProfile(profile));
   return benchExitCode(res);
+}
+
+/** Each kernel cell gets the range of the samples the profile was fitted on for it, where the profile has them. */
+function attachCalibration(runs: KernelRunRecord[], profile: CostProfile): void {
+  for (const r of runs) {
+    const c = profile.calibration.find((x) => x.workload === r.workload && x.folio === r.folio && x.size === r.size);
+    if (!c || c.samples === undefined || c.minNsPerPage === undefined || c.maxNsPerPage === undefined || !(c.targetNsPerPage > 0))
+      continue;
+    r.calibration = {
+      profile: profile.name,
+      samples: c.samples,
+      minNsPerPage: c.minNsPerPage,
+      medianNsPerPage: c.targetNsPerPage,
+      maxNsPerPage: c.maxNsPerPage,
+    };
+  }
 }
 
 export function register(program: Command, { io, argv, setCode }: CommandContext): void {

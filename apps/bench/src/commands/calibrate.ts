@@ -404,6 +404,9 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
       targetNsPerPage: r.measured ?? null,
       predictedNsPerPage: Number(r.predicted.toPrecision(6)),
       error: r.error === undefined ? null : Number(r.error.toFixed(4)),
+      ...kernelSampleRange(
+        measured.get(`${r.workload} ${r.folio} ${cells.find((c) => c.workload === r.workload && c.folio === r.folio)?.size}`),
+      ),
       source:
         r.measured === undefined
           ? `not measured: ${r.reason ?? "interrupted"}`
@@ -428,6 +431,23 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   writeFileSync(out, `${JSON.stringify(profile, null, 2)}\n`);
   io.err(`wrote ${out} (use it with --profile; measurements in ${journal})`);
   return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+/** The range of a cell's kernel samples, kept in the profile so reports can tell a cell the kernel itself does not reproduce. */
+function kernelSampleRange(m: Measurement | undefined): {
+  size?: number;
+  samples?: number;
+  minNsPerPage?: number;
+  maxNsPerPage?: number;
+} {
+  const s = m?.samples ?? [];
+  if (s.length === 0 || m === undefined) return {};
+  return {
+    size: m.size,
+    samples: s.length,
+    minNsPerPage: Number(Math.min(...s).toPrecision(6)),
+    maxNsPerPage: Number(Math.max(...s).toPrecision(6)),
+  };
 }
 
 const KEPT = [

@@ -365,8 +365,21 @@ export function leavesOut(workload: string, folio: string, kernel?: KernelRunRec
     MODEL_LEAVES_OUT[`${workload} ${folio}`] ??
     MODEL_LEAVES_OUT[workload] ??
     kernelSpreadNote(kernel) ??
+    calibrationSpreadNote(kernel) ??
     ((kernel?.wallTimedOps?.length ?? 0) > 0 ? WALL_CLOCK_EXITS : undefined)
   );
+}
+
+/**
+ * A cell whose kernel samples in the profile's calibration spread wider than the band: this
+ * machine's kernel does not reproduce it to 20% from one run to the next.
+ */
+export function calibrationSpreadNote(kernel?: KernelRunRecord): string | undefined {
+  const c = kernel?.calibration;
+  if (!c || c.samples < 2 || !((c.maxNsPerPage - c.minNsPerPage) / c.medianNsPerPage > 2 * KERNEL_RATIO_TOLERANCE))
+    return undefined;
+  const spread = (c.maxNsPerPage - c.minNsPerPage) / c.medianNsPerPage;
+  return `the kernel's own run-to-run variation: the ${c.samples} samples ${c.profile} was fitted on measured this cell from ${fmtNum(c.minNsPerPage)} to ${fmtNum(c.maxNsPerPage)} ns/page (median ${fmtNum(c.medianNsPerPage)}, spread ${(spread * 100).toFixed(0)}%), wider than the +-20% the comparison is held to`;
 }
 
 /**

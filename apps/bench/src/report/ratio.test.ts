@@ -101,6 +101,20 @@ describe("the model/kernel ratio", () => {
     expect(leavesOut("pmfb/munmap", "4K", run([900e3]))).toBeUndefined();
   });
 
+  it("says a cell cannot be judged when the samples the profile was fitted on spread wider than +-20%", () => {
+    const run = (min: number, max: number) =>
+      ({
+        workload: "pmfb/munmap",
+        folio: "4K",
+        pages: 1000,
+        calibration: { profile: "p", samples: 10, minNsPerPage: min, medianNsPerPage: 100, maxNsPerPage: max },
+      }) as KernelRunRecord;
+    expect(leavesOut("pmfb/munmap", "4K", run(60, 140))).toMatch(
+      /10 samples p was fitted on measured this cell from 60\.00 to 140\.0 ns\/page \(median 100.0, spread 80%\)/,
+    );
+    expect(leavesOut("pmfb/munmap", "4K", run(85, 115))).toBeUndefined();
+  });
+
   it("without folio-batch in the matrix there is no ratio column", () => {
     const res = reportFixture();
     expect(renderText(res, { metric: "modelled", color: false })).not.toContain("folio-batch/linux");
