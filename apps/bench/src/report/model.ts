@@ -180,9 +180,13 @@ export function kernelHeadline(res: ResultsFile): string | undefined {
   if (!k.available) return `${LINUX_COLUMN_TITLE}: not measured: ${k.reason ?? "unknown reason"}`;
   const ok = k.runs.filter((r) => r.status === "ok").length;
   const off = kernelRatioWarnings(res).length;
-  const ratios = grids(res).some((g) => hasRatioColumn(res, g))
-    ? `; ${KERNEL_MODEL_STRATEGY}'s modelled time ${off === 0 ? "within 20% of the kernel on every measured cell" : `off the kernel's by more than 20% on ${off} cell${off === 1 ? "" : "s"} (warnings below)`}`
+  const d = kernelDrift(res);
+  const drift = d
+    ? `; the kernel ran at ${d.factor.toFixed(2)}x the speed of the profile's calibration (median over ${d.cells} cells)`
     : "";
+  const ratios = grids(res).some((g) => hasRatioColumn(res, g))
+    ? `; ${KERNEL_MODEL_STRATEGY}'s modelled time ${off === 0 ? "within 20% of the kernel on every measured cell" : `off the kernel's by more than 20% on ${off} cell${off === 1 ? "" : "s"} (warnings below)`}${drift}`
+    : drift;
   return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured ${k.clock === "cpu" ? `CPU time${k.runs.some((r) => (r.wallTimedOps?.length ?? 0) > 0) ? " (some exits: wall time)" : ""}` : "wall time"} of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured${ratios}`;
 }
 
@@ -422,6 +426,41 @@ export function ratioCellText(res: ResultsFile, g: WorkloadGrid, folio: string):
   return `${r.toFixed(2)}x${ratioOff(r) ? " !" : ""}`;
 }
 
+/** Fewest kernel cells with calibration samples for a run's speed drift to be taken. */
+const DRIFT_MIN_CELLS = 10;
+
+/**
+ * How fast this run's kernel was against the profile's calibration: the median over cells of the
+ * measured ns/page over the calibration's median for the same cell (1: as fast; 0.85: 15% faster).
+ * The host of a VM moves every cell together between runs, which no per-event cost can follow.
+ * Undefined with fewer than DRIFT_MIN_CELLS cells to take it over.
+ */
+export function kernelDrift(res: ResultsFile): { factor: number; cells: number } | undefined {
+  const r = (res.kernel?.runs ?? [])
+    .filter((x) => x.status === "ok" && x.nsPerPage !== undefined && x.calibration !== undefined)
+    .map((x) => (x.nsPerPage as number) / (x.calibration as NonNullable<KernelRunRecord["calibration"]>).medianNsPerPage)
+    .sort((a, b) => a - b);
+  if (r.length < DRIFT_MIN_CELLS) return undefined;
+  const mid = Math.floor(r.length / 2);
+  const factor = r.length % 2 ? (r[mid] as number) : ((r[mid - 1] as number) + (r[mid] as number)) / 2;
+  return { factor, cells: r.length };
+}
+
+/**
+ * What the model leaves out of one cell of this run: leavesOut(), and else, when the whole kernel
+ * column ran faster or slower than at calibration and the cell is within 20% once that common
+ * factor is taken out, the drift.
+ */
+export function leavesOutInRun(res: ResultsFile, g: WorkloadGrid, folio: string): string | undefined {
+  const kernel = kernelRun(res, g.id, folio);
+  const why = leavesOut(g.id, folio, kernel);
+  if (why) return why;
+  const d = kernelDrift(res);
+  const r = modelKernelRatio(res, g, folio);
+  if (!d || r === undefined || Math.abs(d.factor - 1) < 0.05 || ratioOff(r * d.factor)) return undefined;
+  return `this machine's speed: the whole kernel column ran at ${d.factor.toFixed(2)}x its calibration-time figures (median over ${d.cells} cells), which no per-event cost follows; against that factor this cell is ${(r * d.factor).toFixed(2)}x`;
+}
+
 /** One warning per cell whose modelled time is off the kernel's by more than 20%, with what the model leaves out. */
 export function kernelRatioWarnings(res: ResultsFile): string[] {
   const out: string[] = [];
@@ -432,7 +471,7 @@ export function kernelRatioWarnings(res: ResultsFile): string[] {
       if (r === undefined || !ratioOff(r)) continue;
       const m = metricValue(g.cell(f, KERNEL_MODEL_STRATEGY), "modelled") as number;
       const k = kernelRun(res, g.id, f)?.nsPerPage as number;
-      const why = leavesOut(g.id, f, kernelRun(res, g.id, f));
+      const why = leavesOutInRun(res, g, f);
       out.push(
         `${g.id} ${f}: ${KERNEL_MODEL_STRATEGY} models ${fmtNum(m)} ns/page, the kernel measured ${fmtNum(k)} (${r.toFixed(2)}x, off by more than 20%)${why ? `; the model leaves out: ${why}` : ""}`,
       );

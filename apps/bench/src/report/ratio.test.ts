@@ -5,6 +5,7 @@ import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import {
   grids,
+  kernelDrift,
   kernelHeadline,
   kernelRatioWarnings,
   leavesOut,
@@ -113,6 +114,44 @@ describe("the model/kernel ratio", () => {
       /10 samples p was fitted on measured this cell from 60\.00 to 140\.0 ns\/page \(median 100.0, spread 80%\)/,
     );
     expect(leavesOut("pmfb/munmap", "4K", run(85, 115))).toBeUndefined();
+  });
+
+  it("takes the run's speed drift against the calibration out of a cell it alone puts off, and says so", () => {
+    const res = withFolioBatch();
+    const g = grids(res).find((x) => x.id === "pmfb/munmap");
+    if (!g || !res.kernel) throw new Error("no munmap grid");
+    const runs = res.kernel.runs;
+    // every cell measured at 0.7x its calibration median; the 4K cell exactly 0.7x the model
+    const m = g.cell("4K", "folio-batch")?.metrics?.modelledNsPerPage as number;
+    for (const r of runs) {
+      if (r.folio === "4K") r.nsPerPage = m * 0.7;
+      r.calibration = {
+        profile: "p",
+        samples: 10,
+        minNsPerPage: 0,
+        medianNsPerPage: (r.nsPerPage as number) / 0.7,
+        maxNsPerPage: 1e9,
+      };
+    }
+    const first = runs[0] as KernelRunRecord;
+    for (let i = 0; i < 8; i++) runs.push({ ...first, id: `x/${i}`, workload: `x/${i}` });
+    // a 1e9 max would say "does not reproduce": keep the ranges within the band for this test
+    for (const r of runs) {
+      const c = r.calibration as NonNullable<KernelRunRecord["calibration"]>;
+      c.minNsPerPage = c.medianNsPerPage * 0.95;
+      c.maxNsPerPage = c.medianNsPerPage * 1.05;
+    }
+    expect(kernelDrift(res)?.factor).toBeCloseTo(0.7, 6);
+    expect(modelKernelRatio(res, g, "4K")).toBeCloseTo(1 / 0.7, 6);
+    const w = kernelRatioWarnings(res).find((x) => x.startsWith("pmfb/munmap 4K:"));
+    expect(w).toMatch(
+      /the whole kernel column ran at 0\.70x its calibration-time figures \(median over 12 cells\).*this cell is 1\.00x/,
+    );
+    expect(kernelHeadline(res)).toContain("the kernel ran at 0.70x the speed of the profile's calibration");
+    // without calibration data there is no drift and no such note
+    for (const r of runs) delete r.calibration;
+    expect(kernelDrift(res)).toBeUndefined();
+    expect(kernelRatioWarnings(res).find((x) => x.startsWith("pmfb/munmap 4K:"))).not.toMatch(/speed/);
   });
 
   it("without folio-batch in the matrix there is no ratio column", () => {

@@ -17,7 +17,7 @@ import {
   kernelRatioWarnings,
   kernelRun,
   LINUX_COLUMN_TITLE,
-  leavesOut,
+  leavesOutInRun,
   METRIC_TITLES,
   type Metric,
   modelKernelRatio,
@@ -102,7 +102,7 @@ export function renderText(res: ResultsFile, o: TextOptions): string {
       for (const f of g.folios) {
         const r = modelKernelRatio(res, g, f);
         if (r === undefined || !ratioOff(r)) continue;
-        const why = leavesOut(g.id, f, kernelRun(res, g.id, f));
+        const why = leavesOutInRun(res, g, f);
         const t = `  ! ${f}: ${KERNEL_MODEL_STRATEGY} is ${r.toFixed(2)}x the kernel (off by more than 20%)${why ? `; the model leaves out: ${why}` : ""}`;
         lines.push(o.color ? pc.yellow(t) : t);
       }
