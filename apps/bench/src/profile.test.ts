@@ -18,6 +18,15 @@ describe("cost profiles", () => {
     expect(describeProfile(p)).toContain("(default,");
   });
 
+  it("the shipped estimates load as a prior and say of each number whether it is an estimate or a measurement", () => {
+    const p = loadProfile(join(PKG_DIR, "profiles", "estimates.json"));
+    expect(p.overridden.length).toBeGreaterThan(0);
+    for (const k of p.overridden) {
+      expect(COST_EVENT_KEYS, k).toContain(k);
+      expect(p.sources[k], k).toMatch(/^(estimate|measured): /);
+    }
+  });
+
   it("a user profile overrides some kinds and keeps the rest", () => {
     const f = join(tempDir(), "p.json");
     writeFileSync(f, JSON.stringify({ name: "mine", events: { pte_clear: 10, folios_freed: { ns: 1, source: "guess" } } }));
