@@ -16,6 +16,7 @@ import { LIMIT_FACTOR, LIMIT_FLOOR_MS } from "../deadline.js";
 import { kernelCells, LINUX_COLUMN, runKernelColumn, unavailableSection } from "../kernel-bench.js";
 import { unusableMessage } from "../kernel-compare.js";
 import { refusedCell } from "../limits.js";
+import { machineInfo } from "../machine.js";
 import {
   DEFAULT_CELL_TIMEOUT_MS,
   DEFAULT_LOAD_TIMEOUT_MS,
@@ -311,8 +312,13 @@ async function benchInPool(
   return benchExitCode(res);
 }
 
-/** Each kernel cell gets the range of the samples the profile was fitted on for it, where the profile has them. */
-function attachCalibration(runs: KernelRunRecord[], profile: CostProfile): void {
+/**
+ * Each kernel cell gets the range of the samples the profile was fitted on for it, where the profile
+ * has them and was fitted on this machine (a profile names the machine it was calibrated on): another
+ * machine's samples say nothing of this kernel's run-to-run variation or speed.
+ */
+export function attachCalibration(runs: KernelRunRecord[], profile: CostProfile, machine = machineInfo().name): void {
+  if (profile.name !== machine) return;
   for (const r of runs) {
     const c = profile.calibration.find((x) => x.workload === r.workload && x.folio === r.folio && x.size === r.size);
     if (!c || c.samples === undefined || c.minNsPerPage === undefined || c.maxNsPerPage === undefined || !(c.targetNsPerPage > 0))

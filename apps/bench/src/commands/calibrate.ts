@@ -14,7 +14,6 @@
  *    page size), with each cell's measured and predicted time.
  */
 
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { resolve } from "node:path";
@@ -28,6 +27,7 @@ import type { CommandContext, Io } from "../cli/io.js";
 import { fitProfile, predict, relativeError } from "../fit.js";
 import { runKernelColumn } from "../kernel-bench.js";
 import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
+import { type Machine, machineInfo } from "../machine.js";
 import { generateCell, measureOnce } from "../measure.js";
 import type { CostProfile } from "../profile.js";
 import { fmtNum, leavesOut } from "../report/model.js";
@@ -54,42 +54,7 @@ export interface CalibrateFlags {
   hold?: string[];
 }
 
-export interface Machine {
-  cpu: string;
-  kernel: string;
-  pageSize: number;
-  /** A name for the profile: linux-<release>-<cpu>-<page size>. */
-  name: string;
-}
-
-/** CPU model, kernel release and page size of this machine, and the profile name made of them. */
-export function machineInfo(cpuinfo?: string, release = os.release(), pageSize?: number): Machine {
-  let text = cpuinfo;
-  if (text === undefined) {
-    try {
-      text = readFileSync("/proc/cpuinfo", "utf8");
-    } catch {
-      text = "";
-    }
-  }
-  const cpu =
-    /^(?:model name|Processor|cpu model)\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? (os.cpus()[0]?.model || "unknown-cpu");
-  let page = pageSize;
-  if (page === undefined) {
-    try {
-      page = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim()) || PAGE;
-    } catch {
-      page = PAGE;
-    }
-  }
-  const slug = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/\(r\)|\(tm\)|processor|cpu|\d+-core/g, " ")
-      .replace(/[^a-z0-9.]+/g, "-")
-      .replace(/^-+|-+$/g, "");
-  return { cpu, kernel: release, pageSize: page, name: `linux-${slug(release)}-${slug(cpu)}-${page / 1024}k` };
-}
+export { type Machine, machineInfo };
 
 export interface CalCell {
   workload: string;
@@ -396,22 +361,23 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     unit: "ns",
     description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
     machine,
-    calibration: rows.map((r) => ({
-      workload: r.workload,
-      folio: r.folio,
-      strategy: KERNEL_STRATEGY,
-      set: r.set,
-      targetNsPerPage: r.measured ?? null,
-      predictedNsPerPage: Number(r.predicted.toPrecision(6)),
-      error: r.error === undefined ? null : Number(r.error.toFixed(4)),
-      ...kernelSampleRange(
-        measured.get(`${r.workload} ${r.folio} ${cells.find((c) => c.workload === r.workload && c.folio === r.folio)?.size}`),
-      ),
-      source:
-        r.measured === undefined
-          ? `not measured: ${r.reason ?? "interrupted"}`
-          : `foliolab calibrate: kernel median of ${measured.get(`${r.workload} ${r.folio} ${cells.find((c) => c.workload === r.workload && c.folio === r.folio)?.size}`)?.samples?.length ?? 0}`,
-    })),
+    calibration: rows.map((r, i) => {
+      const m = measured.get(cellKey(cells[i] as CalCell));
+      return {
+        workload: r.workload,
+        folio: r.folio,
+        strategy: KERNEL_STRATEGY,
+        set: r.set,
+        targetNsPerPage: r.measured ?? null,
+        predictedNsPerPage: Number(r.predicted.toPrecision(6)),
+        error: r.error === undefined ? null : Number(r.error.toFixed(4)),
+        ...kernelSampleRange(m),
+        source:
+          r.measured === undefined
+            ? `not measured: ${r.reason ?? "interrupted"}`
+            : `foliolab calibrate: kernel median of ${m?.samples?.length ?? 0}`,
+      };
+    }),
     events: Object.fromEntries(
       COST_EVENT_KEYS.map((k) => [
         k,
