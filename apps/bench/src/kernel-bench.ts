@@ -2,13 +2,16 @@
  * `foliolab bench --kernel`: the "linux (this machine)" column. Every workload x folio size of
  * the matrix is generated exactly as for the model and run on this machine's kernel by
  * @foliolab/kernel-probe, one run after another after the model's matrix (so the workers'
- * load does not disturb the kernel's timings). The measured time is the wall time of the
+ * load does not disturb the kernel's timings), in `repeat` passes over the cells: one run of each
+ * cell a pass, so a slow minute of the host (a VM's neighbours) lands on one sample of a cell, not
+ * on all of them, as `foliolab calibrate` measures the samples the profile is fitted on. The measured time is the wall time of the
  * workload's measured ops (the probe's per-op timings on the proc's CPU clock, exits included,
  * so a loaded machine does not inflate them), per 4K page of the region, the unit of the model's
  * modelled time.
  */
 
-import { type KernelAvailability, type KernelResult, runOnKernel } from "@foliolab/kernel-probe";
+import { type KernelAvailability, type KernelResult, mergeKernelResults, runOnKernel } from "@foliolab/kernel-probe";
+import { machineInfo } from "./machine.js";
 import { generateCell } from "./measure.js";
 import type { KernelRunRecord, KernelSection } from "./results.js";
 import { folioRank, formatBytes, PAGE } from "./sizes.js";
@@ -98,6 +101,7 @@ export function kernelRecord(c: KernelCell, measured: readonly number[], r: Kern
 }
 
 export interface KernelColumnOptions {
+  /** Samples per cell: passes over the cells, one run of each a pass. */
   repeat: number;
   /**
    * Clock of the kernel timings (default "cpu": the proc's thread CPU time, an exit's up to the end
@@ -105,7 +109,8 @@ export interface KernelColumnOptions {
    */
   clock?: "wall" | "cpu";
   signal?: AbortSignal;
-  onDone?: (r: KernelRunRecord, index: number, total: number) => void;
+  /** After each run: the cell's record over the passes so far, its index in the pass, and the pass (0-based). */
+  onDone?: (r: KernelRunRecord, index: number, total: number, pass: number) => void;
   /** For tests: the runner (default: the probe's runOnKernel). */
   run?: typeof runOnKernel;
 }
@@ -131,6 +136,7 @@ export function unavailableSection(a: KernelAvailability, repeat: number): Kerne
     available: false,
     reason: a.reason ?? "unknown",
     kernel: a.kernel,
+    machine: machineInfo().name,
     root: a.root,
     limits: a.limits,
     repeat,
@@ -138,7 +144,7 @@ export function unavailableSection(a: KernelAvailability, repeat: number): Kerne
   };
 }
 
-/** Run every cell on the kernel, one after another. */
+/** Run every cell on the kernel, one after another, in `repeat` passes. */
 export async function runKernelColumn(
   cells: ReadonlyArray<KernelCell>,
   availability: KernelAvailability,
@@ -149,27 +155,48 @@ export async function runKernelColumn(
     column: LINUX_COLUMN,
     available: true,
     kernel: availability.kernel,
+    machine: machineInfo().name,
     root: availability.root,
     limits: availability.limits,
     repeat: o.repeat,
     clock: o.clock ?? "cpu",
     runs: [],
   };
-  let i = 0;
-  for (const c of cells) {
-    if (o.signal?.aborted) break;
-    const base = kernelCellRecord(c, "failed");
-    let rec: KernelRunRecord;
-    try {
-      const g = generateCell({ ...c, strategy: "linux" });
-      base.measuredOps = g.measured;
-      const r = await run(g.scenario, { repeat: o.repeat, clock: o.clock ?? "cpu" });
-      rec = kernelRecord(c, g.measured, r);
-    } catch (e) {
-      rec = { ...base, reason: `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}` };
+  const records = new Map<KernelCell, KernelRunRecord>();
+  const results = new Map<KernelCell, KernelResult[]>();
+  const lost = new Map<KernelCell, string[]>();
+  const passes = Math.max(1, o.repeat);
+  for (let pass = 0; pass < passes && !o.signal?.aborted; pass++) {
+    // a cell that failed or was skipped is not run again: its first answer stands
+    const todo = cells.filter((c) => pass === 0 || records.get(c)?.status === "ok");
+    let i = 0;
+    for (const c of todo) {
+      if (o.signal?.aborted) break;
+      const base = kernelCellRecord(c, "failed");
+      let rec: KernelRunRecord;
+      try {
+        const g = generateCell({ ...c, strategy: "linux" });
+        base.measuredOps = g.measured;
+        const r = await run(g.scenario, { repeat: 1, clock: o.clock ?? "cpu" });
+        const got = [...(results.get(c) ?? []), r];
+        results.set(c, got);
+        rec = kernelRecord(c, g.measured, mergeKernelResults(got));
+        rec.warnings.push(...(lost.get(c) ?? []));
+      } catch (e) {
+        const why = `${(e as Error)?.name ?? "Error"}: ${(e as Error)?.message ?? String(e)}`;
+        const had = records.get(c);
+        // a later pass that throws leaves the samples taken so far, and says so
+        const note = `pass ${pass + 1} failed: ${why}`;
+        lost.set(c, [...(lost.get(c) ?? []), note]);
+        rec = had ? { ...had, warnings: [...had.warnings, note] } : { ...base, reason: why };
+      }
+      records.set(c, rec);
+      o.onDone?.(rec, ++i, todo.length, pass);
     }
-    section.runs.push(rec);
-    o.onDone?.(rec, ++i, cells.length);
+  }
+  for (const c of cells) {
+    const r = records.get(c);
+    if (r) section.runs.push(r);
   }
   return section;
 }

@@ -250,6 +250,58 @@ describe("bench --kernel column (canned results)", () => {
     expect(section.runs[0]?.reason).toContain("runner died");
   });
 
+  it("takes a cell's samples in passes over the column, one run of each cell a pass, and merges them", async () => {
+    const model = runScenario(readFileSync(SCENARIO, "utf8"), { strategy });
+    const k = cannedKernel(model);
+    const one = (ns: number): KernelResult => ({
+      ...k,
+      repeat: 1,
+      timings: k.timings.map((t) => ({ ...t, samples: [ns], median: ns, min: ns, max: ns, spread: 0 })),
+    });
+    const cells = kernelCells(
+      ["4K", "64K", "2M-PMD"].map((folio) => ({ workload: "pmfb/munmap", folio, size: 8 << 20, seed: 1 })),
+      ["pmfb/munmap"],
+    );
+    let n = 0;
+    const passes: number[] = [];
+    const section = await runKernelColumn(
+      cells,
+      {
+        ok: true,
+        platform: "linux",
+        kernel: "6.18.0-test",
+        root: true,
+        mthp: true,
+        canSetMthp: true,
+        canReadLayout: true,
+        compiler: "cc",
+        limits: [],
+      },
+      {
+        repeat: 3,
+        onDone: (_r, _i, _total, pass) => passes.push(pass),
+        run: async (_sc, opts) => {
+          expect(opts?.repeat).toBe(1);
+          n++;
+          // the 64K cell fails in the second pass: its first sample stands, with a warning
+          if (n === 5) throw new Error("runner died");
+          return one(1000 * n);
+        },
+      },
+    );
+    expect(n).toBe(9);
+    expect(passes).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
+    const [a, b, c] = section.runs;
+    expect(section.runs.map((r) => r.folio)).toEqual(["4K", "64K", "2M-PMD"]);
+    // cell i got runs i+1, i+4, i+7: interleaved, not back to back
+    expect(a?.measuredNs?.samples).toEqual([1000, 4000, 7000]);
+    expect(b?.measuredNs?.samples).toEqual([2000, 8000]);
+    expect(b?.warnings.some((w) => w.includes("pass 2 failed: Error: runner died"))).toBe(true);
+    expect(c?.measuredNs?.samples).toEqual([3000, 6000, 9000]);
+    expect(c?.measuredNs?.median).toBe(6000);
+    expect(section.machine).toMatch(/^linux-/);
+  });
+
   it("reports show the column only when the kernel was used, and say why not otherwise", () => {
     const withKernel: ResultsFile = structuredClone(goldenResults);
     const folios = [...new Set(withKernel.runs.map((r) => r.folio))];

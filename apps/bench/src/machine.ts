@@ -13,8 +13,18 @@ export interface Machine {
   name: string;
 }
 
+let here: Machine | undefined;
+
 /** CPU model, kernel release and page size of this machine, and the profile name made of them. */
-export function machineInfo(cpuinfo?: string, release = os.release(), pageSize?: number): Machine {
+export function machineInfo(cpuinfo?: string, release?: string, pageSize?: number): Machine {
+  if (cpuinfo === undefined && release === undefined && pageSize === undefined) {
+    here ??= describeMachine(undefined, os.release(), undefined);
+    return here;
+  }
+  return describeMachine(cpuinfo, release ?? os.release(), pageSize);
+}
+
+function describeMachine(cpuinfo: string | undefined, release: string, pageSize: number | undefined): Machine {
   let text = cpuinfo;
   if (text === undefined) {
     try {

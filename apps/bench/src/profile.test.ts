@@ -1,9 +1,9 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COST_EVENT_KEYS, runScenario } from "@foliolab/core";
 import { describe, expect, it } from "vitest";
 import { generateCell, measureOnce } from "./measure.js";
-import { defaultProfile, describeProfile, loadProfile, modelledNs } from "./profile.js";
+import { baseProfile, defaultProfile, describeProfile, loadProfile, machineProfilePath, modelledNs } from "./profile.js";
 import { loadStrategies } from "./strategies.js";
 import { PKG_DIR, tempDir } from "./test-helpers.js";
 import { effectiveSize, findWorkload } from "./workloads.js";
@@ -25,6 +25,26 @@ describe("cost profiles", () => {
       expect(COST_EVENT_KEYS, k).toContain(k);
       expect(p.sources[k], k).toMatch(/^(estimate|measured): /);
     }
+  });
+
+  it("a profile installed for this machine replaces the default as the base; another machine's is not used", () => {
+    const env = { FOLIOLAB_PROFILE_DIR: join(tempDir(), "profiles") };
+    expect(baseProfile(env, "linux-test-a")).toBe(defaultProfile());
+    const path = machineProfilePath("linux-test-a", env);
+    mkdirSync(join(path, ".."), { recursive: true });
+    writeFileSync(path, JSON.stringify({ name: "linux-test-a", machine: { name: "linux-test-a" }, events: { pte_clear: 7 } }));
+    const p = baseProfile(env, "linux-test-a");
+    expect(p.installed).toBe(true);
+    expect(p.machine).toBe("linux-test-a");
+    expect(p.ns.pte_clear).toBe(7);
+    // an installed profile is whole: a kind it lacks is priced 0 and says so, not silently the default's
+    expect(p.ns.folios_freed).toBe(0);
+    expect(p.sources.folios_freed).toMatch(/not in this machine's profile/);
+    expect(describeProfile(p)).toContain("this machine's calibration");
+    expect(baseProfile(env, "linux-test-b")).toBe(defaultProfile());
+    expect(machineProfilePath("m", { XDG_CONFIG_HOME: "/x" })).toBe("/x/foliolab/profiles/m.json");
+    writeFileSync(machineProfilePath("linux-test-c", env), "{ nope");
+    expect(() => baseProfile(env, "linux-test-c")).toThrow(/this machine's profile .*linux-test-c\.json: not valid JSON/);
   });
 
   it("a user profile overrides some kinds and keeps the rest", () => {

@@ -39,6 +39,8 @@ export interface ResultsFile {
     profile: {
       name: string;
       origin: string;
+      /** The machine the profile was fitted on (foliolab calibrate's machine name), when it says. */
+      machine?: string;
       description: string;
       overridden: string[];
       ns: Record<string, number>;
@@ -122,6 +124,8 @@ export interface KernelSection {
   reason?: string;
   /** uname -r */
   kernel: string;
+  /** This machine's name as `foliolab calibrate` names profiles (CPU model, kernel release, page size); absent in older files. */
+  machine?: string;
   root: boolean;
   /** What was missing or ignored (knobs not writable, no mTHP, ...). */
   limits: string[];
@@ -171,7 +175,15 @@ export function environment(): ResultsFile["environment"] {
 }
 
 export function profileMeta(p: CostProfile): ResultsFile["metadata"]["profile"] {
-  return { name: p.name, origin: p.origin, description: p.description, overridden: p.overridden, ns: p.ns, sources: p.sources };
+  return {
+    name: p.name,
+    origin: p.origin,
+    ...(p.machine ? { machine: p.machine } : {}),
+    description: p.description,
+    overridden: p.overridden,
+    ns: p.ns,
+    sources: p.sources,
+  };
 }
 
 export function summarize(runs: RunRecord[], planned: number): ResultsFile["summary"] {

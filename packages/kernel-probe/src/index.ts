@@ -23,6 +23,7 @@ export {
   type KernelResult,
   type KnobChange,
   type MappingInfo,
+  mergeKernelResults,
   type OpContext,
   type OpTiming,
   type RunOnKernelOptions,

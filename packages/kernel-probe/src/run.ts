@@ -643,3 +643,50 @@ export async function runOnKernel(spec: unknown, options: RunOnKernelOptions = {
   }
   return result;
 }
+
+/**
+ * One result from several runs of the same scenario taken at different times (each a KernelResult,
+ * e.g. one per pass over a set of scenarios, so a slow minute of the machine does not hit every
+ * sample of one): every op's samples in run order with their median and spread recomputed; counters,
+ * procs, mappings and errors are the first run's, warnings and missing fields those of any run,
+ * and `repeatsDiffer` names the counter fields that differed between them.
+ */
+export function mergeKernelResults(results: readonly KernelResult[]): KernelResult {
+  const first = results[0];
+  if (first === undefined) throw new KernelProbeError("mergeKernelResults: no results to merge");
+  if (results.length === 1) return first;
+  for (const r of results) {
+    if (r.scenario !== first.scenario) throw new KernelProbeError(`mergeKernelResults: ${r.scenario} is not ${first.scenario}`);
+  }
+  const timings: OpTiming[] = first.timings.map((t) => {
+    const parts = results.map((r) => r.timings.find((x) => x.op === t.op));
+    const samples = parts.flatMap((p) => p?.samples ?? []);
+    const med = median(samples);
+    return {
+      ...t,
+      samples,
+      clock: parts.some((p) => p?.clock === "wall") ? "wall" : t.clock,
+      median: med,
+      min: Math.min(...samples),
+      max: Math.max(...samples),
+      spread: med > 0 ? (Math.max(...samples) - Math.min(...samples)) / med : 0,
+      nsPerPage: t.pages > 0 ? med / t.pages : undefined,
+    };
+  });
+  const ref = new Map<string, unknown>();
+  flatten({ mthp: first.mthp, procs: first.procs }, "", ref);
+  const differ = new Set<string>(results.flatMap((r) => r.repeatsDiffer ?? []));
+  for (const r of results.slice(1)) {
+    const m = new Map<string, unknown>();
+    flatten({ mthp: r.mthp, procs: r.procs }, "", m);
+    for (const [k, v] of ref) if (m.get(k) !== v) differ.add(k);
+  }
+  return {
+    ...first,
+    repeat: results.reduce((n, r) => n + r.repeat, 0),
+    timings,
+    warnings: [...new Set(results.flatMap((r) => r.warnings))],
+    missing: [...new Set(results.flatMap((r) => r.missing))],
+    repeatsDiffer: [...differ],
+  };
+}

@@ -213,7 +213,7 @@ async function benchInPool(
     else {
       const n = kernelCells([...plan.cells, ...plan.unrunnable], []).length;
       io.err(
-        `${LINUX_COLUMN}: Linux ${kernelAvail.kernel}, ${n} workload x folio runs on the kernel after the model's matrix, ${kernelRepeat} repetition(s) each`,
+        `${LINUX_COLUMN}: Linux ${kernelAvail.kernel}, ${n} workload x folio runs on the kernel after the model's matrix, ${kernelRepeat} pass(es) over them (one run of each a pass)`,
       );
       for (const l of kernelAvail.limits) io.err(`${LINUX_COLUMN}: limit: ${l}`);
     }
@@ -262,12 +262,14 @@ async function benchInPool(
     kernel = await runKernelColumn(cells, kernelAvail, {
       repeat: kernelRepeat,
       signal: controller.signal,
-      onDone: (r, i, n) => {
+      onDone: (r, i, n, pass) => {
         const what =
           r.status === "ok" && r.nsPerPage !== undefined
-            ? `${fmtNum(r.nsPerPage)} ns/page measured`
+            ? `${fmtNum(r.nsPerPage)} ns/page measured${pass > 0 ? ` (median of ${r.measuredNs?.samples.length ?? 0})` : ""}`
             : `${r.status.toUpperCase()}: ${r.reason ?? ""}`;
-        io.err(`[${LINUX_COLUMN} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`);
+        io.err(
+          `[${LINUX_COLUMN}${kernelRepeat > 1 ? ` pass ${pass + 1}/${kernelRepeat}` : ""} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`,
+        );
       },
     });
   }
@@ -318,7 +320,7 @@ async function benchInPool(
  * machine's samples say nothing of this kernel's run-to-run variation or speed.
  */
 export function attachCalibration(runs: KernelRunRecord[], profile: CostProfile, machine = machineInfo().name): void {
-  if (profile.name !== machine) return;
+  if ((profile.machine ?? profile.name) !== machine) return;
   for (const r of runs) {
     const c = profile.calibration.find((x) => x.workload === r.workload && x.folio === r.folio && x.size === r.size);
     if (!c || c.samples === undefined || c.minNsPerPage === undefined || c.maxNsPerPage === undefined || !(c.targetNsPerPage > 0))

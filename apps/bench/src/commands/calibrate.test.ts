@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kernelAvailable } from "@foliolab/kernel-probe";
 import { describe, expect, it } from "vitest";
@@ -115,6 +115,47 @@ describe("calibrate: the command", () => {
     const io = captureIo();
     expect(await main(["calibrate", "-w", "pmfb/munmap", "-f", "64K", "--size", "4M", "--resume", "-o", out], io)).toBe(2);
     expect(io.text()).toMatch(/was measured on linux-other, this is linux-/);
+  });
+
+  it("--install puts the fitted profile where every command finds it for this machine, and they use it", async () => {
+    const dir = tempDir();
+    const profiles = join(dir, "profiles");
+    const before = process.env.FOLIOLAB_PROFILE_DIR;
+    process.env.FOLIOLAB_PROFILE_DIR = profiles;
+    try {
+      const machine = machineInfo();
+      const installed = join(profiles, `${machine.name}.json`);
+      // Every cell measured already (a finished journal), so the fit runs without the kernel.
+      writeFileSync(
+        join(dir, "j.json"),
+        JSON.stringify({
+          schema: "foliolab-calibration-measurements",
+          machine,
+          samples: 1,
+          measurements: ["64K", "2M-PMD"].map((folio, i) => ({
+            workload: "pmfb/munmap",
+            folio,
+            size: 4 << 20,
+            status: "ok",
+            nsPerPage: [40, 10][i],
+            samples: [[40, 10][i]],
+          })),
+        }),
+      );
+      mkdirSync(profiles, { recursive: true });
+      copyFileSync(join(dir, "j.json"), journalPath(installed));
+      const cal = captureIo();
+      const args = ["calibrate", "-w", "pmfb/munmap", "-f", "64K,2M-PMD", "--size", "4M", "--samples", "1", "--resume"];
+      expect(await main([...args, "--install"], cal)).toBe(0);
+      expect(cal.text()).toContain(`this machine's profile`);
+      expect(existsSync(installed)).toBe(true);
+      const run = captureIo();
+      expect(await main(["run", "pmfb/munmap", "-f", "64K", "--size", "4M", "--no-invariants"], run)).toBe(0);
+      expect(run.text()).toContain(`cost profile: ${machine.name} (this machine's calibration, ${installed})`);
+    } finally {
+      if (before === undefined) delete process.env.FOLIOLAB_PROFILE_DIR;
+      else process.env.FOLIOLAB_PROFILE_DIR = before;
+    }
   });
 
   const avail = kernelAvailable();

@@ -14,9 +14,9 @@
  *    page size), with each cell's measured and predicted time.
  */
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { ZapStrategy } from "@foliolab/core";
 import { COST_EVENT_KEYS } from "@foliolab/core";
 import { kernelAvailable } from "@foliolab/kernel-probe";
@@ -29,7 +29,7 @@ import { runKernelColumn } from "../kernel-bench.js";
 import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
 import { type Machine, machineInfo } from "../machine.js";
 import { generateCell, measureOnce } from "../measure.js";
-import type { CostProfile } from "../profile.js";
+import { type CostProfile, machineProfilePath } from "../profile.js";
 import { fmtNum, leavesOut } from "../report/model.js";
 import type { KernelRunRecord } from "../results.js";
 import { DEFAULT_FOLIOS, PAGE } from "../sizes.js";
@@ -45,6 +45,7 @@ export interface CalibrateFlags {
   size?: number;
   samples: number;
   out?: string;
+  install?: boolean;
   holdout: number;
   resume?: boolean;
   fitWall?: boolean;
@@ -191,7 +192,10 @@ function loadAverage(): string {
 
 export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<number> {
   const machine = machineInfo();
-  const out = resolve(io.cwd, flags.out ?? `${machine.name}.json`);
+  const installPath = flags.install ? machineProfilePath(machine.name) : undefined;
+  const out = flags.out !== undefined ? resolve(io.cwd, flags.out) : (installPath ?? resolve(io.cwd, `${machine.name}.json`));
+  mkdirSync(dirname(out), { recursive: true });
+  if (installPath) mkdirSync(dirname(installPath), { recursive: true });
   const journal = journalPath(out);
   const priorWeight = Number(flags.priorWeight);
   const minShare = Number(flags.minShare);
@@ -394,8 +398,20 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
       ]),
     ),
   };
-  writeFileSync(out, `${JSON.stringify(profile, null, 2)}\n`);
-  io.err(`wrote ${out} (use it with --profile; measurements in ${journal})`);
+  const text = `${JSON.stringify(profile, null, 2)}\n`;
+  // An interrupted fit is never installed: the commands would model time with a partial profile.
+  const written = interrupted && installPath === out ? resolve(io.cwd, `${machine.name}.json`) : out;
+  writeFileSync(written, text);
+  if (installPath === undefined)
+    io.err(`wrote ${written} (use it with --profile, or install it with --install; measurements in ${journal})`);
+  else if (interrupted)
+    io.err(`wrote ${written}; not installed as this machine's profile: the run was interrupted (--resume finishes it)`);
+  else {
+    if (installPath !== written) writeFileSync(installPath, text);
+    io.err(
+      `wrote ${written}${installPath !== written ? ` and installed it as this machine's profile (${installPath})` : ", this machine's profile"}: foliolab's commands use it instead of the default from now on (remove the file to go back); measurements in ${journal}`,
+    );
+  }
   return interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
@@ -450,7 +466,11 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option("-f, --folio <sizes>", `folio sizes (repeat or comma-separate; default: ${DEFAULT_FOLIOS.join(",")})`, folioListArg)
     .option("--size <size>", "region size for every workload (default: each workload's own, as foliolab bench)", sizeArg())
     .option("--samples <n>", "kernel runs per cell, one per pass over the set (the median is used)", intArg(1), 5)
-    .option("-o, --out <file>", "profile to write (default: <machine name>.json)")
+    .option("-o, --out <file>", "profile to write (default: <machine name>.json, or with --install the installed profile itself)")
+    .option(
+      "--install",
+      "install the fitted profile as this machine's ($FOLIOLAB_PROFILE_DIR or ~/.config/foliolab/profiles/<machine name>.json): every command then models time with it instead of the default",
+    )
     .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
     .option(

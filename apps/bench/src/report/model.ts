@@ -187,7 +187,20 @@ export function kernelHeadline(res: ResultsFile): string | undefined {
   const ratios = grids(res).some((g) => hasRatioColumn(res, g))
     ? `; ${KERNEL_MODEL_STRATEGY}'s modelled time ${off === 0 ? "within 20% of the kernel on every measured cell" : `off the kernel's by more than 20% on ${off} cell${off === 1 ? "" : "s"} (warnings below)`}${drift}`
     : drift;
-  return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured ${k.clock === "cpu" ? `CPU time${k.runs.some((r) => (r.wallTimedOps?.length ?? 0) > 0) ? " (some exits: wall time)" : ""}` : "wall time"} of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured${ratios}`;
+  const other = profileMachineNote(res);
+  return `${LINUX_COLUMN_TITLE}: Linux ${k.kernel}${k.root ? "" : " (not root)"}, measured ${k.clock === "cpu" ? `CPU time${k.runs.some((r) => (r.wallTimedOps?.length ?? 0) > 0) ? " (some exits: wall time)" : ""}` : "wall time"} of each workload's measured ops per 4K page, median of ${k.repeat} run${k.repeat === 1 ? "" : "s"}; ${ok} of ${k.runs.length} workload x folio runs measured${ratios}${other ? `; ${other}` : ""}`;
+}
+
+/**
+ * Said when the cost profile was fitted on another machine than the kernel column ran on (event
+ * costs are a machine's: another CPU, kernel build or host moves them), undefined when it was
+ * fitted here or either side does not say.
+ */
+export function profileMachineNote(res: ResultsFile): string | undefined {
+  const here = res.kernel?.machine;
+  const fitted = res.metadata.profile.machine;
+  if (!here || !fitted || here === fitted) return undefined;
+  return `the cost profile was fitted on ${fitted}, not on this machine (${here}): \`foliolab calibrate --install\` fits one here, which the commands then use`;
 }
 
 /** Header and rows of the sharing census table, or null when the workload had no large anon folios. */

@@ -11,6 +11,7 @@ import {
   leavesOut,
   MODEL_LEAVES_OUT,
   modelKernelRatio,
+  profileMachineNote,
   ratioCellText,
 } from "./model.js";
 import { KERNEL_NS, reportFixture } from "./report-fixture.js";
@@ -152,6 +153,22 @@ describe("the model/kernel ratio", () => {
     for (const r of runs) delete r.calibration;
     expect(kernelDrift(res)).toBeUndefined();
     expect(kernelRatioWarnings(res).find((x) => x.startsWith("pmfb/munmap 4K:"))).not.toMatch(/speed/);
+  });
+
+  it("says when the cost profile was fitted on another machine than the kernel column ran on", () => {
+    const res = withFolioBatch();
+    if (!res.kernel) throw new Error("no kernel section");
+    res.kernel.machine = "linux-6.18.44-here-4k";
+    res.metadata.profile.machine = "linux-6.18.44-there-4k";
+    expect(profileMachineNote(res)).toMatch(
+      /fitted on linux-6\.18\.44-there-4k, not on this machine \(linux-6\.18\.44-here-4k\)/,
+    );
+    expect(kernelHeadline(res)).toContain("`foliolab calibrate --install` fits one here");
+    res.metadata.profile.machine = "linux-6.18.44-here-4k";
+    expect(profileMachineNote(res)).toBeUndefined();
+    expect(kernelHeadline(res)).not.toContain("fitted on");
+    delete res.metadata.profile.machine;
+    expect(profileMachineNote(res)).toBeUndefined();
   });
 
   it("without folio-batch in the matrix there is no ratio column", () => {
