@@ -388,16 +388,24 @@ static void setup_memcg(void) {
  * measured once under a loaded CI run as pglazyfree 2045 of 2048. The CPU is the last one the
  * runner may use (FOLIOLAB_PROBE_CPU picks another).
  */
-static void pin_cpu(void) {
-  cpu_set_t allowed, one;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) return;
+/* The CPU main runs on: FOLIOLAB_PROBE_CPU, else the last one this process may use (-1: none). */
+static int probe_cpu(void) {
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) < 0) return -1;
   int cpu = -1;
   const char *want = getenv("FOLIOLAB_PROBE_CPU");
   if (want && want[0]) cpu = atoi(want);
   else
     for (int c = CPU_SETSIZE - 1; c >= 0 && cpu < 0; c--)
       if (CPU_ISSET(c, &allowed)) cpu = c;
-  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) return;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &allowed)) return -1;
+  return cpu;
+}
+
+static void pin_cpu(void) {
+  int cpu = probe_cpu();
+  if (cpu < 0) return;
+  cpu_set_t one;
   CPU_ZERO(&one);
   CPU_SET(cpu, &one);
   sched_setaffinity(0, sizeof one, &one);
@@ -1077,7 +1085,17 @@ static int run(int argc, char **argv) {
     restore_all();
     return 2;
   }
+  /*
+   * main is born on its CPU: the controller pins itself there for the fork (the child inherits it)
+   * and lets go after. A new mm first loaded on another CPU keeps that CPU in its mm_cpumask until
+   * x86 trims it (at most once a second), and every TLB flush of main would take the
+   * flush_tlb_multi() path for it: a run-to-run cost that no process of a benchmark pays.
+   */
+  cpu_set_t before;
+  int pinned_fork = sched_getaffinity(0, sizeof before, &before) == 0;
+  if (pinned_fork) pin_cpu();
   main_pid = fork();
+  if (main_pid != 0 && pinned_fork) sched_setaffinity(0, sizeof before, &before);
   if (main_pid < 0) {
     out("E fork: %s", strerror(errno));
     restore_all();
