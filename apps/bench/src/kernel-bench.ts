@@ -95,6 +95,7 @@ export function kernelRecord(c: KernelCell, measured: readonly number[], r: Kern
   rec.measuredNs = { samples, median: med, min, max, spread: med > 0 ? (max - min) / med : 0 };
   rec.nsPerPage = med / pages;
   rec.ops = timed.map((t) => ({ op: t.op, name: t.name, median: t.median, nsPerPage: t.nsPerPage ?? null }));
+  if (r.clockCostNs !== undefined) rec.clockCostNs = r.clockCostNs;
   const wall = timed.filter((t) => t.clock === "wall" && r.clock === "cpu").map((t) => t.op);
   if (wall.length > 0) rec.wallTimedOps = wall;
   return rec;
@@ -111,6 +112,8 @@ export interface KernelColumnOptions {
   signal?: AbortSignal;
   /** After each run: the cell's record over the passes so far, its index in the pass, and the pass (0-based). */
   onDone?: (r: KernelRunRecord, index: number, total: number, pass: number) => void;
+  /** The first pass a cell is run in (default 0): a cell with samples from before gets fewer runs. */
+  firstPass?: (c: KernelCell) => number;
   /** For tests: the runner (default: the probe's runOnKernel). */
   run?: typeof runOnKernel;
 }
@@ -168,7 +171,11 @@ export async function runKernelColumn(
   const passes = Math.max(1, o.repeat);
   for (let pass = 0; pass < passes && !o.signal?.aborted; pass++) {
     // a cell that failed or was skipped is not run again: its first answer stands
-    const todo = cells.filter((c) => pass === 0 || records.get(c)?.status === "ok");
+    const todo = cells.filter((c) => {
+      if (pass < (o.firstPass?.(c) ?? 0)) return false;
+      const r = records.get(c);
+      return r === undefined || r.status === "ok";
+    });
     let i = 0;
     for (const c of todo) {
       if (o.signal?.aborted) break;

@@ -264,19 +264,20 @@ describe("bench --kernel column (canned results)", () => {
     );
     let n = 0;
     const passes: number[] = [];
+    const avail = {
+      ok: true,
+      platform: "linux",
+      kernel: "6.18.0-test",
+      root: true,
+      mthp: true,
+      canSetMthp: true,
+      canReadLayout: true,
+      compiler: "cc",
+      limits: [],
+    } as const;
     const section = await runKernelColumn(
       cells,
-      {
-        ok: true,
-        platform: "linux",
-        kernel: "6.18.0-test",
-        root: true,
-        mthp: true,
-        canSetMthp: true,
-        canReadLayout: true,
-        compiler: "cc",
-        limits: [],
-      },
+      { ...avail, limits: [] },
       {
         repeat: 3,
         onDone: (_r, _i, _total, pass) => passes.push(pass),
@@ -300,6 +301,17 @@ describe("bench --kernel column (canned results)", () => {
     expect(c?.measuredNs?.samples).toEqual([3000, 6000, 9000]);
     expect(c?.measuredNs?.median).toBe(6000);
     expect(section.machine).toMatch(/^linux-/);
+    // a cell with samples from before (calibrate --resume) joins at the pass they reach
+    const late = await runKernelColumn(
+      cells,
+      { ...avail, limits: [] },
+      {
+        repeat: 3,
+        firstPass: (c) => (c.folio === "4K" ? 2 : 0),
+        run: async () => one(1),
+      },
+    );
+    expect(late.runs.map((r) => r.measuredNs?.samples.length)).toEqual([1, 3, 3]);
   });
 
   it("reports show the column only when the kernel was used, and say why not otherwise", () => {

@@ -103,6 +103,8 @@ export interface KernelRunRecord {
    * the runner could not read (absent: none).
    */
   wallTimedOps?: number[];
+  /** What the probe's two clock reads around an op cost main, taken off every op time (KernelResult.clockCostNs). */
+  clockCostNs?: number;
   /** Per measured op: median ns and ns per page of the pages the op covers. */
   ops?: Array<{ op: number; name: string; median: number; nsPerPage: number | null }>;
   /**

@@ -64,6 +64,7 @@ export enum Ev {
   pageCacheDelete = 55,
   iPagesLock = 56,
   lruAddDrainAll = 57,
+  swapEntriesPut = 58,
 }
 
 export const CostEvent = {
@@ -210,6 +211,11 @@ export const CostEvent = {
    * every CPU with folios in its batches, and waited for (waking an idle vCPU in a guest).
    */
   lruAddDrainAll: 57,
+  /**
+   * Swap entries whose count is dropped (swap_entries_put_map_nr(): a swap_map byte each, under the
+   * cluster lock free_swap_and_cache_nr() or swap_free_nr() takes once per call).
+   */
+  swapEntriesPut: 58,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

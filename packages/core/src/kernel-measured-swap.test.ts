@@ -56,14 +56,21 @@ describe("swap, as Linux 6.18 does it (numbers measured by foliolab kernel)", ()
     const rel = slots.map((s, p) => s - (slots[p - (p % 4)] as number));
     expect(rel.slice(0, 8)).toEqual([0, 3, 2, 1, 0, 3, 2, 1]);
     expect(new Set(slots).size).toBe(256);
-    const munmapOnly = (s: Scenario) => {
+    const munmapOnly = (s: Scenario, event = "free_swap_and_cache_nr") => {
       const before = runScenario({ ...s, ops: s.ops.slice(0, 6) }, { strategy: reference }).costs;
-      const after = runScenario(s, { strategy: reference }).costs;
-      return (after.free_swap_and_cache_nr ?? 0) - (before.free_swap_and_cache_nr ?? 0);
+      const after = runScenario({ ...s, ops: s.ops.slice(0, 7) }, { strategy: reference }).costs;
+      return (after[event] ?? 0) - (before[event] ?? 0);
     };
     expect(munmapOnly(spec)).toBe(256);
     const small = { ...spec, config: { ...spec.config, mthp: { "16K": "never", "2M": "never" } } } as Scenario;
     expect(munmapOnly(small)).toBe(1);
+    // ... and every entry of a batch still has its swap_map count dropped, one by one
+    expect(munmapOnly(spec, "swap_entries_put")).toBe(256);
+    expect(munmapOnly(small, "swap_entries_put")).toBe(256);
+    // the child's load at the end swaps one page in: swap_free_nr() drops one more
+    const all = runScenario(spec, { strategy: reference }).costs;
+    const upToMunmap = runScenario({ ...spec, ops: spec.ops.slice(0, 7) }, { strategy: reference }).costs;
+    expect((all.swap_entries_put ?? 0) - (upToMunmap.swap_entries_put ?? 0)).toBe(1);
   });
 
   it("writes nothing to swap for zero-filled pages (the swap zeromap, 6.12+)", () => {

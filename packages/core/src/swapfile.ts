@@ -154,6 +154,7 @@ export function swapcacheEvict(k: Kernel, swap: SwapDevice, folio: number): void
 
 /** free_swap_and_cache(): a zapped swap PTE drops its count; the last one frees cache and slot. */
 export function freeSwapAndCache(k: Kernel, swap: SwapDevice, slot: number): void {
+  k.costs[Ev.swapEntriesPut]++;
   const c = (swap.count[slot] as number) - 1;
   swap.count[slot] = c;
   if (c > 0) return;
@@ -256,6 +257,7 @@ export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable
   const mm = vma.mm;
   folioRefAdd(k, folio, 1);
   // swap_free_nr(): this PTE no longer holds the entry.
+  k.costs[Ev.swapEntriesPut]++;
   swap.count[slot] = (swap.count[slot] as number) - 1;
   if (shouldTryToFreeSwap(k, swap, folio, vma, write)) folioFreeSwap(k, swap, folio);
   if ((k.mem.refcount[folio] as number) === 1) exclusive = true;

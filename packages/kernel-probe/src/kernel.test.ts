@@ -560,6 +560,33 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     expect(big).toBeGreaterThan(2 * (small as number));
   });
 
+  it("takes what its own clock reads cost off every op time, and says how much", async () => {
+    // A 4K MADV_DONTNEED of a page never touched does next to nothing but enter and leave the
+    // kernel; the two CPU-clock reads around it are syscalls themselves (no vDSO for
+    // CLOCK_THREAD_CPUTIME_ID) and would otherwise count in it.
+    const spec = {
+      name: "clock cost",
+      ops: [
+        { op: "mmap", id: "a", size: "2M", kind: "anon" },
+        ...Array.from({ length: 64 }, (_, i) => ({ op: "madvise", id: "a", offset: i * 4096, length: 4096, advice: "dontneed" })),
+      ],
+    };
+    const seen: Record<string, { cost: number; med: number }> = {};
+    for (const clock of ["cpu", "wall"] as const) {
+      const r = await runOnKernel(spec, { clock, repeat: 3 });
+      expect(r.errors).toEqual([]);
+      const cost = r.clockCostNs as number;
+      expect(cost, clock).toBeGreaterThan(0);
+      const calls = r.timings.filter((t) => t.name.startsWith("madvise")).map((t) => t.median);
+      seen[clock] = { cost, med: [...calls].sort((a, b) => a - b)[calls.length >> 1] as number };
+    }
+    const cpu = seen.cpu as { cost: number; med: number };
+    const wall = seen.wall as { cost: number; med: number };
+    // The CPU clock's reads are dear where they are syscalls; with their cost off, a call's CPU
+    // time is no longer than its wall time plus noise (with it, it would be a whole read longer).
+    if (cpu.cost > 4 * wall.cost) expect(cpu.med).toBeLessThan(wall.med + cpu.cost / 2);
+  });
+
   it("with swap: true, sets up a swap file in node for a scenario with config.swap and removes it after", async () => {
     const r = await runOnKernel(
       {

@@ -42,6 +42,8 @@ export class RunnerSession {
   readonly child: ChildProcess;
   readonly knobs: KnobLine[] = [];
   readonly warnings: string[] = [];
+  /** Per proc id: what two back-to-back clock reads cost it (the runner takes it off every op time). */
+  readonly clockCost = new Map<number, number>();
   mainPid = 0;
   private readonly waiters = new Map<string, Waiter>();
   private readonly statuses = new Map<string, StatusLine[]>();
@@ -106,6 +108,11 @@ export class RunnerSession {
       case "W":
         this.warnings.push(rest);
         return;
+      case "T": {
+        const [proc, ns] = rest.split(" ");
+        this.clockCost.set(Number(proc), Number(ns));
+        return;
+      }
       case "E":
         this.fatal = rest;
         return;

@@ -275,41 +275,49 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
           controller.abort();
         }) ?? (() => {});
       try {
-        for (let pass = 0; pass < flags.samples && !interrupted; pass++) {
-          const cellsOfPass = todo.filter((c) => have(c) <= pass);
-          if (cellsOfPass.length === 0) continue;
-          await runKernelColumn(cellsOfPass, avail, {
-            repeat: 1,
-            signal: controller.signal,
-            onDone: (r, i, n) => {
-              const before = measured.get(cellKey(r));
-              const m: Measurement = { ...(before ?? { workload: r.workload, folio: r.folio, size: r.size, status: r.status }) };
-              if (r.status === "ok" && r.nsPerPage !== undefined) {
-                m.samples = [...(m.samples ?? []), r.nsPerPage];
-                m.status = "ok";
-                if ((r.wallTimedOps?.length ?? 0) > 0) m.wallTimed = true;
-                delete m.reason;
-              } else if (!interrupted && !m.samples?.length) {
-                m.status = r.status;
-                if (r.reason) m.reason = r.reason;
-              }
-              if (m.samples?.length) {
-                const sorted = [...m.samples].sort((a, b) => a - b);
-                m.nsPerPage = median(sorted);
-                m.spread = m.nsPerPage > 0 ? ((sorted.at(-1) as number) - (sorted[0] as number)) / m.nsPerPage : 0;
-              }
-              if (m.samples?.length || !interrupted) measured.set(cellKey(r), m);
-              writeJournal();
-              const what =
-                r.status === "ok"
-                  ? `${fmtNum(r.nsPerPage as number)} ns/page; median of ${m.samples?.length ?? 0}: ${fmtNum(m.nsPerPage as number)}`
+        // One run of each cell a pass (runKernelColumn's passes); a cell measured before (--resume)
+        // joins at the pass its samples reach.
+        const from = new Map(todo.map((c) => [cellKey(c), have(c)]));
+        const seen = new Map<string, number>();
+        await runKernelColumn(todo, avail, {
+          repeat: flags.samples,
+          firstPass: (c) => from.get(cellKey(c)) ?? 0,
+          signal: controller.signal,
+          onDone: (r, i, n, pass) => {
+            const key = cellKey(r);
+            const got = r.measuredNs?.samples ?? [];
+            // the record spans this run's passes: a new sample is one more than it had
+            const sample = r.status === "ok" && got.length > (seen.get(key) ?? 0) ? (got.at(-1) as number) / r.pages : undefined;
+            seen.set(key, got.length);
+            const before = measured.get(key);
+            const m: Measurement = { ...(before ?? { workload: r.workload, folio: r.folio, size: r.size, status: r.status }) };
+            if (sample !== undefined) {
+              m.samples = [...(m.samples ?? []), sample];
+              m.status = "ok";
+              if ((r.wallTimedOps?.length ?? 0) > 0) m.wallTimed = true;
+              delete m.reason;
+            } else if (!interrupted && !m.samples?.length) {
+              m.status = r.status;
+              if (r.reason) m.reason = r.reason;
+            }
+            if (m.samples?.length) {
+              const sorted = [...m.samples].sort((a, b) => a - b);
+              m.nsPerPage = median(sorted);
+              m.spread = m.nsPerPage > 0 ? ((sorted.at(-1) as number) - (sorted[0] as number)) / m.nsPerPage : 0;
+            }
+            if (m.samples?.length || !interrupted) measured.set(key, m);
+            writeJournal();
+            const what =
+              sample !== undefined
+                ? `${fmtNum(sample)} ns/page; median of ${m.samples?.length ?? 0}: ${fmtNum(m.nsPerPage as number)}`
+                : r.status === "ok"
+                  ? `no sample this pass: ${r.warnings.at(-1) ?? ""}`
                   : `${r.status}: ${r.reason ?? ""}`;
-              io.err(
-                `[pass ${pass + 1}/${flags.samples} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`,
-              );
-            },
-          });
-        }
+            io.err(
+              `[pass ${pass + 1}/${flags.samples} ${String(i).padStart(String(n).length)}/${n}] ${r.workload} ${r.folio}: ${what}`,
+            );
+          },
+        });
       } finally {
         remove();
       }
