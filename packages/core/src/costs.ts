@@ -65,6 +65,7 @@ export enum Ev {
   iPagesLock = 56,
   lruAddDrainAll = 57,
   swapEntriesPut = 58,
+  rmapWalkPtes = 59,
 }
 
 export const CostEvent = {
@@ -216,6 +217,12 @@ export const CostEvent = {
    * cluster lock free_swap_and_cache_nr() or swap_free_nr() takes once per call).
    */
   swapEntriesPut: 58,
+  /**
+   * Page table entries folio_referenced_one() steps page_vma_mapped_walk() over in reclaim's
+   * reference check: a folio's PTE range in each VMA mapping it, one entry at a time (one for a
+   * PMD mapping): check_pte() and the accessed bit of each.
+   */
+  rmapWalkPtes: 59,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

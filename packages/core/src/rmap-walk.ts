@@ -45,6 +45,24 @@ export function rmapWalk(k: Kernel, folio: number, cost = true): FolioPlace[] {
   return out;
 }
 
+/**
+ * folio_referenced() (mm/rmap.c, 6.18) as reclaim's reference check pays for it: an rmap walk,
+ * and folio_referenced_one() stepping page_vma_mapped_walk() over the folio's range in each VMA
+ * one page table entry at a time (a PMD mapping is one): the cost that grows with a PTE-mapped
+ * folio's size and its number of mappers (perf on this project's VM: folio_referenced_one() the
+ * top symbol of a reclaim of PTE-mapped 2M lazyfree folios two processes map). The model finds
+ * nothing referenced: the folios it reclaims this way have old PTEs (MADV_FREE clears them).
+ */
+export function folioReferenced(k: Kernel, folio: number): void {
+  const nr = 1 << (k.mem.order[folio] as number);
+  for (const { vma, headVpn } of rmapWalk(k, folio)) {
+    const lo = Math.max(headVpn, vma.start);
+    const hi = Math.min(headVpn + nr, vma.end);
+    if (hi <= lo) continue;
+    k.costs[Ev.rmapWalkPtes] += vma.mm.pgtables.hugePmd.has(pmdIndex(lo)) ? 1 : hi - lo;
+  }
+}
+
 /** The pfn vpn maps in this VMA's mm right now (PTE or PMD), or -1. */
 export function mappedPfnAt(vma: Vma, vpn: number): number {
   const pgt = vma.mm.pgtables;

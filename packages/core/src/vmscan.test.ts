@@ -466,6 +466,29 @@ describe("reclaim's cost events: isolation and rmap walks", () => {
     expect(costs(true, "reclaim")).toMatchObject({ lru_isolate: FOLIOS, rmap_walk: 2 * FOLIOS, rmap_walk_vma: 4 * FOLIOS });
   });
 
+  it("the reclaim op's reference check steps over every page table entry of a folio in each mapping; MADV_PAGEOUT has none", () => {
+    // folio_referenced_one() walks page_vma_mapped_walk() PTE by PTE: 16 a 64K folio a mapping
+    expect(costs(false, "reclaim").rmap_walk_ptes).toBe(PAGES);
+    expect(costs(true, "reclaim").rmap_walk_ptes).toBe(2 * PAGES);
+    expect(costs(true, "pageout").rmap_walk_ptes).toBe(0);
+    // a child without the first page of each folio: its mapping holds 15 entries of each
+    const cut = ops(true, "reclaim");
+    cut.ops.splice(-1, 0, { op: "munmap", proc: "child", id: "a", offset: 0, length: 4096, stride: 65536 } as never);
+    expect(runScenario(cut, { strategy: range }).costs.rmap_walk_ptes).toBe(PAGES + (PAGES / 16) * 15);
+    // a PMD mapping is one entry
+    const pmd = {
+      name: "pmd",
+      config: { mthp: { "2M": "always" } },
+      ops: [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "write", id: "a" },
+        { op: "madvise", id: "a", advice: "free" },
+        { op: "reclaim" },
+      ],
+    };
+    expect(runScenario(pmd as never, { strategy: range }).costs.rmap_walk_ptes).toBe(2);
+  });
+
   it("the reclaim op's force_empty goes in the kernel's rounds and shrink_inactive_list() calls; MADV_PAGEOUT has none", () => {
     // 64 folios of 16 pages: two a round (16 < 32), then MAX_RECLAIM_RETRIES that free nothing
     expect(costs(false, "reclaim")).toMatchObject({ memcg_reclaim_round: FOLIOS / 2 + 16, shrink_inactive_list: FOLIOS });

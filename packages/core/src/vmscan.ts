@@ -15,7 +15,7 @@ import { MM_ANONPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
-import { rmapWalk } from "./rmap-walk.js";
+import { folioReferenced, rmapWalk } from "./rmap-walk.js";
 import { filemapUnaccountFolio, shmemWriteout } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
@@ -215,7 +215,7 @@ export function shrinkFolioList(k: Kernel, list: number[], pressure = false): nu
     const flags = m.flags[folio] as number;
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
-    if (pressure && folioMapped(k, folio)) rmapWalk(k, folio); // folio_referenced()
+    if (pressure && folioMapped(k, folio)) folioReferenced(k, folio);
     if ((flags & (PG.anon | PG.swapbacked)) === PG.swapbacked) {
       // Shmem: try_to_unmap() first (TTU_SPLIT_HUGE_PMD). A clean folio (only ever read: a
       // hole's zeroes) is dropped by __remove_mapping() with nothing written (measured: 512 read

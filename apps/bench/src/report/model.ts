@@ -369,8 +369,9 @@ const HOST_FAULTS =
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
   "wis/page_fault1": REGION_SIZE,
-  "sharing/disjoint-halves 16K": `${SPREAD} (318 ns/page in one foliolab bench --kernel, 462-769 over 5 calibrate samples an hour later, 2026-12-02)`,
-  "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02)`,
+  "sharing/disjoint-halves 16K":
+    "something not identified in the exits of 16K folios a fork shared: the kernel takes 204-262 ns/page over 10 samples (2026-12-03, a stable figure since the probe's fixes; 318-769 the day before), twice what its munmap of 16K folios costs (pmfb/munmap 16K, about 105), while at 4K and 64K this workload costs what the model's exit and munmap events give; the model prices these exits as the others",
+  "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02; 44-110 over 20 on 2026-12-03, in two groups near 50 and 85)`,
 };
 
 /**
