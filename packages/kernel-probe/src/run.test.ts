@@ -61,3 +61,39 @@ describe("mergeKernelResults", () => {
     expect(() => mergeKernelResults([once(1, 1), { ...once(1, 1), scenario: "t" }])).toThrow(/t is not s/);
   });
 });
+
+describe("pipelineRun", () => {
+  it("sends a proc's consecutive small commands at once, and nothing past another proc, a big op or an exit", async () => {
+    const { buildProgram } = await import("./program.js");
+    const { parseScenario } = await import("@foliolab/core");
+    const { pipelineRun, PIPELINE_MAX_OPS } = await import("./run.js");
+    const ops = [
+      { op: "mmap", id: "a", size: "4M", kind: "anon" },
+      { op: "write", id: "a" },
+      ...Array.from({ length: 8 }, (_, i) => ({ op: "madvise", id: "a", offset: i * 4096, length: 4096, advice: "dontneed" })),
+      { op: "fork", as: "child" },
+      { op: "madvise", proc: "child", id: "a", offset: 0, length: 4096, advice: "dontneed" },
+      { op: "madvise", id: "a", offset: 0, length: 4096, advice: "dontneed" },
+      { op: "exit", proc: "child" },
+    ];
+    const steps = buildProgram(parseScenario({ name: "p", ops })).steps;
+    // the 4M write is one op over more than 2M: alone
+    expect(pipelineRun(steps, 1)).toBe(1);
+    // the eight 4K madvise calls of main go together, up to the fork
+    expect(pipelineRun(steps, 2)).toBe(8);
+    expect(pipelineRun(steps, 5)).toBe(5);
+    // the child's call is alone: the next is main's
+    expect(pipelineRun(steps, 11)).toBe(1);
+    expect(pipelineRun(steps, 0)).toBe(1);
+    const many = buildProgram(
+      parseScenario({
+        name: "q",
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          ...Array.from({ length: 1000 }, () => ({ op: "madvise", id: "a", offset: 0, length: 4096, advice: "dontneed" })),
+        ],
+      }),
+    ).steps;
+    expect(pipelineRun(many, 1)).toBe(PIPELINE_MAX_OPS);
+  });
+});
