@@ -366,12 +366,12 @@ const SPREAD =
 const HOST_FAULTS =
   "the hypervisor: this VM (Firecracker, free page reporting on: dmesg 'Free page reporting enabled', page_reporting_order 9) hands freed guest memory back to its host, and the first touch of such memory takes a host fault. A COW copies into freshly allocated pages, so its time depends on how much of the guest's free memory the host still backs: pmfb/cow 4K measured 2.6-9.4 us/page across runs of one day at 1G, with 18-295% spread inside one run (2026-12-03, kernel build fc-v1098; touching 21 GiB once took 71 s of system time), 3.5-15.1 on the next build (fc-v1252); the model prices a copy the same every time";
 
-const FLUSH_CONTEXT =
-  "that a TLB flush of one page costs the kernel less inside one long MADV_PAGEOUT than at the end of a MADV_DONTNEED call of its own: the model prices every tlb_flush_range the same, fitted mostly on the per-call cells (pmfb/pte-dontneed, wis/tlb_flush2), where flush_tlb_mm_range() is the top kernel symbol in perf, while in this cell's 32768 flushes from try_to_unmap_one() (tlb:tlb_flush, all local) it takes no sample at all (perf record -g, 10 runs, 2026-12-03). 4K folios flush once a page; from 16K on the flushes are a quarter of the pages or fewer and the cells fit";
+const ORDER0_RECLAIM =
+  "something not identified that makes MADV_PAGEOUT of an order-0 lazyfree folio cheaper for the kernel than the model's per-folio reclaim costs, fitted on 16K-2M: the kernel spends about 1000 ns a 4K folio and 1700 a 16K one (700 more for 3 more pages, where a munmap's extra page costs under 20), the model 1400 and 1670. Not the TLB flush: a one-page flush costs 320 ns here in a loop (mprotect() measurement, held at that in the profile), and perf finds flush_tlb_mm_range() in neither this cell nor pmfb/pte-dontneed";
 
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
-  "reclaim/lazyfree-pageout 4K": FLUSH_CONTEXT,
+  "reclaim/lazyfree-pageout 4K": ORDER0_RECLAIM,
   "wis/page_fault1": REGION_SIZE,
   "sharing/disjoint-halves 16K":
     "something not identified in the exits of 16K folios a fork shared: the kernel takes 204-262 ns/page over 10 samples (2026-12-03, a stable figure since the probe's fixes; 318-769 the day before), twice what its munmap of 16K folios costs (pmfb/munmap 16K, about 105), while at 4K and 64K this workload costs what the model's exit and munmap events give; the model prices these exits as the others",
