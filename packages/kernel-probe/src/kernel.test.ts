@@ -583,8 +583,9 @@ describe.skipIf(skipReason !== undefined)(`on the real kernel${skipReason ? ` (s
     const cpu = seen.cpu as { cost: number; med: number };
     const wall = seen.wall as { cost: number; med: number };
     // The CPU clock's reads are dear where they are syscalls; with their cost off, a call's CPU
-    // time is no longer than its wall time plus noise (with it, it would be a whole read longer).
-    if (cpu.cost > 4 * wall.cost) expect(cpu.med).toBeLessThan(wall.med + cpu.cost / 2);
+    // time is less than its wall time plus a pair's cost (with it, it would be at least that: the
+    // CPU clock's own accounting leaves some excess in a loop, 0.2-0.4 us here, so not less).
+    if (cpu.cost > 4 * wall.cost) expect(cpu.med).toBeLessThan(wall.med + 0.9 * cpu.cost);
   });
 
   it("with swap: true, sets up a swap file in node for a scenario with config.swap and removes it after", async () => {
