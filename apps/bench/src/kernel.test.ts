@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScenario, type ScenarioResult } from "@foliolab/core";
-import { type KernelResult, kernelAvailable } from "@foliolab/kernel-probe";
+import { type KernelAvailability, type KernelResult, kernelAvailable } from "@foliolab/kernel-probe";
 import folioBatch from "@foliolab/strategy-folio-batch";
 import { describe, expect, it } from "vitest";
 import { main } from "./cli/program.js";
@@ -188,6 +188,21 @@ describe("kernel vs model comparison (canned results)", () => {
   });
 });
 
+/** A usable kernel, as kernelAvailable() reports one, for the column's runner stubs. */
+function testAvailability(): KernelAvailability {
+  return {
+    ok: true,
+    platform: "linux",
+    kernel: "6.18.0-test",
+    root: true,
+    mthp: true,
+    canSetMthp: true,
+    canReadLayout: true,
+    compiler: "cc",
+    limits: [],
+  };
+}
+
 describe("bench --kernel column (canned results)", () => {
   const goldenResults = JSON.parse(readFileSync(join(GOLDEN, "results.json"), "utf8")) as ResultsFile;
 
@@ -224,28 +239,14 @@ describe("bench --kernel column (canned results)", () => {
     );
     expect(cells.map((c) => c.folio)).toEqual(["4K", "64K"]);
     let calls = 0;
-    const section = await runKernelColumn(
-      cells,
-      {
-        ok: true,
-        platform: "linux",
-        kernel: "6.18.0-test",
-        root: true,
-        mthp: true,
-        canSetMthp: true,
-        canReadLayout: true,
-        compiler: "cc",
-        limits: [],
+    const section = await runKernelColumn(cells, testAvailability(), {
+      repeat: 3,
+      run: async () => {
+        calls++;
+        if (calls === 1) throw new Error("runner died");
+        return k;
       },
-      {
-        repeat: 3,
-        run: async () => {
-          calls++;
-          if (calls === 1) throw new Error("runner died");
-          return k;
-        },
-      },
-    );
+    });
     expect(section.runs.map((r) => r.status)).toEqual(["failed", "ok"]);
     expect(section.runs[0]?.reason).toContain("runner died");
   });
@@ -264,32 +265,17 @@ describe("bench --kernel column (canned results)", () => {
     );
     let n = 0;
     const passes: number[] = [];
-    const avail = {
-      ok: true,
-      platform: "linux",
-      kernel: "6.18.0-test",
-      root: true,
-      mthp: true,
-      canSetMthp: true,
-      canReadLayout: true,
-      compiler: "cc",
-      limits: [],
-    } as const;
-    const section = await runKernelColumn(
-      cells,
-      { ...avail, limits: [] },
-      {
-        repeat: 3,
-        onDone: (_r, _i, _total, pass) => passes.push(pass),
-        run: async (_sc, opts) => {
-          expect(opts?.repeat).toBe(1);
-          n++;
-          // the 64K cell fails in the second pass: its first sample stands, with a warning
-          if (n === 5) throw new Error("runner died");
-          return one(1000 * n);
-        },
+    const section = await runKernelColumn(cells, testAvailability(), {
+      repeat: 3,
+      onDone: (_r, _i, _total, pass) => passes.push(pass),
+      run: async (_sc, opts) => {
+        expect(opts?.repeat).toBe(1);
+        n++;
+        // the 64K cell fails in the second pass: its first sample stands, with a warning
+        if (n === 5) throw new Error("runner died");
+        return one(1000 * n);
       },
-    );
+    });
     expect(n).toBe(9);
     expect(passes).toEqual([0, 0, 0, 1, 1, 1, 2, 2, 2]);
     const [a, b, c] = section.runs;
@@ -302,15 +288,11 @@ describe("bench --kernel column (canned results)", () => {
     expect(c?.measuredNs?.median).toBe(6000);
     expect(section.machine).toMatch(/^linux-/);
     // a cell with samples from before (calibrate --resume) joins at the pass they reach
-    const late = await runKernelColumn(
-      cells,
-      { ...avail, limits: [] },
-      {
-        repeat: 3,
-        firstPass: (c) => (c.folio === "4K" ? 2 : 0),
-        run: async () => one(1),
-      },
-    );
+    const late = await runKernelColumn(cells, testAvailability(), {
+      repeat: 3,
+      firstPass: (c) => (c.folio === "4K" ? 2 : 0),
+      run: async () => one(1),
+    });
     expect(late.runs.map((r) => r.measuredNs?.samples.length)).toEqual([1, 3, 3]);
   });
 
