@@ -66,6 +66,7 @@ export enum Ev {
   lruAddDrainAll = 57,
   swapEntriesPut = 58,
   rmapWalkPtes = 59,
+  vmaSplit = 60,
 }
 
 export const CostEvent = {
@@ -153,7 +154,7 @@ export const CostEvent = {
   pageFault: 40,
   /** syscalls of mmap, munmap, madvise, mprotect, mremap (entry and exit, mmap_lock, find_vma). */
   syscall: 41,
-  /** VMAs created, split or freed (vm_area_alloc/dup/free and the maple tree store). */
+  /** VMAs created or freed (vm_area_alloc/free, the maple tree store, unlink_anon_vmas()). */
   vmaUpdate: 42,
   /** fork()s: task, mm and VMA-tree duplication outside copy_page_range. */
   procFork: 43,
@@ -223,6 +224,13 @@ export const CostEvent = {
    * PMD mapping): check_pte() and the accessed bit of each.
    */
   rmapWalkPtes: 59,
+  /**
+   * VMAs split by __split_vma() (a munmap, mprotect or madvise that ends inside a VMA):
+   * vm_area_dup(), anon_vma_clone() under the anon_vma lock, the maple tree preallocation and the
+   * store of the new VMA. Apart from vma_update, which a whole VMA's removal costs, because a split
+   * allocates and copies where a removal only frees.
+   */
+  vmaSplit: 60,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

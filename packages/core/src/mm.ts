@@ -229,13 +229,14 @@ export class MmStruct {
     this.vmas.splice(this.firstEndingAfter(vma.start), 0, vma);
   }
 
-  /** __split_vma(): cut the VMA containing `at` so that a VMA starts at `at`. */
+  /** __split_vma() (mm/vma.c, 6.18): cut the VMA containing `at` so that a VMA starts at `at`. */
   splitVmaAt(at: number): void {
     const v = this.findVma(at);
     if (!v || v.start === at) return;
     const tail: Vma = { ...v, start: at, pgoff: v.pgoff + (at - v.start) };
     v.end = at;
-    this.insertVma(tail);
+    this.costs[Ev.vmaSplit]++;
+    this.vmas.splice(this.firstEndingAfter(tail.start), 0, tail);
   }
 
   /** VMAs overlapping [start, end), in address order. */

@@ -16,7 +16,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { ZapStrategy } from "@foliolab/core";
 import { COST_EVENT_KEYS } from "@foliolab/core";
 import { kernelAvailable } from "@foliolab/kernel-probe";
@@ -371,7 +371,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     name: machine.name,
     version: 1,
     unit: "ns",
-    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, load average ${loadAverage()}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
+    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, ${todo.length > 0 ? `load average ${loadAverage()}` : `refitted on the measurements of an earlier run (${basename(journal)})`}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
     machine,
     calibration: rows.map((r, i) => {
       const m = measured.get(cellKey(cells[i] as CalCell));

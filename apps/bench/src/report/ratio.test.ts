@@ -5,6 +5,7 @@ import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 import {
   grids,
+  KERNEL_CONDITIONS,
   kernelDrift,
   kernelHeadline,
   kernelRatioWarnings,
@@ -70,6 +71,26 @@ describe("the model/kernel ratio", () => {
       else expect(leavesOut(id as string, "4K")).toBe(why);
     }
     expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
+  });
+
+  it("names a measured outside condition only for a run whose kernel moved more than 20% from the profile's samples", () => {
+    const run = (nsPerPage: number, folio = "2M-PMD") =>
+      ({
+        workload: "file/shared-dirty-munmap",
+        folio,
+        pages: 1000,
+        nsPerPage,
+        calibration: { profile: "p", samples: 20, minNsPerPage: 42, medianNsPerPage: 44, maxNsPerPage: 47 },
+      }) as KernelRunRecord;
+    // such a cell is fitted: calibrate asks leavesOut() without a kernel run
+    expect(leavesOut("file/shared-dirty-munmap", "2M-PMD")).toBeUndefined();
+    expect(leavesOut("file/shared-dirty-munmap", "2M-PMD", run(46))).toBeUndefined();
+    expect(leavesOut("file/shared-dirty-munmap", "2M-PMD", run(64))).toMatch(
+      /shared last-level cache.*this run measured 64\.00 ns\/page, 1\.45x the median of the 20 samples p was fitted on/,
+    );
+    // a folio size without a measured condition says nothing of it
+    expect(leavesOut("file/shared-dirty-munmap", "4K", run(64, "4K"))).toBeUndefined();
+    for (const key of Object.keys(KERNEL_CONDITIONS)) expect(findWorkload(key.split(" ")[0] as string), key).toBeDefined();
   });
 
   it("names a wall-clock exit only for a kernel run that had one: exits are on the CPU clock otherwise", () => {
