@@ -175,11 +175,17 @@ describe("buffer heads of dirty file folios (ext4's block_dirty_folio())", () =>
   it("4K file folios: one folio_mark_dirty() and one buffer head per page, at the fault and at the zap", () => {
     const c = dirtyMunmap("file-shared", "random");
     expect(c.folio_mark_dirty).toBe(2 * 1024);
+    expect(c.block_dirty_folio).toBe(2 * 1024);
     expect(c.buffer_heads_dirtied).toBe(2 * 1024);
   });
 
-  it("shmem has no buffer heads", () => {
+  it("shmem has no buffer heads, and its noop_dirty_folio() is no block_dirty_folio()", () => {
     const c = dirtyMunmap("shmem", "hugepage", { shmem: { "2M": "always" } });
     expect(c.buffer_heads_dirtied).toBe(0);
+    expect(c.block_dirty_folio).toBe(0);
+    const small = dirtyMunmap("shmem", "random");
+    expect(small.block_dirty_folio).toBe(0);
+    // folio_mark_dirty() is called all the same: at the write fault and at the zap
+    expect(small.folio_mark_dirty).toBe(2 * 1024);
   });
 });

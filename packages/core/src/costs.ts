@@ -67,6 +67,7 @@ export enum Ev {
   swapEntriesPut = 58,
   rmapWalkPtes = 59,
   vmaSplit = 60,
+  blockDirtyFolio = 61,
 }
 
 export const CostEvent = {
@@ -114,7 +115,10 @@ export const CostEvent = {
   ptLock: 20,
   /** percpu_counter_add() on mm->rss_stat (add_mm_rss_vec folds). */
   rssCounterAdd: 21,
-  /** folio_mark_dirty()/set_page_dirty() calls. */
+  /**
+   * folio_mark_dirty()/set_page_dirty() calls: the a_ops->dirty_folio() call itself, all a shmem or
+   * swap cache folio's noop_dirty_folio() does (block_dirty_folio counts a file folio's work).
+   */
   folioMarkDirty: 22,
   /** folio_mark_accessed()/mark_page_accessed() calls. */
   folioMarkAccessed: 23,
@@ -231,6 +235,12 @@ export const CostEvent = {
    * allocates and copies where a removal only frees.
    */
   vmaSplit: 60,
+  /**
+   * block_dirty_folio() calls (ext4_dirty_folio(), a file folio's folio_mark_dirty()): the
+   * mapping's i_private_lock and the folio's flag, with __folio_mark_dirty()'s accounting, xarray
+   * tag and inode dirtying when the folio was clean (its buffer heads: buffer_heads_dirtied).
+   */
+  blockDirtyFolio: 61,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

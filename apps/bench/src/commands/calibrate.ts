@@ -30,7 +30,7 @@ import { KERNEL_STRATEGY, unusableMessage } from "../kernel-compare.js";
 import { type Machine, machineInfo } from "../machine.js";
 import { generateCell, measureOnce } from "../measure.js";
 import { type CostProfile, machineProfilePath } from "../profile.js";
-import { fmtNum, leavesOut } from "../report/model.js";
+import { fmtNum, knownToModel } from "../report/model.js";
 import type { KernelRunRecord } from "../results.js";
 import { DEFAULT_FOLIOS, PAGE } from "../sizes.js";
 import { loadStrategies } from "../strategies.js";
@@ -330,7 +330,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     .map((c, i) => ({ c, i }))
     .filter(
       ({ c, i }) =>
-        cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined) === "fit" &&
+        cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, knownToModel(c.workload, c.folio)) === "fit" &&
         measured.get(cellKey(c))?.status === "ok",
     )
     .map(({ c }) => ({
@@ -357,7 +357,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     const r: CellResult = {
       workload: c.workload,
       folio: c.folio,
-      set: cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, leavesOut(c.workload, c.folio) !== undefined),
+      set: cellSet(i, flags.holdout, wallTimed(c), flags.fitWall === true, knownToModel(c.workload, c.folio)),
       measured: m?.nsPerPage,
       predicted,
       error: m?.nsPerPage === undefined ? undefined : relativeError(predicted, m.nsPerPage),

@@ -369,12 +369,14 @@ const HOST_FAULTS =
 const ORDER0_RECLAIM =
   "something not identified that makes MADV_PAGEOUT of an order-0 lazyfree folio cheaper for the kernel than the model's per-folio reclaim costs, fitted on 16K-2M: the kernel spends about 1000 ns a 4K folio and 1700 a 16K one (700 more for 3 more pages, where a munmap's extra page costs under 20), the model 1400 and 1670. Not the TLB flush: a one-page flush costs 320 ns here in a loop (mprotect() measurement, held at that in the profile), and perf finds flush_tlb_mm_range() in neither this cell nor pmfb/pte-dontneed";
 
+const FREE_BY_ORDER =
+  "the page allocator's free path by order, which the model prices with one cost a folio (folios_freed) at every size: Linux 6.18 frees order 1-3 folios to the per-CPU lists, where a run of frees with no allocation between sets free_high and drains the lists to the buddy allocator under the zone lock (perf on this VM: free_frozen_page_commit() with interrupts off, 14% of sharing/disjoint-halves 16K's exit samples), order 4-8 folios straight to the buddy lists (free_one_page(), the zone lock each), orders 0 and 9 to the per-CPU lists without that drain. Evicting shmem, the kernel spends 715 ns on a 4K folio, 1100 on a 16K one and 1370 on a 64K one (calibration medians, 2026-12-03); the model 860, 1000 and 1250";
+
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
   "reclaim/lazyfree-pageout 4K": ORDER0_RECLAIM,
   "wis/page_fault1": REGION_SIZE,
-  "sharing/disjoint-halves 16K":
-    "something not identified in the exits of 16K folios a fork shared: the kernel takes 204-262 ns/page over 10 samples (2026-12-03, a stable figure since the probe's fixes; 318-769 the day before), twice what its munmap of 16K folios costs (pmfb/munmap 16K, about 105), while at 4K and 64K this workload costs what the model's exit and munmap events give; the model prices these exits as the others",
+  "sharing/disjoint-halves 16K": `${FREE_BY_ORDER}. The suspect here, not confirmed: this cell's kernel time varies (135-332 ns/page between samples of one run, 2026-12-03, against the model's 127), the same exits without the fork's pattern cost within 20% of the model (foliolab kernel of the scenario without the fork: 1.25 ms against 1.04), and the order of the LRU does not matter (4K pages freed one in two: the same 2.26 ms as halves of 64K)`,
   "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02; 44-110 over 20 on 2026-12-03, in two groups near 50 and 85)`,
 };
 
@@ -407,6 +409,21 @@ export function kernelConditionsNote(kernel?: KernelRunRecord): string | undefin
 }
 
 /**
+ * Cells the profile is fitted on although the event set cannot bring them within 20%: leaving
+ * them out of the fit would move the shared costs to fit the rest and put them further off
+ * (shmem/munmap 4K out of the fit: +52%, in it: +20%). Named in a report when off.
+ */
+export const MODEL_LIMITS: Readonly<Record<string, string>> = {
+  "shmem/munmap 4K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-0 cell about 20% high (20-23% in bench --kernel runs); left out of the fit it is 52% high`,
+  "shmem/exit 16K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-2 cell about 20% low`,
+};
+
+/** A cell calibrate checks but does not fit on: the model is known to leave out what the kernel does there. */
+export function knownToModel(workload: string, folio: string): boolean {
+  return (MODEL_LEAVES_OUT[`${workload} ${folio}`] ?? MODEL_LEAVES_OUT[workload]) !== undefined;
+}
+
+/**
  * Why the model may be off on this cell, when it is known. `kernel`: the cell's kernel run, whose
  * measured ops may include an exit the runner had to time on the wall clock.
  */
@@ -414,6 +431,7 @@ export function leavesOut(workload: string, folio: string, kernel?: KernelRunRec
   return (
     MODEL_LEAVES_OUT[`${workload} ${folio}`] ??
     MODEL_LEAVES_OUT[workload] ??
+    MODEL_LIMITS[`${workload} ${folio}`] ??
     kernelConditionsNote(kernel) ??
     kernelSpreadNote(kernel) ??
     calibrationSpreadNote(kernel) ??

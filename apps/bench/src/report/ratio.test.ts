@@ -9,8 +9,10 @@ import {
   kernelDrift,
   kernelHeadline,
   kernelRatioWarnings,
+  knownToModel,
   leavesOut,
   MODEL_LEAVES_OUT,
+  MODEL_LIMITS,
   modelKernelRatio,
   profileMachineNote,
   ratioCellText,
@@ -71,6 +73,19 @@ describe("the model/kernel ratio", () => {
       else expect(leavesOut(id as string, "4K")).toBe(why);
     }
     expect(leavesOut("pmfb/munmap", "4K")).toBeUndefined();
+    for (const key of Object.keys(MODEL_LEAVES_OUT))
+      expect(knownToModel(...(key.split(" ") as [string, string])), key).toBe(true);
+  });
+
+  it("names the event set's limit on a cell it still fits on: calibrate keeps it in the fit", () => {
+    for (const [key, why] of Object.entries(MODEL_LIMITS)) {
+      const [id, folio] = key.split(" ") as [string, string];
+      expect(findWorkload(id), key).toBeDefined();
+      expect(leavesOut(id, folio)).toBe(why);
+      expect(knownToModel(id, folio), key).toBe(false);
+    }
+    expect(leavesOut("shmem/munmap", "4K")).toMatch(/free path by order/);
+    expect(leavesOut("shmem/munmap", "16K")).toBeUndefined();
   });
 
   it("names a measured outside condition only for a run whose kernel moved more than 20% from the profile's samples", () => {
