@@ -280,13 +280,14 @@ export function renderTimings(
   modelNsByOp: ReadonlyMap<number, number>,
   measured?: readonly number[],
 ): string {
-  const head = ["op", "", "kernel median ns", "spread", "kernel ns/page", "model ns", "model ns/page"];
+  const head = ["op", "", "clock", "kernel median ns", "spread", "kernel ns/page", "model ns", "model ns/page"];
   const rows = kernel.timings.map((t) => {
     const mns = modelNsByOp.get(t.op);
     const mark = measured?.includes(t.op) ? "*" : "";
     return [
       `${t.op}${mark}`,
       `${t.name}${t.proc && t.proc !== "main" ? ` (${t.proc})` : ""}`,
+      t.clock,
       fmtNum(t.median),
       t.samples.length > 1 ? `${(t.spread * 100).toFixed(0)}% n=${t.samples.length}` : "n=1",
       t.nsPerPage === undefined ? "-" : fmtNum(t.nsPerPage),
@@ -295,7 +296,7 @@ export function renderTimings(
     ];
   });
   const w = head.map((h, i) => rows.reduce((m, r) => Math.max(m, (r[i] as string).length), h.length));
-  const fmt = (r: string[]) => r.map((c, i) => (i <= 1 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join("  ");
+  const fmt = (r: string[]) => r.map((c, i) => (i <= 2 ? c.padEnd(w[i] as number) : c.padStart(w[i] as number))).join("  ");
   return [fmt(head), ...rows.map(fmt)].join("\n");
 }
 

@@ -176,7 +176,17 @@ describe("kernel vs model comparison (canned results)", () => {
     expect(brief).not.toContain("hugepages-16kB");
     expect(brief).toContain("matching fields not shown");
     const t = renderTimings(k, model.nsByOp, [3]);
-    expect(t).toMatch(/3\*\s+munmap\s+660000\s+9% n=3\s+5156/);
+    expect(t).toMatch(new RegExp(`3\\*\\s+munmap\\s+${k.timings.find((x) => x.op === 3)?.clock}\\s+660000\\s+9% n=3\\s+5156`));
+    // each op names its clock: an exit the runner fell back to the wall clock for says so
+    const mixed = {
+      ...k,
+      clock: "cpu" as const,
+      timings: k.timings.map((x) => ({ ...x, clock: x.op === 3 ? ("wall" as const) : ("cpu" as const) })),
+    };
+    const tm = renderTimings(mixed, model.nsByOp, [3]);
+    expect(tm).toMatch(/^op\s+clock\s+kernel median ns/);
+    expect(tm).toMatch(/3\*\s+munmap\s+wall\s+660000/);
+    expect(tm).toMatch(/\n0\s+mmap\s+cpu\s/);
   });
 
   it("renders the timings of a program of 500k ops (wis/tlb_flush2 at 256M) without overflowing the stack", () => {

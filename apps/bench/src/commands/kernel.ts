@@ -5,7 +5,7 @@
  */
 
 import { formatLayout, type KernelResult, kernelAvailable, runOnKernel } from "@foliolab/kernel-probe";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import pc from "picocolors";
 import { folioArg, intArg, profileFlag, sizeArg } from "../cli/args.js";
 import { EXIT } from "../cli/errors.js";
@@ -33,6 +33,7 @@ interface KernelFlags {
   tolerance: number;
   onlyDiff?: boolean;
   profile?: string;
+  clock: "cpu" | "wall";
 }
 
 async function kernelCommand(target: string, flags: KernelFlags, io: Io): Promise<number> {
@@ -62,6 +63,7 @@ async function kernelCommand(target: string, flags: KernelFlags, io: Io): Promis
   try {
     kernel = await runOnKernel(scenario, {
       repeat: flags.repeat,
+      clock: flags.clock,
       layout: flags.layout ?? false,
       tolerancePercent: flags.tolerance,
     });
@@ -121,7 +123,7 @@ async function kernelCommand(target: string, flags: KernelFlags, io: Io): Promis
   lines.push(renderComparison(cmp, { color: io.color, onlyDiff: flags.onlyDiff ?? false }));
   lines.push("");
   lines.push(
-    `timings (kernel: wall time per op${measured ? "; * = measured op of the workload" : ""}; model: cost events x profile, ${describeProfile(profile)}):`,
+    `timings (kernel: ${flags.clock === "cpu" ? "the proc's CPU time per op, as bench --kernel and calibrate take it (an exit whose CPU time could not be read: wall, in the clock column)" : "wall time per op"}${measured ? "; * = measured op of the workload" : ""}; model: cost events x profile, ${describeProfile(profile)}):`,
   );
   lines.push(renderTimings(kernel, model.nsByOp, measured));
   if (kernel.layouts) {
@@ -162,5 +164,13 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     .option("--size <size>", "region size when generating from a workload", sizeArg())
     .option("--seed <n>", "seed when generating from a workload", intArg(0), 1)
     .option("--profile <file>", "cost profile JSON for the model's modelled time per op")
+    .addOption(
+      new Option(
+        "--clock <clock>",
+        "the clock of the kernel's op times: cpu (the proc's CPU time, what bench --kernel and calibrate measure and the profile is fitted on) or wall",
+      )
+        .choices(["cpu", "wall"])
+        .default("cpu"),
+    )
     .action(async (target: string, flags: KernelFlags) => setCode(await kernelCommand(target, flags, io)));
 }

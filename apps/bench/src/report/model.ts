@@ -359,7 +359,7 @@ const WALL_CLOCK_EXITS =
   "an exit of this cell was timed on the wall clock (from _exit() to the pidfd wakeup: the runner could not read the exited proc's CPU time), so on a loaded machine the time other tasks ran is in the measurement; the model has no scheduler (foliolab calibrate checks such cells but does not fit on them)";
 
 const REGION_SIZE =
-  "the CPU caches and whatever else makes the kernel's per-page cost depend on the region's size: the model prices an event the same at every size. Measured on this machine (foliolab kernel pmfb/munmap --repeat 3, 2026-12-02): a munmap of 4K pages costs the kernel 363 ns/page for 128M (this workload's size, right after the writes, its 32768 struct pages still cached) and 454 for 1G; of 16K folios 273 for 64M, 229 for 128M, 208 for 512M and 183 for 1G (what makes small regions dearer at 16K is not identified)";
+  "the CPU caches and whatever else makes the kernel's per-page cost depend on the region's size: the model prices an event the same at every size. Measured on this machine (foliolab kernel pmfb/munmap --repeat 3 --clock wall, 2026-12-02): a munmap of 4K pages costs the kernel 363 ns/page for 128M (this workload's size, right after the writes, its 32768 struct pages still cached) and 454 for 1G; of 16K folios 273 for 64M, 229 for 128M, 208 for 512M and 183 for 1G (what makes small regions dearer at 16K is not identified)";
 const SPREAD =
   "nothing that explains the kernel's own spread here: the same cell measured 2-3x apart between runs on this machine";
 
@@ -376,12 +376,12 @@ export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
   "reclaim/lazyfree-pageout 4K": ORDER0_RECLAIM,
   "wis/page_fault1": REGION_SIZE,
-  "sharing/disjoint-halves 16K": `${FREE_BY_ORDER}. The suspect here, not confirmed: this cell's kernel time varies (135-332 ns/page between samples of one run, 2026-12-03, against the model's 127), the same exits without the fork's pattern cost within 20% of the model (foliolab kernel of the scenario without the fork: 1.25 ms against 1.04), and the order of the LRU does not matter (4K pages freed one in two: the same 2.26 ms as halves of 64K)`,
+  "sharing/disjoint-halves 16K": `${FREE_BY_ORDER}. The suspect here, not confirmed: this cell's kernel time varies (135-332 ns/page between samples of one run, 2026-12-03, against the model's 127), the same exits without the fork's pattern cost within 20% of the model (foliolab kernel --clock wall of the scenario without the fork: 1.25 ms against 1.04), and the order of the LRU does not matter (4K pages freed one in two: the same 2.26 ms as halves of 64K)`,
   "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02; 44-110 over 20 on 2026-12-03, in two groups near 50 and 85)`,
 };
 
 const CACHE_CONTENTION =
-  "other tasks' use of the CPU's shared last-level cache: a dirty file folio's munmap walks all its buffer heads (block_dirty_folio(), 97% of this cell's time in perf), one dependent load each, so the cell costs what a buffer head's cache miss costs. Measured on this machine (foliolab kernel file/shared-dirty-munmap -f 2M-PMD --repeat 5, 2026-12-03): 44 ns/page quiet, 61 with a program sweeping 64 MiB on the other vCPU, 45 with one sweeping 8 MiB; the two levels bench --kernel runs found hours apart (43-48 and 64-74) are these. The profile is fitted on quiet samples; the model has no other tenant";
+  "other tasks' use of the CPU's shared last-level cache: a dirty file folio's munmap walks all its buffer heads (block_dirty_folio(), 97% of this cell's time in perf), one dependent load each, so the cell costs what a buffer head's cache miss costs. Measured on this machine (foliolab kernel file/shared-dirty-munmap -f 2M-PMD --repeat 5 --clock wall, 2026-12-03): 44 ns/page quiet, 61 with a program sweeping 64 MiB on the other vCPU, 45 with one sweeping 8 MiB; the two levels bench --kernel runs found hours apart (43-48 and 64-74) are these. The profile is fitted on quiet samples; the model has no other tenant";
 
 /**
  * Cells whose kernel time moves with something outside the scenario, identified and measured:
