@@ -226,6 +226,11 @@ export class MmStruct {
 
   insertVma(vma: Vma): void {
     this.costs[Ev.vmaUpdate]++;
+    this.placeVma(vma);
+  }
+
+  /** The VMA into the address-ordered array, at no cost of its own (the caller counts it). */
+  private placeVma(vma: Vma): void {
     this.vmas.splice(this.firstEndingAfter(vma.start), 0, vma);
   }
 
@@ -236,7 +241,7 @@ export class MmStruct {
     const tail: Vma = { ...v, start: at, pgoff: v.pgoff + (at - v.start) };
     v.end = at;
     this.costs[Ev.vmaSplit]++;
-    this.vmas.splice(this.firstEndingAfter(tail.start), 0, tail);
+    this.placeVma(tail);
   }
 
   /** VMAs overlapping [start, end), in address order. */

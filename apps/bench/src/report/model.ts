@@ -383,6 +383,11 @@ export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
 const CACHE_CONTENTION =
   "other tasks' use of the CPU's shared last-level cache: a dirty file folio's munmap walks all its buffer heads (block_dirty_folio(), 97% of this cell's time in perf), one dependent load each, so the cell costs what a buffer head's cache miss costs. Measured on this machine (foliolab kernel file/shared-dirty-munmap -f 2M-PMD --repeat 5 --clock wall, 2026-12-03): 44 ns/page quiet, 61 with a program sweeping 64 MiB on the other vCPU, 45 with one sweeping 8 MiB; the two levels bench --kernel runs found hours apart (43-48 and 64-74) are these. The profile is fitted on quiet samples; the model has no other tenant";
 
+/** A per-cell map's entry: keyed "workload folio" for one folio size, or "workload" for all of them. */
+function cellEntry(map: Readonly<Record<string, string>>, workload: string, folio: string): string | undefined {
+  return map[`${workload} ${folio}`] ?? map[workload];
+}
+
 /**
  * Cells whose kernel time moves with something outside the scenario, identified and measured:
  * fitted like the others (on the profile's samples), and named in a report only when this run's
@@ -400,7 +405,7 @@ export const KERNEL_CONDITIONS: Readonly<Record<string, string>> = {
  */
 export function kernelConditionsNote(kernel?: KernelRunRecord): string | undefined {
   if (!kernel) return undefined;
-  const why = KERNEL_CONDITIONS[`${kernel.workload} ${kernel.folio}`] ?? KERNEL_CONDITIONS[kernel.workload];
+  const why = cellEntry(KERNEL_CONDITIONS, kernel.workload, kernel.folio);
   const c = kernel.calibration;
   if (!why || !c || kernel.nsPerPage === undefined || c.medianNsPerPage <= 0) return undefined;
   const moved = kernel.nsPerPage / c.medianNsPerPage;
@@ -421,7 +426,7 @@ export const MODEL_LIMITS: Readonly<Record<string, string>> = {
 
 /** A cell calibrate checks but does not fit on: the model is known to leave out what the kernel does there. */
 export function knownToModel(workload: string, folio: string): boolean {
-  return (MODEL_LEAVES_OUT[`${workload} ${folio}`] ?? MODEL_LEAVES_OUT[workload]) !== undefined;
+  return cellEntry(MODEL_LEAVES_OUT, workload, folio) !== undefined;
 }
 
 /**
@@ -430,9 +435,8 @@ export function knownToModel(workload: string, folio: string): boolean {
  */
 export function leavesOut(workload: string, folio: string, kernel?: KernelRunRecord): string | undefined {
   return (
-    MODEL_LEAVES_OUT[`${workload} ${folio}`] ??
-    MODEL_LEAVES_OUT[workload] ??
-    MODEL_LIMITS[`${workload} ${folio}`] ??
+    cellEntry(MODEL_LEAVES_OUT, workload, folio) ??
+    cellEntry(MODEL_LIMITS, workload, folio) ??
     kernelConditionsNote(kernel) ??
     kernelSpreadNote(kernel) ??
     calibrationSpreadNote(kernel) ??
