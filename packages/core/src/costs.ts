@@ -68,6 +68,7 @@ export enum Ev {
   rmapWalkPtes = 59,
   vmaSplit = 60,
   blockDirtyFolio = 61,
+  folioActivate = 62,
 }
 
 export const CostEvent = {
@@ -97,7 +98,7 @@ export const CostEvent = {
   refcountAtomic: 11,
   /** __lruvec_stat_mod_folio() calls (NR_ANON_MAPPED, NR_FILE_MAPPED, NR_ANON_THPS). */
   lruvecStatUpdate: 12,
-  /** lruvec lock acquisitions (LRU removal on free). */
+  /** lruvec lock acquisitions (LRU removal on free, a per-CPU LRU batch's move). */
   lruvecLock: 13,
   /** split_queue_lock acquisitions. */
   splitQueueLock: 14,
@@ -241,6 +242,13 @@ export const CostEvent = {
    * tag and inode dirtying when the folio was clean (its buffer heads: buffer_heads_dirtied).
    */
   blockDirtyFolio: 61,
+  /**
+   * Folios folio_mark_accessed() activates (a second access while referenced, on the LRU):
+   * folio_activate()'s reference and lru_activate batch slot, lru_activate() moving it to the
+   * active list (PGACTIVATE) and workingset_activation(). The batch's lruvec lock is counted apart
+   * (lruvec_lock): a large folio moves at once, 31 small ones share one.
+   */
+  folioActivate: 62,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

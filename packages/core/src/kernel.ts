@@ -72,6 +72,8 @@ export class Kernel {
    * whose PGLAZYFREE is counted only when the batch moves (swap.ts lruLazyfreeAdd/Drain).
    */
   readonly lruLazyfree = { folios: 0, pages: 0 };
+  /** This CPU's lru_activate folio_batch (mm/swap.c, 6.18): folios queued for lru_activate(). */
+  readonly lruActivate = { folios: 0 };
   /**
    * The folio_batch free_pages_and_swap_cache() keeps on its stack, made once: a batch page of
    * the gather is released with it, empty again when the release returns.

@@ -24,6 +24,26 @@ export const PAGEVEC_SIZE = 31;
 export function lruAddDrain(k: Kernel): void {
   k.costs[Ev.lruAddDrain]++;
   lruLazyfreeDrain(k);
+  lruActivateDrain(k);
+}
+
+/** folio_batch_move_lru() of this CPU's lru_activate batch: one lruvec lock for the batch. */
+export function lruActivateDrain(k: Kernel): void {
+  const b = k.lruActivate;
+  if (b.folios === 0) return;
+  k.costs[Ev.lruvecLock]++;
+  b.folios = 0;
+}
+
+/**
+ * folio_activate()'s folio_batch_add_and_move() (6.18): the batch moves when it is full
+ * (PAGEVEC_SIZE folios) or when the folio is large (folio_may_be_lru_cached()).
+ */
+export function lruActivateAdd(k: Kernel, nrPages: number): void {
+  const b = k.lruActivate;
+  k.costs[Ev.folioActivate]++;
+  b.folios++;
+  if (b.folios === PAGEVEC_SIZE || nrPages > 1) lruActivateDrain(k);
 }
 
 /**
@@ -34,6 +54,7 @@ export function lruAddDrain(k: Kernel): void {
 export function lruLazyfreeDrain(k: Kernel): void {
   const b = k.lruLazyfree;
   if (b.folios === 0) return;
+  k.costs[Ev.lruvecLock]++;
   k.stats.countVm(VMSTAT.pglazyfree, b.pages);
   b.folios = 0;
   b.pages = 0;

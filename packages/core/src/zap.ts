@@ -25,6 +25,7 @@ import {
   pteSetFlags,
 } from "./page-table.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
+import { lruActivateAdd } from "./swap.js";
 import { zapSwapPtes } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 
@@ -221,13 +222,21 @@ export function folioMarkDirty(k: Kernel, folio: number): void {
   k.costs[Ev.bufferHeadsDirtied] += 1 << (k.mem.order[folio] as number);
 }
 
-/** folio_mark_accessed() / mark_page_accessed(): first call sets referenced, the next activates. */
+/**
+ * folio_mark_accessed() (mm/swap.c, 6.18, classic LRU): the first call sets referenced, the next
+ * activates an inactive evictable folio: folio_activate() queues one on the LRU for
+ * lru_activate() (its lruvec lock counted as the batch moves), one still in an LRU add batch is
+ * only flagged (__lru_cache_activate_folio()).
+ */
 export function folioMarkAccessed(k: Kernel, folio: number): void {
   k.costs[Ev.folioMarkAccessed]++;
   const f = k.mem.flags[folio] as number;
-  if ((f & PG.active) !== 0) return;
-  if ((f & PG.referenced) === 0) k.mem.flags[folio] = f | PG.referenced;
-  else k.mem.flags[folio] = (f & ~PG.referenced) | PG.active;
+  if ((f & PG.referenced) === 0) {
+    k.mem.flags[folio] = f | PG.referenced;
+  } else if ((f & (PG.active | PG.mlocked)) === 0) {
+    k.mem.flags[folio] = (f & ~PG.referenced) | PG.active;
+    if ((f & PG.lru) !== 0) lruActivateAdd(k, 1 << (k.mem.order[folio] as number));
+  }
 }
 
 /** add_mm_rss_vec(): fold the table's local rss into the mm (one percpu add per counter). */
