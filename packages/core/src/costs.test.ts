@@ -4,7 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { runScenario } from "./run-scenario.js";
 import type { ScenarioOp } from "./scenario.js";
+import type { ZapStrategy } from "./strategy.js";
 import { reference } from "./testing/per-pte.js";
+import { freePagesAndSwapCacheV618, tlbFlushRmapBatchV69, zapPresentPtesV69 } from "./zap-v69.js";
 
 function costs(ops: ScenarioOp[], config: Record<string, unknown> = {}): Record<string, number> {
   return runScenario({ name: "costs", config, ops }, { strategy: reference }).costs;
@@ -187,5 +189,64 @@ describe("buffer heads of dirty file folios (ext4's block_dirty_folio())", () =>
     expect(small.block_dirty_folio).toBe(0);
     // folio_mark_dirty() is called all the same: at the write fault and at the zap
     expect(small.folio_mark_dirty).toBe(2 * 1024);
+  });
+});
+
+describe("LRU activation at zap (folio_mark_accessed() of a referenced folio)", () => {
+  // 6.18's zap: one folio_mark_accessed() per batch of a folio's PTEs (the per-PTE reference
+  // marks a large folio once per page, so it activates on the second PTE, as 6.5 did).
+  const v618: ZapStrategy = {
+    name: "v6.18",
+    gather: { reserveOne: true },
+    zapPresentPtes: zapPresentPtesV69,
+    flushRmaps: tlbFlushRmapBatchV69,
+    releaseGathered: freePagesAndSwapCacheV618,
+  };
+  const sharedMunmaps = (folio: "4K" | "64K", forked: boolean) =>
+    runScenario(
+      {
+        name: "activate",
+        config: folio === "4K" ? {} : { shmem: { "64K": "always" } },
+        ops: [
+          { op: "mmap", id: "a", size: "4M", kind: "shmem" },
+          { op: "write", id: "a" },
+          // fork copies no PTEs of a shared mapping: the child faults its own in
+          ...(forked
+            ? ([
+                { op: "fork", as: "child" },
+                { op: "read", proc: "child", id: "a" },
+                { op: "munmap", proc: "child", id: "a" },
+              ] as ScenarioOp[])
+            : []),
+          { op: "munmap", id: "a" },
+        ],
+      },
+      { strategy: v618 },
+    ).costs;
+
+  it("the first young zap sets referenced, the second (the other mapper's) activates every folio", () => {
+    expect(sharedMunmaps("4K", false).folio_activate).toBe(0);
+    expect(sharedMunmaps("64K", false).folio_activate).toBe(0);
+    expect(sharedMunmaps("4K", true).folio_activate).toBe(1024);
+    expect(sharedMunmaps("64K", true).folio_activate).toBe(64);
+  });
+
+  it("small folios move to the active list 31 to a lruvec lock, a large folio alone", () => {
+    const lock = (folio: "4K" | "64K") => sharedMunmaps(folio, true).lruvec_lock - sharedMunmaps(folio, false).lruvec_lock;
+    // 1024 activations: 33 full lru_activate batches; 6.18's gather release does no lru_add_drain()
+    expect(lock("4K")).toBe(Math.floor(1024 / 31));
+    expect(lock("64K")).toBe(64);
+  });
+
+  it("the per-PTE zap of 6.5 activates a large folio on its own second PTE", () => {
+    const c = costs(
+      [
+        { op: "mmap", id: "a", size: "4M", kind: "shmem" },
+        { op: "write", id: "a" },
+        { op: "munmap", id: "a" },
+      ],
+      { shmem: { "64K": "always" } },
+    );
+    expect(c.folio_activate).toBe(64);
   });
 });
