@@ -117,6 +117,65 @@ describe("calibrate: the command", () => {
     expect(io.text()).toMatch(/was measured on linux-other, this is linux-/);
   });
 
+  it("--refit fits on the kernel medians a profile of this machine recorded, measuring nothing, and keeps their range", async () => {
+    const dir = tempDir();
+    const machine = machineInfo();
+    const recorded = join(dir, "old.json");
+    const row = (folio: string, target: number, min: number, max: number) => ({
+      workload: "pmfb/munmap",
+      folio,
+      strategy: "folio-batch",
+      set: "fit",
+      targetNsPerPage: target,
+      predictedNsPerPage: 1,
+      error: 0,
+      size: 4 << 20,
+      samples: 9,
+      minNsPerPage: min,
+      maxNsPerPage: max,
+      source: "foliolab calibrate: kernel median of 9",
+    });
+    writeFileSync(
+      recorded,
+      JSON.stringify({ name: machine.name, machine, calibration: [row("64K", 40, 38, 47), row("2M-PMD", 10, 9, 12)] }),
+    );
+    const out = join(dir, "new.json");
+    const io = captureIo();
+    const args = ["calibrate", "-w", "pmfb/munmap", "-f", "64K,2M-PMD,16K", "--size", "4M", "--holdout", "0"];
+    expect(await main([...args, "--refit", recorded, "-o", out], io)).toBe(0);
+    expect(io.text()).toContain("no kernel run");
+    expect(io.text()).not.toMatch(/^\[pass/m);
+    const p = JSON.parse(readFileSync(out, "utf8")) as {
+      description: string;
+      calibration: Array<{
+        folio: string;
+        targetNsPerPage: number | null;
+        samples?: number;
+        minNsPerPage?: number;
+        maxNsPerPage?: number;
+        source: string;
+      }>;
+    };
+    expect(p.description).toContain(`refitted on the kernel medians recorded in ${machine.name}`);
+    const by = Object.fromEntries(p.calibration.map((c) => [c.folio, c]));
+    expect(by["64K"]).toMatchObject({ targetNsPerPage: 40, samples: 9, minNsPerPage: 38, maxNsPerPage: 47 });
+    expect(by["2M-PMD"]).toMatchObject({ targetNsPerPage: 10, samples: 9 });
+    // a cell the recorded table does not hold is not measured, not invented
+    expect(by["16K"]?.targetNsPerPage).toBeNull();
+    expect(by["16K"]?.source).toMatch(/not measured: not in .*calibration table/);
+    // the fit moved the costs towards the recorded medians: the 2M-PMD munmap is predicted near 10 ns/page
+    expect(io.text()).toMatch(/pmfb\/munmap 2M-PMD\s+fit\s+10\.0/);
+
+    // another machine's profile is refused by name
+    writeFileSync(recorded, JSON.stringify({ name: "linux-other", machine: { name: "linux-other" }, calibration: [] }));
+    const other = captureIo();
+    expect(await main([...args, "--refit", recorded, "-o", out], other)).toBe(2);
+    expect(other.text()).toMatch(/--refit: .* was measured on linux-other, this is linux-/);
+    const both = captureIo();
+    expect(await main([...args, "--refit", recorded, "--resume", "-o", out], both)).toBe(2);
+    expect(both.text()).toContain("--refit and --resume");
+  });
+
   it("--install puts the fitted profile where every command finds it for this machine, and they use it", async () => {
     const dir = tempDir();
     const profiles = join(dir, "profiles");

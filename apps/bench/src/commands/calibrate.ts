@@ -48,6 +48,7 @@ export interface CalibrateFlags {
   install?: boolean;
   holdout: number;
   resume?: boolean;
+  refit?: string;
   fitWall?: boolean;
   profile?: string;
   priorWeight: string;
@@ -88,6 +89,8 @@ export interface Measurement {
   spread?: number;
   /** Some sample had a measured exit the runner timed on the wall clock (its CPU time was unreadable). */
   wallTimed?: boolean;
+  /** Taken from a profile's calibration table (--refit): its samples are gone, their count and range kept. */
+  recorded?: { samples: number; min: number; max: number };
 }
 
 export interface Journal {
@@ -118,6 +121,58 @@ function readJournal(path: string, machine: Machine): Measurement[] {
     throw new UsageError(`--resume: ${path} was measured on ${j.machine?.name ?? "another machine"}, this is ${machine.name}`);
   }
   return j.measurements.filter((m) => m.status === "ok" && (m.samples?.length ?? 0) > 0);
+}
+
+/**
+ * The kernel medians a profile's calibration table recorded, as measurements (--refit): a model change
+ * is refitted on the kernel times it was fitted on before, without measuring the kernel again. Only a
+ * profile measured on this machine is taken (its numbers are this machine's kernel).
+ */
+export function recordedMeasurements(
+  path: string,
+  machine: Machine,
+): { name: string; samples: number; measurements: Measurement[] } {
+  let p: {
+    name?: string;
+    machine?: Machine;
+    calibration?: {
+      workload: string;
+      folio: string;
+      size?: number;
+      targetNsPerPage: number | null;
+      samples?: number;
+      minNsPerPage?: number;
+      maxNsPerPage?: number;
+    }[];
+  };
+  try {
+    p = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--refit: cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(p.calibration))
+    throw new UsageError(`--refit: ${path} has no calibration table (a profile foliolab calibrate wrote has one)`);
+  if (p.machine?.name !== machine.name)
+    throw new UsageError(`--refit: ${path} was measured on ${p.machine?.name ?? "an unnamed machine"}, this is ${machine.name}`);
+  const measurements: Measurement[] = [];
+  let samples = 0;
+  for (const c of p.calibration) {
+    if (c.targetNsPerPage === null || c.size === undefined || !(c.targetNsPerPage >= 0)) continue;
+    const n = c.samples ?? 1;
+    samples = Math.max(samples, n);
+    const min = c.minNsPerPage ?? c.targetNsPerPage;
+    const max = c.maxNsPerPage ?? c.targetNsPerPage;
+    measurements.push({
+      workload: c.workload,
+      folio: c.folio,
+      size: c.size,
+      status: "ok",
+      nsPerPage: c.targetNsPerPage,
+      spread: c.targetNsPerPage > 0 ? (max - min) / c.targetNsPerPage : 0,
+      recorded: { samples: n, min, max },
+    });
+  }
+  return { name: p.name ?? basename(path), samples, measurements };
 }
 
 /**
@@ -227,13 +282,35 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
   const strategy = loaded[0]?.strategy as ZapStrategy | undefined;
   if (!strategy) throw new Error(`cannot load ${KERNEL_STRATEGY}: ${failures.map((f) => f.message).join("; ")}`);
 
-  const kept = flags.resume ? readJournal(journal, machine) : [];
+  if (flags.refit !== undefined && flags.resume)
+    throw new UsageError("--refit and --resume: one source of kernel times, not both");
+  const recorded = flags.refit !== undefined ? recordedMeasurements(resolve(io.cwd, flags.refit), machine) : undefined;
+  const kept = recorded?.measurements ?? (flags.resume ? readJournal(journal, machine) : []);
   const measured = new Map<string, Measurement>(kept.map((m) => [cellKey(m), m]));
-  const have = (c: CalCell) => measured.get(cellKey(c))?.samples?.length ?? 0;
-  const todo = cells.filter((c) => have(c) < flags.samples);
-  io.err(
-    `calibrating ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages): ${cells.length} cells, every ${flags.holdout > 0 ? `${flags.holdout}th held out` : "one fitted (none held out)"}; ${kept.length > 0 ? `${kept.length} measured before (${journal}), ` : ""}${todo.length} to measure on the kernel, ${flags.samples} passes over them (one sample per cell a pass, so a burst of load on the machine does not hit every sample of a cell); load average ${loadAverage()}`,
-  );
+  const have = (c: CalCell) => {
+    const m = measured.get(cellKey(c));
+    return m?.recorded?.samples ?? m?.samples?.length ?? 0;
+  };
+  // A refit measures nothing: a cell the table does not hold stays unmeasured.
+  const todo = recorded ? [] : cells.filter((c) => have(c) < flags.samples);
+  const samples = recorded?.samples ?? flags.samples;
+  if (recorded) {
+    const missing = cells.filter((c) => !measured.has(cellKey(c)));
+    for (const c of missing)
+      measured.set(cellKey(c), {
+        workload: c.workload,
+        folio: c.folio,
+        size: c.size,
+        status: "skipped",
+        reason: `not in ${recorded.name}'s calibration table`,
+      });
+    io.err(
+      `refitting ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages) on the kernel medians ${recorded.name} recorded: ${cells.length} cells, ${cells.length - missing.length} of them in its table; no kernel run`,
+    );
+  } else
+    io.err(
+      `calibrating ${machine.name} (${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages): ${cells.length} cells, every ${flags.holdout > 0 ? `${flags.holdout}th held out` : "one fitted (none held out)"}; ${kept.length > 0 ? `${kept.length} measured before (${journal}), ` : ""}${todo.length} to measure on the kernel, ${flags.samples} passes over them (one sample per cell a pass, so a burst of load on the machine does not hit every sample of a cell); load average ${loadAverage()}`,
+    );
 
   // The model's side first: cost events per page of every cell.
   const events = new Map<string, Record<string, number>>();
@@ -371,7 +448,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     name: machine.name,
     version: 1,
     unit: "ns",
-    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, ${todo.length > 0 ? `load average ${loadAverage()}` : `refitted on the measurements of an earlier run (${basename(journal)})`}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${flags.samples} runs per cell, taken in ${flags.samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
+    description: `Nanoseconds per cost event, fitted by foliolab calibrate on ${machine.cpu}, Linux ${machine.kernel}, ${machine.pageSize / 1024}K pages (${new Date().toISOString().slice(0, 10)}, ${recorded ? `refitted on the kernel medians recorded in ${recorded.name}` : todo.length > 0 ? `load average ${loadAverage()}` : `refitted on the measurements of an earlier run (${basename(journal)})`}): ${fitCells.length} cells fitted, ${rows.filter((r) => r.set === "held-out" && r.measured !== undefined).length} held out; kernel times are medians of ${samples} runs per cell, taken in ${samples} passes over the set (CPU time of the measured ops, exits included). Non-negative least squares on relative errors (ml-fcnnls) with a weak pull (weight ${priorWeight}) towards ${prior.name}.`,
     machine,
     calibration: rows.map((r, i) => {
       const m = measured.get(cellKey(cells[i] as CalCell));
@@ -387,7 +464,7 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
         source:
           r.measured === undefined
             ? `not measured: ${r.reason ?? "interrupted"}`
-            : `foliolab calibrate: kernel median of ${m?.samples?.length ?? 0}`,
+            : `foliolab calibrate: kernel median of ${m?.recorded?.samples ?? m?.samples?.length ?? 0}`,
       };
     }),
     events: Object.fromEntries(
@@ -407,17 +484,17 @@ export async function calibrateCommand(flags: CalibrateFlags, io: Io): Promise<n
     ),
   };
   const text = `${JSON.stringify(profile, null, 2)}\n`;
+  const where = recorded ? `kernel times from ${flags.refit}` : `measurements in ${journal}`;
   // An interrupted fit is never installed: the commands would model time with a partial profile.
   const written = interrupted && installPath === out ? resolve(io.cwd, `${machine.name}.json`) : out;
   writeFileSync(written, text);
-  if (installPath === undefined)
-    io.err(`wrote ${written} (use it with --profile, or install it with --install; measurements in ${journal})`);
+  if (installPath === undefined) io.err(`wrote ${written} (use it with --profile, or install it with --install; ${where})`);
   else if (interrupted)
     io.err(`wrote ${written}; not installed as this machine's profile: the run was interrupted (--resume finishes it)`);
   else {
     if (installPath !== written) writeFileSync(installPath, text);
     io.err(
-      `wrote ${written}${installPath !== written ? ` and installed it as this machine's profile (${installPath})` : ", this machine's profile"}: foliolab's commands use it instead of the default from now on (remove the file to go back); measurements in ${journal}`,
+      `wrote ${written}${installPath !== written ? ` and installed it as this machine's profile (${installPath})` : ", this machine's profile"}: foliolab's commands use it instead of the default from now on (remove the file to go back); ${where}`,
     );
   }
   return interrupted ? EXIT.interrupted : EXIT.ok;
@@ -430,6 +507,8 @@ function kernelSampleRange(m: Measurement | undefined): {
   minNsPerPage?: number;
   maxNsPerPage?: number;
 } {
+  if (m?.recorded)
+    return { size: m.size, samples: m.recorded.samples, minNsPerPage: m.recorded.min, maxNsPerPage: m.recorded.max };
   const s = m?.samples ?? [];
   if (s.length === 0 || m === undefined) return {};
   return {
@@ -481,6 +560,10 @@ export function register(program: Command, { io, setCode }: CommandContext): voi
     )
     .option("--holdout <n>", "hold every n-th cell out of the fit and check it (0: fit on all)", intArg(0), 4)
     .option("--resume", "reuse the measurements of an earlier (interrupted) run from <out>.measurements.json")
+    .option(
+      "--refit <profile>",
+      "no kernel run: refit on the kernel medians a profile of this machine recorded in its calibration table (after a model change)",
+    )
     .option(
       "--fit-wall",
       "also fit on cells with an exit the runner had to time on the wall clock (its CPU time was unreadable, so it carries the machine's load)",

@@ -367,10 +367,10 @@ const HOST_FAULTS =
   "the hypervisor: this VM (Firecracker, free page reporting on: dmesg 'Free page reporting enabled', page_reporting_order 9) hands freed guest memory back to its host, and the first touch of such memory takes a host fault. A COW copies into freshly allocated pages, so its time depends on how much of the guest's free memory the host still backs: pmfb/cow 4K measured 2.6-9.4 us/page across runs of one day at 1G, with 18-295% spread inside one run (2026-12-03, kernel build fc-v1098; touching 21 GiB once took 71 s of system time), 3.5-15.1 on the next build (fc-v1252); the model prices a copy the same every time";
 
 const ORDER0_RECLAIM =
-  "something not identified that makes MADV_PAGEOUT of an order-0 lazyfree folio cheaper for the kernel than the model's per-folio reclaim costs, fitted on 16K-2M: the kernel spends about 1000 ns a 4K folio and 1700 a 16K one (700 more for 3 more pages, where a munmap's extra page costs under 20), the model 1400 and 1670. Not the TLB flush: a one-page flush costs 320 ns here in a loop (mprotect() measurement, held at that in the profile), and perf finds flush_tlb_mm_range() in neither this cell nor pmfb/pte-dontneed";
+  "something not identified that makes MADV_PAGEOUT of an order-0 lazyfree folio cheaper for the kernel than the model's per-folio reclaim costs, fitted on 16K-2M: the kernel spends about 980 ns a 4K folio and 1700 a 16K one (700 more for 3 more pages, where a munmap's extra page costs under 20), the model 1270 and 1610. Not the TLB flush: a one-page flush costs 320 ns here in a loop (mprotect() measurement, held at that in the profile), and perf finds flush_tlb_mm_range() in neither this cell nor pmfb/pte-dontneed";
 
 const FREE_BY_ORDER =
-  "the page allocator's free path by order, which the model prices with one cost a folio (folios_freed) at every size: Linux 6.18 frees order 1-3 folios to the per-CPU lists, where a run of frees with no allocation between sets free_high and drains the lists to the buddy allocator under the zone lock (perf on this VM: free_frozen_page_commit() with interrupts off, 14% of sharing/disjoint-halves 16K's exit samples), order 4-8 folios straight to the buddy lists (free_one_page(), the zone lock each), orders 0 and 9 to the per-CPU lists without that drain. Evicting shmem, the kernel spends 715 ns on a 4K folio, 1100 on a 16K one and 1370 on a 64K one (calibration medians, 2026-12-03); the model 860, 1000 and 1250";
+  "the page allocator's free path by order, which the model prices with one cost a folio (folios_freed) at every size: Linux 6.18 frees orders 0-3 and 9 to the per-CPU lists, which drain to the buddy allocator under the zone lock once they hold pcp->high pages (free_frozen_page_commit(), free_pcppages_bulk()), and orders 4-8 straight to the buddy lists (free_one_page(), the zone lock each). The free_high drain of orders 1-3 cannot fire on this machine: it needs pcp->free_count >= batch + high_min / 2 (63 + 3033, /proc/zoneinfo), and free_count stops at batch << CONFIG_PCP_BATCH_SCALE_MAX (2016). Yet perf of shmem/munmap finds that drain (free_unref_folios() to free_frozen_page_commit(), with interrupts off) 1.5x dearer a page at 16K than at 4K, not explained. Evicting shmem, the kernel spends 715 ns on a 4K folio, 1100 on a 16K one and 1370 on a 64K one (calibration medians, 2026-12-03); the model 810, 940 and 1200";
 
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
@@ -416,12 +416,11 @@ export function kernelConditionsNote(kernel?: KernelRunRecord): string | undefin
 /**
  * Cells the profile is fitted on although the event set cannot bring them within 20%: leaving
  * them out of the fit would move the shared costs to fit the rest and put them further off
- * (shmem/munmap 4K out of the fit: +52%, in it: +20%). Named in a report when off.
+ * (shmem/munmap 4K out of the fit: +52%, in it: +13%). Named in a report when off.
  */
 export const MODEL_LIMITS: Readonly<Record<string, string>> = {
-  "shmem/munmap 4K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-0 cell about 20% high (20-23% in bench --kernel runs); left out of the fit it is 52% high`,
-  "shmem/exit 16K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-2 cell about 20% low`,
-  "shmem/exit 64K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-4 cell 14% low at calibration, 14-24% low in bench --kernel runs`,
+  "shmem/munmap 4K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-0 cell 13% high at calibration (20-23% in bench --kernel runs before the LRU activation was modelled); left out of the fit it is 52% high`,
+  "shmem/munmap 16K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-2 cell 15% low at calibration`,
 };
 
 /** A cell calibrate checks but does not fit on: the model is known to leave out what the kernel does there. */
