@@ -319,7 +319,7 @@ describe("in headless Chromium", () => {
       const breakdown = munmap.locator("details.breakdown");
       await breakdown.locator("summary").click();
       expect(await breakdown.locator("tr").count()).toBeGreaterThan(10);
-      expect(await breakdown.textContent()).toMatch(/pte_clear/);
+      expect(await breakdown.textContent()).toMatch(/refcount_atomic/);
       const regen = munmap.locator("details.regenerate");
       await regen.locator("summary").click();
       expect(await regen.textContent()).toContain("foliolab bench -s per-page -w pmfb/munmap -f 64K --size 8M --seed 1");

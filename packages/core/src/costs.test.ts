@@ -225,10 +225,10 @@ describe("LRU activation at zap (folio_mark_accessed() of a referenced folio)", 
     ).costs;
 
   it("the first young zap sets referenced, the second (the other mapper's) activates every folio", () => {
-    expect(sharedMunmaps("4K", false).folio_activate).toBe(0);
-    expect(sharedMunmaps("64K", false).folio_activate).toBe(0);
-    expect(sharedMunmaps("4K", true).folio_activate).toBe(1024);
-    expect(sharedMunmaps("64K", true).folio_activate).toBe(64);
+    expect(sharedMunmaps("4K", false).lru_move).toBe(0);
+    expect(sharedMunmaps("64K", false).lru_move).toBe(0);
+    expect(sharedMunmaps("4K", true).lru_move).toBe(1024);
+    expect(sharedMunmaps("64K", true).lru_move).toBe(64);
   });
 
   it("small folios move to the active list 31 to a lruvec lock, a large folio alone", () => {
@@ -247,6 +247,45 @@ describe("LRU activation at zap (folio_mark_accessed() of a referenced folio)", 
       ],
       { shmem: { "64K": "always" } },
     );
-    expect(c.folio_activate).toBe(64);
+    expect(c.lru_move).toBe(64);
+  });
+});
+
+describe("MADV_FREE's per-folio and per-PTE work (madvise_free_pte_range(), 6.18)", () => {
+  const freeTwice = (folio: "4K" | "64K", again: boolean) =>
+    costs(
+      [
+        { op: "mmap", id: "a", size: "4M", kind: "anon" },
+        { op: "madvise", id: "a", advice: folio === "4K" ? "nohugepage" : "hugepage" },
+        { op: "write", id: "a" },
+        { op: "madvise", id: "a", advice: "free" },
+        ...(again ? ([{ op: "madvise", id: "a", advice: "free" }] as ScenarioOp[]) : []),
+      ],
+      folio === "4K" ? {} : { mthp: { "64K": "always", "2M": "never" } },
+    );
+
+  it("moves every folio to the lazyfree list through the lru_lazyfree batch: one lru_move a folio", () => {
+    expect(freeTwice("4K", false).lru_move).toBe(1024);
+    expect(freeTwice("64K", false).lru_move).toBe(64);
+  });
+
+  it("clears and sets back every young or dirty PTE; a second MADV_FREE finds them old and clean", () => {
+    const once = freeTwice("4K", false);
+    const twice = freeTwice("4K", true);
+    // the writes' faults set the 1024 PTEs; MADV_FREE sets each again, old and clean
+    expect(
+      once.pte_set -
+        costs([
+          { op: "mmap", id: "a", size: "4M", kind: "anon" },
+          { op: "madvise", id: "a", advice: "nohugepage" },
+          { op: "write", id: "a" },
+        ]).pte_set,
+    ).toBe(1024);
+    expect(once.pte_clear).toBe(1024);
+    // already lazyfree and clean: no PTE touched, no TLB entry gathered, no folio moved
+    expect(twice.pte_clear).toBe(once.pte_clear);
+    expect(twice.pte_set).toBe(once.pte_set);
+    expect(twice.tlb_range_update).toBe(once.tlb_range_update);
+    expect(twice.lru_move).toBe(once.lru_move);
   });
 });

@@ -68,13 +68,13 @@ export enum Ev {
   rmapWalkPtes = 59,
   vmaSplit = 60,
   blockDirtyFolio = 61,
-  folioActivate = 62,
+  lruMove = 62,
 }
 
 export const CostEvent = {
   /** ptep_get(): reads of a PTE (the batch scan ahead counts here too). */
   pteRead: 0,
-  /** ptep_get_and_clear_full() / clear_full_ptes(): PTEs cleared. */
+  /** ptep_get_and_clear_full() / clear_full_ptes() (and clear_young_dirty_ptes(), with a set): PTEs cleared. */
   pteClear: 1,
   /** set_pte_at()/set_ptes(): PTEs written by faults, fork, restores. */
   pteSet: 2,
@@ -243,12 +243,14 @@ export const CostEvent = {
    */
   blockDirtyFolio: 61,
   /**
-   * Folios folio_mark_accessed() activates (a second access while referenced, on the LRU):
-   * folio_activate()'s reference and lru_activate batch slot, lru_activate() moving it to the
-   * active list (PGACTIVATE) and workingset_activation(). The batch's lruvec lock is counted apart
+   * Folios a per-CPU LRU batch moves between LRU lists (folio_batch_add_and_move() and
+   * folio_batch_move_lru(), one body for every move): the folio's reference and batch slot,
+   * folio_test_clear_lru(), the move itself and folios_put() of the batch. Counted for
+   * lru_activate (folio_mark_accessed() of a referenced folio: PGACTIVATE) and lru_lazyfree
+   * (MADV_FREE's folio_mark_lazyfree(): PGLAZYFREE). The batch's lruvec lock is counted apart
    * (lruvec_lock): a large folio moves at once, 31 small ones share one.
    */
-  folioActivate: 62,
+  lruMove: 62,
 } as const;
 
 export type CostEventName = keyof typeof CostEvent;

@@ -149,11 +149,17 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
       return zapSwapPtes(k, ptes, i, max, ptes[i] as number, vma.mm.rss);
     },
     (vma, idx, folio, tlb) => {
-      // madvise_free_huge_pmd(): whole PMD covered.
+      // madvise_free_huge_pmd(): whole PMD covered; a young or dirty PMD is invalidated and set
+      // old and clean (pmdp_invalidate(), set_pmd_at()).
       k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
       const pgt = vma.mm.pgtables;
-      pgt.hugePmd.set(idx, pteClearFlags(pgt.hugePmd.get(idx) as number, PTE.dirty | PTE.young));
-      tlbRemovePmdTlbEntry(tlb, idx * PTRS_PER_PTE);
+      const pmd = pgt.hugePmd.get(idx) as number;
+      if ((pmd & (PTE.dirty | PTE.young)) !== 0) {
+        pgt.hugePmd.set(idx, pteClearFlags(pmd, PTE.dirty | PTE.young));
+        k.costs[Ev.pteClear]++;
+        k.costs[Ev.pteSet]++;
+        tlbRemovePmdTlbEntry(tlb, idx * PTRS_PER_PTE);
+      }
       folioMarkLazyfree(k, folio);
     },
     (_vma, ptes, i, folio, nr, tlb, vpn) => {
@@ -164,8 +170,16 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
         if ((f & PG.swapcache) !== 0 && !(k.swap !== null && folioFreeSwap(k, k.swap, folio))) return;
         k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~PG.dirty;
       }
-      for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.dirty | PTE.young);
-      tlbRemoveTlbEntries(tlb, vpn, nr);
+      // clear_young_dirty_ptes() when any PTE of the batch is young or dirty: get_and_clear and
+      // set back old and clean, PTE by PTE (the generic body x86 runs); then the TLB entries.
+      let any = 0;
+      for (let j = i; j < i + nr; j++) any |= ptes[j] as number;
+      if ((any & (PTE.dirty | PTE.young)) !== 0) {
+        for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.dirty | PTE.young);
+        k.costs[Ev.pteClear] += nr;
+        k.costs[Ev.pteSet] += nr;
+        tlbRemoveTlbEntries(tlb, vpn, nr);
+      }
       folioMarkLazyfree(k, folio);
     },
     // madvise_free_single_vma(): lru_add_drain() for each VMA of the range (measured: MADV_FREE

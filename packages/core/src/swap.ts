@@ -41,7 +41,7 @@ export function lruActivateDrain(k: Kernel): void {
  */
 export function lruActivateAdd(k: Kernel, nrPages: number): void {
   const b = k.lruActivate;
-  k.costs[Ev.folioActivate]++;
+  k.costs[Ev.lruMove]++;
   b.folios++;
   if (b.folios === PAGEVEC_SIZE || nrPages > 1) lruActivateDrain(k);
 }
@@ -66,6 +66,7 @@ export function lruLazyfreeDrain(k: Kernel): void {
  */
 export function lruLazyfreeAdd(k: Kernel, nrPages: number): void {
   const b = k.lruLazyfree;
+  k.costs[Ev.lruMove]++;
   b.folios++;
   b.pages += nrPages;
   if (b.folios === PAGEVEC_SIZE || nrPages > 1) lruLazyfreeDrain(k);

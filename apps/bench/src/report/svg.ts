@@ -77,7 +77,7 @@ export const KIND_COLORS: Record<string, string> = {
   rmap_walk_ptes: "#B4FDB4",
   vma_split: "#FC8383",
   block_dirty_folio: "#7C0303",
-  folio_activate: "#037C7C",
+  lru_move: "#037C7C",
 };
 /** A kind core adds later, until it gets its own colour here. */
 const SPARE_KIND_COLOR = "#8C7A6B";
