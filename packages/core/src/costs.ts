@@ -153,7 +153,12 @@ export const CostEvent = {
   swapOutPages: 37,
   /** 4 KiB pages read from swap (do_swap_page of a folio not in the swap cache). */
   swapInPages: 38,
-  /** TLB flushes of an mm other than the one the op runs in (rmap walks): on SMP x86 an IPI to the CPUs in mm_cpumask. */
+  /**
+   * TLB flushes that must reach another CPU (x86: an IPI to the CPUs in mm_cpumask, and the wait).
+   * None on the model's one CPU, the probe's too (every proc runs on one CPU, so another process's
+   * mm is loaded nowhere and its flush is left to its next switch-in: flushTlbMmRange()); the
+   * event stays so a profile keeps its price for a model of more CPUs.
+   */
   tlbShootdown: 39,
   /** page faults taken (exception entry and exit, the per-VMA lock, handle_mm_fault's walk): vmstat pgfault. */
   pageFault: 40,

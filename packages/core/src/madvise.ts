@@ -191,7 +191,22 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
 /** madvise(MADV_COLD) / madvise(MADV_PAGEOUT). */
 export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end: number, pageout: boolean): void {
   lruLazyfreeDrain(k); // madvise_cold()/madvise_pageout(): lru_add_drain()
-  const list = new Set<number>();
+  // madvise_cold_or_pageout_pte_range() isolates a PMD's folios and ends with reclaim_pages() of
+  // that list: one shrink_folio_list() a PMD range of a VMA (its free batches and TLB flushes).
+  const lists: Array<Set<number>> = [];
+  const isolated = new Set<number>(); // folio_isolate_lru() takes a folio once
+  let key: Vma | null = null;
+  let keyPmd = -1;
+  const isolate = (vma: Vma, pmd: number, folio: number): void => {
+    if (isolated.has(folio)) return;
+    isolated.add(folio);
+    if (vma !== key || pmd !== keyPmd) {
+      key = vma;
+      keyPmd = pmd;
+      lists.push(new Set<number>());
+    }
+    (lists[lists.length - 1] as Set<number>).add(folio);
+  };
   walkRange(
     k,
     mm,
@@ -202,16 +217,16 @@ export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end
       const pgt = vma.mm.pgtables;
       pgt.hugePmd.set(idx, pteClearFlags(pgt.hugePmd.get(idx) as number, PTE.young));
       k.mem.flags[folio] = (k.mem.flags[folio] as number) & ~(PG.active | PG.referenced);
-      if (pageout) list.add(folio);
+      if (pageout) isolate(vma, idx, folio);
     },
-    (_vma, ptes, i, folio, nr) => {
+    (vma, ptes, i, folio, nr, _tlb, vpn) => {
       const f = k.mem.flags[folio] as number;
       if ((f & PG.lru) === 0) return;
       if (folioMapcount(k, folio) !== 1 << (k.mem.order[folio] as number)) return;
       for (let j = i; j < i + nr; j++) ptes[j] = pteClearFlags(ptes[j] as number, PTE.young);
       k.mem.flags[folio] = f & ~(PG.active | PG.referenced);
-      if (pageout) list.add(folio);
+      if (pageout) isolate(vma, pmdIndex(vpn), folio);
     },
   );
-  if (pageout && list.size > 0) shrinkFolioList(k, [...list]);
+  for (const list of lists) if (list.size > 0) shrinkFolioList(k, [...list]);
 }

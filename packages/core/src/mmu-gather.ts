@@ -261,15 +261,18 @@ export function flushStaleTlb(k: Kernel, mm: MmStruct, start: number, end: numbe
  * s390's __tlb_flush_mm_lazy() counts as a full flush.
  */
 export function flushTlbMmRange(k: Kernel, mm: MmStruct, start: number, end: number, fullmm: boolean): void {
-  if (!mm.loaded) {
-    // No CPU runs this mm: nothing can hold a translation, nothing is sent.
+  // The model has one CPU, which runs the op's task (the probe runs every proc on one CPU). An mm
+  // it does not run (another process's, reached by reclaim's rmap walk) is no CPU's loaded_mm and
+  // has no other CPU in its mm_cpumask: flush_tlb_mm_range() flushes nothing and sends no IPI
+  // (measured: a reclaim of folios a sleeping child maps shows no tlb_flush event for the child),
+  // and the next switch to it flushes its ASID (switch_mm_irqs_off(), by tlb_gen). An exited mm
+  // (exit_mm() switched away from it) is the same. So nothing is counted as a TLB shootdown.
+  if (!mm.loaded || (k.opMm !== undefined && mm !== k.opMm)) {
     flushStaleTlb(k, mm, start, end, true);
     return;
   }
   const pages = end - start;
   const full = fullmm || k.noGather || pages > TLB_SINGLE_PAGE_FLUSH_CEILING;
-  // An mm the op does not run in (rmap walks of reclaim, COW of another process): other CPUs get an IPI.
-  if (mm !== k.opMm) k.costs[Ev.tlbShootdown]++;
   if (full) {
     k.costs[Ev.tlbFlushFull]++;
   } else {

@@ -18,6 +18,7 @@ import { mkPte, PTE, type PteTable, pmdIndex, pteIndex } from "./page-table.js";
 import { pageCacheInsert } from "./readahead.js";
 import { folioAddFileRmapPtes, folioAddRmapPmd } from "./rmap.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { FolioBatch } from "./swap.js";
 import { addToSwap, freeSwapAndCache, freeSwapAndCacheNr, type SwapDevice, swapDuplicate } from "./swapfile.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
@@ -456,22 +457,32 @@ const FOLIO_BATCH_SIZE = 31;
 /**
  * truncate_inode_pages() when an unlinked file's inode is evicted (shmem_evict_inode() ->
  * shmem_truncate_range() for shmem): every folio leaves the page cache (NR_SHMEM and
- * NR_SHMEM_THPS, or NR_FILE_THPS) and drops the cache's nr references, freeing it.
+ * NR_SHMEM_THPS, or NR_FILE_THPS) and drops the cache's nr references. find_lock_entries()
+ * takes a batch of FOLIO_BATCH_SIZE folios with a reference each, and folio_batch_release()
+ * puts them together: the folios are freed a batch at a time (one lruvec lock and one memcg
+ * uncharge a batch, folios_put_refs()), not one by one.
  */
 export function shmemTruncate(k: Kernel, file: FileObject): void {
   const m = k.mem;
   const folios = [...file.folios()];
-  // shmem_undo_range() takes each folio out with truncate_inode_folio() (an i_pages lock each);
-  // truncate_inode_pages_range() deletes a find_lock_entries() batch under one.
-  k.costs[Ev.iPagesLock] += file.shmem ? folios.length : Math.ceil(folios.length / FOLIO_BATCH_SIZE);
-  for (const folio of folios) {
-    const order = m.order[folio] as number;
-    const nr = 1 << order;
-    file.setFolioRange(folioIndex(m, folio), nr, -1);
-    file.raMarks.delete(folioIndex(m, folio));
-    k.costs[Ev.pageCacheDelete]++; // truncate_inode_folio() -> filemap_remove_folio()
-    filemapUnaccountFolio(k, file, folio);
-    folioPutRefs(k, folio, nr);
+  const batch = new FolioBatch(k);
+  for (let at = 0; at < folios.length; at += FOLIO_BATCH_SIZE) {
+    const end = Math.min(at + FOLIO_BATCH_SIZE, folios.length);
+    // shmem_undo_range() takes each folio out with truncate_inode_folio() (an i_pages lock each);
+    // truncate_inode_pages_range() deletes the batch under one (delete_from_page_cache_batch()).
+    k.costs[Ev.iPagesLock] += file.shmem ? end - at : 1;
+    for (let i = at; i < end; i++) {
+      const folio = folios[i] as number;
+      folioRefAdd(k, folio, 1); // find_lock_entries(): folio_try_get()
+      const nr = 1 << (m.order[folio] as number);
+      file.setFolioRange(folioIndex(m, folio), nr, -1);
+      file.raMarks.delete(folioIndex(m, folio));
+      k.costs[Ev.pageCacheDelete]++; // truncate_inode_folio() -> filemap_remove_folio()
+      filemapUnaccountFolio(k, file, folio);
+      folioPutRefs(k, folio, nr); // filemap_free_folio(): the cache's references
+      batch.add(folio, 1);
+    }
+    batch.flush(); // folio_batch_release()
   }
   // shmem_undo_range() -> shmem_free_swap(): the swapped-out pages free their slots.
   for (const slot of file.swapEntries.values()) if (k.swap) freeSwapAndCacheNr(k, k.swap, slot, 1);

@@ -11,7 +11,7 @@ import { folioIndex, folioMapcount, folioMapped, folioMapping, folioPutRefs, fol
 import { splitFolio, splitHugePmd } from "./huge-memory.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
-import { MM_ANONPAGES, MM_SWAPENTS, type MmStruct, type Vma } from "./mm.js";
+import { MM_ANONPAGES, MM_SWAPENTS, type Vma } from "./mm.js";
 import { flushTlbMmRange } from "./mmu-gather.js";
 import { mkPte, PTE, pmdIndex, pteFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeDmaPinned, folioRemoveRmapPtes } from "./rmap.js";
@@ -19,29 +19,16 @@ import { folioReferenced, rmapWalk } from "./rmap-walk.js";
 import { filemapUnaccountFolio, shmemWriteout } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { lruLazyfreeDrain, SWAP_CLUSTER_MAX } from "./swap.js";
+import { FolioBatch, lruLazyfreeDrain, SWAP_CLUSTER_MAX } from "./swap.js";
 import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
 
 /**
- * should_defer_flush() (mm/rmap.c, x86's arch_tlbbatch_should_defer(), 6.18) under TTU_BATCH_FLUSH,
- * which every shrink_folio_list() unmap passes: the flush is deferred to try_to_unmap_flush() only
- * when another CPU may hold the mm's translations (mm_cpumask has a CPU other than this one). The
- * task that reclaims runs its own mm here; any other process's mm is taken as last run on the other
- * CPU. Measured with the tlb:tlb_flush tracepoint: MADV_PAGEOUT of 128M of 64K lazyfree folios
- * flushed 2048 times from try_to_unmap_one(), one local flush a folio; a force_empty of folios two
- * processes map flushed the asking process's mappings one by one and deferred the other's.
- */
-function shouldDeferFlush(k: Kernel, mm: MmStruct): boolean {
-  return mm !== k.opMm;
-}
-
-/**
  * try_to_unmap_one() for one VMA. Returns false when the walk had to stop and keep the folio
  * (a redirtied lazyfree batch, an extra reference, a pinned exclusive page).
  */
-function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pending: Set<MmStruct>): boolean {
+function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number): boolean {
   const m = k.mem;
   const nrPages = 1 << (m.order[folio] as number);
   const pgt = vma.mm.pgtables;
@@ -94,8 +81,15 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
     const saved = ptes.slice(j, j + nr);
     ptes.fill(0, j, j + nr);
     k.costs[Ev.pteClear] += nr;
-    if (shouldDeferFlush(k, vma.mm)) pending.add(vma.mm);
-    else flushTlbMmRange(k, vma.mm, vpn, vpn + nr, false); // flush_tlb_range(vma, address, end_addr)
+    // should_defer_flush() (x86's arch_tlbbatch_should_defer(), 6.18) defers the flush to
+    // try_to_unmap_flush() only when another CPU has the mm in its mm_cpumask. The model has one
+    // CPU, as the probe runs every proc on one, so nothing is deferred: flush_tlb_range() flushes
+    // the reclaiming task's own mm here, and another process's mm, loaded on no CPU, costs nothing
+    // (flushTlbMmRange()). Measured with the tlb:tlb_flush tracepoint: MADV_PAGEOUT of 128M of 64K
+    // lazyfree folios flushed 2048 times from try_to_unmap_one(), one local flush a folio; the
+    // force_empty of `foliolab kernel reclaim/lazyfree-shared -f 4K` (64M, the child mapping 3/4 of
+    // the pages) flushed the parent's 16384 pages one by one and nothing of the child's, no IPI.
+    flushTlbMmRange(k, vma.mm, vpn, vpn + nr, false);
     if ((merged & PTE.dirty) !== 0) {
       folioMarkDirty(k, folio);
     }
@@ -143,17 +137,11 @@ function tryToUnmapOne(k: Kernel, folio: number, vma: Vma, headVpn: number, pend
 }
 
 /** try_to_unmap(): every mapping through the rmap; true when the folio ends up unmapped. */
-export function tryToUnmap(k: Kernel, folio: number, pending: Set<MmStruct>): boolean {
+export function tryToUnmap(k: Kernel, folio: number): boolean {
   for (const { vma, headVpn } of rmapWalk(k, folio)) {
-    if (!tryToUnmapOne(k, folio, vma, headVpn, pending)) break;
+    if (!tryToUnmapOne(k, folio, vma, headVpn)) break;
   }
   return !folioMapped(k, folio);
-}
-
-/** try_to_unmap_flush(): the deferred TLB flush of every mm reclaim unmapped from. */
-function tryToUnmapFlush(k: Kernel, pending: Set<MmStruct>): void {
-  for (const mm of pending) flushTlbMmRange(k, mm, 0, 0, true);
-  pending.clear();
 }
 
 /** A dirty file folio written back (the flusher's writeback): its pages' contents go to disk, the folio is clean. */
@@ -198,20 +186,48 @@ function removeFromPagecache(k: Kernel, folio: number): void {
  */
 export function shrinkFolioList(k: Kernel, list: number[], pressure = false): number {
   const m = k.mem;
-  const pending = new Set<MmStruct>();
-  const done: Array<{ folio: number; free: "discard" | "swap" | "pagecache" | null }> = [];
+  // free_it: a reclaimed folio joins free_folios; a full batch (and the last one) is uncharged
+  // and freed (mem_cgroup_uncharge_folios(), try_to_unmap_flush(), which has nothing deferred on
+  // one CPU, free_unref_folios()). It left the LRU at isolation.
+  const freeFolios = new FolioBatch(k);
+  let reclaimed = 0;
+  let entry: { folio: number; free: "discard" | "swap" | "pagecache" | null } | null = null;
+  // The folio's own iteration ends where the kernel's does: kept, or through free_it.
+  const finish = (e: { folio: number; free: "discard" | "swap" | "pagecache" | null }): void => {
+    const { folio, free } = e;
+    const nr = 1 << (m.order[folio] as number);
+    if (free === "swap" && k.swap) {
+      // A clean swap-cache folio (swapped in by a read fault, which kept the swap cache) is
+      // still on swap: it is dropped without being written again.
+      if (((m.flags[folio] as number) & PG.dirty) !== 0 && swapWriteout(k, k.swap, folio)) k.stats.countVm(VMSTAT.pswpout, nr);
+      if (((m.flags[folio] as number) & PG.swapcache) !== 0) swapcacheEvict(k, k.swap, folio);
+      reclaimed += nr;
+    } else if (free === "discard") {
+      k.stats.countVm(VMSTAT.pglazyfreed, nr);
+      reclaimed += nr;
+    } else if (free === "pagecache") {
+      removeFromPagecache(k, folio);
+      reclaimed += nr;
+    } else {
+      m.flags[folio] = (m.flags[folio] as number) | PG.lru;
+      folioPutRefs(k, folio, 1);
+      return;
+    }
+    freeFolios.add(folio, 1);
+  };
   // The kernel takes folios from the tail of its list (lru_to_folio()) and a split adds the tail
   // pages there (list_add_tail()), so a split folio's pages come next, last first: a 16K folio's
   // pages get swap slots 0, 3, 2, 1 (measured in pagemap), which no swap_pte_batch() joins.
   const split: number[] = [];
   for (let q = 0; q < list.length || split.length > 0; ) {
+    if (entry) finish(entry);
+    entry = null;
     const folio = (split.length > 0 ? split.pop() : list[q++]) as number;
     if (!m.isAllocatedHead(folio) || m.isReserved(folio)) continue;
     folioRefAdd(k, folio, 1);
     k.costs[Ev.lruIsolate]++;
     m.flags[folio] = (m.flags[folio] as number) & ~PG.lru;
-    const entry: { folio: number; free: "discard" | "swap" | "pagecache" | null } = { folio, free: null };
-    done.push(entry);
+    entry = { folio, free: null };
     const flags = m.flags[folio] as number;
     const order = m.order[folio] as number;
     if ((flags & PG.mlocked) !== 0 || folioMaybeDmaPinned(k, folio)) continue;
@@ -223,7 +239,7 @@ export function shrinkFolioList(k: Kernel, list: number[], pressure = false): nu
       // shmem_writeout(): without swap it is redirtied and kept (AOP_WRITEPAGE_ACTIVATE); a
       // large one is split first (measured: a PMD-mapped 2M folio paged out whole counts
       // thp_split_page 1, swpout_fallback 0, pswpout 512), its pieces joining the list.
-      if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
+      if (folioMapped(k, folio) && !tryToUnmap(k, folio)) continue;
       if (((m.flags[folio] as number) & PG.dirty) === 0) {
         entry.free = "pagecache";
         continue;
@@ -242,7 +258,7 @@ export function shrinkFolioList(k: Kernel, list: number[], pressure = false): nu
       // shrink_folio_list() (6.18): try_to_unmap() first, which moves dirty PTE bits to the
       // folio; then a dirty file folio is kept, unmapped (only kswapd writes filesystem folios
       // back: activate_locked), and a clean one is dropped from the page cache.
-      if (folioMapped(k, folio) && !tryToUnmap(k, folio, pending)) continue;
+      if (folioMapped(k, folio) && !tryToUnmap(k, folio)) continue;
       if (pressure && ((m.flags[folio] as number) & PG.dirty) !== 0) writebackFileFolio(k, folio);
       if (((m.flags[folio] as number) & PG.dirty) === 0) entry.free = "pagecache";
       continue;
@@ -262,34 +278,15 @@ export function shrinkFolioList(k: Kernel, list: number[], pressure = false): nu
         }
         if (!k.swap || !addToSwap(k, k.swap, folio)) continue;
       }
-      if (!tryToUnmap(k, folio, pending)) continue;
+      if (!tryToUnmap(k, folio)) continue;
       entry.free = "swap";
       continue;
     }
     // Lazyfree.
-    if (tryToUnmap(k, folio, pending)) entry.free = "discard";
+    if (tryToUnmap(k, folio)) entry.free = "discard";
   }
-  tryToUnmapFlush(k, pending);
-  let reclaimed = 0;
-  for (const { folio, free } of done) {
-    const nr = 1 << (m.order[folio] as number);
-    if (free === "swap" && k.swap) {
-      // A clean swap-cache folio (swapped in by a read fault, which kept the swap cache) is
-      // still on swap: it is dropped without being written again.
-      if (((m.flags[folio] as number) & PG.dirty) !== 0 && swapWriteout(k, k.swap, folio)) k.stats.countVm(VMSTAT.pswpout, nr);
-      if (((m.flags[folio] as number) & PG.swapcache) !== 0) swapcacheEvict(k, k.swap, folio);
-      reclaimed += nr;
-    } else if (free === "discard") {
-      k.stats.countVm(VMSTAT.pglazyfreed, nr);
-      reclaimed += nr;
-    } else if (free === "pagecache") {
-      removeFromPagecache(k, folio);
-      reclaimed += nr;
-    } else {
-      m.flags[folio] = (m.flags[folio] as number) | PG.lru;
-    }
-    folioPutRefs(k, folio, 1);
-  }
+  if (entry) finish(entry);
+  freeFolios.flush();
   return reclaimed;
 }
 
@@ -330,7 +327,8 @@ const DEF_PRIORITY = 12;
  * of at most SWAP_CLUSTER_MAX pages (isolate_lru_folios() counts pages, so a folio larger than the
  * call's share goes whole) and stops once the round has its 32. Rounds that free nothing end the
  * loop after MAX_RECLAIM_RETRIES: the runner's own memory keeps the cgroup's usage above zero.
- * `folioPages` are the reclaimable folios' sizes in LRU order, every one of them reclaimed.
+ * `folioPages` are the reclaimable folios' sizes in LRU order, every one of them reclaimed;
+ * `lists` gives how many of them each shrink_inactive_list() call took into its shrink_folio_list().
  * The counts match the kernel's tracepoints here (mm_vmscan_memcg_reclaim_begin,
  * mm_vmscan_lru_shrink_inactive; pinned in vmscan.test.ts).
  */
@@ -338,7 +336,9 @@ export function memCgroupForceEmptyRounds(folioPages: readonly number[]): {
   rounds: number;
   shrinkNode: number;
   shrinkInactive: number;
+  lists: number[];
 } {
+  const lists: number[] = [];
   let lruSize = 0;
   for (const n of folioPages) lruSize += n;
   let next = 0;
@@ -357,14 +357,16 @@ export function memCgroupForceEmptyRounds(folioPages: readonly number[]): {
         scan -= nrToScan;
         shrinkInactive++;
         let taken = 0;
+        const first = next;
         while (taken < nrToScan && next < folioPages.length) taken += folioPages[next++] as number;
+        if (next > first) lists.push(next - first);
         reclaimed += taken;
         lruSize -= taken;
       }
     }
     if (reclaimed === 0) retries--;
   }
-  return { rounds, shrinkNode, shrinkInactive };
+  return { rounds, shrinkNode, shrinkInactive, lists };
 }
 
 /**
@@ -404,5 +406,12 @@ export function reclaimPass(k: Kernel): number {
   k.costs[Ev.memcgReclaimRound] += r.rounds;
   k.costs[Ev.shrinkNode] += r.shrinkNode;
   k.costs[Ev.shrinkInactiveList] += r.shrinkInactive;
-  return shrinkFolioList(k, list, true);
+  // each shrink_inactive_list() call reclaims what it isolated in its own shrink_folio_list()
+  let reclaimed = 0;
+  let at = 0;
+  for (const n of r.lists) {
+    reclaimed += shrinkFolioList(k, list.slice(at, at + n), true);
+    at += n;
+  }
+  return reclaimed;
 }

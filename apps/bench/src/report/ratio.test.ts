@@ -184,7 +184,7 @@ describe("the model/kernel ratio", () => {
     expect(w).toMatch(
       /the whole kernel column ran at 0\.70x its calibration-time figures \(median over 12 cells\).*this cell is 1\.00x/,
     );
-    expect(kernelHeadline(res)).toContain("the kernel ran at 0.70x the speed of the profile's calibration");
+    expect(kernelHeadline(res)).toContain("the kernel's times were 0.70x those of the profile's calibration");
     // without calibration data there is no drift and no such note
     for (const r of runs) delete r.calibration;
     expect(kernelDrift(res)).toBeUndefined();
