@@ -6,7 +6,7 @@
  * state observed again on both sides to name the first difference.
  */
 
-import { type Kernel, type ObservableState, observeDigest } from "@foliolab/core";
+import { type Kernel, type ObservableState, observeDigest, observedFreePages } from "@foliolab/core";
 
 /** What a cell's measured run ended with, compact enough to send between processes. */
 export interface ObservedSummary {
@@ -37,7 +37,13 @@ export function flattenCounters(
 }
 
 export function summarizeKernel(k: Kernel, counters: Record<string, number>, lazyfreePending = 0): ObservedSummary {
-  return { digest: observeDigest(k), freePages: k.mem.nrFree, anonPages: k.stats.nrAnonMapped, counters, lazyfreePending };
+  return {
+    digest: observeDigest(k),
+    freePages: observedFreePages(k),
+    anonPages: k.stats.nrAnonMapped,
+    counters,
+    lazyfreePending,
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { filemapFault } from "./readahead.js";
 import { folioAddNewAnonRmap, folioRemoveRmapPte } from "./rmap.js";
 import { doFaultAround, doShmemFault, filemapPage, finishFault, linearPageIndex } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { folioInLruAddBatch, lruAddBatchAdd, lruAddDrain } from "./swap.js";
 import { doSwapPage, folioFreeSwap } from "./swapfile.js";
 import { HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty } from "./zap.js";
@@ -84,10 +85,9 @@ function doAnonymousPage(k: Kernel, vma: Vma, ptes: PteTable, vpn: number, write
   const nr = 1 << order;
   const start = vpn - (vpn % nr);
   k.costs[Ev.bytesZeroed] += nr * 4096; // folio_zero_user() / clear_user_highpage()
-  k.costs[Ev.lruAdd]++;
   if (nr > 1) folioRefAdd(k, folio, nr - 1);
   folioAddNewAnonRmap(k, folio, vma, start, false);
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  lruAddBatchAdd(k, folio); // folio_add_lru_vma()
   const si = pteIndex(start);
   for (let j = 0; j < nr; j++) ptes[si + j] = mkPte(folio + j, PTE.present | PTE.write | PTE.dirty | PTE.young);
   k.costs[Ev.pteSet] += nr;
@@ -107,10 +107,9 @@ function wpPageCopy(k: Kernel, vma: Vma, ptes: PteTable, vpn: number): number {
   const folio = allocUserFolio(k, 0);
   // __wp_page_copy_user(): the zero page is cleared, anything else copied.
   k.costs[oldPfn === ZERO_PFN ? Ev.bytesZeroed : Ev.bytesCopied] += 4096;
-  k.costs[Ev.lruAdd]++;
   k.mem.content[folio] = oldPfn === ZERO_PFN ? 0 : (k.mem.content[oldPfn] as number);
   folioAddNewAnonRmap(k, folio, vma, vpn, false);
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  lruAddBatchAdd(k, folio); // folio_add_lru_vma()
   ptes[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
   k.costs[Ev.pteSet]++;
   flushTlbMmRange(k, vma.mm, vpn, vpn + 1, false); // ptep_clear_flush()
@@ -139,6 +138,8 @@ export function wpCanReuseAnonFolio(k: Kernel, folio: number): boolean {
   const m = k.mem;
   const flags = m.flags[folio] as number;
   if ((m.order[folio] as number) === 0) {
+    // a folio not on the LRU yet may be referenced by this CPU's lru_add batch: drain it
+    if (folioInLruAddBatch(k, folio)) lruAddDrain(k);
     if ((m.refcount[folio] as number) > 1 + ((flags & PG.swapcache) !== 0 ? 1 : 0)) return false;
     if ((flags & PG.swapcache) !== 0 && k.swap) folioFreeSwap(k, k.swap, folio);
     return (m.refcount[folio] as number) === 1;
@@ -250,10 +251,9 @@ function doCowFault(k: Kernel, vma: Vma, vpn: number, folio: number): number {
   folioGet(k, folio);
   const copy = allocUserFolio(k, 0);
   k.costs[Ev.bytesCopied] += 4096;
-  k.costs[Ev.lruAdd]++;
   k.mem.content[copy] = k.mem.content[page] as number;
   folioAddNewAnonRmap(k, copy, vma, vpn, false);
-  k.mem.flags[copy] = (k.mem.flags[copy] as number) | PG.lru;
+  lruAddBatchAdd(k, copy); // folio_add_lru_vma()
   ptes[pteIndex(vpn)] = mkPte(copy, PTE.present | PTE.write | PTE.dirty | PTE.young);
   mm.rss[MM_ANONPAGES] = (mm.rss[MM_ANONPAGES] as number) + 1;
   k.costs[Ev.pteSet]++;

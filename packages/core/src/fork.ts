@@ -17,6 +17,7 @@ import { flushTlbMmRange } from "./mmu-gather.js";
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, mkPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddNewAnonRmap, folioDupRmap, folioTryDupAnonRmap } from "./rmap.js";
+import { lruAddBatchAdd } from "./swap.js";
 import { swapDuplicate } from "./swapfile.js";
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from "./units.js";
 
@@ -33,10 +34,9 @@ function copyPresentPage(k: Kernel, dstVma: Vma, dst: PteTable, i: number, vpn: 
   if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during fork; raise config.memory`);
   k.costs[Ev.foliosAllocated]++;
   k.costs[Ev.bytesCopied] += 4096; // copy_user_highpage()
-  k.costs[Ev.lruAdd]++;
   k.mem.content[folio] = k.mem.content[pfn] as number;
   folioAddNewAnonRmap(k, folio, dstVma, vpn, false);
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  lruAddBatchAdd(k, folio); // folio_add_lru_vma()
   dst[i] = mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young);
   k.costs[Ev.pteSet]++;
 }

@@ -30,6 +30,7 @@ import {
 } from "./rmap.js";
 import { rmapWalk } from "./rmap-walk.js";
 import { MTHP, VMSTAT } from "./stats.js";
+import { lruAddBatchAdd } from "./swap.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER, PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
 
@@ -50,12 +51,11 @@ export function doHugePmdAnonymousPage(k: Kernel, vma: Vma, pmdIdx: number): boo
   }
   k.costs[Ev.foliosAllocated]++;
   k.costs[Ev.bytesZeroed] += HPAGE_PMD_NR * 4096; // folio_zero_user()
-  k.costs[Ev.lruAdd]++;
   k.stats.countVm(VMSTAT.thpFaultAlloc);
   k.stats.modMthp(HPAGE_PMD_ORDER, MTHP.anonFaultAlloc, 1);
   const vpn = pmdIdx * PTRS_PER_PTE;
   folioAddNewAnonRmap(k, folio, vma, vpn, true);
-  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  lruAddBatchAdd(k, folio); // folio_add_lru_vma(): a large folio moves at once
   vma.mm.pgtables.pteDeposit(pmdIdx);
   vma.mm.pgtables.hugePmd.set(pmdIdx, mkPte(folio, PTE.present | PTE.write | PTE.dirty | PTE.young));
   vma.mm.rss[MM_ANONPAGES] = (vma.mm.rss[MM_ANONPAGES] as number) + HPAGE_PMD_NR;

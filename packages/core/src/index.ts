@@ -19,7 +19,7 @@ export {
 } from "./errors.js";
 export { type HookTrace, StrategyTimeout, traceHooks } from "./hook-trace.js";
 export type { Kernel } from "./kernel.js";
-export { type ObservableState, type ObservedPage, observe, observeDigest } from "./observe.js";
+export { type ObservableState, type ObservedPage, observe, observeDigest, observedFreePages } from "./observe.js";
 export {
   createKernel,
   type ExpectResult,

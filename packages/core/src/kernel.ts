@@ -75,6 +75,11 @@ export class Kernel {
   /** This CPU's lru_activate folio_batch (mm/swap.c, 6.18): folios queued for lru_activate(). */
   readonly lruActivate = { folios: 0 };
   /**
+   * This CPU's lru_add folio_batch (mm/swap.c, 6.18): new order-0 folios wait here with a
+   * reference each until PAGEVEC_SIZE are queued (swap.ts lruAddBatchAdd/Move).
+   */
+  readonly lruAddBatch = { folios: new Int32Array(31), refs: new Int32Array(31).fill(1), nr: 0 };
+  /**
    * The folio_batch free_pages_and_swap_cache() keeps on its stack, made once: a batch page of
    * the gather is released with it, empty again when the release returns.
    */

@@ -16,7 +16,7 @@ import { type MmuGather, tlbFinishMmu, tlbGatherMmu, tlbRemovePmdTlbEntry, tlbRe
 import type { PteTable } from "./page-table.js";
 import { isSwapPte, PTE, pmdAddrEnd, pmdIndex, pteClearFlags, pteIndex, ptePfn } from "./page-table.js";
 import { folioMaybeMappedShared } from "./rmap-walk.js";
-import { lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
+import { lruAddBatchMove, lruAddDrain, lruLazyfreeAdd, lruLazyfreeDrain } from "./swap.js";
 import { folioFreeSwap, zapSwapPtes } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { shrinkFolioList } from "./vmscan.js";
@@ -190,7 +190,9 @@ export function madviseFree(k: Kernel, mm: MmStruct, start: number, end: number)
 
 /** madvise(MADV_COLD) / madvise(MADV_PAGEOUT). */
 export function madviseColdOrPageout(k: Kernel, mm: MmStruct, start: number, end: number, pageout: boolean): void {
-  lruLazyfreeDrain(k); // madvise_cold()/madvise_pageout(): lru_add_drain()
+  // madvise_cold()/madvise_pageout(): lru_add_drain()
+  lruAddBatchMove(k);
+  lruLazyfreeDrain(k);
   // madvise_cold_or_pageout_pte_range() isolates a PMD's folios and ends with reclaim_pages() of
   // that list: one shrink_folio_list() a PMD range of a VMA (its free batches and TLB flushes).
   const lists: Array<Set<number>> = [];

@@ -94,6 +94,21 @@ function observePage(k: Kernel, mm: import("./mm.js").MmStruct, vpn: number): Ob
   return { value, map: MAP_NAMES[scratch[0] as number] as string, order: scratch[1] as number, index: scratch[2] as number };
 }
 
+/**
+ * Order-0 folios only this CPU's lru_add batch still holds (freed when it moves). When that
+ * happens depends on the free path (6.5 and 6.9 drain the batches at every release, 6.18 does
+ * not), so the observable state counts them free, as after lru_add_drain_all().
+ */
+function freedByLruAddBatch(k: Kernel): number {
+  const b = k.lruAddBatch;
+  let n = 0;
+  for (let i = 0; i < b.nr; i++) {
+    const folio = b.folios[i] as number;
+    if ((k.mem.refcount[folio] as number) === 1) n++;
+  }
+  return n;
+}
+
 function countFoliosByOrder(k: Kernel): number[] {
   const foliosByOrder = new Array<number>(11).fill(0);
   const mem = k.mem;
@@ -107,7 +122,13 @@ function countFoliosByOrder(k: Kernel): number[] {
       pfn = mem.skipFree(pfn);
     }
   }
+  foliosByOrder[0] = (foliosByOrder[0] as number) - freedByLruAddBatch(k);
   return foliosByOrder;
+}
+
+/** The free pages observe() reports: the free lists, and what the lru_add batch alone still holds. */
+export function observedFreePages(k: Kernel): number {
+  return k.mem.nrFree + freedByLruAddBatch(k);
 }
 
 /**
@@ -203,7 +224,7 @@ export function observeDigest(k: Kernel): string {
     }
   }
   for (const n of countFoliosByOrder(k)) mix(n);
-  mix(mem.nrFree);
+  mix(observedFreePages(k));
   mix(k.stats.nrAnonMapped);
   mix(k.stats.nrAnonThps);
   for (const o of MTHP_ORDERS) {
@@ -237,7 +258,6 @@ export function observe(k: Kernel): ObservableState {
     };
   }
   const foliosByOrder = countFoliosByOrder(k);
-  const mem = k.mem;
   const nrAnon: Record<string, number> = {};
   const nrPartial: Record<string, number> = {};
   for (const o of MTHP_ORDERS) {
@@ -247,7 +267,7 @@ export function observe(k: Kernel): ObservableState {
   return {
     procs,
     foliosByOrder,
-    freePages: mem.nrFree,
+    freePages: observedFreePages(k),
     anonPages: k.stats.nrAnonMapped,
     anonHugePages: k.stats.nrAnonThps,
     nrAnon,

@@ -14,9 +14,10 @@ import { Ev } from "./costs.js";
 import { ScenarioError } from "./errors.js";
 import { folioIndex, folioRefAdd, folioSetIndex, folioSetMapping } from "./folio.js";
 import type { Kernel } from "./kernel.js";
-import { NIL, PG } from "./mem-map.js";
+import { NIL } from "./mem-map.js";
 import { type FileObject, VM, type Vma } from "./mm.js";
 import { VMSTAT } from "./stats.js";
+import { lruAddBatchAdd } from "./swap.js";
 import { HPAGE_PMD_NR, HPAGE_PMD_ORDER } from "./units.js";
 
 /**
@@ -61,10 +62,11 @@ export function pageCacheInsert(k: Kernel, file: FileObject, folio: number, inde
   if (nr > 1) folioRefAdd(k, folio, nr - 1);
   folioSetMapping(m, folio, file.id);
   folioSetIndex(m, folio, index);
-  m.flags[folio] = (m.flags[folio] as number) | flags | PG.lru;
+  m.flags[folio] = (m.flags[folio] as number) | flags;
   file.setFolioRange(index, nr, folio);
   k.costs[Ev.lruvecStatUpdate]++;
   k.costs[Ev.iPagesLock]++;
+  lruAddBatchAdd(k, folio);
   return nr;
 }
 
@@ -86,7 +88,6 @@ function raAllocFolio(k: Kernel, file: FileObject, index: number, order: number)
   if (folio === NIL) return false;
   k.costs[Ev.foliosAllocated]++;
   k.costs[Ev.bytesZeroed] += 4096 << order;
-  k.costs[Ev.lruAdd]++;
   filemapAddFolio(k, file, folio, index);
   return true;
 }

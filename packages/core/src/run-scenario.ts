@@ -14,6 +14,7 @@ import { defaultMthp, defaultShmem, Kernel, type KernelConfig, type ShmemPolicy,
 import { madviseColdOrPageout, madviseFree } from "./madvise.js";
 import { PG } from "./mem-map.js";
 import { MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES, MM_SWAPENTS, type MmStruct, VM } from "./mm.js";
+import { observedFreePages } from "./observe.js";
 import { PTE, ptePfn } from "./page-table.js";
 import { type Scenario, type ScenarioOp, sizeField } from "./scenario.js";
 import {
@@ -159,7 +160,8 @@ export function snapshotCounters(
     meminfo: {
       AnonPages: k.stats.nrAnonMapped * 4,
       AnonHugePages: k.stats.nrAnonThps * 4,
-      MemFree: k.mem.nrFree * 4,
+      // as after lru_add_drain_all(): a folio only the lru_add batch holds counts free (observe.ts)
+      MemFree: observedFreePages(k) * 4,
       Shmem: (k.stats.vmstat[VMSTAT.nrShmem] as number) * 4,
       ShmemHugePages: k.stats.nrShmemThps * 4,
       ShmemPmdMapped: k.stats.nrShmemPmdmapped * 4,

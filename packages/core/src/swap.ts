@@ -6,7 +6,7 @@
  */
 
 import { Ev } from "./costs.js";
-import { folioMapped, folioRefSubAndTest, freeFolio } from "./folio.js";
+import { folioMapped, folioRefAdd, folioRefSubAndTest, freeFolio } from "./folio.js";
 import type { Kernel } from "./kernel.js";
 import { PG } from "./mem-map.js";
 import { VMSTAT } from "./stats.js";
@@ -18,13 +18,51 @@ export const SWAP_CLUSTER_MAX = 32;
 export const PAGEVEC_SIZE = 31;
 
 /**
- * lru_add_drain(): flush this CPU's LRU batches. The model adds to the LRU at once; the
- * lru_lazyfree batch's PGLAZYFREE events are counted here (lruLazyfreeDrain).
+ * lru_add_drain(): flush this CPU's LRU batches: the lru_add batch's references are put (a folio
+ * unmapped meanwhile is freed now), the lru_lazyfree batch's PGLAZYFREE events are counted
+ * (lruLazyfreeDrain), the lru_activate batch moves.
  */
 export function lruAddDrain(k: Kernel): void {
   k.costs[Ev.lruAddDrain]++;
+  lruAddBatchMove(k);
   lruLazyfreeDrain(k);
   lruActivateDrain(k);
+}
+
+/**
+ * folio_add_lru() (6.18 __folio_batch_add_and_move()): the lru_add batch takes a reference on the
+ * folio and moves when it holds PAGEVEC_SIZE folios; a large folio moves at once
+ * (folio_may_be_lru_cached()). The model puts the folio on the LRU at once (PG_lru) but keeps the
+ * batch's reference: an order-0 folio unmapped while it waits is freed when the batch moves, in
+ * whatever op fills it (measured: perf of `foliolab kernel wis/tlb_flush2 -f 4K`, a page written
+ * and MADV_DONTNEEDed in turn, has folios_put_refs() in a quarter of its MADV_DONTNEEDs' share
+ * of pmfb/pte-dontneed's, whose pages were populated long before).
+ */
+export function lruAddBatchAdd(k: Kernel, folio: number): void {
+  k.costs[Ev.lruAdd]++;
+  k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru;
+  if ((k.mem.order[folio] as number) > 0) return;
+  const b = k.lruAddBatch;
+  folioRefAdd(k, folio, 1);
+  b.folios[b.nr++] = folio;
+  if (b.nr === PAGEVEC_SIZE) lruAddBatchMove(k);
+}
+
+/** Whether an order-0 folio still waits in the lru_add batch (the kernel's !folio_test_lru()). */
+export function folioInLruAddBatch(k: Kernel, folio: number): boolean {
+  const b = k.lruAddBatch;
+  for (let i = 0; i < b.nr; i++) if (b.folios[i] === folio) return true;
+  return false;
+}
+
+/** folio_batch_move_lru() of the lru_add batch: one lruvec lock, then folios_put() of its references. */
+export function lruAddBatchMove(k: Kernel): void {
+  const b = k.lruAddBatch;
+  if (b.nr === 0) return;
+  k.costs[Ev.lruvecLock]++;
+  const n = b.nr;
+  b.nr = 0;
+  foliosPutRefs(k, b.folios, b.refs, n);
 }
 
 /** folio_batch_move_lru() of this CPU's lru_activate batch: one lruvec lock for the batch. */

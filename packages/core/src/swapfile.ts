@@ -13,6 +13,7 @@ import { MM_ANONPAGES, MM_SWAPENTS, VM, type Vma } from "./mm.js";
 import type { PteTable } from "./page-table.js";
 import { mkPte, PTE, PTE_FLAG_MASK, pteIndex, ptePfn } from "./page-table.js";
 import { folioAddAnonRmapPtes, folioAddNewAnonRmap } from "./rmap.js";
+import { lruAddBatchAdd } from "./swap.js";
 
 export class SwapDevice {
   /** swap_map: PTE references per slot. */
@@ -246,11 +247,11 @@ export function doSwapPage(k: Kernel, swap: SwapDevice, vma: Vma, ptes: PteTable
     if (folio === NIL) throw new ScenarioError(`${k.currentOp}: out of model memory during swap-in; raise config.memory`);
     k.costs[Ev.foliosAllocated]++;
     k.costs[Ev.swapInPages]++; // swap_read_folio()
-    k.costs[Ev.lruAdd]++;
     k.mem.content[folio] = swap.content[slot] as number;
-    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.lru | PG.swapcache;
+    k.mem.flags[folio] = (k.mem.flags[folio] as number) | PG.swapcache;
     swap.folioSlot.set(folio, slot);
     swap.setCached(slot, folio);
+    lruAddBatchAdd(k, folio); // __read_swap_cache_async(): folio_add_lru()
     fresh = true;
   }
   let exclusive = (pte & PTE.swpExclusive) !== 0;

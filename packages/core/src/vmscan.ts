@@ -19,7 +19,7 @@ import { folioReferenced, rmapWalk } from "./rmap-walk.js";
 import { filemapUnaccountFolio, shmemWriteout } from "./shmem.js";
 import { MTHP, VMSTAT } from "./stats.js";
 import type { ReclaimUnmapContext } from "./strategy.js";
-import { FolioBatch, lruLazyfreeDrain, SWAP_CLUSTER_MAX } from "./swap.js";
+import { FolioBatch, lruAddBatchMove, lruLazyfreeDrain, SWAP_CLUSTER_MAX } from "./swap.js";
 import { addToSwap, swapcacheEvict, swapDuplicate, swapWriteout } from "./swapfile.js";
 import { PTRS_PER_PTE } from "./units.js";
 import { folioMarkDirty, mmCounter } from "./zap.js";
@@ -385,6 +385,7 @@ export function memCgroupForceEmptyRounds(folioPages: readonly number[]): {
  */
 export function reclaimPass(k: Kernel): number {
   k.costs[Ev.lruAddDrainAll]++; // mem_cgroup_force_empty(): lru_add_drain_all()
+  lruAddBatchMove(k);
   lruLazyfreeDrain(k); // shrink_inactive_list(): lru_add_drain()
   deferredSplitScan(k);
   const m = k.mem;
