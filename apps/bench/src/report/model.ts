@@ -372,8 +372,12 @@ const ORDER0_RECLAIM =
 const FREE_BY_ORDER =
   "the page allocator's free path by order, which the model prices with one cost a folio (folios_freed) at every size: Linux 6.18 frees orders 0-3 and 9 to the per-CPU lists, which drain to the buddy allocator under the zone lock once they hold pcp->high pages (free_frozen_page_commit(), free_pcppages_bulk()), and orders 4-8 straight to the buddy lists (free_one_page(), the zone lock each). The free_high drain of orders 1-3 cannot fire on this machine: it needs pcp->free_count >= batch + high_min / 2 (63 + 3033, /proc/zoneinfo), and free_count stops at batch << CONFIG_PCP_BATCH_SCALE_MAX (2016). Yet perf of shmem/munmap finds that drain (free_unref_folios() to free_frozen_page_commit(), with interrupts off) 1.5x dearer a page at 16K than at 4K, not explained. Evicting shmem, the kernel spends 715 ns on a 4K folio, 1100 on a 16K one and 1370 on a 64K one (calibration medians, 2026-12-03); the model 810, 940 and 1200";
 
+const PMD_REUSE_WRITE =
+  "something not identified that makes the first write over PMD-mapped THPs after the fork and the child's exit dearer than a rewrite: foliolab kernel of 1G of 2M-PMD (2026-12-04, fc-v1272, --repeat 5) has rewrites at 11.2-11.9 ns/page and the write right after the child's exit at 17.6, 3.2 us more a 2M folio, where the model adds one fault (the PMD's reuse, do_huge_pmd_wp_page(), 630 ns); perf record -a -g puts no sample in do_huge_pmd_wp_page(), so the time is in the user stores or in work the child's exit left to this CPU (softirq time in the op's CPU time)";
+
 export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "pmfb/cow": HOST_FAULTS,
+  "pmfb/cow-reuse 2M-PMD": PMD_REUSE_WRITE,
   "reclaim/lazyfree-pageout 4K": ORDER0_RECLAIM,
   "wis/page_fault1": REGION_SIZE,
   "sharing/disjoint-halves 16K": `${FREE_BY_ORDER}. The suspect here, not confirmed: this cell's kernel time varies (135-332 ns/page between samples of one run, 2026-12-03, against the model's 127), the same exits without the fork's pattern cost within 20% of the model (foliolab kernel --clock wall of the scenario without the fork: 1.25 ms against 1.04), and the order of the LRU does not matter (4K pages freed one in two: the same 2.26 ms as halves of 64K)`,
