@@ -85,7 +85,7 @@ describe("the model/kernel ratio", () => {
       expect(knownToModel(id, folio), key).toBe(false);
     }
     expect(leavesOut("shmem/munmap", "4K")).toMatch(/free path by order/);
-    expect(leavesOut("shmem/munmap", "64K")).toBeUndefined();
+    expect(leavesOut("shmem/munmap", "2M-PTE")).toBeUndefined();
   });
 
   it("names a measured outside condition only for a run whose kernel moved more than 20% from the profile's samples", () => {
