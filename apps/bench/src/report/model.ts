@@ -381,7 +381,7 @@ export const MODEL_LEAVES_OUT: Readonly<Record<string, string>> = {
   "reclaim/lazyfree-pageout 4K": ORDER0_RECLAIM,
   "wis/page_fault1": REGION_SIZE,
   "sharing/disjoint-halves 16K": `${FREE_BY_ORDER}. The suspect here, not confirmed: this cell's kernel time varies (135-332 ns/page between samples of one run, 2026-12-03, against the model's 127), the same exits without the fork's pattern cost within 20% of the model (foliolab kernel --clock wall of the scenario without the fork: 1.25 ms against 1.04), and the order of the LRU does not matter (4K pages freed one in two: the same 2.26 ms as halves of 64K)`,
-  "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02; 44-110 over 20 on 2026-12-03, in two groups near 50 and 85)`,
+  "file/exit-readonly mixed": `${SPREAD} (76-253 ns/page over 5 calibrate samples, 2026-12-02; 44-110 over 20 on 2026-12-03, in two groups near 50 and 85; 50-81 on 2026-12-04), and something of mixed folio sizes the model does not have (it prices each folio as the one-size cells, 4K and 2M-PTE within 5%, price it; the kernel's exit here is 4.3 ms against the model's 2.2). perf record -a -g of foliolab kernel file/exit-readonly --repeat 7, mixed against 2M-PTE (2026-12-04): the extra is in the inode's truncation at the fd's close (truncate_inode_pages_range() 271 samples against 98): the page cache deletion under the i_pages lock (delete_from_page_cache_batch() 47 against 8), the irq-off sections of folios_put_refs() and free_frozen_page_commit() (90 against 21 at _raw_spin_unlock_irqrestore) and the memcg uncharge (19 against 0)`,
 };
 
 const CACHE_CONTENTION =
