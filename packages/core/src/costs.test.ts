@@ -176,6 +176,27 @@ describe("cost events outside the zap path", () => {
   });
 });
 
+describe("fork's PTE writes (copy_present_ptes(), 6.18)", () => {
+  it("a writable COW PTE is write-protected in the parent (wrprotect_ptes()) and set in the child: two PTE writes; one once write-protected", () => {
+    const fork = (twice: boolean) =>
+      costs([
+        { op: "mmap", id: "a", size: "1M", kind: "anon" },
+        { op: "madvise", id: "a", advice: "nohugepage" },
+        { op: "write", id: "a" },
+        { op: "fork", as: "c1" },
+        ...(twice ? [{ op: "fork" as const, as: "c2" }] : []),
+      ]);
+    const written = costs([
+      { op: "mmap", id: "a", size: "1M", kind: "anon" },
+      { op: "madvise", id: "a", advice: "nohugepage" },
+      { op: "write", id: "a" },
+    ]);
+    expect(fork(false).pte_set - written.pte_set).toBe(2 * 256);
+    // the second fork finds the parent's PTEs read-only already: only the child's are set
+    expect(fork(true).pte_set - fork(false).pte_set).toBe(256);
+  });
+});
+
 describe("the lru_add batch (folio_add_lru(), 6.18): a reference on each new order-0 folio until 31 are queued", () => {
   const ops = (pages: number): ScenarioOp[] => [
     { op: "mmap", id: "a", size: "1M", kind: "anon" },

@@ -121,16 +121,19 @@ function copyPteRange(k: Kernel, srcVma: Vma, dstVma: Vma, idx: number, start: n
       folioDupRmap(k, folio, pfn, nr, dstVma, false);
       rss[MM_FILEPAGES] = (rss[MM_FILEPAGES] as number) + nr;
     }
-    // __copy_present_ptes(): write-protect both sides of a COW mapping; the child's are old.
+    // __copy_present_ptes(): write-protect both sides of a COW mapping (the parent's with
+    // wrprotect_ptes(), one ptep_set_wrprotect() a PTE), then set_ptes() the child's, old.
+    let wrprotected = 0;
     for (let j = i; j < i + nr; j++) {
       let p = src[j] as number;
       if (cow && (p & PTE.write) !== 0) {
         p = pteClearFlags(p, PTE.write);
         src[j] = p;
+        wrprotected++;
       }
       dst[j] = pteClearFlags(p, PTE.young);
     }
-    k.costs[Ev.pteSet] += nr;
+    k.costs[Ev.pteSet] += nr + wrprotected;
     i += nr;
   }
 }
