@@ -425,6 +425,7 @@ export function kernelConditionsNote(kernel?: KernelRunRecord): string | undefin
 export const MODEL_LIMITS: Readonly<Record<string, string>> = {
   "shmem/munmap 4K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-0 cell 8% high at calibration (2026-12-04; 13% on the build before, 20-23% in bench --kernel runs before the LRU activation was modelled); left out of the fit it is 52% high`,
   "shmem/munmap 16K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-2 cell 13% low at calibration (2026-12-04)`,
+  "shmem/exit 16K": `${FREE_BY_ORDER}. Fitted over every order, the one price leaves this order-2 cell 6% low at calibration and 22% low in a bench --kernel run of the same day (2026-12-04, the column at 1.03x its calibration)`,
   "shmem/munmap 64K": `${FREE_BY_ORDER}. Order-4 folios go straight to the buddy lists, the zone lock each (perf of sharing/disjoint-halves exits: free_one_page() at 64K, free_frozen_page_commit() at 16K); fitted over every order, the one price leaves this cell 9% low at calibration and 22% low in a bench --kernel run of the same day (2026-12-04, the column at 1.04x its calibration)`,
 };
 
