@@ -11,7 +11,7 @@ import { FileObject, MmStruct } from "./mm.js";
 import { PTE32_MAX_PFN } from "./page-table.js";
 import { KernelStats } from "./stats.js";
 import { type StrategyHooks, strategyHooks, type ZapStrategy } from "./strategy.js";
-import { FolioBatch } from "./swap.js";
+import { FolioBatch, PAGEVEC_SIZE } from "./swap.js";
 import type { SwapDevice } from "./swapfile.js";
 import { HPAGE_PMD_ORDER } from "./units.js";
 
@@ -58,7 +58,10 @@ export function defaultShmem(): ShmemPolicy[] {
 export class Kernel {
   readonly mem: MemMap;
   readonly costs = new Float64Array(COST_EVENT_COUNT);
-  /** The mm of the process the current op runs in (undefined for reclaim): TLB flushes of any other mm are shootdowns. */
+  /**
+   * The mm of the process the current op runs in (for reclaim, the task that asked for it): the one
+   * mm the model's single CPU has loaded, so a TLB flush of any other mm has nothing to flush.
+   */
   opMm: import("./mm.js").MmStruct | undefined = undefined;
   readonly stats = new KernelStats();
   readonly procs = new Map<string, MmStruct>();
@@ -78,7 +81,7 @@ export class Kernel {
    * This CPU's lru_add folio_batch (mm/swap.c, 6.18): new order-0 folios wait here with a
    * reference each until PAGEVEC_SIZE are queued (swap.ts lruAddBatchAdd/Move).
    */
-  readonly lruAddBatch = { folios: new Int32Array(31), refs: new Int32Array(31).fill(1), nr: 0 };
+  readonly lruAddBatch = { folios: new Int32Array(PAGEVEC_SIZE), refs: new Int32Array(PAGEVEC_SIZE).fill(1), nr: 0 };
   /**
    * The folio_batch free_pages_and_swap_cache() keeps on its stack, made once: a batch page of
    * the gather is released with it, empty again when the release returns.
